@@ -1,0 +1,65 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "Dropline",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "dropline", targets: ["dropline"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLibXML2",
+            pkgConfig: "libxml-2.0",
+            providers: [.apt(["libxml2-dev"])]
+        ),
+        .target(
+            name: "DroplineCore",
+            dependencies: [
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(name: "DroplineXML", dependencies: ["CLibXML2", "DroplineCore"]),
+        .target(name: "DroplineExtract", dependencies: ["DroplineCore", "DroplineXML"]),
+        .target(name: "DroplineTransform", dependencies: ["DroplineCore"]),
+        .target(name: "DroplineValidate", dependencies: ["DroplineCore"]),
+        .target(
+            name: "DroplineLoad",
+            dependencies: ["DroplineCore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .target(name: "DroplineProfessionalServices", dependencies: ["DroplineCore"]),
+        .target(
+            name: "DroplineRuntime",
+            dependencies: [
+                "DroplineCore", "DroplineXML", "DroplineExtract", "DroplineTransform",
+                "DroplineValidate", "DroplineLoad", "DroplineProfessionalServices",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(name: "DroplineTesting", dependencies: ["DroplineCore", "DroplineRuntime"]),
+        .executableTarget(
+            name: "dropline",
+            dependencies: [
+                "DroplineCore", "DroplineRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "DroplineCoreTests", dependencies: ["DroplineCore", "DroplineTesting"]),
+        .testTarget(name: "DroplineXMLTests", dependencies: ["DroplineXML", "DroplineTesting"]),
+        .testTarget(
+            name: "DroplineStageTests",
+            dependencies: ["DroplineExtract", "DroplineTransform", "DroplineValidate", "DroplineLoad", "DroplineTesting"]
+        ),
+        .testTarget(name: "EndToEndTests", dependencies: ["DroplineRuntime", "DroplineTesting"]),
+    ]
+)

@@ -1,0 +1,130 @@
+/// A calendar date without time or zone: the business date of an export, an entry date, a
+/// validity bound. Comparable, cheap, exact. `Date` is used only at the edges.
+public struct BusinessDate: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {
+    public let year: Int
+    public let month: Int
+    public let day: Int
+
+    /// The open-ended sentinel, 9999-12-31.
+    public static let openEnd = BusinessDate(unchecked: 9999, 12, 31)
+
+    public init?(year: Int, month: Int, day: Int) {
+        guard (1...9999).contains(year), (1...12).contains(month),
+            day >= 1, day <= BusinessDate.daysInMonth(year: year, month: month)
+        else { return nil }
+        self.year = year
+        self.month = month
+        self.day = day
+    }
+
+    init(unchecked year: Int, _ month: Int, _ day: Int) {
+        self.year = year
+        self.month = month
+        self.day = day
+    }
+
+    public static func isLeap(_ year: Int) -> Bool {
+        (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+    }
+
+    public static func daysInMonth(year: Int, month: Int) -> Int {
+        switch month {
+        case 2: isLeap(year) ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
+    }
+
+    /// Parses `YYYY-MM-DD` exactly (no zone, no surrounding text).
+    public init?(iso text: Substring) {
+        let u = Array(text.utf8)
+        guard u.count == 10, u[4] == UInt8(ascii: "-"), u[7] == UInt8(ascii: "-"),
+            let y = Self.digits(u, 0, 4), let m = Self.digits(u, 5, 2), let d = Self.digits(u, 8, 2)
+        else { return nil }
+        self.init(year: y, month: m, day: d)
+    }
+
+    public init?(iso text: String) { self.init(iso: Substring(text)) }
+
+    /// Parses `YYYYMMDD` exactly.
+    public init?(compact text: Substring) {
+        let u = Array(text.utf8)
+        guard u.count == 8, let y = Self.digits(u, 0, 4), let m = Self.digits(u, 4, 2),
+            let d = Self.digits(u, 6, 2)
+        else { return nil }
+        self.init(year: y, month: m, day: d)
+    }
+
+    static func digits(_ u: [UInt8], _ start: Int, _ count: Int) -> Int? {
+        var value = 0
+        for i in start..<(start + count) {
+            let c = u[i]
+            guard c >= 48, c <= 57 else { return nil }
+            value = value * 10 + Int(c - 48)
+        }
+        return value
+    }
+
+    /// Days since 1970-01-01 (proleptic Gregorian), for arithmetic.
+    public var dayNumber: Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (month + 9) % 12
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146097 + doe - 719468
+    }
+
+    public init(dayNumber z0: Int) {
+        let z = z0 + 719468
+        let era = (z >= 0 ? z : z - 146096) / 146097
+        let doe = z - era * 146097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        self.init(unchecked: yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
+    }
+
+    public func adding(days: Int) -> BusinessDate { BusinessDate(dayNumber: dayNumber + days) }
+
+    /// ISO weekday: 1 = Monday ... 7 = Sunday.
+    public var isoWeekday: Int {
+        let w = (dayNumber + 3) % 7  // 1970-01-01 was a Thursday
+        return (w < 0 ? w + 7 : w) + 1
+    }
+
+    /// `YYYY-MM-DD`.
+    public var description: String { iso }
+
+    public var iso: String {
+        pad(year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2)
+    }
+
+    /// `YYYYMMDD`.
+    public var compact: String { pad(year, 4) + pad(month, 2) + pad(day, 2) }
+
+    public static func < (a: BusinessDate, b: BusinessDate) -> Bool {
+        (a.year, a.month, a.day) < (b.year, b.month, b.day)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let date = BusinessDate(iso: text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a date: \(text)"))
+        }
+        self = date
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(iso)
+    }
+}
+
+@inline(__always) func pad(_ value: Int, _ width: Int) -> String {
+    let s = String(value)
+    return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+}

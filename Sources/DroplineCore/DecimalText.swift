@@ -1,0 +1,95 @@
+import Foundation
+
+/// Exact decimal parsing and formatting. Foundation's `Decimal(string:)` is lenient (it reads
+/// `7,50` as 7); these functions accept only the lexical forms the interfaces allow.
+public enum DecimalText {
+    /// Parses `[-]digits[<separator>digits]`. Returns nil for anything else (no exponent, no
+    /// thousands separators, no blanks). `allowSign` permits a leading minus.
+    public static func parse(_ text: Substring, separator: UInt8 = UInt8(ascii: "."), allowSign: Bool = true) -> Decimal? {
+        var utf8 = text.utf8[...]
+        guard !utf8.isEmpty else { return nil }
+        var negative = false
+        if utf8.first == UInt8(ascii: "-") {
+            guard allowSign else { return nil }
+            negative = true
+            utf8 = utf8.dropFirst()
+        }
+        var mantissa: UInt64 = 0
+        var digits = 0
+        var scale = 0
+        var seenSeparator = false
+        var intDigits = 0
+        var overflow = false
+        for c in utf8 {
+            if c == separator {
+                guard !seenSeparator, intDigits > 0 else { return nil }
+                seenSeparator = true
+                continue
+            }
+            guard c >= 48, c <= 57 else { return nil }
+            if seenSeparator { scale += 1 } else { intDigits += 1 }
+            digits += 1
+            if digits > 18 { overflow = true }
+            mantissa = mantissa &* 10 &+ UInt64(c - 48)
+        }
+        guard intDigits > 0, !(seenSeparator && scale == 0) else { return nil }
+        if overflow {
+            // Long values: let Foundation do the arithmetic on a normalised string.
+            var normalised = String(decoding: utf8, as: UTF8.self)
+            if separator != UInt8(ascii: ".") {
+                normalised = normalised.replacingOccurrences(of: String(UnicodeScalar(separator)), with: ".")
+            }
+            guard let value = Decimal(string: (negative ? "-" : "") + normalised, locale: Locale(identifier: "en_US_POSIX")) else { return nil }
+            return value
+        }
+        return Decimal(sign: negative && mantissa != 0 ? .minus : .plus, exponent: -scale, significand: Decimal(mantissa))
+    }
+
+    public static func parse(_ text: String, separator: UInt8 = UInt8(ascii: "."), allowSign: Bool = true) -> Decimal? {
+        parse(Substring(text), separator: separator, allowSign: allowSign)
+    }
+
+    /// Number of fraction digits after stripping trailing zeros (`7.500` -> 1, `1.125` -> 3).
+    public static func significantScale(_ value: Decimal) -> Int {
+        var v = value
+        var scale = 0
+        while scale < 38 {
+            var r = Decimal()
+            NSDecimalRound(&r, &v, scale, .plain)
+            if r == v { return scale }
+            scale += 1
+        }
+        return scale
+    }
+
+    /// Half-up rounding (ties away from zero) to `scale` fraction digits.
+    public static func roundHalfUp(_ value: Decimal, scale: Int) -> Decimal {
+        var v = value
+        var r = Decimal()
+        NSDecimalRound(&r, &v, scale, .plain)  // .plain rounds ties away from zero
+        return r
+    }
+
+    /// Fixed-point text with exactly `scale` fraction digits, `.` separator; never `-0.00`.
+    public static func format(_ value: Decimal, scale: Int) -> String {
+        let rounded = roundHalfUp(value, scale: scale)
+        var magnitude = rounded.magnitude
+        var text = NSDecimalString(&magnitude, Locale(identifier: "en_US_POSIX"))
+        if scale > 0 {
+            if let dot = text.firstIndex(of: ".") {
+                let have = text.distance(from: text.index(after: dot), to: text.endIndex)
+                if have < scale { text += String(repeating: "0", count: scale - have) }
+            } else {
+                text += "." + String(repeating: "0", count: scale)
+            }
+        }
+        let isZero = rounded == 0
+        return (rounded < 0 && !isZero ? "-" : "") + text
+    }
+
+    /// Canonical text without trailing zeros, for comparing and storing values exactly.
+    public static func canonical(_ value: Decimal) -> String {
+        var v = value
+        return NSDecimalString(&v, Locale(identifier: "en_US_POSIX"))
+    }
+}

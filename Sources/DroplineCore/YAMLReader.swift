@@ -1,0 +1,229 @@
+import Yams
+
+/// Reads a Yams node tree into typed values, collecting diagnostics with line:column instead of
+/// stopping at the first problem. Anchors and aliases are refused (they allow YAML bombs).
+public final class YAMLReader {
+    public let file: String
+    public private(set) var diagnostics: [Diagnostic] = []
+    /// Refuse trees nested deeper than this (hostile definitions).
+    let maxDepth = 64
+
+    public init(file: String) { self.file = file }
+
+    /// Parses text into a root node; syntax errors, anchors and excessive nesting are diagnostics.
+    public func compose(_ text: String, maxBytes: Int = 1 << 20) -> Node? {
+        guard text.utf8.count <= maxBytes else {
+            error(nil, .tooLarge, "definition is \(text.utf8.count) bytes; at most \(maxBytes) are read", hint: "split it into several pipelines")
+            return nil
+        }
+        do {
+            guard let node = try Yams.compose(yaml: text) else {
+                error(nil, .yamlSyntax, "the file is empty")
+                return nil
+            }
+            guard checkShape(node, depth: 0) else { return nil }
+            return node
+        } catch let e as YamlError {
+            var line = 1, column = 1
+            var message = "\(e)"
+            switch e {
+            case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
+                line = mark.line
+                column = mark.column
+                message = problem
+            default: break
+            }
+            diagnostics.append(Diagnostic(file: file, line: line, column: column, code: .yamlSyntax, message: "YAML syntax: \(message)"))
+            return nil
+        } catch {
+            diagnostics.append(Diagnostic(file: file, line: 1, column: 1, code: .yamlSyntax, message: "YAML: \(error)"))
+            return nil
+        }
+    }
+
+    private func checkShape(_ node: Node, depth: Int) -> Bool {
+        if depth > maxDepth {
+            self.error(node, .tooLarge, "nesting deeper than \(maxDepth) levels")
+            return false
+        }
+        if node.anchor != nil {
+            self.error(node, .anchorsForbidden, "anchors and aliases are not allowed in definitions", hint: "write the value out; aliases can expand without bound")
+            return false
+        }
+        switch node {
+        case .alias:
+            self.error(node, .anchorsForbidden, "aliases are not allowed in definitions", hint: "write the value out; aliases can expand without bound")
+            return false
+        case .scalar: return true
+        case .mapping(let m):
+            for (k, v) in m where !checkShape(k, depth: depth + 1) || !checkShape(v, depth: depth + 1) { return false }
+            return true
+        case .sequence(let s):
+            for v in s where !checkShape(v, depth: depth + 1) { return false }
+            return true
+        }
+    }
+
+    public func error(_ node: Node?, _ code: Diagnostic.Code, _ message: String, hint: String? = nil) {
+        let mark = node?.mark
+        diagnostics.append(Diagnostic(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1, code: code, message: message, hint: hint))
+    }
+
+    public func add(_ diagnostic: Diagnostic) { diagnostics.append(diagnostic) }
+
+    // MARK: typed access
+
+    public func mapping(_ node: Node, _ what: String) -> MappingReader? {
+        guard case .mapping(let m) = node else {
+            error(node, .wrongType, "'\(what)' must be a mapping (key: value)")
+            return nil
+        }
+        return MappingReader(reader: self, mapping: m, node: node, what: what)
+    }
+
+    public func string(_ node: Node, _ what: String) -> String? {
+        guard case .scalar(let s) = node else {
+            error(node, .wrongType, "'\(what)' must be a single value, not a \(kind(node))")
+            return nil
+        }
+        return s.string
+    }
+
+    public func int(_ node: Node, _ what: String) -> Int? {
+        guard case .scalar(let s) = node, let v = Int(s.string) else {
+            error(node, .wrongType, "'\(what)' must be a whole number")
+            return nil
+        }
+        return v
+    }
+
+    public func bool(_ node: Node, _ what: String) -> Bool? {
+        guard case .scalar(let s) = node, let v = ["true": true, "false": false][s.string] else {
+            error(node, .wrongType, "'\(what)' must be true or false")
+            return nil
+        }
+        return v
+    }
+
+    public func sequence(_ node: Node, _ what: String) -> [Node]? {
+        guard case .sequence(let s) = node else {
+            error(node, .wrongType, "'\(what)' must be a list")
+            return nil
+        }
+        return Array(s)
+    }
+
+    /// A list of strings; a single scalar is accepted as a one-element list.
+    public func strings(_ node: Node, _ what: String) -> [String]? {
+        if case .scalar(let s) = node { return [s.string] }
+        guard let items = sequence(node, what) else { return nil }
+        var out: [String] = []
+        for item in items {
+            guard let s = string(item, what) else { return nil }
+            out.append(s)
+        }
+        return out
+    }
+
+    func kind(_ node: Node) -> String {
+        switch node {
+        case .scalar: "value"
+        case .mapping: "mapping"
+        case .sequence: "list"
+        case .alias: "alias"
+        }
+    }
+}
+
+/// One mapping being read: tracks which keys were consumed so `finish` can report unknown ones
+/// with a did-you-mean.
+public final class MappingReader {
+    let reader: YAMLReader
+    public let node: Node
+    let what: String
+    public private(set) var entries: [(key: String, keyNode: Node, value: Node)] = []
+    var allowed: [String] = []
+
+    init(reader: YAMLReader, mapping: Node.Mapping, node: Node, what: String) {
+        self.reader = reader
+        self.node = node
+        self.what = what
+        var seen = Set<String>()
+        for (k, v) in mapping {
+            guard case .scalar(let s) = k else {
+                reader.error(k, .wrongType, "keys in '\(what)' must be plain names")
+                continue
+            }
+            if !seen.insert(s.string).inserted {
+                reader.error(k, .duplicate, "key '\(s.string)' appears twice in '\(what)'")
+                continue
+            }
+            entries.append((s.string, k, v))
+        }
+    }
+
+    public var keys: [String] { entries.map(\.key) }
+
+    public func value(_ key: String) -> Node? {
+        allowed.append(key)
+        return entries.first { $0.key == key }?.value
+    }
+
+    public func keyNode(_ key: String) -> Node? { entries.first { $0.key == key }?.keyNode }
+
+    /// A required key; a missing one is reported at the mapping.
+    public func require(_ key: String) -> Node? {
+        guard let v = value(key) else {
+            reader.error(node, .missingKey, "'\(what)' needs the key '\(key)'")
+            return nil
+        }
+        return v
+    }
+
+    public func string(_ key: String, required: Bool = false) -> String? {
+        guard let v = required ? require(key) : value(key) else { return nil }
+        return reader.string(v, "\(what).\(key)")
+    }
+
+    public func int(_ key: String, default def: Int) -> Int {
+        guard let v = value(key) else { return def }
+        return reader.int(v, "\(what).\(key)") ?? def
+    }
+
+    public func bool(_ key: String, default def: Bool) -> Bool {
+        guard let v = value(key) else { return def }
+        return reader.bool(v, "\(what).\(key)") ?? def
+    }
+
+    public func strings(_ key: String, required: Bool = false) -> [String]? {
+        guard let v = required ? require(key) : value(key) else { return nil }
+        return reader.strings(v, "\(what).\(key)")
+    }
+
+    public func mapping(_ key: String, required: Bool = false) -> MappingReader? {
+        guard let v = required ? require(key) : value(key) else { return nil }
+        return reader.mapping(v, "\(what).\(key)")
+    }
+
+    /// Reports keys that no accessor asked for, suggesting the closest known key.
+    public func finish(alsoAllowed: [String] = []) {
+        let known = allowed + alsoAllowed
+        for entry in entries where !known.contains(entry.key) {
+            let suggestion = Suggestion.closest(to: entry.key, in: known)
+            let message = "unknown key '\(entry.key)' in '\(what)'" + (suggestion.map { "; did you mean '\($0)'?" } ?? "")
+            reader.error(entry.keyNode, .unknownKey, message, hint: "known keys: \(known.sorted().joined(separator: ", "))")
+        }
+    }
+
+    /// Enum value from a fixed set.
+    public func choice<T: RawRepresentable & CaseIterable>(_ key: String, _ type: T.Type, default def: T) -> T where T.RawValue == String {
+        guard let v = value(key), let s = reader.string(v, "\(what).\(key)") else { return def }
+        guard let c = T(rawValue: s) else {
+            let all = T.allCases.map(\.rawValue)
+            let suggestion = Suggestion.closest(to: s, in: all)
+            reader.error(v, .invalidValue, "'\(s)' is not a valid \(what).\(key)" + (suggestion.map { "; did you mean '\($0)'?" } ?? ""), hint: "one of: \(all.joined(separator: ", "))")
+            return def
+        }
+        return c
+    }
+}

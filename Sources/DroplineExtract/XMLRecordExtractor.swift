@@ -1,0 +1,203 @@
+import DroplineCore
+import DroplineXML
+import Foundation
+
+/// What a finished extraction knows about the file as a whole.
+public struct ExtractSummary: Sendable {
+    public var header: [String: Value]
+    /// Elements seen per record type (valid or not).
+    public var counts: [String: Int]
+}
+
+/// Streams one export: checks the root, reads the header, hands every record (parents before
+/// their nested records, in document order) to `handle`, and checks the trailer's control totals.
+/// Any file-level fault is thrown as a `FileFailure` after the whole document was read, so that
+/// the contract's order (not well-formed, then schema root, then control totals) decides.
+public final class XMLRecordExtractor {
+    let definition: XMLExtractDefinition
+    let schema: XMLSchema?
+    let limits: XMLLimits
+    let topLevel: [RecordDefinition]
+    let nested: [String: [RecordDefinition]]
+
+    public init(definition: XMLExtractDefinition, schema: XMLSchema?, limits: XMLLimits = XMLLimits()) {
+        self.definition = definition
+        self.schema = schema
+        self.limits = limits
+        topLevel = definition.records.filter { $0.path.count == 2 }
+        nested = Dictionary(grouping: definition.records.filter { $0.parent != nil }, by: { $0.parent! })
+    }
+
+    public func run(path: String, header handleHeader: ([String: Value]) throws -> Void, record handle: (Record) throws -> Void) throws -> ExtractSummary {
+        let trailerName = XMLName(namespace: definition.control.element.namespace, local: definition.control.element.local)
+        let plan = schema.map {
+            XMLStreamReader.ValidationPlan(schema: $0, nestedRecords: Set(definition.records.filter { $0.path.count > 2 }.map { XMLName(namespace: $0.path.last!.namespace, local: $0.path.last!.local) }), trailer: trailerName)
+        }
+        let reader = try XMLStreamReader(path: path, limits: limits, plan: plan)
+        let root = try reader.readRoot()
+        var structural: FileFailure?
+        func structure(_ f: FileFailure) { if structural == nil { structural = f } }
+
+        let expected = definition.root
+        var header: [String: Value] = [:]
+        if !root.is(namespace: expected.namespace, local: expected.local) {
+            structure(FileFailure(.schemaRoot, "root element is \(root.qualifiedName), this interface needs \(QNameText.describe(expected))", line: root.line))
+        } else {
+            for field in definition.header {
+                let raw = FieldReader.raw(field.path, record: root, ancestors: [], root: root)
+                switch FieldCaster.cast(raw, field) {
+                case .success(let v):
+                    if v.isNull { structure(FileFailure(.schemaRoot, "root attribute for '\(field.name)' (\(field.path)) is missing", line: root.line)) }
+                    header[field.name] = v
+                case .failure:
+                    structure(FileFailure(.schemaRoot, "root attribute for '\(field.name)' (\(field.path)) is not valid", line: root.line))
+                }
+            }
+            if structural == nil { try handleHeader(header) }
+        }
+
+        var counts: [String: Int] = [:]
+        var sums: [String: Decimal] = [:]
+        let sumChecks = definition.control.checks.enumerated().compactMap { i, c -> (Int, String, FieldPath)? in
+            if case .sum(let rec, let p) = c.total { (i, rec, p) } else { nil }
+        }
+        var trailer: XMLElement?
+        while let unit = try reader.nextUnit() {
+            if unit.is(namespace: trailerName.namespace, local: trailerName.local) {
+                if trailer != nil { structure(FileFailure(.schemaRoot, "a second trailer \(unit.qualifiedName)", line: unit.line)) }
+                trailer = unit
+                continue
+            }
+            if trailer != nil {
+                structure(FileFailure(.schemaRoot, "\(unit.qualifiedName) after the trailer; the trailer must be the last child of the root", line: unit.line))
+                continue
+            }
+            guard let def = topLevel.first(where: { unit.is(namespace: $0.path[1].namespace, local: $0.path[1].local) }) else {
+                structure(FileFailure(.schemaRoot, "unexpected element \(unit.qualifiedName) under the root; expected records (\(topLevel.map { $0.path[1].written }.joined(separator: ", "))) then \(definition.control.element)", line: unit.line))
+                continue
+            }
+            var emitted: [(RecordDefinition, XMLElement, [XMLElement])] = []
+            collect(def, unit, ancestors: [root], into: &emitted)
+            for (d, el, ancestors) in emitted {
+                counts[d.name, default: 0] += 1
+                for (i, rec, p) in sumChecks where rec == d.name {
+                    if let raw = FieldReader.raw(p, record: el, ancestors: ancestors, root: root),
+                        let v = DecimalText.parse(Substring(raw.trimmingCharacters(in: .whitespacesAndNewlines))) {
+                        sums[String(i), default: 0] += v
+                    }
+                }
+                if structural == nil {
+                    try handle(record(d, el, ancestors: ancestors, root: root, ordinal: counts[d.name]!))
+                }
+            }
+        }
+        try reader.finish()
+        if reader.strayText { structure(FileFailure(.schemaRoot, "text directly inside the root element", line: root.line)) }
+        guard let trailer else {
+            throw structural ?? FileFailure(.schemaRoot, "no trailer \(definition.control.element) as the last child of the root", line: root.line)
+        }
+        if let s = structural { throw s }
+        if let errors = reader.rootLevelErrors, let first = errors.first {
+            throw FileFailure(.schemaRoot, "root attributes or trailer break the schema: \(first)", line: trailer.line)
+        }
+        // Control totals.
+        for (i, check) in definition.control.checks.enumerated() {
+            guard let raw = trailer.attribute(namespace: check.attribute.namespace, local: check.attribute.local)?.trimmingCharacters(in: .whitespaces),
+                let stated = DecimalText.parse(Substring(raw))
+            else {
+                throw FileFailure(.schemaRoot, "trailer attribute \(check.attribute) is missing or not a number", line: trailer.line)
+            }
+            let actual: Decimal
+            let what: String
+            switch check.total {
+            case .count(let rec):
+                actual = Decimal(counts[rec] ?? 0)
+                what = "\(rec) records"
+            case .sum(let rec, let p):
+                actual = sums[String(i)] ?? 0
+                what = "sum of \(rec) \(p)"
+            }
+            if stated != actual {
+                throw FileFailure(.controlTotalMismatch, "trailer \(check.attribute) says \(raw), the file has \(DecimalText.canonical(actual)) (\(what)). Quarantined; nothing loaded. Ask the sender to re-export.", line: trailer.line)
+            }
+        }
+        return ExtractSummary(header: header, counts: counts)
+    }
+
+    func collect(_ def: RecordDefinition, _ el: XMLElement, ancestors: [XMLElement], into out: inout [(RecordDefinition, XMLElement, [XMLElement])]) {
+        out.append((def, el, ancestors))
+        guard let kids = nested[def.name] else { return }
+        for child in el.children {
+            for k in kids {
+                let last = k.path[k.path.count - 1]
+                if child.is(namespace: last.namespace, local: last.local) {
+                    collect(k, child, ancestors: ancestors + [el], into: &out)
+                }
+            }
+        }
+    }
+
+    func record(_ def: RecordDefinition, _ el: XMLElement, ancestors: [XMLElement], root: XMLElement, ordinal: Int) -> Record {
+        var rec = Record(type: def.name, line: el.line, ordinal: ordinal)
+        if let errors = el.schemaErrors, !errors.isEmpty {
+            for message in errors.prefix(8) {
+                rec.issues.append(RecordIssue(code: .invalidField, field: nil, expected: "valid \(def.path.last!.local) per the interface schema", actual: message, hint: "correct the element so it matches the interface schema"))
+            }
+        }
+        if def.allAttributes {
+            for a in el.attributes where a.namespace == nil { rec.fields[SnakeCase.convert(a.local)] = .string(a.value) }
+        }
+        for field in def.fields {
+            switch FieldCaster.cast(FieldReader.raw(field.path, record: el, ancestors: ancestors, root: root), field) {
+            case .success(let v): rec.fields[field.name] = v
+            case .failure(let issue):
+                rec.fields[field.name] = .null
+                // Schema messages already cover the same fault; keep cast issues when there are none.
+                if el.schemaErrors?.isEmpty ?? true { rec.issues.append(issue) }
+            }
+        }
+        return rec
+    }
+}
+
+/// Evaluates a field path against a record element and its ancestors.
+public enum FieldReader {
+    public static func raw(_ path: FieldPath, record: XMLElement, ancestors: [XMLElement], root: XMLElement) -> String? {
+        var current: XMLElement? = record
+        var up = ancestors.count
+        if path.steps.isEmpty { return record.text }
+        for step in path.steps {
+            guard let node = current else { return nil }
+            switch step {
+            case .root: current = root
+            case .parent:
+                up -= 1
+                current = up >= 0 ? ancestors[up] : nil
+            case .child(let q):
+                current = node.children.first { $0.is(namespace: q.namespace, local: q.local) }
+            case .attribute(let q):
+                return node.attribute(namespace: q.namespace, local: q.local)
+            }
+        }
+        return current?.text
+    }
+}
+
+enum QNameText {
+    static func describe(_ q: QName) -> String { q.namespace.map { "{\($0)}\(q.local)" } ?? q.local }
+}
+
+/// `validFrom` -> `valid_from`, `ERP_NUMBER` -> `erp_number`.
+public enum SnakeCase {
+    public static func convert(_ name: String) -> String {
+        if name == name.uppercased() { return name.lowercased() }
+        var out = ""
+        for (i, c) in name.enumerated() {
+            if c.isUppercase {
+                if i > 0 { out.append("_") }
+                out += c.lowercased()
+            } else { out.append(c) }
+        }
+        return out
+    }
+}

@@ -1,0 +1,257 @@
+import CLibXML2
+import DroplineCore
+
+/// Streams a file with libxml2's `xmlTextReader`: the root's attributes, then each child of the
+/// root expanded on its own (a record or the trailer), then the end of the document. The only
+/// type that drives the libxml2 parser. Opened with `XML_PARSE_NONET`, never `XML_PARSE_NOENT`
+/// or DTD loading; a DOCTYPE is refused. Not `Sendable`: confine it to one task.
+public final class XMLStreamReader {
+    /// What to validate while a unit's libxml2 tree is still alive.
+    public struct ValidationPlan {
+        public var schema: XMLSchema
+        /// Elements nested in a unit that are records of their own: validated one by one, and
+        /// removed from the unit before the unit (a header) is validated.
+        public var nestedRecords: Set<XMLName>
+        /// The trailer: validated with a copy of the root's attributes (the root level).
+        public var trailer: XMLName
+
+        public init(schema: XMLSchema, nestedRecords: Set<XMLName>, trailer: XMLName) {
+            self.schema = schema
+            self.nestedRecords = nestedRecords
+            self.trailer = trailer
+        }
+    }
+
+    let reader: xmlTextReaderPtr
+    let errors = XMLErrorCollector()
+    let limits: XMLLimits
+    let plan: ValidationPlan?
+    var advanceBySkipping = false
+    var rootClosed = false
+    public private(set) var root: XMLElement?
+    /// Non-whitespace text directly inside the root (a top-level structure fault).
+    public private(set) var strayText = false
+    /// XSD messages for the root level (root attributes and trailer), once the trailer was read.
+    public private(set) var rootLevelErrors: [String]?
+
+    public static let parseOptions: Int32 = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_BIG_LINES.rawValue | XML_PARSE_COMPACT.rawValue)
+
+    public init(path: String, limits: XMLLimits = XMLLimits(), plan: ValidationPlan? = nil) throws {
+        xmlInitParser()
+        guard let r = xmlReaderForFile(path, nil, Self.parseOptions) else {
+            throw FileFailure(.unreadableFile, "cannot open the file for reading")
+        }
+        reader = r
+        self.limits = limits
+        self.plan = plan
+        xmlTextReaderSetStructuredErrorHandler(r, XMLErrorCollector.callback, Unmanaged.passUnretained(errors).toOpaque())
+    }
+
+    deinit {
+        xmlTextReaderClose(reader)
+        xmlFreeTextReader(reader)
+    }
+
+    /// Bytes of input consumed so far.
+    public var bytesConsumed: Int { Int(xmlTextReaderByteConsumed(reader)) }
+
+    /// Advances to the root element and returns it with its attributes (no children).
+    public func readRoot() throws -> XMLElement {
+        while true {
+            let rc = try step(skip: false)
+            if rc == 0 { throw FileFailure(.notWellFormed, "the document has no root element", byteOffset: bytesConsumed) }
+            switch xmlTextReaderNodeType(reader) {
+            case Int32(XML_READER_TYPE_DOCUMENT_TYPE.rawValue):
+                throw FileFailure(.dtdForbidden, "the document has a DOCTYPE; exports never carry one and no DTD is ever loaded",
+                                  line: Int(xmlTextReaderGetParserLineNumber(reader)), column: Int(xmlTextReaderGetParserColumnNumber(reader)))
+            case Int32(XML_READER_TYPE_ELEMENT.rawValue):
+                guard let node = xmlTextReaderCurrentNode(reader) else { continue }
+                let element = XMLElement(namespace: Self.namespace(node), local: Self.name(node), attributes: Self.attributes(node), line: Int(xmlGetLineNo(node)))
+                if xmlTextReaderIsEmptyElement(reader) == 1 { rootClosed = true }
+                root = element
+                return element
+            default:
+                continue
+            }
+        }
+    }
+
+    /// The next element child of the root, expanded with its subtree; nil once the root closes.
+    public func nextUnit() throws -> XMLElement? {
+        while !rootClosed {
+            let rc = try step(skip: advanceBySkipping)
+            advanceBySkipping = false
+            if rc == 0 {
+                throw FileFailure(.notWellFormed, "the document ends before its root element is closed (truncated?)", byteOffset: bytesConsumed)
+            }
+            let type = xmlTextReaderNodeType(reader)
+            let depth = xmlTextReaderDepth(reader)
+            switch type {
+            case Int32(XML_READER_TYPE_END_ELEMENT.rawValue) where depth == 0:
+                rootClosed = true
+                return nil
+            case Int32(XML_READER_TYPE_ELEMENT.rawValue) where depth == 1:
+                let before = bytesConsumed
+                guard let node = xmlTextReaderExpand(reader) else {
+                    try checkErrors()
+                    throw FileFailure(.notWellFormed, "a record could not be read to its end", line: Int(xmlTextReaderGetParserLineNumber(reader)), byteOffset: bytesConsumed)
+                }
+                try checkErrors()
+                if bytesConsumed - before > limits.maxUnitBytes {
+                    throw FileFailure(.sizeLimit, "a record is larger than max_record_bytes (\(limits.maxUnitBytes) bytes)", line: Int(xmlGetLineNo(node)))
+                }
+                let element = try convert(node, depth: 1)
+                if let plan { validate(node, element, plan) }
+                advanceBySkipping = true
+                return element
+            case Int32(XML_READER_TYPE_TEXT.rawValue), Int32(XML_READER_TYPE_CDATA.rawValue):
+                if depth == 1, let v = xmlTextReaderConstValue(reader), !String(cString: v).allSatisfy(\.isWhitespace) {
+                    strayText = true
+                }
+            default:
+                continue
+            }
+        }
+        return nil
+    }
+
+    /// Reads past the root to the end of the document; anything malformed after it fails.
+    public func finish() throws {
+        while try step(skip: advanceBySkipping) == 1 { advanceBySkipping = false }
+    }
+
+    // MARK: libxml2 plumbing
+
+    func step(skip: Bool) throws -> Int32 {
+        let rc = skip ? xmlTextReaderNext(reader) : xmlTextReaderRead(reader)
+        try checkErrors()
+        if rc < 0 {
+            throw FileFailure(.notWellFormed, "the XML parser stopped", line: Int(xmlTextReaderGetParserLineNumber(reader)), byteOffset: bytesConsumed)
+        }
+        if rc == 1, xmlTextReaderDepth(reader) > limits.maxDepth {
+            throw FileFailure(.depthLimit, "elements are nested deeper than \(limits.maxDepth) levels", line: Int(xmlTextReaderGetParserLineNumber(reader)))
+        }
+        return rc
+    }
+
+    /// Errors (not warnings) are fatal, namespace errors included: a namespace-aware XML 1.0
+    /// reader must refuse documents that break the Namespaces rules.
+    func checkErrors() throws {
+        guard let e = errors.errors.first(where: { $0.level.rawValue >= XML_ERR_ERROR.rawValue }) else {
+            errors.errors.removeAll()
+            return
+        }
+        let offset = bytesConsumed
+        throw FileFailure(Self.classify(e), e.message, line: e.line > 0 ? e.line : nil, column: e.column > 0 ? e.column : nil, byteOffset: offset)
+    }
+
+    static func classify(_ e: XMLErrorCollector.Entry) -> ReasonCode {
+        switch e.code {
+        case Int32(XML_ERR_INVALID_ENCODING.rawValue), Int32(XML_ERR_UNKNOWN_ENCODING.rawValue),
+            Int32(XML_ERR_UNSUPPORTED_ENCODING.rawValue), Int32(XML_I18N_CONV_FAILED.rawValue):
+            return .badEncoding
+        case Int32(XML_ERR_INVALID_CHAR.rawValue) where e.message.contains("UTF-8") || e.message.contains("encoding"):
+            return .badEncoding
+        case Int32(XML_ERR_ENTITY_LOOP.rawValue):
+            return .entityLimit
+        default:
+            if e.message.contains("Input is not proper") || e.message.contains("encoding error") { return .badEncoding }
+            if e.message.lowercased().contains("amplification") { return .entityLimit }
+            return .notWellFormed
+        }
+    }
+
+    static func name(_ node: xmlNodePtr) -> String { String(cString: node.pointee.name) }
+
+    static func namespace(_ node: xmlNodePtr) -> String? {
+        node.pointee.ns.flatMap { $0.pointee.href }.map { String(cString: $0) }
+    }
+
+    static func attributes(_ node: xmlNodePtr) -> [XMLAttribute] {
+        var out: [XMLAttribute] = []
+        var a = node.pointee.properties
+        while let attr = a {
+            var value = ""
+            var c = attr.pointee.children
+            while let t = c {
+                if let content = t.pointee.content { value += String(cString: content) }
+                c = t.pointee.next
+            }
+            out.append(XMLAttribute(namespace: attr.pointee.ns.flatMap { $0.pointee.href }.map { String(cString: $0) },
+                                    local: String(cString: attr.pointee.name), value: value))
+            a = attr.pointee.next
+        }
+        return out
+    }
+
+    func convert(_ node: xmlNodePtr, depth: Int) throws -> XMLElement {
+        if depth > limits.maxDepth {
+            throw FileFailure(.depthLimit, "elements are nested deeper than \(limits.maxDepth) levels", line: Int(xmlGetLineNo(node)))
+        }
+        let element = XMLElement(namespace: Self.namespace(node), local: Self.name(node), attributes: Self.attributes(node), line: Int(xmlGetLineNo(node)))
+        var c = node.pointee.children
+        while let child = c {
+            switch child.pointee.type {
+            case XML_ELEMENT_NODE:
+                element.children.append(try convert(child, depth: depth + 1))
+            case XML_TEXT_NODE, XML_CDATA_SECTION_NODE:
+                if let content = child.pointee.content { element.text += String(cString: content) }
+            case XML_ENTITY_REF_NODE:
+                throw FileFailure(.entityLimit, "the document references an entity; entities are never expanded", line: Int(xmlGetLineNo(child)))
+            default:
+                break
+            }
+            c = child.pointee.next
+        }
+        return element
+    }
+
+    func validate(_ node: xmlNodePtr, _ element: XMLElement, _ plan: ValidationPlan) {
+        let name = XMLName(namespace: element.namespace, local: element.local)
+        if name == plan.trailer {
+            rootLevelErrors = validateRootLevel(trailer: node, plan.schema)
+            return
+        }
+        var hasNested = false
+        var c = node.pointee.children
+        var index = 0
+        while let child = c {
+            if child.pointee.type == XML_ELEMENT_NODE {
+                if plan.nestedRecords.contains(XMLName(namespace: Self.namespace(child), local: Self.name(child))) {
+                    hasNested = true
+                    element.children[index].schemaErrors = plan.schema.validate(element: child)
+                }
+                index += 1
+            }
+            c = child.pointee.next
+        }
+        guard hasNested else {
+            element.schemaErrors = plan.schema.validate(element: node)
+            return
+        }
+        // Header: a copy without the nested records.
+        guard let copy = xmlDocCopyNode(node, node.pointee.doc, 2) else { return }
+        defer { xmlFreeNode(copy) }
+        c = node.pointee.children
+        while let child = c {
+            if child.pointee.type == XML_ELEMENT_NODE,
+                !plan.nestedRecords.contains(XMLName(namespace: Self.namespace(child), local: Self.name(child))),
+                let cc = xmlDocCopyNode(child, node.pointee.doc, 1) {
+                xmlAddChild(copy, cc)
+            }
+            c = child.pointee.next
+        }
+        element.schemaErrors = plan.schema.validate(element: copy)
+    }
+
+    /// The root with its attributes and the trailer, as a document of its own: valid exactly when
+    /// root attributes and trailer are, because records are optional in every interface.
+    func validateRootLevel(trailer: xmlNodePtr, _ schema: XMLSchema) -> [String] {
+        guard let rootNode = trailer.pointee.parent, let doc = xmlNewDoc("1.0") else { return ["cannot copy the root"] }
+        defer { xmlFreeDoc(doc) }
+        guard let rootCopy = xmlDocCopyNode(rootNode, doc, 2) else { return ["cannot copy the root"] }
+        xmlDocSetRootElement(doc, rootCopy)
+        if let t = xmlDocCopyNode(trailer, doc, 1) { xmlAddChild(rootCopy, t) }
+        return schema.validate(document: doc)
+    }
+}
