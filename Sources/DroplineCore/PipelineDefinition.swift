@@ -255,6 +255,15 @@ public struct TableLoad: Sendable {
     public var columns: [String]?
     /// On upsert, a null value in these columns keeps the value already stored.
     public var keepWhenNull: [String]
+
+    public init(record: String, table: String, key: [String], mode: Mode, columns: [String]?, keepWhenNull: [String]) {
+        self.record = record
+        self.table = table
+        self.key = key
+        self.mode = mode
+        self.columns = columns
+        self.keepWhenNull = keepWhenNull
+    }
 }
 
 /// Validity ranges per key that never overlap: upsert by (key, from); a terminate action closes

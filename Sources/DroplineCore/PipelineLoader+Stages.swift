@@ -8,6 +8,7 @@ extension DefinitionBuilder {
         guard let (kind, _, body) = stage(node, "transform", kinds: ["map", "derive", "constant", "mask", "drop"]),
             let m = r.mapping(body, kind)
         else { return nil }
+        m.allow(["record"] + (["map": ["field", "reference", "key", "outputs", "unmapped"], "derive": ["field", "template"], "constant": ["field", "value"], "mask": ["fields", "with"], "drop": ["fields"]][kind] ?? []))
         defer { m.finish() }
         guard let rec = recordScope(m, records) else { return nil }
         switch kind {
@@ -119,6 +120,8 @@ extension DefinitionBuilder {
             return ValidationDefinition(record: records[0], rule: .required(fields: names, when: []), reason: .invalidField)
         }
         guard let m = r.mapping(body, kind) else { return nil }
+        let ruleKeys: [String: [String]] = ["required": ["fields", "when"], "pattern": ["field", "regex"], "one_of": ["field", "values"], "range": ["field", "min", "max"], "max_decimals": ["field", "scale"], "unique": ["fields"], "compare": ["left", "op", "right"], "weekday": ["field", "is"], "reference": ["match", "table", "effective"]]
+        m.allow(["record", "reason"] + (ruleKeys[kind] ?? []))
         defer { m.finish() }
         guard let rec = recordScope(m, records) else { return nil }
         let code = reason(m, default: kind == "unique" ? .duplicateRecord : (kind == "reference" ? .unknownReference : .invalidField))
@@ -206,6 +209,8 @@ extension DefinitionBuilder {
         guard let (kind, _, body) = stage(node, "load", kinds: ["table", "effective_dated", "update", "csv_file"]),
             let m = r.mapping(body, kind)
         else { return nil }
+        let loadKeys: [String: [String]] = ["table": ["record", "name", "key", "mode", "columns", "keep_when_null"], "effective_dated": ["record", "table", "key", "from", "to", "columns", "action"], "update": ["record", "table", "match", "set", "when", "missing_reason", "conflict_reason"], "csv_file": ["target", "name", "table", "order_by", "columns"]]
+        m.allow(loadKeys[kind] ?? [])
         defer { m.finish() }
         func tableName(_ key: String = "table") -> String? {
             guard let t = m.string(key, required: true) else { return nil }
@@ -228,7 +233,7 @@ extension DefinitionBuilder {
         }
         switch kind {
         case "table":
-            guard let rec = recordScope(m, records), let table = tableName() else { return nil }
+            guard let rec = recordScope(m, records), let table = tableName("name") else { return nil }
             let key = m.strings("key", required: true) ?? []
             let columns = m.strings("columns")
             let keep = m.strings("keep_when_null") ?? []

@@ -164,6 +164,10 @@ public final class MappingReader {
 
     public var keys: [String] { entries.map(\.key) }
 
+    /// Declares keys this mapping may have, so that an early return still reports only the
+    /// truly unknown ones.
+    public func allow(_ keys: [String]) { allowed += keys }
+
     public func value(_ key: String) -> Node? {
         allowed.append(key)
         return entries.first { $0.key == key }?.value

@@ -1,0 +1,78 @@
+import Crypto
+import Foundation
+
+/// Streaming SHA-256 of a file, in 1 MiB chunks.
+public enum FileDigest {
+    public static func sha256(path: String) throws -> (hex: String, bytes: Int64) {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw CocoaError(.fileReadNoPermission, userInfo: [NSFilePathErrorKey: path])
+        }
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        var total: Int64 = 0
+        while true {
+            let chunk = try handle.read(upToCount: 1 << 20) ?? Data()
+            if chunk.isEmpty { break }
+            total += Int64(chunk.count)
+            hasher.update(data: chunk)
+        }
+        return (hex(hasher.finalize()), total)
+    }
+
+    public static func sha256(data: Data) -> String { hex(SHA256.hash(data: data)) }
+
+    static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
+        digest.map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// Writes files so that no half file ever stands under its final name: a `.tmp` name in the
+/// same folder, fsync, rename, fsync of the folder.
+public enum AtomicFile {
+    public static func write(_ data: Data, to path: String, permissions: mode_t = 0o644) throws {
+        let tmp = path + ".tmp"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, permissions)
+        guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        var ok = true
+        data.withUnsafeBytes { buf in
+            var offset = 0
+            while offset < buf.count {
+                let n = Foundation.write(fd, buf.baseAddress! + offset, buf.count - offset)
+                if n <= 0 { ok = false; break }
+                offset += n
+            }
+        }
+        let syncOK = fsync(fd) == 0
+        close(fd)
+        guard ok, syncOK else {
+            let code = errno
+            unlink(tmp)
+            throw POSIXError(POSIXErrorCode(rawValue: code) ?? .EIO)
+        }
+        guard rename(tmp, path) == 0 else {
+            let code = errno
+            unlink(tmp)
+            throw POSIXError(POSIXErrorCode(rawValue: code) ?? .EIO)
+        }
+        syncFolder(of: path)
+    }
+
+    static func syncFolder(of path: String) {
+        let dir = (path as NSString).deletingLastPathComponent
+        let fd = open(dir, O_RDONLY)
+        if fd >= 0 { fsync(fd); close(fd) }
+    }
+
+    /// Writes an outbound file with its companions: the file, `<name>.sha256` when asked, then
+    /// the zero-byte `<name>.done` marker receivers act on.
+    public static func writeOutbound(_ data: Data, to path: String, checksum: Bool) throws -> String {
+        try write(data, to: path)
+        let digest = FileDigest.sha256(data: data)
+        if checksum {
+            let name = (path as NSString).lastPathComponent
+            try write(Data("\(digest)  \(name)\n".utf8), to: path + ".sha256")
+        }
+        try write(Data(), to: path + ".done")
+        return digest
+    }
+}

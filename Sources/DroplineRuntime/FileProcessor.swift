@@ -1,0 +1,204 @@
+import DroplineCore
+import DroplineExtract
+import DroplineLoad
+import DroplineTransform
+import DroplineValidate
+import DroplineXML
+import Foundation
+import GRDB
+import Logging
+
+/// Takes one claimed file through identify -> extract -> transform -> validate -> load, in one
+/// warehouse transaction, and puts it in exactly one place: archive or quarantine.
+final class FileProcessor {
+    let zone: DropZone
+    let settings: ZoneSettings
+    let context: RunContext
+    let ledger: Ledger
+    let warehouse: DatabaseQueue
+    var schemas: [String: XMLSchema] = [:]
+
+    init(zone: DropZone, settings: ZoneSettings, context: RunContext, ledger: Ledger, warehouse: DatabaseQueue) {
+        self.zone = zone
+        self.settings = settings
+        self.context = context
+        self.ledger = ledger
+        self.warehouse = warehouse
+    }
+
+    struct Outcome {
+        var result: RunSummary.FileResult
+        var businessDate: BusinessDate?
+    }
+
+    /// Processes a file at `path` (claimed into work/, or in the inbox for a dry run).
+    func process(name: String, path: String, definition d: PipelineDefinition) -> Outcome {
+        var logger = context.logger
+        logger[metadataKey: "pipeline"] = "\(d.name)"
+        logger[metadataKey: "file"] = "\(name)"
+        let digest: (hex: String, bytes: Int64)
+        do { digest = try FileDigest.sha256(path: path) } catch {
+            return quarantine(name: name, path: path, pipeline: d.name, sha: "", bytes: 0, failure: FileFailure(.unreadableFile, "the file could not be read: permission denied or I/O error"), logger: logger)
+        }
+        var result = RunSummary.FileResult(name: name, pipeline: d.name, sha256: digest.hex, outcome: "loaded", reason: nil, message: nil, records: [:], reasons: [:])
+
+        // Identify: same bytes seen before.
+        if let prior = try? ledger.seen(sha256: digest.hex) {
+            result.outcome = "skipped"
+            result.reason = ReasonCode.duplicateFile.rawValue
+            result.message = "byte-identical to \(prior.name) taken in run \(prior.runID); nothing loaded"
+            logger.info("File skipped as duplicate", metadata: ["stage": "identify", "code": "duplicate_file"])
+            if !context.dryRun {
+                let location = archive(name: name, path: path, pipeline: d.name)
+                try? ledger.record(.init(runID: context.runID, pipeline: d.name, name: name, sha256: digest.hex, bytes: digest.bytes, exportID: nil, businessDate: nil, outcome: "skipped", reason: ReasonCode.duplicateFile.rawValue, location: location, loaded: 0, rejected: 0), at: context.clock())
+            }
+            return Outcome(result: result)
+        }
+        if digest.bytes > d.inbox.maxFileBytes {
+            return quarantine(name: name, path: path, pipeline: d.name, sha: digest.hex, bytes: digest.bytes, failure: FileFailure(.sizeLimit, "the file has \(digest.bytes) bytes; max_file_bytes is \(d.inbox.maxFileBytes)"), logger: logger)
+        }
+
+        // Extract -> transform -> validate -> load, one transaction.
+        let rejects = RejectWriter(zone: zone, pipeline: d.name, runID: context.runID, fileName: name, dryRun: context.dryRun)
+        var exportID: String?
+        var businessDate: BusinessDate?
+        var loaded = 0
+        var reasons: [String: Int] = [:]
+        let started = Date()
+        do {
+            let schema = try d.extract.schemaPath.map(schema(at:))
+            let extractor = XMLRecordExtractor(definition: d.extract, schema: schema, limits: XMLLimits(maxUnitBytes: min(settings.maxRecordBytes, d.extract.maxRecordBytes), maxDepth: settings.maxDepth))
+            let transformer = RecordTransformer(transforms: d.transforms)
+            let shapes = Dictionary(uniqueKeysWithValues: d.extract.records.map { ($0.name, d.fieldShape(of: $0.name).map(\.name)) })
+            let parents = Dictionary(uniqueKeysWithValues: d.extract.records.compactMap { r in r.parent.map { (r.name, $0) } })
+            try warehouse.inTransaction { db in
+                try WarehouseSession.ensureSchema(db, for: d)
+                let session = WarehouseSession(db: db, runID: context.runID)
+                let validator = RecordValidator(rules: d.validations, lookup: session)
+                var conflict: FileFailure?
+                var rejectedParents = Set<String>()
+                _ = try extractor.run(path: path, header: { header in
+                    exportID = header["export_id"]?.text
+                    businessDate = header["business_date"]?.date
+                    session.setExport(id: exportID ?? "")
+                    if let exportID, let prior = try ledger.loadedExport(pipeline: d.name, exportID: exportID), prior.sha256 != digest.hex {
+                        conflict = FileFailure(.exportIdConflict, "export id \(exportID) was already loaded from \(prior.name) with different content. Quarantined; nothing loaded. Ask the sender for a new export id, or confirm which version is right.")
+                    }
+                }, record: { extracted in
+                    var record = extracted
+                    var issues: [RecordIssue] = []
+                    if let parent = parents[record.type], rejectedParents.contains(parent) {
+                        issues = [RecordIssue(code: .invalidField, field: nil, expected: "a valid \(parent)", actual: "its \(parent) was rejected", hint: "correct the \(parent) and resubmit")]
+                    } else if !record.issues.isEmpty {
+                        issues = record.issues  // schema or cast faults: not evaluated further
+                    } else {
+                        transformer.apply(&record)
+                        issues = record.issues + (try validator.check(record))
+                        if issues.isEmpty, let issue = try session.load(record, with: d.loads, shape: shapes[record.type] ?? []) {
+                            issues = [issue]
+                        }
+                    }
+                    if issues.isEmpty {
+                        loaded += 1
+                        rejectedParents.remove(record.type)
+                    } else {
+                        rejectedParents.insert(record.type)
+                        let rejection = Rejection(recordType: record.type, key: Self.key(record, d), line: record.line, issues: issues)
+                        reasons[rejection.primary.rawValue, default: 0] += 1
+                        try rejects.append(rejection)
+                    }
+                })
+                if let conflict { throw conflict }
+                try db.execute(sql: "INSERT OR REPLACE INTO _dropline_file_load (sha256, pipeline, name, export_id, business_date, run_id, loaded, rejected) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                               arguments: [digest.hex, d.name, name, exportID, businessDate?.iso, context.runID, loaded, rejects.count])
+                return context.dryRun ? .rollback : .commit
+            }
+        } catch let failure as FileFailure {
+            rejects.discard()
+            return quarantine(name: name, path: path, pipeline: d.name, sha: digest.hex, bytes: digest.bytes, failure: failure, logger: logger, exportID: exportID, businessDate: businessDate)
+        } catch {
+            rejects.discard()
+            logger.error("File failed with an internal error", metadata: ["stage": "load", "error": "\(type(of: error))"])
+            return quarantine(name: name, path: path, pipeline: d.name, sha: digest.hex, bytes: digest.bytes, failure: FileFailure(.unreadableFile, "internal error while loading: \(error)"), logger: logger, exportID: exportID, businessDate: businessDate)
+        }
+        result.records = ["loaded": loaded, "rejected": rejects.count, "held": 0, "skipped": 0]
+        result.reasons = reasons
+        if !context.dryRun {
+            do { try rejects.finish() } catch { logger.error("Reject file not written", metadata: ["stage": "reject"]) }
+            let location = archive(name: name, path: path, pipeline: d.name)
+            try? ledger.record(.init(runID: context.runID, pipeline: d.name, name: name, sha256: digest.hex, bytes: digest.bytes, exportID: exportID, businessDate: businessDate?.iso, outcome: "loaded", reason: nil, location: location, loaded: loaded, rejected: rejects.count), at: context.clock())
+        }
+        logger.info("File loaded", metadata: ["stage": "load", "loaded": "\(loaded)", "rejected": "\(rejects.count)", "duration_ms": "\(Int(Date().timeIntervalSince(started) * 1000))"])
+        return Outcome(result: result, businessDate: businessDate)
+    }
+
+    func schema(at path: String) throws -> XMLSchema {
+        if let s = schemas[path] { return s }
+        let s = try XMLSchema(path: path)
+        schemas[path] = s
+        return s
+    }
+
+    static func key(_ record: DroplineCore.Record, _ d: PipelineDefinition) -> String? {
+        let key = d.record(named: record.type)?.key ?? []
+        guard !key.isEmpty else { return nil }
+        return key.map { record[$0].text ?? "" }.joined(separator: "/")
+    }
+
+    // MARK: placing files
+
+    /// `archive/<pipeline>/YYYY/MM/DD/<name>` by run date; never overwrites.
+    func archive(name: String, path: String, pipeline: String) -> String {
+        let d = context.runDate
+        let dir = "\(zone.archive)/\(pipeline)/\(pad4(d.year))/\(pad2(d.month))/\(pad2(d.day))"
+        return place(path: path, name: name, in: dir)
+    }
+
+    func quarantine(name: String, path: String, pipeline: String, sha: String, bytes: Int64, failure: FileFailure, logger: Logger, exportID: String? = nil, businessDate: BusinessDate? = nil) -> Outcome {
+        var metadata: Logger.Metadata = ["stage": "quarantine", "code": "\(failure.code.rawValue)"]
+        if let line = failure.line { metadata["line"] = "\(line)" }
+        logger.warning("File quarantined", metadata: metadata)
+        let result = RunSummary.FileResult(name: name, pipeline: pipeline, sha256: sha, outcome: "quarantined", reason: failure.code.rawValue, message: failure.summary, records: [:], reasons: [:])
+        guard !context.dryRun else { return Outcome(result: result) }
+        let location = place(path: path, name: name, in: zone.quarantine + "/" + pipeline)
+        let sidecar = QuarantineRecord(format_version: 1, file: name, pipeline: pipeline, reason: failure.code.rawValue, message: failure.message, line: failure.line, column: failure.column, byte_offset: failure.byteOffset, run_id: context.runID, sha256: sha, what_to_do: failure.code.remedy)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        if let data = try? encoder.encode(sidecar) {
+            try? AtomicFile.write(data + Data("\n".utf8), to: zone.root + "/" + location + ".error.json", permissions: 0o600)
+        }
+        try? ledger.record(.init(runID: context.runID, pipeline: pipeline, name: name, sha256: sha, bytes: bytes, exportID: exportID, businessDate: businessDate?.iso, outcome: "quarantined", reason: failure.code.rawValue, location: location, loaded: 0, rejected: 0), at: context.clock())
+        return Outcome(result: result)
+    }
+
+    /// Moves a file into a private folder under a free name; returns the zone-relative path.
+    func place(path: String, name: String, in dir: String) -> String {
+        try? DropZone.makePrivateFolder(dir)
+        var target = dir + "/" + name
+        if FileManager.default.fileExists(atPath: target) { target = dir + "/" + name + "." + context.runID }
+        if rename(path, target) != 0 {
+            context.logger.error("File could not be moved", metadata: ["file": "\(name)", "errno": "\(errno)"])
+        }
+        chmod(target, 0o600)
+        if FileManager.default.fileExists(atPath: path + ".done") { unlink(path + ".done") }
+        return String(target.dropFirst(zone.root.count + 1))
+    }
+}
+
+/// `<name>.error.json` beside a quarantined file.
+struct QuarantineRecord: Codable {
+    var format_version: Int
+    var file: String
+    var pipeline: String
+    var reason: String
+    var message: String
+    var line: Int?
+    var column: Int?
+    var byte_offset: Int?
+    var run_id: String
+    var sha256: String
+    var what_to_do: String
+}
+
+func pad2(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+func pad4(_ v: Int) -> String { String(repeating: "0", count: max(0, 4 - String(v).count)) + String(v) }

@@ -1,0 +1,71 @@
+import Foundation
+import Logging
+
+/// Appends one JSON object per line to `logs/dropline.jsonl`. Messages are constant; data lives
+/// in metadata (run_id, pipeline, file, stage, counts). Never pass record values or personal
+/// data here.
+public final class JSONLineSink: @unchecked Sendable {
+    let lock = NSLock()
+    let handle: FileHandle?
+    let echo: Bool
+
+    public init(path: String?, echoToStderr: Bool) {
+        if let path {
+            if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o640]) }
+            handle = FileHandle(forWritingAtPath: path)
+            _ = try? handle?.seekToEnd()
+        } else {
+            handle = nil
+        }
+        echo = echoToStderr
+    }
+
+    deinit { try? handle?.close() }
+
+    func write(_ line: String, human: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        handle?.write(Data((line + "\n").utf8))
+        if echo { FileHandle.standardError.write(Data((human + "\n").utf8)) }
+    }
+}
+
+public struct JSONLogHandler: LogHandler {
+    public var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level = .info
+    let sink: JSONLineSink
+    let clock: @Sendable () -> Date
+
+    public init(sink: JSONLineSink, clock: @escaping @Sendable () -> Date = { Date() }) {
+        self.sink = sink
+        self.clock = clock
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var merged = metadata
+        if let extra = event.metadata { merged.merge(extra) { _, new in new } }
+        var object: [String: Any] = [
+            "timestamp": ISO8601DateFormatter().string(from: clock()),
+            "level": event.level.rawValue,
+            "event": event.message.description,
+        ]
+        for (k, v) in merged { object[k] = Self.plain(v) }
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+        let fields = merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        sink.write(String(decoding: data, as: UTF8.self), human: "\(event.level): \(event.message) \(fields)")
+    }
+
+    static func plain(_ v: Logger.MetadataValue) -> Any {
+        switch v {
+        case .string(let s): s
+        case .stringConvertible(let c): c.description
+        case .array(let a): a.map(plain)
+        case .dictionary(let d): d.mapValues(plain)
+        }
+    }
+}

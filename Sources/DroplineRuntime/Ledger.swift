@@ -1,0 +1,117 @@
+import DroplineCore
+import Foundation
+import GRDB
+
+/// `state/ledger.sqlite`: every file taken from the inbox (SHA-256, export id, outcome), runs and
+/// outbound sequence numbers. WAL, named forward-only migrations.
+public final class Ledger {
+    public let queue: DatabaseQueue
+
+    public init(path: String) throws {
+        var config = Configuration()
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA journal_mode = WAL")
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        queue = try DatabaseQueue(path: path, configuration: config)
+        chmod(path, 0o600)
+        try Self.migrator.migrate(queue)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1: processed_file, run, outbound_sequence") { db in
+            try db.execute(sql: """
+                CREATE TABLE run (
+                    run_id TEXT PRIMARY KEY, started_at TEXT NOT NULL, finished_at TEXT,
+                    run_date TEXT NOT NULL, exit_code INTEGER, dry_run INTEGER NOT NULL DEFAULT 0);
+                CREATE TABLE processed_file (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    run_id TEXT NOT NULL, pipeline TEXT NOT NULL, name TEXT NOT NULL,
+                    sha256 TEXT NOT NULL, bytes INTEGER NOT NULL, export_id TEXT, business_date TEXT,
+                    outcome TEXT NOT NULL, reason TEXT, location TEXT,
+                    loaded INTEGER NOT NULL DEFAULT 0, rejected INTEGER NOT NULL DEFAULT 0,
+                    processed_at TEXT NOT NULL);
+                CREATE INDEX processed_file_sha256 ON processed_file(sha256);
+                CREATE INDEX processed_file_export ON processed_file(pipeline, export_id);
+                CREATE TABLE outbound_sequence (prefix TEXT PRIMARY KEY, last INTEGER NOT NULL);
+                """)
+        }
+        return m
+    }
+
+    public struct FileEntry: Sendable {
+        public var runID: String
+        public var pipeline: String
+        public var name: String
+        public var sha256: String
+        public var bytes: Int64
+        public var exportID: String?
+        public var businessDate: String?
+        public var outcome: String
+        public var reason: String?
+        public var location: String?
+        public var loaded: Int
+        public var rejected: Int
+    }
+
+    /// A file with these bytes was taken before (loaded, quarantined or skipped).
+    public func seen(sha256: String) throws -> (name: String, runID: String)? {
+        try queue.read { db in
+            try Row.fetchOne(db, sql: "SELECT name, run_id FROM processed_file WHERE sha256 = ? ORDER BY id LIMIT 1", arguments: [sha256])
+                .map { ($0["name"], $0["run_id"]) }
+        }
+    }
+
+    /// The hash of an earlier loaded file of this pipeline with the same export id.
+    public func loadedExport(pipeline: String, exportID: String) throws -> (name: String, sha256: String)? {
+        try queue.read { db in
+            try Row.fetchOne(db, sql: "SELECT name, sha256 FROM processed_file WHERE pipeline = ? AND export_id = ? AND outcome = 'loaded' ORDER BY id LIMIT 1", arguments: [pipeline, exportID])
+                .map { ($0["name"], $0["sha256"]) }
+        }
+    }
+
+    public func record(_ e: FileEntry, at date: Date) throws {
+        try queue.write { db in
+            try db.execute(sql: """
+                INSERT INTO processed_file (run_id, pipeline, name, sha256, bytes, export_id, business_date, outcome, reason, location, loaded, rejected, processed_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [e.runID, e.pipeline, e.name, e.sha256, e.bytes, e.exportID, e.businessDate, e.outcome, e.reason, e.location, e.loaded, e.rejected, ISO8601DateFormatter().string(from: date)])
+        }
+    }
+
+    public func startRun(id: String, runDate: BusinessDate, at date: Date, dryRun: Bool) throws {
+        try queue.write { db in
+            try db.execute(sql: "INSERT INTO run (run_id, started_at, run_date, dry_run) VALUES (?, ?, ?, ?)", arguments: [id, ISO8601DateFormatter().string(from: date), runDate.iso, dryRun])
+        }
+    }
+
+    public func finishRun(id: String, exitCode: Int32, at date: Date) throws {
+        try queue.write { db in
+            try db.execute(sql: "UPDATE run SET finished_at = ?, exit_code = ? WHERE run_id = ?", arguments: [ISO8601DateFormatter().string(from: date), exitCode, id])
+        }
+    }
+
+    /// Next `NNN` for an outbound name prefix: counts per prefix, never reused.
+    public func nextSequence(prefix: String) throws -> Int {
+        try queue.write { db in
+            let last = try Int.fetchOne(db, sql: "SELECT last FROM outbound_sequence WHERE prefix = ?", arguments: [prefix]) ?? 0
+            try db.execute(sql: "INSERT INTO outbound_sequence (prefix, last) VALUES (?, ?) ON CONFLICT(prefix) DO UPDATE SET last = excluded.last", arguments: [prefix, last + 1])
+            return last + 1
+        }
+    }
+
+    /// The last runs, newest first, for `dropline history`.
+    public func files(pipeline: String?, limit: Int) throws -> [FileEntry] {
+        try queue.read { db in
+            var sql = "SELECT * FROM processed_file"
+            var args: [DatabaseValueConvertible?] = []
+            if let pipeline { sql += " WHERE pipeline = ?"; args.append(pipeline) }
+            sql += " ORDER BY id DESC LIMIT ?"
+            args.append(limit)
+            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).map {
+                FileEntry(runID: $0["run_id"], pipeline: $0["pipeline"], name: $0["name"], sha256: $0["sha256"], bytes: $0["bytes"], exportID: $0["export_id"], businessDate: $0["business_date"], outcome: $0["outcome"], reason: $0["reason"], location: $0["location"], loaded: $0["loaded"], rejected: $0["rejected"])
+            }
+        }
+    }
+}

@@ -1,0 +1,147 @@
+import DroplineCore
+import DroplineLoad
+import Foundation
+import GRDB
+import Logging
+
+/// Runs the selected pipelines over a zone: scan the inbox, claim ready files, process them in
+/// dependency order (then business date, then name), write outbound snapshots, summarise.
+public final class PipelineRunner {
+    let request: RunRequest
+    let clock: @Sendable () -> Date
+
+    public init(request: RunRequest, clock: @escaping @Sendable () -> Date = { Date() }) {
+        self.request = request
+        self.clock = clock
+    }
+
+    /// Loads and checks the zone's definitions (exit 78 on any diagnostic).
+    public static func definitions(zone: DropZone, settings: ZoneSettings, override: String?) throws -> [PipelineDefinition] {
+        let dir = override ?? (settings.pipelines.hasPrefix("/") ? settings.pipelines : zone.root + "/" + settings.pipelines)
+        return try PipelineLoader().loadAll(directory: dir)
+    }
+
+    public func run() throws -> RunSummary {
+        let zone = DropZone(root: request.root)
+        guard zone.exists else { throw RunError.noZone("\(zone.root) is not a Dropline zone (no inbox/); create one with 'dropline init \(zone.root)'") }
+        let settings = try ZoneSettings.load(root: zone.root)
+        let definitions = try Self.definitions(zone: zone, settings: settings, override: request.pipelinesDirectory)
+        for name in request.pipelines where !definitions.contains(where: { $0.name == name }) {
+            throw RunError.unknownPipeline("no pipeline '\(name)'" + (Suggestion.closest(to: name, in: definitions.map(\.name)).map { "; did you mean '\($0)'?" } ?? ""))
+        }
+        let selected = request.pipelines.isEmpty ? Set(definitions.map(\.name)) : Set(request.pipelines)
+        try zone.createFolders()
+        let lock = try RunLock(zone: zone)
+        defer { withExtendedLifetime(lock) {} }
+
+        let now = clock()
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: settings.timeZone) ?? .gmt
+        let parts = calendar.dateComponents([.year, .month, .day], from: now)
+        let runDate = request.asOf ?? BusinessDate(year: parts.year!, month: parts.month!, day: parts.day!)!
+        let runID = Self.runID(now)
+        let sink = JSONLineSink(path: zone.logs + "/dropline.jsonl", echoToStderr: request.echoLogs)
+        var logger = Logger(label: "dropline") { _ in JSONLogHandler(sink: sink, clock: self.clock) }
+        logger[metadataKey: "run_id"] = "\(runID)"
+        let context = RunContext(runID: runID, runDate: runDate, clock: clock, logger: logger, dryRun: request.dryRun)
+        logger.info("Run started", metadata: ["run_date": "\(runDate.iso)", "dry_run": "\(request.dryRun)", "pipelines": "\(selected.count)"])
+
+        let ledger = try Ledger(path: zone.ledger)
+        if !request.dryRun { try ledger.startRun(id: runID, runDate: runDate, at: now, dryRun: false) }
+        let warehousePath = settings.warehouse.hasPrefix("/") ? settings.warehouse : zone.root + "/" + settings.warehouse
+        let warehouse = try Warehouse.open(path: warehousePath)
+        let processor = FileProcessor(zone: zone, settings: settings, context: context, ledger: ledger, warehouse: warehouse)
+
+        let entries = try InboxScanner(zone: zone, definitions: definitions, selected: selected, settleOverride: request.settleSeconds, now: now).scan()
+        var summary = RunSummary(run_id: runID, run_date: runDate.iso, exit_code: 0, dry_run: request.dryRun, files: [], outputs: [], waiting: [])
+        let workDir = zone.work + "/" + runID
+
+        // Unsafe and unmatched entries first: they are quarantined without being read.
+        for entry in entries {
+            switch entry {
+            case .unsafe(let name, let pipeline, let reason, let message):
+                summary.files.append(processor.quarantine(name: name, path: zone.inbox + "/" + name, pipeline: pipeline ?? "_unmatched", sha: "", bytes: 0, failure: FileFailure(reason, message), logger: logger).result)
+            case .unmatched(let name):
+                summary.files.append(processor.quarantine(name: name, path: zone.inbox + "/" + name, pipeline: "_unmatched", sha: "", bytes: 0, failure: FileFailure(.noPipeline, "no pipeline's inbox pattern matches this file name"), logger: logger).result)
+            case .waiting(let name):
+                summary.waiting.append(name)
+            case .ready: continue
+            }
+        }
+
+        for definition in definitions where selected.contains(definition.name) {
+            let files = entries.compactMap { e -> (String, Bool)? in
+                if case .ready(let name, let p, let marker) = e, p.name == definition.name { (name, marker) } else { nil }
+            }.sorted { InboxScanner.orderKey($0.0) < InboxScanner.orderKey($1.0) }
+            var lastBusinessDate: BusinessDate?
+            var loadedAny = false
+            for (name, marker) in files {
+                var path = zone.inbox + "/" + name
+                if !request.dryRun {
+                    try DropZone.makePrivateFolder(workDir)
+                    let claimed = workDir + "/" + name
+                    guard rename(path, claimed) == 0 else {
+                        logger.warning("File could not be claimed", metadata: ["file": "\(name)", "errno": "\(errno)"])
+                        continue
+                    }
+                    if marker { _ = rename(path + ".done", claimed + ".done") }
+                    path = claimed
+                }
+                let outcome = processor.process(name: name, path: path, definition: definition)
+                summary.files.append(outcome.result)
+                if outcome.result.outcome == "loaded" {
+                    loadedAny = true
+                    if let bd = outcome.businessDate { lastBusinessDate = max(lastBusinessDate ?? bd, bd) }
+                }
+            }
+            if loadedAny && !request.dryRun {
+                summary.outputs += try writeSnapshots(definition, zone: zone, ledger: ledger, warehouse: warehouse, businessDate: lastBusinessDate, runDate: runDate, logger: logger)
+            }
+        }
+        if !request.dryRun { try? FileManager.default.removeItem(atPath: workDir) }
+
+        let troubled = summary.files.contains { $0.outcome == "quarantined" } || summary.files.contains { ($0.records["rejected"] ?? 0) > 0 }
+        summary.exit_code = troubled ? settings.exitCodeOnRejects : 0
+        if !request.dryRun { try ledger.finishRun(id: runID, exitCode: summary.exit_code, at: clock()) }
+        logger.info("Run finished", metadata: ["files": "\(summary.files.count)", "outputs": "\(summary.outputs.count)", "exit_code": "\(summary.exit_code)"])
+        return summary
+    }
+
+    /// Writes the pipeline's CSV snapshots after its loads (tmp + rename, then `.done`).
+    func writeSnapshots(_ d: PipelineDefinition, zone: DropZone, ledger: Ledger, warehouse: DatabaseQueue, businessDate: BusinessDate?, runDate: BusinessDate, logger: Logger) throws -> [RunSummary.Output] {
+        var outputs: [RunSummary.Output] = []
+        for case .csvFile(let csv) in d.loads {
+            func lookup(_ seq: Value) -> (String) -> Value {
+                { name in
+                    switch name {
+                    case "business_date": businessDate.map(Value.date) ?? .null
+                    case "run_date": .date(runDate)
+                    case "seq": seq
+                    default: .null
+                    }
+                }
+            }
+            let marker = "\u{1}"
+            let probe = csv.name.render(lookup(.string(marker)))
+            let prefix = String(probe[..<(probe.range(of: marker)?.lowerBound ?? probe.endIndex)]).trimmingCharacters(in: CharacterSet(charactersIn: "_"))
+            let seq = try ledger.nextSequence(prefix: prefix)
+            let fileName = csv.name.render(lookup(.integer(Int64(seq))))
+            var text = ""
+            let rows = try warehouse.read { db in try CSVSnapshotWriter.write(csv, from: db) { text += $0 } }
+            let dir = zone.outbound + "/" + csv.target
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            let digest = try AtomicFile.writeOutbound(Data(text.utf8), to: dir + "/" + fileName, checksum: false)
+            logger.info("Outbound file written", metadata: ["stage": "outbound", "pipeline": "\(d.name)", "output": "\(fileName)", "records": "\(rows)"])
+            outputs.append(.init(path: "outbound/\(csv.target)/\(fileName)", sha256: digest, records: rows))
+        }
+        return outputs
+    }
+
+    static func runID(_ date: Date) -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = .gmt
+        f.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        return f.string(from: date) + "-" + String(format: "%04x", UInt16.random(in: 0...UInt16.max))
+    }
+}

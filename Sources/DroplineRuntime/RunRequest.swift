@@ -1,0 +1,44 @@
+import DroplineCore
+import Foundation
+import Logging
+
+/// Everything `dropline run` was asked to do; built by the CLI, consumed by `PipelineRunner`.
+public struct RunRequest: Sendable {
+    public var root: String
+    /// Pipelines to run (empty: all, in dependency order).
+    public var pipelines: [String] = []
+    public var dryRun = false
+    /// Run date; today in the zone's time zone when nil.
+    public var asOf: BusinessDate?
+    /// Overrides every pipeline's settle time.
+    public var settleSeconds: Int?
+    /// Overrides the zone's pipelines folder.
+    public var pipelinesDirectory: String?
+    /// Also print log lines to stderr (a TTY).
+    public var echoLogs = false
+
+    public init(root: String) { self.root = root }
+}
+
+/// Run-wide facts passed down instead of globals: run id, run date, clock, logger.
+public struct RunContext: Sendable {
+    public var runID: String
+    public var runDate: BusinessDate
+    public var clock: @Sendable () -> Date
+    public var logger: Logger
+    public var dryRun: Bool
+}
+
+/// Errors that stop a run before or outside file processing, with their exit status.
+public enum RunError: Error, CustomStringConvertible {
+    case locked(String)
+    case noZone(String)
+    case unknownPipeline(String)
+    case io(String)
+
+    public var description: String {
+        switch self {
+        case .locked(let s), .noZone(let s), .unknownPipeline(let s), .io(let s): s
+        }
+    }
+}

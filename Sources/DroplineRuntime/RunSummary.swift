@@ -1,0 +1,29 @@
+/// `dropline run --json`: one object on stdout; stable and additive (DESIGN.md "Run summary").
+public struct RunSummary: Codable, Sendable {
+    public struct FileResult: Codable, Sendable {
+        public var name: String
+        public var pipeline: String
+        public var sha256: String
+        /// loaded | quarantined | skipped
+        public var outcome: String
+        /// File-level reason: quarantine reason or duplicate_file.
+        public var reason: String?
+        public var message: String?
+        public var records: [String: Int]
+        /// Primary reasons of rejected and held records.
+        public var reasons: [String: Int]
+    }
+    public struct Output: Codable, Sendable {
+        public var path: String
+        public var sha256: String
+        public var records: Int
+    }
+    public var run_id: String
+    public var run_date: String
+    public var exit_code: Int32
+    public var dry_run: Bool
+    public var files: [FileResult]
+    public var outputs: [Output]
+    /// Files left in the inbox: not yet settled, or matching no pipeline yet.
+    public var waiting: [String]
+}

@@ -1,0 +1,82 @@
+import DroplineCore
+import Foundation
+import Yams
+
+/// `dropline.yaml`: zone settings, decoded strictly like pipeline definitions.
+public struct ZoneSettings: Sendable {
+    /// Folder of pipeline definitions, relative to the zone root unless absolute.
+    public var pipelines: String = "pipelines"
+    public var warehouse: String = "warehouse.sqlite"
+    /// ERP company code Dropline posts for.
+    public var company: String = "1000"
+    /// Calendar days a held time entry may wait.
+    public var holdDays: Int = 5
+    /// IANA zone that defines the run date.
+    public var timeZone: String = "Europe/Berlin"
+    /// Exit code of a run that finished but quarantined files or rejected records.
+    public var exitCodeOnRejects: Int32 = 1
+    /// Parser limits.
+    public var maxRecordBytes: Int = 1 << 20
+    public var maxDepth: Int = 256
+
+    public init() {}
+
+    public static let fileName = "dropline.yaml"
+
+    public static func load(root: String) throws -> ZoneSettings {
+        let path = root + "/" + fileName
+        var s = ZoneSettings()
+        guard FileManager.default.fileExists(atPath: path) else { return s }
+        let reader = YAMLReader(file: path)
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw DefinitionError([Diagnostic(file: path, line: 1, column: 1, code: .missingFile, message: "cannot read zone settings")])
+        }
+        if let node = reader.compose(text), let m = reader.mapping(node, "dropline.yaml") {
+            _ = m.int("format_version", default: 1)
+            s.pipelines = m.string("pipelines") ?? s.pipelines
+            s.warehouse = m.string("warehouse") ?? s.warehouse
+            s.company = m.string("company") ?? s.company
+            if s.company.range(of: "^[0-9]{4}$", options: .regularExpression) == nil {
+                reader.error(m.value("company"), .invalidValue, "company must be 4 digits")
+            }
+            s.holdDays = m.int("hold_days", default: s.holdDays)
+            s.timeZone = m.string("time_zone") ?? s.timeZone
+            if TimeZone(identifier: s.timeZone) == nil {
+                reader.error(m.value("time_zone"), .invalidValue, "unknown time zone '\(s.timeZone)'", hint: "use an IANA name such as Europe/Berlin")
+            }
+            s.exitCodeOnRejects = Int32(m.int("exit_code_on_rejects", default: Int(s.exitCodeOnRejects)))
+            if let limits = m.mapping("limits") {
+                s.maxRecordBytes = limits.int("max_record_bytes", default: s.maxRecordBytes)
+                s.maxDepth = limits.int("max_depth", default: s.maxDepth)
+                limits.finish()
+            }
+            m.finish()
+        }
+        if !reader.diagnostics.isEmpty { throw DefinitionError(reader.diagnostics) }
+        return s
+    }
+
+    /// The commented file `dropline init` writes.
+    public static let template = """
+        # Dropline zone settings. Every key is optional; the values shown are the defaults.
+        format_version: 1
+        # Folder of pipeline definitions, reference data and schemas (relative to this zone).
+        pipelines: pipelines
+        # Warehouse database (SQLite, relative to this zone).
+        warehouse: warehouse.sqlite
+        # ERP company code postings are made for (4 digits).
+        company: "1000"
+        # Calendar days a held time entry may wait before it is rejected.
+        hold_days: 5
+        # Time zone that defines the run date (IANA name).
+        time_zone: Europe/Berlin
+        # Exit code when a run finished but quarantined files or rejected records (0 to ignore).
+        exit_code_on_rejects: 1
+        limits:
+          # Largest single record (a child of the root with its content), in bytes.
+          max_record_bytes: 1048576
+          # Deepest element nesting.
+          max_depth: 256
+
+        """
+}

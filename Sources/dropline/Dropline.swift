@@ -1,0 +1,15 @@
+import ArgumentParser
+
+@main
+struct Dropline: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dropline",
+        abstract: "Batch ETL for legacy HR, PSA and ERP XML file interfaces.",
+        version: DroplineVersion.current,
+        subcommands: [RunCommand.self, InitCommand.self, LintCommand.self, DemoCommand.self, HistoryCommand.self]
+    )
+}
+
+enum DroplineVersion {
+    static let current = "0.1.0"
+}
