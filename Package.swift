@@ -55,11 +55,11 @@ let package = Package(
             ]
         ),
         .testTarget(name: "DroplineCoreTests", dependencies: ["DroplineCore", "DroplineTesting"]),
-        .testTarget(name: "DroplineXMLTests", dependencies: ["DroplineXML", "DroplineTesting"]),
+        .testTarget(name: "DroplineXMLTests", dependencies: ["DroplineXML", "DroplineExtract", "DroplineTesting"]),
         .testTarget(
             name: "DroplineStageTests",
             dependencies: ["DroplineExtract", "DroplineTransform", "DroplineValidate", "DroplineLoad", "DroplineTesting"]
         ),
-        .testTarget(name: "EndToEndTests", dependencies: ["DroplineRuntime", "DroplineTesting"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["dropline", "DroplineRuntime", "DroplineTesting", .product(name: "GRDB", package: "GRDB.swift")]),
     ]
 )

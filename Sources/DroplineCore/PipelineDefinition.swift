@@ -99,6 +99,13 @@ public struct FieldDefinition: Sendable {
     public var type: FieldType
     /// An empty element or attribute counts as absent (SAP-style `<EMAIL/>`).
     public var emptyIsNull: Bool
+
+    public init(name: String, path: FieldPath, type: FieldType, emptyIsNull: Bool) {
+        self.name = name
+        self.path = path
+        self.type = type
+        self.emptyIsNull = emptyIsNull
+    }
 }
 
 public struct ControlDefinition: Sendable {
@@ -163,6 +170,16 @@ public struct MapTransform: Sendable {
     public var unmappedReason: ReasonCode?
     /// The loaded table: key -> column -> value.
     public var table: ReferenceTable
+
+    public init(record: String, field: String, referencePath: String, keyColumn: String, outputs: [(field: String, column: String)], unmappedReason: ReasonCode?, table: ReferenceTable) {
+        self.record = record
+        self.field = field
+        self.referencePath = referencePath
+        self.keyColumn = keyColumn
+        self.outputs = outputs
+        self.unmappedReason = unmappedReason
+        self.table = table
+    }
 }
 
 /// A governed reference table: `format_version`, `version`, `columns`, `rows`.
@@ -170,6 +187,12 @@ public struct ReferenceTable: Sendable {
     public var version: Int
     public var columns: [String]
     public var rows: [String: [String: String]]
+
+    public init(version: Int, columns: [String], rows: [String: [String: String]]) {
+        self.version = version
+        self.columns = columns
+        self.rows = rows
+    }
 }
 
 /// `"{first_name} {last_name}"`: literal text and field references.
@@ -204,6 +227,12 @@ public struct ValidationDefinition: Sendable {
     public var record: String
     public var rule: Rule
     public var reason: ReasonCode
+
+    public init(record: String, rule: Rule, reason: ReasonCode) {
+        self.record = record
+        self.rule = rule
+        self.reason = reason
+    }
 }
 
 public enum CompareOp: String, Sendable, CaseIterable {
@@ -227,6 +256,12 @@ public struct ReferenceRule: Sendable {
     public var match: [(field: String, column: String)]
     /// Effective dating: the record's date field must lie within [from, to] of a matching row.
     public var effective: (dateField: String, fromColumn: String, toColumn: String)?
+
+    public init(table: String, match: [(field: String, column: String)], effective: (dateField: String, fromColumn: String, toColumn: String)?) {
+        self.table = table
+        self.match = match
+        self.effective = effective
+    }
 }
 
 public enum LoadDefinition: Sendable {

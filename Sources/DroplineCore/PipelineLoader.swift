@@ -110,7 +110,7 @@ final class DefinitionBuilder {
     var dependencies: [String] = []
 
     func pipeline(_ node: Node, path: String, sha256: String) -> PipelineDefinition? {
-        guard let top = r.mapping(node, "pipeline definition") else { return nil }
+        guard let top = r.document(node) else { return nil }
         let formatVersion = top.int("format_version", default: 1)
         if formatVersion > PipelineLoader.supportedFormatVersion {
             r.error(top.value("format_version"), .unsupportedVersion, "format_version \(formatVersion) is newer than this Dropline reads (\(PipelineLoader.supportedFormatVersion))", hint: "upgrade Dropline")
@@ -256,12 +256,13 @@ final class DefinitionBuilder {
     func field(_ name: String, _ node: Node, relativeTo what: String) -> FieldDefinition? {
         // Short form: `name: PATH`.
         if case .scalar(let s) = node {
-            guard let p = fieldPath(s.string, at: node) else { return nil }
+            let p = fieldPath(s.string, at: node) ?? FieldPath(steps: [], written: s.string)
             return FieldDefinition(name: name, path: p, type: .string, emptyIsNull: true)
         }
         guard let m = r.mapping(node, "\(what).\(name)") else { return nil }
         let pathText = m.string("path", required: true) ?? ""
-        let path = fieldPath(pathText, at: m.value("path"))
+        // A bad path is reported; the field still counts as declared, so rules naming it do not cascade.
+        let path = fieldPath(pathText, at: m.value("path")) ?? FieldPath(steps: [], written: pathText)
         let typeName = m.string("type") ?? "string"
         var type = FieldType.string
         switch typeName {
@@ -288,7 +289,6 @@ final class DefinitionBuilder {
         }
         let emptyIsNull = m.bool("empty_is_null", default: true)
         m.finish(alsoAllowed: ["decimal_separator", "scale", "signed", "format", "open_end", "true", "false"].filter { m.keys.contains($0) && typeAllows(typeName, $0) })
-        guard let path else { return nil }
         return FieldDefinition(name: name, path: path, type: type, emptyIsNull: emptyIsNull)
     }
 

@@ -16,6 +16,10 @@ public final class YAMLReader {
             error(nil, .tooLarge, "definition is \(text.utf8.count) bytes; at most \(maxBytes) are read", hint: "split it into several pipelines")
             return nil
         }
+        if let (line, column) = Self.firstAnchorOrAlias(text) {
+            diagnostics.append(Diagnostic(file: file, line: line, column: column, code: .anchorsForbidden, message: "anchors and aliases are not allowed in definitions", hint: "write the value out; aliases can expand without bound"))
+            return nil
+        }
         do {
             guard let node = try Yams.compose(yaml: text) else {
                 error(nil, .yamlSyntax, "the file is empty")
@@ -39,6 +43,34 @@ public final class YAMLReader {
             diagnostics.append(Diagnostic(file: file, line: 1, column: 1, code: .yamlSyntax, message: "YAML: \(error)"))
             return nil
         }
+    }
+
+    /// Position of the first `&anchor` or `*alias` outside quotes and comments, if any.
+    static func firstAnchorOrAlias(_ text: String) -> (Int, Int)? {
+        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            var quote: Character?
+            var previous: Character = " "
+            var column = 0
+            let chars = Array(line)
+            var i = 0
+            while i < chars.count {
+                let c = chars[i]
+                column += 1
+                if let q = quote {
+                    if c == q { quote = nil }
+                } else if c == "\"" || c == "'" {
+                    if previous == " " || previous == ":" || previous == "[" || previous == "{" || previous == "," || previous == "-" { quote = c }
+                } else if c == "#" && (previous == " " || i == 0) {
+                    break
+                } else if (c == "&" || c == "*"), " [{,:-".contains(previous) || i == 0,
+                    i + 1 < chars.count, chars[i + 1].isLetter || chars[i + 1].isNumber || chars[i + 1] == "_" {
+                    return (index + 1, column)
+                }
+                previous = c
+                i += 1
+            }
+        }
+        return nil
     }
 
     private func checkShape(_ node: Node, depth: Int) -> Bool {
@@ -79,6 +111,15 @@ public final class YAMLReader {
             return nil
         }
         return MappingReader(reader: self, mapping: m, node: node, what: what)
+    }
+
+    /// The top-level mapping of a file: nested keys are named without a prefix.
+    public func document(_ node: Node) -> MappingReader? {
+        guard case .mapping(let m) = node else {
+            error(node, .wrongType, "the file must be a mapping (key: value)")
+            return nil
+        }
+        return MappingReader(reader: self, mapping: m, node: node, what: "")
     }
 
     public func string(_ node: Node, _ what: String) -> String? {
@@ -178,7 +219,7 @@ public final class MappingReader {
     /// A required key; a missing one is reported at the mapping.
     public func require(_ key: String) -> Node? {
         guard let v = value(key) else {
-            reader.error(node, .missingKey, "'\(what)' needs the key '\(key)'")
+            reader.error(node, .missingKey, "'\(what.isEmpty ? "the definition" : what)' needs the key '\(key)'")
             return nil
         }
         return v
@@ -186,46 +227,49 @@ public final class MappingReader {
 
     public func string(_ key: String, required: Bool = false) -> String? {
         guard let v = required ? require(key) : value(key) else { return nil }
-        return reader.string(v, "\(what).\(key)")
+        return reader.string(v, name(key))
     }
 
     public func int(_ key: String, default def: Int) -> Int {
         guard let v = value(key) else { return def }
-        return reader.int(v, "\(what).\(key)") ?? def
+        return reader.int(v, name(key)) ?? def
     }
 
     public func bool(_ key: String, default def: Bool) -> Bool {
         guard let v = value(key) else { return def }
-        return reader.bool(v, "\(what).\(key)") ?? def
+        return reader.bool(v, name(key)) ?? def
     }
 
     public func strings(_ key: String, required: Bool = false) -> [String]? {
         guard let v = required ? require(key) : value(key) else { return nil }
-        return reader.strings(v, "\(what).\(key)")
+        return reader.strings(v, name(key))
     }
 
     public func mapping(_ key: String, required: Bool = false) -> MappingReader? {
         guard let v = required ? require(key) : value(key) else { return nil }
-        return reader.mapping(v, "\(what).\(key)")
+        return reader.mapping(v, name(key))
     }
+
+    /// `inbox.pattern`, or `inbox` at the top level.
+    func name(_ key: String) -> String { what.isEmpty ? key : "\(what).\(key)" }
 
     /// Reports keys that no accessor asked for, suggesting the closest known key.
     public func finish(alsoAllowed: [String] = []) {
         let known = allowed + alsoAllowed
         for entry in entries where !known.contains(entry.key) {
             let suggestion = Suggestion.closest(to: entry.key, in: known)
-            let message = "unknown key '\(entry.key)' in '\(what)'" + (suggestion.map { "; did you mean '\($0)'?" } ?? "")
+            let message = "unknown key '\(entry.key)'" + (what.isEmpty ? "" : " in '\(what)'") + (suggestion.map { "; did you mean '\($0)'?" } ?? "")
             reader.error(entry.keyNode, .unknownKey, message, hint: "known keys: \(known.sorted().joined(separator: ", "))")
         }
     }
 
     /// Enum value from a fixed set.
     public func choice<T: RawRepresentable & CaseIterable>(_ key: String, _ type: T.Type, default def: T) -> T where T.RawValue == String {
-        guard let v = value(key), let s = reader.string(v, "\(what).\(key)") else { return def }
+        guard let v = value(key), let s = reader.string(v, "\(name(key))") else { return def }
         guard let c = T(rawValue: s) else {
             let all = T.allCases.map(\.rawValue)
             let suggestion = Suggestion.closest(to: s, in: all)
-            reader.error(v, .invalidValue, "'\(s)' is not a valid \(what).\(key)" + (suggestion.map { "; did you mean '\($0)'?" } ?? ""), hint: "one of: \(all.joined(separator: ", "))")
+            reader.error(v, .invalidValue, "'\(s)' is not a valid \(name(key))" + (suggestion.map { "; did you mean '\($0)'?" } ?? ""), hint: "one of: \(all.joined(separator: ", "))")
             return def
         }
         return c

@@ -157,6 +157,7 @@ public final class XMLStreamReader {
         default:
             if e.message.contains("Input is not proper") || e.message.contains("encoding error") { return .badEncoding }
             if e.message.lowercased().contains("amplification") { return .entityLimit }
+            if e.message.contains("Excessive depth") { return .depthLimit }
             return .notWellFormed
         }
     }

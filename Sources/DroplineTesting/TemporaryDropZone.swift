@@ -1,0 +1,71 @@
+import DroplineCore
+import DroplineRuntime
+import Foundation
+
+/// A fresh zone in a temporary folder, with the shipped pipelines; removed on deinit.
+public final class TemporaryDropZone {
+    public let zone: DropZone
+    public var root: String { zone.root }
+
+    public init(pipelines: String = TestPaths.pipelines, settings: String? = nil) throws {
+        let dir = NSTemporaryDirectory() + "dropline-test-" + UUID().uuidString
+        zone = try ZoneInitializer.create(root: dir, pipelinesSource: pipelines)
+        if let settings { try settings.write(toFile: dir + "/dropline.yaml", atomically: true, encoding: .utf8) }
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: zone.root) }
+
+    /// Copies a file into the inbox (with a `.done` marker unless told otherwise).
+    @discardableResult
+    public func drop(_ source: String, as name: String? = nil, marker: Bool = true) throws -> String {
+        let target = zone.inbox + "/" + (name ?? URL(fileURLWithPath: source).lastPathComponent)
+        try FileManager.default.copyItem(atPath: source, toPath: target)
+        if marker { _ = FileManager.default.createFile(atPath: target + ".done", contents: Data()) }
+        return target
+    }
+
+    /// Writes bytes into the inbox under `name`.
+    public func drop(data: Data, as name: String, marker: Bool = true) throws {
+        try data.write(to: URL(fileURLWithPath: zone.inbox + "/" + name))
+        if marker { _ = FileManager.default.createFile(atPath: zone.inbox + "/" + name + ".done", contents: Data()) }
+    }
+
+    /// Runs in-process with settle time 0.
+    public func run(asOf: String, pipelines: [String] = []) throws -> RunSummary {
+        var request = RunRequest(root: zone.root)
+        request.settleSeconds = 0
+        request.asOf = BusinessDate(iso: asOf)
+        request.pipelines = pipelines
+        return try PipelineRunner(request: request).run()
+    }
+
+    public func files(in folder: String) -> [String] {
+        guard let e = FileManager.default.enumerator(atPath: zone.root + "/" + folder) else { return [] }
+        return e.compactMap { $0 as? String }.filter { !$0.hasSuffix("/") }.sorted()
+    }
+}
+
+/// Runs the built `dropline` binary and captures its output.
+public struct ProcessResult {
+    public var exitCode: Int32
+    public var stdout: String
+    public var stderr: String
+}
+
+public func runDropline(_ arguments: [String], environment: [String: String] = [:]) throws -> ProcessResult {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: TestPaths.binary)
+    p.arguments = arguments
+    var env = ProcessInfo.processInfo.environment
+    env["DROPLINE_HOME"] = TestPaths.repository
+    env.merge(environment) { _, new in new }
+    p.environment = env
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return ProcessResult(exitCode: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+}

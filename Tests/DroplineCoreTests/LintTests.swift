@@ -1,0 +1,107 @@
+import DroplineCore
+import DroplineTesting
+import Foundation
+import Testing
+
+/// Definition diagnostics carry the exact line and column of the offending node.
+struct LintTests {
+    /// A copy of the shipped pipelines in a temp folder, with one file replaced.
+    func folder(replacing name: String? = nil, with text: String? = nil) throws -> String {
+        let dir = NSTemporaryDirectory() + "dropline-lint-" + UUID().uuidString
+        try FileManager.default.copyItem(atPath: TestPaths.pipelines, toPath: dir)
+        if let name, let text { try text.write(toFile: dir + "/" + name, atomically: true, encoding: .utf8) }
+        return dir
+    }
+
+    func diagnostics(_ yaml: String) throws -> [Diagnostic] {
+        let dir = try folder(replacing: "workers.yaml", with: yaml)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        do {
+            _ = try PipelineLoader().load(file: dir + "/workers.yaml")
+            return []
+        } catch let e as DefinitionError { return e.diagnostics }
+    }
+
+    var workers: String { (try? String(contentsOfFile: TestPaths.pipelines + "/workers.yaml", encoding: .utf8)) ?? "" }
+
+    @Test func shippedPipelinesLoadInDependencyOrder() throws {
+        let defs = try PipelineLoader().loadAll(directory: TestPaths.pipelines)
+        #expect(defs.map(\.name) == ["workers", "projects", "project_acks", "periods", "rates"])
+    }
+
+    @Test func typoInKeyGivesLineColumnAndSuggestion() throws {
+        let yaml = workers.replacingOccurrences(of: "settle_seconds: 60", with: "settle_second: 60")
+        let d = try diagnostics(yaml)
+        let line = yaml.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("settle_second:") }! + 1
+        let column = yaml.split(separator: "\n", omittingEmptySubsequences: false)[line - 1].distance(from: yaml.split(separator: "\n", omittingEmptySubsequences: false)[line - 1].startIndex, to: yaml.split(separator: "\n", omittingEmptySubsequences: false)[line - 1].range(of: "settle_second")!.lowerBound) + 1
+        #expect(d.count == 1)
+        #expect(d.first?.code == .unknownKey)
+        #expect(d.first?.line == line)
+        #expect(d.first?.column == column)
+        #expect(d.first?.description.contains("did you mean 'settle_seconds'?") == true)
+        #expect(d.first?.description.hasSuffix("[unknown_key]\n    hint: known keys: done_marker, max_file_bytes, pattern, settle_seconds") == true)
+    }
+
+    @Test func unknownStageKind() throws {
+        let yaml = workers.replacingOccurrences(of: "  - compare: {", with: "  - comapre: {")
+        let d = try diagnostics(yaml)
+        #expect(d.map(\.code) == [.unknownStage])
+        #expect(d.first?.message.contains("did you mean 'compare'?") == true)
+    }
+
+    @Test func wrongTypeAndBadPath() throws {
+        let yaml = workers.replacingOccurrences(of: "settle_seconds: 60", with: "settle_seconds: soon")
+            .replacingOccurrences(of: "pernr: PERNR", with: "pernr: PERNR/@x/Y")
+        let d = try diagnostics(yaml)
+        #expect(Set(d.map(\.code)) == [.wrongType, .badPath])
+    }
+
+    @Test func missingSchemaFile() throws {
+        let d = try diagnostics(workers.replacingOccurrences(of: "schemas/hr-workers.xsd", with: "schemas/hr-worker.xsd"))
+        #expect(d.map(\.code) == [.missingFile])
+        #expect(d.first?.line == 9)
+    }
+
+    @Test func unknownFieldInRule() throws {
+        let d = try diagnostics(workers.replacingOccurrences(of: "left: valid_from", with: "left: valid_fro"))
+        #expect(d.map(\.code) == [.unknownField])
+        #expect(d.first?.message.contains("did you mean 'valid_from'?") == true)
+    }
+
+    @Test func anchorsAreRefused() throws {
+        let d = try diagnostics("format_version: 1\npipeline: &a workers\ndescription: *a\n")
+        #expect(d.first?.code == .anchorsForbidden)
+        #expect(d.first?.line == 2)
+    }
+
+    @Test func patternThatLeavesTheInboxIsRefused() throws {
+        let d = try diagnostics(workers.replacingOccurrences(of: "\"HR_WORKERS_*.xml\"", with: "\"../HR_WORKERS_*.xml\""))
+        #expect(d.map(\.code) == [.invalidValue])
+    }
+
+    @Test func dependencyCycleIsAnError() throws {
+        let dir = try folder(replacing: "workers.yaml", with: workers.replacingOccurrences(of: "depends_on: []", with: "depends_on: [rates]"))
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect {
+            try PipelineLoader().loadAll(directory: dir)
+        } throws: { error in
+            (error as? DefinitionError)?.diagnostics.contains { $0.code == .dependencyCycle && $0.message.contains("workers") } == true
+        }
+    }
+
+    @Test func overlappingPatternsAreAnError() throws {
+        let dir = try folder(replacing: "extra.yaml", with: workers.replacingOccurrences(of: "pipeline: workers", with: "pipeline: workers_copy").replacingOccurrences(of: "HR_WORKERS_*.xml", with: "HR_*.xml"))
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect {
+            try PipelineLoader().loadAll(directory: dir)
+        } throws: { error in
+            (error as? DefinitionError)?.diagnostics.contains { $0.code == .patternOverlap } == true
+        }
+    }
+
+    @Test func yamlSyntaxErrorHasPosition() throws {
+        let d = try diagnostics("pipeline: workers\ninbox: { pattern: \"x\"\n")
+        #expect(d.first?.code == .yamlSyntax)
+        #expect((d.first?.line ?? 0) >= 2)
+    }
+}

@@ -1,0 +1,85 @@
+import DroplineCore
+import Foundation
+import Testing
+
+struct DecimalTextTests {
+    @Test(arguments: ["7.50", "0", "-3.25", "40", "145.00", "0.01"])
+    func parsesDecimalText(_ text: String) throws {
+        let d = try #require(DecimalText.parse(text))
+        #expect(DecimalText.canonical(d) == DecimalText.canonical(Decimal(string: text, locale: Locale(identifier: "en_US_POSIX"))!))
+    }
+
+    @Test(arguments: ["7,50", "", "1e5", " 7.5", "7.", ".5", "--1", "1.2.3", "+1", "7.5x"])
+    func refusesNonDecimalText(_ text: String) {
+        #expect(DecimalText.parse(text) == nil)
+    }
+
+    @Test func parsesDecimalComma() throws {
+        #expect(DecimalText.parse("40,00", separator: UInt8(ascii: ",")) == Decimal(40))
+        #expect(DecimalText.parse("37,5", separator: UInt8(ascii: ",")) == Decimal(string: "37.5"))
+        #expect(DecimalText.parse("40.00", separator: UInt8(ascii: ",")) == nil)
+    }
+
+    @Test func roundsHalfUpAwayFromZero() {
+        #expect(DecimalText.format(Decimal(string: "598.125")!, scale: 2) == "598.13")
+        #expect(DecimalText.format(Decimal(string: "-0.005")!, scale: 2) == "-0.01")
+        #expect(DecimalText.format(Decimal(string: "0.38125")!, scale: 4) == "0.3813")
+        #expect(DecimalText.format(Decimal(string: "-0.001")!, scale: 2) == "0.00")
+        #expect(DecimalText.format(Decimal(40), scale: 2) == "40.00")
+    }
+
+    @Test func significantScaleIgnoresTrailingZeros() {
+        #expect(DecimalText.significantScale(DecimalText.parse("7.500")!) == 1)
+        #expect(DecimalText.significantScale(DecimalText.parse("1.125")!) == 3)
+        #expect(DecimalText.significantScale(DecimalText.parse("25.00")!) == 0)
+    }
+
+    @Test func sumsExactly() {
+        let values = ["8.00", "7.25", "6.00", "2.00", "4.00", "6.50", "8.00", "8.00"].map { DecimalText.parse($0)! }
+        #expect(values.reduce(0, +) == DecimalText.parse("49.75")!)
+    }
+}
+
+struct BusinessDateTests {
+    @Test func parsesAndRejectsCalendarDates() {
+        #expect(BusinessDate(iso: "2026-11-23")?.iso == "2026-11-23")
+        #expect(BusinessDate(iso: "2026-11-31") == nil)
+        #expect(BusinessDate(iso: "2026-02-29") == nil)
+        #expect(BusinessDate(iso: "2028-02-29") != nil)
+        #expect(BusinessDate(compact: "20261125")?.iso == "2026-11-25")
+        #expect(BusinessDate(compact: "20260230") == nil)
+        #expect(BusinessDate(iso: "2026-1-01") == nil)
+    }
+
+    @Test func weekdaysAndArithmetic() throws {
+        let monday = try #require(BusinessDate(iso: "2026-11-23"))
+        #expect(monday.isoWeekday == 1)
+        #expect(monday.adding(days: 6).iso == "2026-11-29")
+        #expect(monday.adding(days: 6).isoWeekday == 7)
+        #expect(BusinessDate(iso: "2026-11-27")!.adding(days: 5).iso == "2026-12-02")
+        #expect(BusinessDate(iso: "1970-01-01")!.dayNumber == 0)
+        #expect(BusinessDate(dayNumber: BusinessDate(iso: "2000-03-01")!.dayNumber) == BusinessDate(iso: "2000-03-01"))
+    }
+}
+
+struct GlobTests {
+    @Test func matchesFileNames() {
+        #expect(Glob.matches("HR_WORKERS_*.xml", "HR_WORKERS_HRIS01_20261127_001.xml"))
+        #expect(!Glob.matches("HR_WORKERS_*.xml", "HR_WORKERS_HRIS01_20261127_001.xml.done"))
+        #expect(Glob.matches("A?C", "ABC"))
+        #expect(!Glob.matches("A?C", "AC"))
+    }
+
+    @Test func detectsOverlappingPatterns() {
+        #expect(Glob.overlap("HR_*.xml", "*_WORKERS_*.xml"))
+        #expect(Glob.overlap("*.xml", "PSA_*"))
+        #expect(!Glob.overlap("HR_WORKERS_*.xml", "PSA_PROJECTS_*.xml"))
+        #expect(!Glob.overlap("ERP_RATES_*.xml", "ERP_PERIODS_*.xml"))
+        #expect(Glob.overlap("ERP_*_ERP01_*.xml", "ERP_RATES_*.xml"))
+    }
+
+    @Test func suggestsCloseKeys() {
+        #expect(Suggestion.closest(to: "settle_second", in: ["pattern", "settle_seconds", "done_marker"]) == "settle_seconds")
+        #expect(Suggestion.closest(to: "zzz", in: ["pattern"]) == nil)
+    }
+}

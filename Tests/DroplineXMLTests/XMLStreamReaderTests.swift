@@ -1,0 +1,136 @@
+import DroplineCore
+import DroplineExtract
+import DroplineTesting
+import DroplineXML
+import Foundation
+import Testing
+
+struct XMLStreamReaderTests {
+    func temp(_ bytes: [UInt8]) throws -> String {
+        let path = NSTemporaryDirectory() + "dropline-xml-" + UUID().uuidString + ".xml"
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+    func temp(_ text: String) throws -> String { try temp(Array(text.utf8)) }
+
+    func units(_ path: String) throws -> (XMLElement, [XMLElement]) {
+        let reader = try XMLStreamReader(path: path)
+        let root = try reader.readRoot()
+        var out: [XMLElement] = []
+        while let u = try reader.nextUnit() { out.append(u) }
+        try reader.finish()
+        return (root, out)
+    }
+
+    func failure(_ path: String) -> FileFailure? {
+        do {
+            _ = try units(path)
+            return nil
+        } catch let f as FileFailure { return f } catch { return nil }
+    }
+
+    @Test func decodesLatin1DeclaredFile() throws {
+        let (root, units) = try units(TestPaths.examples + "/inbound/HR_WORKERS_HRIS01_20261127_001.xml")
+        #expect(root.local == "WORKER_EXPORT")
+        #expect(root.attribute(namespace: nil, local: "EXPORT_ID") == "HR-20261127-001")
+        #expect(units.count == 4)
+        #expect(units[0].children.first { $0.local == "FIRST_NAME" }?.text == "José")
+        #expect(units[2].children.first { $0.local == "LAST_NAME" }?.text == "Ødegård")
+        #expect(units[0].line == 3)
+    }
+
+    @Test func readsFileWithByteOrderMarkAndNoDeclaration() throws {
+        let (root, units) = try units(TestPaths.examples + "/inbound/ERP_PERIODS_ERP01_20261127_001.xml")
+        #expect(root.namespace == "urn:example:erp:fi:1")
+        #expect(units.map(\.local) == ["Period", "Period", "Period", "Control"])
+        #expect(units[1].attribute(namespace: nil, local: "status") == "open")
+    }
+
+    @Test func readsNamespacedDefaultNamespaceAndCDATA() throws {
+        let (root, units) = try units(TestPaths.examples + "/inbound/PSA_TIMESHEETS_PSA01_20261127_001.xml")
+        #expect(root.is(namespace: "urn:example:psa:time:2", local: "TimesheetExport"))
+        let note = units[0].children[0].children.first { $0.local == "Note" }
+        #expect(note?.text == "Sprint review & planning; stories <5 pts split")
+        #expect(note?.namespace == "urn:example:psa:time:2")
+    }
+
+    @Test func readsUTF16WithByteOrderMark() throws {
+        let text = "<?xml version=\"1.0\" encoding=\"UTF-16\"?><r><a x=\"é\"/></r>"
+        var bytes: [UInt8] = [0xFF, 0xFE]
+        for u in text.utf16 { bytes += [UInt8(u & 0xFF), UInt8(u >> 8)] }
+        let (_, units) = try units(try temp(bytes))
+        #expect(units.first?.attribute(namespace: nil, local: "x") == "é")
+    }
+
+    @Test func refusesDoctype() throws {
+        let f = failure(try temp("<?xml version=\"1.0\"?>\n<!DOCTYPE r [<!ENTITY e \"x\">]>\n<r><a/></r>"))
+        #expect(f?.code == .dtdForbidden)
+    }
+
+    @Test func truncatedFileIsNotWellFormed() throws {
+        let f = failure(TestPaths.examples + "/bad/PSA_TIMESHEETS_PSA01_20261127_002.xml")
+        #expect(f?.code == .notWellFormed)
+        #expect(f?.line != nil)
+    }
+
+    @Test func namespaceErrorsAreFatal() throws {
+        #expect(failure(try temp("<r><p:a/></r>"))?.code == .notWellFormed)
+        #expect(failure(try temp("<r xmlns:p=\"\"><a/></r>"))?.code == .notWellFormed)
+    }
+
+    @Test func invalidUTF8IsBadEncoding() throws {
+        let f = failure(try temp(Array("<r><a>".utf8) + [0xC3, 0x28] + Array("</a></r>".utf8)))
+        #expect(f?.code == .badEncoding)
+    }
+
+    @Test func garbageAfterRootIsNotWellFormed() throws {
+        #expect(failure(try temp("<r><a/></r><r/>"))?.code == .notWellFormed)
+    }
+
+    @Test func depthLimitIsEnforced() throws {
+        let deep = String(repeating: "<a>", count: 300) + String(repeating: "</a>", count: 300)
+        #expect(failure(try temp("<r>" + deep + "</r>"))?.code == .depthLimit)
+    }
+}
+
+struct FieldCasterTests {
+    func field(_ type: FieldType, emptyIsNull: Bool = true) -> FieldDefinition {
+        FieldDefinition(name: "f", path: FieldPath(steps: [], written: "."), type: type, emptyIsNull: emptyIsNull)
+    }
+
+    @Test func castsEachType() throws {
+        #expect(try FieldCaster.cast("40,00", field(.decimal(separator: UInt8(ascii: ","), scale: 2, signed: false))).get() == .decimal(40, scale: 2))
+        #expect(try FieldCaster.cast("99991231", field(.date(compact: true, openEnd: "99991231"))).get() == .date(.openEnd))
+        #expect(try FieldCaster.cast("20261125", field(.date(compact: true, openEnd: nil))).get() == .date(BusinessDate(iso: "2026-11-25")!))
+        #expect(try FieldCaster.cast(" 2026-11-25 ", field(.date(compact: false, openEnd: nil))).get() == .date(BusinessDate(iso: "2026-11-25")!))
+        #expect(try FieldCaster.cast("42", field(.integer)).get() == .integer(42))
+        #expect(try FieldCaster.cast("Y", field(.boolean(trueToken: "Y", falseToken: "N"))).get() == .boolean(true))
+        #expect(try FieldCaster.cast("", field(.string)).get() == .null)
+        #expect(try FieldCaster.cast("", field(.string, emptyIsNull: false)).get() == .string(""))
+        #expect(try FieldCaster.cast(nil, field(.integer)).get() == .null)
+        if case .timestamp(let raw, let date) = try! FieldCaster.cast("2026-11-27T22:05:00+01:00", field(.timestamp)).get() {
+            #expect(raw == "2026-11-27T22:05:00+01:00")
+            #expect(date == Timestamp.parse("2026-11-27T21:05:00Z"))
+        } else { Issue.record("not a timestamp") }
+    }
+
+    @Test(arguments: [
+        ("7,50", FieldType.decimal(separator: UInt8(ascii: "."), scale: nil, signed: true)),
+        ("40.00", FieldType.decimal(separator: UInt8(ascii: ","), scale: 2, signed: false)),
+        ("-1", FieldType.decimal(separator: UInt8(ascii: "."), scale: nil, signed: false)),
+        ("1.125", FieldType.decimal(separator: UInt8(ascii: "."), scale: 2, signed: true)),
+        ("20260230", FieldType.date(compact: true, openEnd: "99991231")),
+        ("2026-11-31", FieldType.date(compact: false, openEnd: nil)),
+        ("2026-11-27T22:05:00", FieldType.timestamp),
+        ("x", FieldType.integer),
+        ("J", FieldType.boolean(trueToken: "Y", falseToken: "N")),
+    ])
+    func rejectsBadValues(_ raw: String, _ type: FieldType) {
+        if case .failure(let issue) = FieldCaster.cast(raw, field(type)) {
+            #expect(issue.code == .invalidField)
+            #expect(issue.actual == raw)
+        } else {
+            Issue.record("\(raw) was accepted as \(type)")
+        }
+    }
+}

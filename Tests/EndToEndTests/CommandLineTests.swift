@@ -1,0 +1,67 @@
+import DroplineTesting
+import Foundation
+import Testing
+
+/// The real `dropline` binary on temporary zones.
+struct CommandLineTests {
+    func tempDir() -> String { NSTemporaryDirectory() + "dropline-cli-" + UUID().uuidString }
+
+    @Test func typoInPipelineKeyExits78WithPosition() throws {
+        let root = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        #expect(try runDropline(["init", root]).exitCode == 0)
+        let path = root + "/pipelines/rates.yaml"
+        let text = try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "settle_seconds: 60", with: "settle_secnds: 60")
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        try Data("x".utf8).write(to: URL(fileURLWithPath: root + "/inbox/ERP_RATES_ERP01_20261127_001.xml"))
+        let line = text.split(separator: "\n", omittingEmptySubsequences: false)[5]
+        let column = line.distance(from: line.startIndex, to: line.range(of: "settle_secnds")!.lowerBound) + 1
+        let result = try runDropline(["run", "--root", root])
+        #expect(result.exitCode == 78)
+        #expect(result.stderr.contains("\(path):6:\(column): error: unknown key 'settle_secnds' in 'inbox'; did you mean 'settle_seconds'? [unknown_key]"))
+        // A malformed definition never starts a run: the inbox is untouched.
+        #expect(FileManager.default.fileExists(atPath: root + "/inbox/ERP_RATES_ERP01_20261127_001.xml"))
+        let lint = try runDropline(["lint", "--root", root])
+        #expect(lint.exitCode == 78)
+        #expect(lint.stderr.contains(":6:\(column): error: unknown key 'settle_secnds'"))
+    }
+
+    @Test func runJSONSummaryAndExitCodes() throws {
+        let root = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        _ = try runDropline(["init", root])
+        for name in ["ERP_RATES_ERP01_20261127_001.xml", "ERP_PERIODS_ERP01_20261127_001.xml"] {
+            try FileManager.default.copyItem(atPath: TestPaths.examples + "/inbound/" + name, toPath: root + "/inbox/" + name)
+        }
+        let result = try runDropline(["run", "--root", root, "--json", "--settle-seconds", "0", "--as-of", "2026-11-28"])
+        #expect(result.exitCode == 0)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        #expect(json["exit_code"] as? Int == 0)
+        #expect(json["run_date"] as? String == "2026-11-28")
+        let files = try #require(json["files"] as? [[String: Any]])
+        #expect(files.map { $0["name"] as? String } == ["ERP_PERIODS_ERP01_20261127_001.xml", "ERP_RATES_ERP01_20261127_001.xml"])
+        #expect(files.allSatisfy { ($0["records"] as? [String: Int])?["loaded"] == 3 })
+        // A file without marker waits for its settle time.
+        try FileManager.default.copyItem(atPath: TestPaths.examples + "/inbound/PSA_PROJECTS_PSA01_20261127_001.xml", toPath: root + "/inbox/PSA_PROJECTS_PSA01_20261127_001.xml")
+        let waiting = try runDropline(["run", "--root", root, "--json"])
+        #expect(waiting.exitCode == 0)
+        #expect(waiting.stdout.contains("\"waiting\":[\"PSA_PROJECTS_PSA01_20261127_001.xml\"]"))
+        #expect(try runDropline(["run", "--root", root, "--as-of", "2026-13-01"]).exitCode == 64)
+        #expect(try runDropline(["run", "nosuch", "--root", root]).exitCode == 66)
+        #expect(try runDropline(["run", "--root", root + "/missing"]).exitCode == 66)
+    }
+
+    @Test func demoRunsTheSamples() throws {
+        let root = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let result = try runDropline(["demo", root])
+        #expect(result.exitCode == 0)
+        #expect(result.stdout.contains("== night-1"))
+        #expect(result.stdout.contains("[not_well_formed]"))
+        #expect(result.stdout.contains("[duplicate_file]"))
+        #expect(result.stdout.contains("wrote       outbound/psa/PSA_RESOURCES_20261127_001.csv (8 rows)"))
+        // No personal data in the log.
+        let log = try String(contentsOfFile: root + "/logs/dropline.jsonl", encoding: .utf8)
+        for secret in ["Müller", "Tanaka", "example.com", "Fabrikam", "García"] { #expect(!log.contains(secret)) }
+    }
+}
