@@ -63,16 +63,57 @@ public enum AtomicFile {
         if fd >= 0 { fsync(fd); close(fd) }
     }
 
-    /// Writes an outbound file with its companions: the file, `<name>.sha256` when asked, then
-    /// the zero-byte `<name>.done` marker receivers act on.
-    public static func writeOutbound(_ data: Data, to path: String, checksum: Bool) throws -> String {
-        try write(data, to: path)
-        let digest = FileDigest.sha256(data: data)
+    /// Streams a file through `produce` (which calls its sink with chunks) to a `.tmp` name,
+    /// fsyncs and renames it; returns the SHA-256 of what was written. Memory stays flat.
+    public static func stream(to path: String, permissions: mode_t = 0o644, _ produce: ((Data) throws -> Void) throws -> Void) throws -> String {
+        let tmp = path + ".tmp"
+        guard FileManager.default.createFile(atPath: tmp, contents: nil, attributes: [.posixPermissions: permissions]),
+            let handle = FileHandle(forWritingAtPath: tmp)
+        else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        var hasher = SHA256()
+        var buffer = Data()
+        do {
+            try produce { chunk in
+                hasher.update(data: chunk)
+                buffer.append(chunk)
+                if buffer.count >= 1 << 16 {
+                    try handle.write(contentsOf: buffer)
+                    buffer.removeAll(keepingCapacity: true)
+                }
+            }
+            try handle.write(contentsOf: buffer)
+            try handle.synchronize()
+            try handle.close()
+        } catch {
+            try? handle.close()
+            unlink(tmp)
+            throw error
+        }
+        guard rename(tmp, path) == 0 else {
+            let code = errno
+            unlink(tmp)
+            throw POSIXError(POSIXErrorCode(rawValue: code) ?? .EIO)
+        }
+        syncFolder(of: path)
+        return FileDigest.hex(hasher.finalize())
+    }
+
+    /// Writes the companions of a finished outbound file: `<name>.sha256` when asked, then the
+    /// zero-byte `<name>.done` marker receivers act on.
+    public static func writeCompanions(of path: String, digest: String, checksum: Bool) throws {
         if checksum {
             let name = (path as NSString).lastPathComponent
             try write(Data("\(digest)  \(name)\n".utf8), to: path + ".sha256")
         }
         try write(Data(), to: path + ".done")
+    }
+
+    /// Writes an outbound file with its companions: the file, `<name>.sha256` when asked, then
+    /// the zero-byte `<name>.done` marker receivers act on.
+    public static func writeOutbound(_ data: Data, to path: String, checksum: Bool) throws -> String {
+        try write(data, to: path)
+        let digest = FileDigest.sha256(data: data)
+        try writeCompanions(of: path, digest: digest, checksum: checksum)
         return digest
     }
 }

@@ -126,11 +126,13 @@ public final class PipelineRunner {
             let prefix = String(probe[..<(probe.range(of: marker)?.lowerBound ?? probe.endIndex)]).trimmingCharacters(in: CharacterSet(charactersIn: "_"))
             let seq = try ledger.nextSequence(prefix: prefix)
             let fileName = csv.name.render(lookup(.integer(Int64(seq))))
-            var text = ""
-            let rows = try warehouse.read { db in try CSVSnapshotWriter.write(csv, from: db) { text += $0 } }
             let dir = zone.outbound + "/" + csv.target
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            let digest = try AtomicFile.writeOutbound(Data(text.utf8), to: dir + "/" + fileName, checksum: false)
+            var rows = 0
+            let digest = try AtomicFile.stream(to: dir + "/" + fileName) { sink in
+                rows = try warehouse.read { db in try CSVSnapshotWriter.write(csv, from: db) { try sink(Data($0.utf8)) } }
+            }
+            try AtomicFile.writeCompanions(of: dir + "/" + fileName, digest: digest, checksum: false)
             logger.info("Outbound file written", metadata: ["stage": "outbound", "pipeline": "\(d.name)", "output": "\(fileName)", "records": "\(rows)"])
             outputs.append(.init(path: "outbound/\(csv.target)/\(fileName)", sha256: digest, records: rows))
         }
