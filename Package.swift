@@ -58,7 +58,7 @@ let package = Package(
         .testTarget(name: "DroplineXMLTests", dependencies: ["DroplineXML", "DroplineExtract", "DroplineTesting"]),
         .testTarget(
             name: "DroplineStageTests",
-            dependencies: ["DroplineExtract", "DroplineTransform", "DroplineValidate", "DroplineLoad", "DroplineTesting"]
+            dependencies: ["DroplineExtract", "DroplineTransform", "DroplineValidate", "DroplineLoad", "DroplineTesting", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(name: "EndToEndTests", dependencies: ["dropline", "DroplineRuntime", "DroplineTesting", .product(name: "GRDB", package: "GRDB.swift")]),
     ]

@@ -268,14 +268,14 @@ public enum LoadDefinition: Sendable {
     case table(TableLoad)
     case effectiveDated(EffectiveDatedLoad)
     case update(UpdateLoad)
-    case csvFile(CSVFileLoad)
+    case snapshotFile(SnapshotFileLoad)
 
     public var record: String? {
         switch self {
         case .table(let t): t.record
         case .effectiveDated(let e): e.record
         case .update(let u): u.record
-        case .csvFile: nil
+        case .snapshotFile: nil
         }
     }
 }
@@ -329,16 +329,59 @@ public struct UpdateLoad: Sendable {
     public var conflictReason: ReasonCode
 }
 
-/// A CSV snapshot of a warehouse table, written after the run's loads of this pipeline.
-public struct CSVFileLoad: Sendable {
-    public struct Column: Sendable {
+/// A snapshot of a warehouse table written as an outbound file after the run's loads of this
+/// pipeline: CSV or XML, tmp + rename, optional `.sha256`, then `.done`.
+public struct SnapshotFileLoad: Sendable {
+    public enum Format: Sendable {
+        case csv(columns: [CSVColumn])
+        case xml(XMLLayout)
+    }
+    public struct CSVColumn: Sendable {
         public var header: String
         public var source: Template
     }
+    /// Root element with attributes, one element per row with attributes, a trailer.
+    public struct XMLLayout: Sendable {
+        public var namespace: String?
+        public var root: String
+        public var rootAttributes: [(name: String, value: Template)]
+        public var record: String
+        public var recordAttributes: [(name: String, value: Template)]
+        public var control: String
+        /// Trailer attributes; `{count}` is the number of records.
+        public var controlAttributes: [(name: String, value: Template)]
+
+        public init(namespace: String?, root: String, rootAttributes: [(name: String, value: Template)], record: String, recordAttributes: [(name: String, value: Template)], control: String, controlAttributes: [(name: String, value: Template)]) {
+            self.namespace = namespace
+            self.root = root
+            self.rootAttributes = rootAttributes
+            self.record = record
+            self.recordAttributes = recordAttributes
+            self.control = control
+            self.controlAttributes = controlAttributes
+        }
+    }
     public var target: String
-    /// File name template: `{business_date:yyyyMMdd}`, `{run_date:yyyyMMdd}`, `{seq:03}`.
+    /// File name template: `{business_date:yyyyMMdd}`, `{run_date:yyyyMMdd}`, `{company}`, `{seq:03}`.
     public var name: Template
     public var table: String
+    /// Row filter: column equals value; `null` matches NULL.
+    public var filter: [(column: String, value: String?)]
     public var orderBy: [String]
-    public var columns: [Column]
+    public var format: Format
+    /// Also write `<name>.sha256` (sha256sum format).
+    public var checksum: Bool
+    /// Write even when the table has no matching rows.
+    public var whenEmpty: Bool
+
+    public init(target: String, name: Template, table: String, filter: [(column: String, value: String?)], orderBy: [String], format: Format, checksum: Bool, whenEmpty: Bool) {
+        self.target = target
+        self.name = name
+        self.table = table
+        self.filter = filter
+        self.orderBy = orderBy
+        self.format = format
+        self.checksum = checksum
+        self.whenEmpty = whenEmpty
+    }
 }

@@ -206,10 +206,10 @@ extension DefinitionBuilder {
     // MARK: load
 
     func load(_ node: Node, records: [String], fields: [String: [String]]) -> LoadDefinition? {
-        guard let (kind, _, body) = stage(node, "load", kinds: ["table", "effective_dated", "update", "csv_file"]),
+        guard let (kind, _, body) = stage(node, "load", kinds: ["table", "effective_dated", "update", "csv_file", "xml_file"]),
             let m = r.mapping(body, kind)
         else { return nil }
-        let loadKeys: [String: [String]] = ["table": ["record", "name", "key", "mode", "columns", "keep_when_null"], "effective_dated": ["record", "table", "key", "from", "to", "columns", "action"], "update": ["record", "table", "match", "set", "when", "missing_reason", "conflict_reason"], "csv_file": ["target", "name", "table", "order_by", "columns"]]
+        let loadKeys: [String: [String]] = ["table": ["record", "name", "key", "mode", "columns", "keep_when_null"], "effective_dated": ["record", "table", "key", "from", "to", "columns", "action"], "update": ["record", "table", "match", "set", "when", "missing_reason", "conflict_reason"], "csv_file": ["target", "name", "table", "where", "order_by", "columns", "checksum", "when_empty"], "xml_file": ["target", "name", "table", "where", "order_by", "namespace", "root", "record", "control", "checksum", "when_empty"]]
         m.allow(loadKeys[kind] ?? [])
         defer { m.finish() }
         func tableName(_ key: String = "table") -> String? {
@@ -260,7 +260,7 @@ extension DefinitionBuilder {
             let missing = reasonKey(m, "missing_reason", .unknownReference)
             let conflict = reasonKey(m, "conflict_reason", .invalidField)
             return .update(UpdateLoad(record: rec, table: table, match: match.map { ($0.0, $0.1) }, set: set.map { ($0.0, $0.1) }, when: when, missingReason: missing, conflictReason: conflict))
-        default:  // csv_file
+        default:  // csv_file, xml_file
             guard let table = tableName() else { return nil }
             let target = m.string("target", required: true) ?? ""
             if target.range(of: "^[a-z][a-z0-9_-]{0,31}$", options: .regularExpression) == nil {
@@ -273,24 +273,62 @@ extension DefinitionBuilder {
             if nameText.contains("/") || nameText.contains("..") {
                 r.error(m.value("name"), .invalidValue, "file name '\(nameText)' must not contain '/' or '..'")
             }
-            for f in name.fields where !["business_date", "run_date", "seq"].contains(f) {
-                r.error(m.value("name"), .unknownField, "file name template may use business_date, run_date and seq, not '\(f)'")
+            for f in name.fields where !SnapshotFields.names.contains(f) {
+                r.error(m.value("name"), .unknownField, "file name template may use \(SnapshotFields.names.joined(separator: ", ")), not '\(f)'")
             }
             let order = m.strings("order_by") ?? []
-            var columns: [CSVFileLoad.Column] = []
-            if let list = m.value("columns").flatMap({ r.sequence($0, "columns") }) {
-                for item in list {
-                    if case .scalar(let s) = item {
-                        columns.append(.init(header: s.string, source: Template(parts: [.field(s.string, format: nil)], written: "{\(s.string)}")))
-                    } else if let c = r.mapping(item, "columns") {
-                        let header = c.string("name", required: true) ?? ""
-                        let src = c.string("value", required: true).flatMap(Template.parse)
-                        c.finish()
-                        if let src { columns.append(.init(header: header, source: src)) }
-                    }
+            var filter: [(String, String?)] = []
+            if let w = m.mapping("where") {
+                for e in w.entries {
+                    _ = w.value(e.key)
+                    if case .scalar(let sc) = e.value, sc.string == "null" || sc.string == "~" || sc.string.isEmpty { filter.append((e.key, nil)) }
+                    else if let v = r.string(e.value, "where.\(e.key)") { filter.append((e.key, v)) }
                 }
-            } else { _ = m.require("columns") }
-            return .csvFile(CSVFileLoad(target: target, name: name, table: table, orderBy: order, columns: columns))
+                w.finish()
+            }
+            let checksum = m.bool("checksum", default: kind == "xml_file")
+            let whenEmpty = m.bool("when_empty", default: kind == "csv_file")
+            let format: SnapshotFileLoad.Format
+            if kind == "csv_file" {
+                var columns: [SnapshotFileLoad.CSVColumn] = []
+                if let list = m.value("columns").flatMap({ r.sequence($0, "columns") }) {
+                    for item in list {
+                        if case .scalar(let sc) = item {
+                            columns.append(.init(header: sc.string, source: Template(parts: [.field(sc.string, format: nil)], written: "{\(sc.string)}")))
+                        } else if let c = r.mapping(item, "columns") {
+                            let header = c.string("name", required: true) ?? ""
+                            let src = c.string("value", required: true).flatMap(Template.parse)
+                            c.finish()
+                            if let src { columns.append(.init(header: header, source: src)) }
+                        }
+                    }
+                } else { _ = m.require("columns") }
+                format = .csv(columns: columns)
+            } else {
+                func element(_ key: String) -> (String, [(String, Template)])? {
+                    guard let e = m.mapping(key, required: true) else { return nil }
+                    let name = e.string("element", required: true) ?? ""
+                    var attrs: [(String, Template)] = []
+                    if let a = e.mapping("attributes") {
+                        for entry in a.entries {
+                            _ = a.value(entry.key)
+                            guard let text = r.string(entry.value, "attributes.\(entry.key)") else { continue }
+                            guard let t = Template.parse(text) else {
+                                r.error(entry.value, .invalidValue, "'\(text)' has an unbalanced brace")
+                                continue
+                            }
+                            attrs.append((entry.key, t))
+                        }
+                        a.finish()
+                    }
+                    e.finish()
+                    return (name, attrs)
+                }
+                let namespace = m.string("namespace")
+                guard let root = element("root"), let record = element("record"), let control = element("control") else { return nil }
+                format = .xml(.init(namespace: namespace, root: root.0, rootAttributes: root.1, record: record.0, recordAttributes: record.1, control: control.0, controlAttributes: control.1))
+            }
+            return .snapshotFile(SnapshotFileLoad(target: target, name: name, table: table, filter: filter, orderBy: order, format: format, checksum: checksum, whenEmpty: whenEmpty))
         }
     }
 

@@ -95,3 +95,8 @@ public enum Glob {
         return go(0, 0)
     }
 }
+
+/// Run-level values outbound file templates may use besides table columns.
+public enum SnapshotFields {
+    public static let names = ["business_date", "run_date", "company", "seq", "created_at"]
+}

@@ -95,7 +95,7 @@ public final class PipelineRunner {
                 }
             }
             if loadedAny && !request.dryRun {
-                summary.outputs += try writeSnapshots(definition, zone: zone, ledger: ledger, warehouse: warehouse, businessDate: lastBusinessDate, runDate: runDate, logger: logger)
+                summary.outputs += try writeSnapshots(definition, zone: zone, settings: settings, ledger: ledger, warehouse: warehouse, businessDate: lastBusinessDate, runDate: runDate, now: now, logger: logger)
             }
         }
         if !request.dryRun { try? FileManager.default.removeItem(atPath: workDir) }
@@ -107,36 +107,50 @@ public final class PipelineRunner {
         return summary
     }
 
-    /// Writes the pipeline's CSV snapshots after its loads (tmp + rename, then `.done`).
-    func writeSnapshots(_ d: PipelineDefinition, zone: DropZone, ledger: Ledger, warehouse: DatabaseQueue, businessDate: BusinessDate?, runDate: BusinessDate, logger: Logger) throws -> [RunSummary.Output] {
+    /// Writes the pipeline's outbound snapshots after its loads (tmp + rename, `.sha256` where
+    /// asked, then `.done`). A snapshot with no rows is skipped unless `when_empty`.
+    func writeSnapshots(_ d: PipelineDefinition, zone: DropZone, settings: ZoneSettings, ledger: Ledger, warehouse: DatabaseQueue, businessDate: BusinessDate?, runDate: BusinessDate, now: Date, logger: Logger) throws -> [RunSummary.Output] {
         var outputs: [RunSummary.Output] = []
-        for case .csvFile(let csv) in d.loads {
-            func lookup(_ seq: Value) -> (String) -> Value {
+        for case .snapshotFile(let snapshot) in d.loads {
+            if !snapshot.whenEmpty, try warehouse.read({ try SnapshotWriter.count(snapshot, in: $0) }) == 0 { continue }
+            let createdAt = Self.timestamp(now, timeZone: settings.timeZone)
+            func run(_ seq: Value) -> (String) -> Value? {
                 { name in
                     switch name {
                     case "business_date": businessDate.map(Value.date) ?? .null
                     case "run_date": .date(runDate)
+                    case "company": .string(settings.company)
+                    case "created_at": .string(createdAt)
                     case "seq": seq
-                    default: .null
+                    default: nil
                     }
                 }
             }
             let marker = "\u{1}"
-            let probe = csv.name.render(lookup(.string(marker)))
+            let probe = snapshot.name.render { run(.string(marker))($0) ?? .null }
             let prefix = String(probe[..<(probe.range(of: marker)?.lowerBound ?? probe.endIndex)]).trimmingCharacters(in: CharacterSet(charactersIn: "_"))
-            let seq = try ledger.nextSequence(prefix: prefix)
-            let fileName = csv.name.render(lookup(.integer(Int64(seq))))
-            let dir = zone.outbound + "/" + csv.target
+            let seq = Value.integer(Int64(try ledger.nextSequence(prefix: prefix)))
+            let fileName = snapshot.name.render { run(seq)($0) ?? .null }
+            let dir = zone.outbound + "/" + snapshot.target
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             var rows = 0
             let digest = try AtomicFile.stream(to: dir + "/" + fileName) { sink in
-                rows = try warehouse.read { db in try CSVSnapshotWriter.write(csv, from: db) { try sink(Data($0.utf8)) } }
+                rows = try warehouse.read { db in try SnapshotWriter.write(snapshot, from: db, run: run(seq)) { try sink(Data($0.utf8)) } }
             }
-            try AtomicFile.writeCompanions(of: dir + "/" + fileName, digest: digest, checksum: false)
+            try AtomicFile.writeCompanions(of: dir + "/" + fileName, digest: digest, checksum: snapshot.checksum)
             logger.info("Outbound file written", metadata: ["stage": "outbound", "pipeline": "\(d.name)", "output": "\(fileName)", "records": "\(rows)"])
-            outputs.append(.init(path: "outbound/\(csv.target)/\(fileName)", sha256: digest, records: rows))
+            outputs.append(.init(path: "outbound/\(snapshot.target)/\(fileName)", sha256: digest, records: rows))
         }
         return outputs
+    }
+
+    /// `2026-11-28T02:14:07+01:00`: the instant in the zone's time zone, with its offset.
+    static func timestamp(_ date: Date, timeZone: String) -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: timeZone) ?? .gmt
+        f.dateFormat = "yyyy-MM-dd'T'HH:mm:ssxxx"
+        return f.string(from: date)
     }
 
     static func runID(_ date: Date) -> String {

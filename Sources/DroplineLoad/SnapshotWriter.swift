@@ -1,0 +1,102 @@
+import DroplineCore
+import GRDB
+
+/// Writes a warehouse table snapshot as an outbound file, streaming rows to `sink`.
+/// CSV per the interface conventions (UTF-8, header row, comma, LF after every row, quotes only
+/// where needed); XML as UTF-8 with declaration, one element per row, a counting trailer.
+public enum SnapshotWriter {
+    /// Returns the number of records written. `run` supplies run-level values (run_date, seq...).
+    public static func write(_ load: SnapshotFileLoad, from db: Database, run: @escaping (String) -> Value?, to sink: (String) throws -> Void) throws -> Int {
+        func lookup(_ row: Row?) -> (String) -> Value {
+            { name in
+                if let v = run(name) { return v }
+                guard let row, let v: DatabaseValue = row[name] else { return .null }
+                switch v.storage {
+                case .null, .blob: return .null
+                case .int64(let i): return .integer(i)
+                case .string(let s): return .string(s)
+                case .double(let d): return .string(String(d))
+                }
+            }
+        }
+        var count = 0
+        switch load.format {
+        case .csv(let columns):
+            try sink(columns.map { csvField($0.header) }.joined(separator: ",") + "\n")
+            try rows(load, db) { row in
+                let values = lookup(row)
+                try sink(columns.map { csvField($0.source.render(values)) }.joined(separator: ",") + "\n")
+                count += 1
+            }
+        case .xml(let layout):
+            let runValues = lookup(nil)
+            var root = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<\(layout.root)"
+            if let ns = layout.namespace { root += " xmlns=\"\(escape(ns))\"" }
+            try sink(root + attributes(layout.rootAttributes, runValues) + ">\n")
+            try rows(load, db) { row in
+                try sink("  <\(layout.record)" + attributes(layout.recordAttributes, lookup(row)) + "/>\n")
+                count += 1
+            }
+            let n = count
+            try sink("  <\(layout.control)" + attributes(layout.controlAttributes) { $0 == "count" ? .integer(Int64(n)) : runValues($0) } + "/>\n</\(layout.root)>\n")
+        }
+        return count
+    }
+
+    /// Number of rows the snapshot would hold.
+    public static func count(_ load: SnapshotFileLoad, in db: Database) throws -> Int {
+        var n = 0
+        try rows(load, db) { _ in n += 1 }
+        return n
+    }
+
+    static func rows(_ load: SnapshotFileLoad, _ db: Database, _ each: (Row) throws -> Void) throws {
+        guard try db.tableExists(load.table) else { return }
+        var sql = "SELECT * FROM \(quoted(load.table))"
+        var args: [DatabaseValueConvertible?] = []
+        if !load.filter.isEmpty {
+            sql += " WHERE " + load.filter.map { f in
+                if let v = f.value { args.append(v); return "\(quoted(f.column)) = ?" }
+                return "\(quoted(f.column)) IS NULL"
+            }.joined(separator: " AND ")
+        }
+        if !load.orderBy.isEmpty { sql += " ORDER BY " + load.orderBy.map(quoted).joined(separator: ", ") }
+        let cursor = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(args))
+        while let row = try cursor.next() { try each(row) }
+    }
+
+    /// ` name="value"` pairs; an attribute whose template is one field that is null is omitted.
+    static func attributes(_ list: [(name: String, value: Template)], _ values: (String) -> Value) -> String {
+        var out = ""
+        for (name, template) in list {
+            if template.parts.count == 1, case .field(let f, _) = template.parts[0], values(f).isNull { continue }
+            out += " \(name)=\"\(escape(template.render(values)))\""
+        }
+        return out
+    }
+
+    public static func csvField(_ text: String) -> String {
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\r" || $0 == "\n" }) else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    /// Attribute-value escaping: markup characters and whitespace that attribute normalisation
+    /// would otherwise change.
+    public static func escape(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for c in text.unicodeScalars {
+            switch c {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "\t": out += "&#9;"
+            case "\n": out += "&#10;"
+            case "\r": out += "&#13;"
+            default: out.unicodeScalars.append(c)
+            }
+        }
+        return out
+    }
+}
