@@ -12,8 +12,15 @@ public enum TestPaths {
     public static var pipelines: String { repository + "/pipelines" }
     public static var samples: String { repository + "/samples" }
 
-    /// `../shared/interfaces` beside the checkout.
-    public static var interfaces: String { URL(fileURLWithPath: repository).deletingLastPathComponent().path + "/shared/interfaces" }
+    /// The interface contract's folder: `$DROPLINE_SHARED/interfaces`, else `../shared/interfaces`
+    /// beside the checkout, else `/work/shared/interfaces`.
+    public static var interfaces: String {
+        var candidates: [String] = []
+        if let env = ProcessInfo.processInfo.environment["DROPLINE_SHARED"] { candidates.append(env + "/interfaces") }
+        candidates.append(URL(fileURLWithPath: repository).deletingLastPathComponent().path + "/shared/interfaces")
+        candidates.append("/work/shared/interfaces")
+        return candidates.first { FileManager.default.fileExists(atPath: $0 + "/examples") } ?? candidates[candidates.count - 2]
+    }
     public static var examples: String { interfaces + "/examples" }
 
     /// The `dropline` executable next to the test bundle.
