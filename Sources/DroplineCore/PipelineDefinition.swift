@@ -269,6 +269,7 @@ public enum LoadDefinition: Sendable {
     case effectiveDated(EffectiveDatedLoad)
     case update(UpdateLoad)
     case snapshotFile(SnapshotFileLoad)
+    case timePosting(TimePostingLoad)
 
     public var record: String? {
         switch self {
@@ -276,6 +277,7 @@ public enum LoadDefinition: Sendable {
         case .effectiveDated(let e): e.record
         case .update(let u): u.record
         case .snapshotFile: nil
+        case .timePosting(let t): t.record
         }
     }
 }
@@ -373,6 +375,9 @@ public struct SnapshotFileLoad: Sendable {
     public var checksum: Bool
     /// Write even when the table has no matching rows.
     public var whenEmpty: Bool
+    /// Send each row once: rows whose key and content were already sent are left out; a row
+    /// whose content changed is sent again.
+    public var sendOnce: (key: [String], content: [String])?
 
     public init(target: String, name: Template, table: String, filter: [(column: String, value: String?)], orderBy: [String], format: Format, checksum: Bool, whenEmpty: Bool) {
         self.target = target
@@ -383,5 +388,33 @@ public struct SnapshotFileLoad: Sendable {
         self.format = format
         self.checksum = checksum
         self.whenEmpty = whenEmpty
+        self.sendOnce = nil
+    }
+}
+
+/// The time approval and posting domain stage (contract §4-§5, §7.1), implemented once in
+/// `DroplineProfessionalServices`. Entries of `record` carry these fields (names fixed):
+/// entry_id, timesheet_id, worker, week_start, status, date, project, hours, category; the
+/// `header` record carries timesheet_id, status, submitted_at.
+public struct TimePostingLoad: Sendable {
+    public static let entryFields = ["entry_id", "timesheet_id", "worker", "week_start", "status", "date", "project", "hours", "category"]
+    public static let headerFields = ["timesheet_id", "status", "submitted_at"]
+    public var record: String
+    public var header: String
+    /// Overrides the zone's hold_days.
+    public var holdDays: Int?
+    /// Governed category mapping (absolute path) and its table.
+    public var categories: ReferenceTable
+    public var categoriesPath: String
+    /// Outbound target folder of the ERP labor file.
+    public var target: String
+
+    public init(record: String, header: String, holdDays: Int?, categories: ReferenceTable, categoriesPath: String, target: String) {
+        self.record = record
+        self.header = header
+        self.holdDays = holdDays
+        self.categories = categories
+        self.categoriesPath = categoriesPath
+        self.target = target
     }
 }

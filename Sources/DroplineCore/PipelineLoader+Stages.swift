@@ -206,10 +206,10 @@ extension DefinitionBuilder {
     // MARK: load
 
     func load(_ node: Node, records: [String], fields: [String: [String]]) -> LoadDefinition? {
-        guard let (kind, _, body) = stage(node, "load", kinds: ["table", "effective_dated", "update", "csv_file", "xml_file"]),
+        guard let (kind, _, body) = stage(node, "load", kinds: ["table", "effective_dated", "update", "csv_file", "xml_file", "time_posting"]),
             let m = r.mapping(body, kind)
         else { return nil }
-        let loadKeys: [String: [String]] = ["table": ["record", "name", "key", "mode", "columns", "keep_when_null"], "effective_dated": ["record", "table", "key", "from", "to", "columns", "action"], "update": ["record", "table", "match", "set", "when", "missing_reason", "conflict_reason"], "csv_file": ["target", "name", "table", "where", "order_by", "columns", "checksum", "when_empty"], "xml_file": ["target", "name", "table", "where", "order_by", "namespace", "root", "record", "control", "checksum", "when_empty"]]
+        let loadKeys: [String: [String]] = ["table": ["record", "name", "key", "mode", "columns", "keep_when_null"], "effective_dated": ["record", "table", "key", "from", "to", "columns", "action"], "update": ["record", "table", "match", "set", "when", "missing_reason", "conflict_reason"], "csv_file": ["target", "name", "table", "where", "order_by", "columns", "checksum", "when_empty", "send_once"], "xml_file": ["target", "name", "table", "where", "order_by", "namespace", "root", "record", "control", "checksum", "when_empty", "send_once"], "time_posting": ["record", "header", "hold_days", "categories", "target", "closed_period"]]
         m.allow(loadKeys[kind] ?? [])
         defer { m.finish() }
         func tableName(_ key: String = "table") -> String? {
@@ -260,6 +260,29 @@ extension DefinitionBuilder {
             let missing = reasonKey(m, "missing_reason", .unknownReference)
             let conflict = reasonKey(m, "conflict_reason", .invalidField)
             return .update(UpdateLoad(record: rec, table: table, match: match.map { ($0.0, $0.1) }, set: set.map { ($0.0, $0.1) }, when: when, missingReason: missing, conflictReason: conflict))
+        case "time_posting":
+            let rec = m.string("record", required: true) ?? ""
+            let header = m.string("header", required: true) ?? ""
+            for (name, needed, key) in [(rec, TimePostingLoad.entryFields, "record"), (header, TimePostingLoad.headerFields, "header")] {
+                guard records.contains(name) else {
+                    r.error(m.value(key), .unknownField, "no record type '\(name)'")
+                    continue
+                }
+                _ = checkFields(needed, record: name, fields: fields, at: m.value(key))
+            }
+            let holdDays = m.value("hold_days").flatMap { r.int($0, "hold_days") }
+            if let policy = m.string("closed_period"), policy != "reject" {
+                r.error(m.value("closed_period"), .invalidValue, "closed_period supports only 'reject' (the contract rejects entries in closed periods)")
+            }
+            let target = m.string("target") ?? "erp"
+            guard let refRel = m.string("categories", required: true),
+                let refPath = file(refRel, at: m.value("categories"), kind: "reference"),
+                let table = referenceTable(refPath, at: m.value("categories"))
+            else { return nil }
+            for col in ["psa_category", "erp_labor_class", "utilization_bucket"] where !table.columns.contains(col) {
+                r.error(m.value("categories"), .unknownField, "category mapping \(refRel) needs the column '\(col)'")
+            }
+            return .timePosting(TimePostingLoad(record: rec, header: header, holdDays: holdDays, categories: table, categoriesPath: refPath, target: target))
         default:  // csv_file, xml_file
             guard let table = tableName() else { return nil }
             let target = m.string("target", required: true) ?? ""
@@ -328,7 +351,14 @@ extension DefinitionBuilder {
                 guard let root = element("root"), let record = element("record"), let control = element("control") else { return nil }
                 format = .xml(.init(namespace: namespace, root: root.0, rootAttributes: root.1, record: record.0, recordAttributes: record.1, control: control.0, controlAttributes: control.1))
             }
-            return .snapshotFile(SnapshotFileLoad(target: target, name: name, table: table, filter: filter, orderBy: order, format: format, checksum: checksum, whenEmpty: whenEmpty))
+            var snapshot = SnapshotFileLoad(target: target, name: name, table: table, filter: filter, orderBy: order, format: format, checksum: checksum, whenEmpty: whenEmpty)
+            if let once = m.mapping("send_once") {
+                let key = once.strings("key", required: true) ?? []
+                let content = once.strings("content", required: true) ?? []
+                once.finish()
+                snapshot.sendOnce = (key, content)
+            }
+            return .snapshotFile(snapshot)
         }
     }
 

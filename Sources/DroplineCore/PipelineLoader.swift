@@ -19,7 +19,7 @@ public struct PipelineLoader {
         guard let text = String(data: data, encoding: .utf8) else {
             throw DefinitionError([Diagnostic(file: path, line: 1, column: 1, code: .yamlSyntax, message: "the definition is not UTF-8")])
         }
-        let digest = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        let digest = SHA256Text.hex(data)
         guard let root = reader.compose(text) else { throw DefinitionError(reader.diagnostics) }
         let builder = DefinitionBuilder(reader: reader, baseDirectory: url.deletingLastPathComponent().path)
         let definition = builder.pipeline(root, path: path, sha256: digest)

@@ -50,8 +50,41 @@ public enum SnapshotWriter {
         return n
     }
 
+    /// The rows of the snapshot; with `send_once`, only rows whose key and content were not sent
+    /// before (`sent_row`).
     static func rows(_ load: SnapshotFileLoad, _ db: Database, _ each: (Row) throws -> Void) throws {
         guard try db.tableExists(load.table) else { return }
+        if let once = load.sendOnce {
+            try allRows(load, db) { row in
+                let (key, hash) = identity(row, once)
+                if try Int.fetchOne(db, sql: "SELECT 1 FROM sent_row WHERE target = ? AND row_key = ? AND content_sha256 = ?", arguments: [load.target, key, hash]) == nil {
+                    try each(row)
+                }
+            }
+            return
+        }
+        try allRows(load, db, each)
+    }
+
+    static func identity(_ row: Row, _ once: (key: [String], content: [String])) -> (String, String) {
+        func text(_ c: String) -> String {
+            let v: DatabaseValue = row[c] ?? .null
+            return v.isNull ? "\u{0}" : (String.fromDatabaseValue(v) ?? v.description)
+        }
+        return (once.key.map(text).joined(separator: "\u{1f}"), SHA256Text.hex(once.content.map(text).joined(separator: "\u{1f}")))
+    }
+
+    /// Records the rows of a written send-once snapshot as sent.
+    public static func markSent(_ load: SnapshotFileLoad, file: String, in db: Database) throws {
+        guard let once = load.sendOnce else { return }
+        var pending: [(String, String)] = []
+        try rows(load, db) { pending.append(identity($0, once)) }
+        for (key, hash) in pending {
+            try db.execute(sql: "INSERT OR IGNORE INTO sent_row (target, row_key, content_sha256, file) VALUES (?, ?, ?, ?)", arguments: [load.target, key, hash, file])
+        }
+    }
+
+    static func allRows(_ load: SnapshotFileLoad, _ db: Database, _ each: (Row) throws -> Void) throws {
         var sql = "SELECT * FROM \(quoted(load.table))"
         var args: [DatabaseValueConvertible?] = []
         if !load.filter.isEmpty {

@@ -65,7 +65,7 @@ public final class WarehouseSession: ReferenceLookup {
         case .table(let t): return try upsert(t, record, shape: shape)
         case .effectiveDated(let e): return try effectiveDated(e, record, shape: shape)
         case .update(let u): return try update(u, record)
-        case .snapshotFile: return nil
+        case .snapshotFile, .timePosting: return nil
         }
     }
 

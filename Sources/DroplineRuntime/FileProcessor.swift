@@ -62,8 +62,9 @@ final class FileProcessor {
         let rejects = RejectWriter(zone: zone, pipeline: d.name, runID: context.runID, fileName: name, dryRun: context.dryRun)
         var exportID: String?
         var businessDate: BusinessDate?
-        var loaded = 0
+        var counts = ["loaded": 0, "rejected": 0, "held": 0, "skipped": 0]
         var reasons: [String: Int] = [:]
+        var superseded = 0
         let started = Date()
         do {
             let schema = try d.extract.schemaPath.map(schema(at:))
@@ -71,12 +72,17 @@ final class FileProcessor {
             let transformer = RecordTransformer(transforms: d.transforms)
             let shapes = Dictionary(uniqueKeysWithValues: d.extract.records.map { ($0.name, d.fieldShape(of: $0.name).map(\.name)) })
             let parents = Dictionary(uniqueKeysWithValues: d.extract.records.compactMap { r in r.parent.map { (r.name, $0) } })
+            // Records that contain other records (timesheet headers) are not counted themselves:
+            // their faults reach every record inside them.
+            let containers = Set(parents.values)
+            let posting: TimePostingLoad? = d.loads.lazy.compactMap { if case .timePosting(let t) = $0 { t } else { nil } }.first
             try warehouse.inTransaction { db in
                 try WarehouseSession.ensureSchema(db, for: d)
                 let session = WarehouseSession(db: db, runID: context.runID)
+                let stage = posting.map { TimePostingStage(db: db, load: $0, settings: settings, runID: context.runID, runDate: context.runDate) }
                 let validator = RecordValidator(rules: d.validations, lookup: session)
                 var conflict: FileFailure?
-                var rejectedParents = Set<String>()
+                var rejectedParents: [String: [RecordIssue]] = [:]
                 _ = try extractor.run(path: path, header: { header in
                     exportID = header["export_id"]?.text
                     businessDate = header["business_date"]?.date
@@ -87,30 +93,46 @@ final class FileProcessor {
                 }, record: { extracted in
                     var record = extracted
                     var issues: [RecordIssue] = []
-                    if let parent = parents[record.type], rejectedParents.contains(parent) {
-                        issues = [RecordIssue(code: .invalidField, field: nil, expected: "a valid \(parent)", actual: "its \(parent) was rejected", hint: "correct the \(parent) and resubmit")]
+                    var outcome = "loaded"
+                    if let parent = parents[record.type], let parentIssues = rejectedParents[parent] {
+                        issues = parentIssues
                     } else if !record.issues.isEmpty {
                         issues = record.issues  // schema or cast faults: not evaluated further
                     } else {
                         transformer.apply(&record)
                         issues = record.issues + (try validator.check(record))
-                        if issues.isEmpty, let issue = try session.load(record, with: d.loads, shape: shapes[record.type] ?? []) {
-                            issues = [issue]
+                        if issues.isEmpty, let stage, record.type == stage.load.record {
+                            switch try stage.entry(record, exportID: exportID ?? "", businessDate: businessDate ?? context.runDate, fileName: name) {
+                            case .posted: outcome = "loaded"
+                            case .held(let reason):
+                                outcome = "held"
+                                reasons[reason.rawValue, default: 0] += 1
+                            case .skipped: outcome = "skipped"
+                            case .rejected(let list): issues = list
+                            }
+                        } else if issues.isEmpty {
+                            if let stage, record.type == stage.load.header {
+                                try stage.header(record, exportID: exportID ?? "", businessDate: businessDate ?? context.runDate)
+                            }
+                            if let issue = try session.load(record, with: d.loads, shape: shapes[record.type] ?? []) { issues = [issue] }
                         }
                     }
-                    if issues.isEmpty {
-                        loaded += 1
-                        rejectedParents.remove(record.type)
-                    } else {
-                        rejectedParents.insert(record.type)
+                    if containers.contains(record.type) {
+                        if issues.isEmpty { rejectedParents.removeValue(forKey: record.type) } else { rejectedParents[record.type] = issues }
+                        return
+                    }
+                    if !issues.isEmpty {
+                        outcome = "rejected"
                         let rejection = Rejection(recordType: record.type, key: Self.key(record, d), line: record.line, issues: issues)
                         reasons[rejection.primary.rawValue, default: 0] += 1
                         try rejects.append(rejection)
                     }
+                    counts[outcome, default: 0] += 1
                 })
                 if let conflict { throw conflict }
+                superseded = stage?.superseded ?? 0
                 try db.execute(sql: "INSERT OR REPLACE INTO _dropline_file_load (sha256, pipeline, name, export_id, business_date, run_id, loaded, rejected) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                               arguments: [digest.hex, d.name, name, exportID, businessDate?.iso, context.runID, loaded, rejects.count])
+                               arguments: [digest.hex, d.name, name, exportID, businessDate?.iso, context.runID, counts["loaded"], counts["rejected"]])
                 return context.dryRun ? .rollback : .commit
             }
         } catch let failure as FileFailure {
@@ -121,8 +143,10 @@ final class FileProcessor {
             logger.error("File failed with an internal error", metadata: ["stage": "load", "error": "\(type(of: error))"])
             return quarantine(name: name, path: path, pipeline: d.name, sha: digest.hex, bytes: digest.bytes, failure: FileFailure(.unreadableFile, "internal error while loading: \(error)"), logger: logger, exportID: exportID, businessDate: businessDate)
         }
-        result.records = ["loaded": loaded, "rejected": rejects.count, "held": 0, "skipped": 0]
+        result.records = counts
         result.reasons = reasons
+        if superseded > 0 { result.superseded = superseded }
+        let loaded = counts["loaded"] ?? 0
         if !context.dryRun {
             do { try rejects.finish() } catch { logger.error("Reject file not written", metadata: ["stage": "reject"]) }
             let location = archive(name: name, path: path, pipeline: d.name)

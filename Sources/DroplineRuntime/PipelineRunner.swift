@@ -52,7 +52,8 @@ public final class PipelineRunner {
         let warehouse = try Warehouse.open(path: warehousePath)
         let processor = FileProcessor(zone: zone, settings: settings, context: context, ledger: ledger, warehouse: warehouse)
 
-        let entries = try InboxScanner(zone: zone, definitions: definitions, selected: selected, settleOverride: request.settleSeconds, now: now).scan()
+        // Settling compares file mtimes with the wall clock, whatever clock the run was given.
+        let entries = try InboxScanner(zone: zone, definitions: definitions, selected: selected, settleOverride: request.settleSeconds, now: Date()).scan()
         var summary = RunSummary(run_id: runID, run_date: runDate.iso, exit_code: 0, dry_run: request.dryRun, files: [], outputs: [], waiting: [])
         let workDir = zone.work + "/" + runID
 
@@ -75,6 +76,13 @@ public final class PipelineRunner {
             }.sorted { InboxScanner.orderKey($0.0) < InboxScanner.orderKey($1.0) }
             var lastBusinessDate: BusinessDate?
             var loadedAny = false
+            let posting = definition.loads.lazy.compactMap { if case .timePosting(let t) = $0 { t } else { nil } }.first
+            let postingRun = posting.map { TimePostingRun(zone: zone, settings: settings, context: context, ledger: ledger, warehouse: warehouse, definition: definition, load: $0) }
+            var carried = Set<String>()
+            if let postingRun {
+                carried = postingRun.carriedAgain(in: files.map { zone.inbox + "/" + $0.0 })
+                summary.holds = try postingRun.reevaluateHolds(where: { !carried.contains($0) }, label: "HELD_ENTRIES")
+            }
             for (name, marker) in files {
                 var path = zone.inbox + "/" + name
                 if !request.dryRun {
@@ -94,8 +102,16 @@ public final class PipelineRunner {
                     if let bd = outcome.businessDate { lastBusinessDate = max(lastBusinessDate ?? bd, bd) }
                 }
             }
-            if loadedAny && !request.dryRun {
-                summary.outputs += try writeSnapshots(definition, zone: zone, settings: settings, ledger: ledger, warehouse: warehouse, businessDate: lastBusinessDate, runDate: runDate, now: now, logger: logger)
+            if let postingRun, !carried.isEmpty {
+                // Held entries whose export was not loaded after all are decided now.
+                for (k, v) in try postingRun.reevaluateHolds(where: { carried.contains($0) }, label: "HELD_ENTRIES_LATE") { summary.holds?[k, default: 0] += v }
+            }
+            if !request.dryRun {
+                summary.outputs += try writeSnapshots(definition, loadedAny: loadedAny, zone: zone, settings: settings, ledger: ledger, warehouse: warehouse, businessDate: lastBusinessDate, runDate: runDate, now: now, logger: logger)
+            }
+            if let postingRun, !request.dryRun {
+                summary.outputs += try postingRun.flushPostings(createdAt: Self.timestamp(now, timeZone: settings.timeZone))
+                summary.outputs += try postingRun.refreshUtilization()
             }
         }
         if !request.dryRun { try? FileManager.default.removeItem(atPath: workDir) }
@@ -109,9 +125,10 @@ public final class PipelineRunner {
 
     /// Writes the pipeline's outbound snapshots after its loads (tmp + rename, `.sha256` where
     /// asked, then `.done`). A snapshot with no rows is skipped unless `when_empty`.
-    func writeSnapshots(_ d: PipelineDefinition, zone: DropZone, settings: ZoneSettings, ledger: Ledger, warehouse: DatabaseQueue, businessDate: BusinessDate?, runDate: BusinessDate, now: Date, logger: Logger) throws -> [RunSummary.Output] {
+    func writeSnapshots(_ d: PipelineDefinition, loadedAny: Bool, zone: DropZone, settings: ZoneSettings, ledger: Ledger, warehouse: DatabaseQueue, businessDate: BusinessDate?, runDate: BusinessDate, now: Date, logger: Logger) throws -> [RunSummary.Output] {
         var outputs: [RunSummary.Output] = []
-        for case .snapshotFile(let snapshot) in d.loads {
+        // Send-once snapshots run every run (they leave out what was sent); others after loads.
+        for case .snapshotFile(let snapshot) in d.loads where loadedAny || snapshot.sendOnce != nil {
             if !snapshot.whenEmpty, try warehouse.read({ try SnapshotWriter.count(snapshot, in: $0) }) == 0 { continue }
             let createdAt = Self.timestamp(now, timeZone: settings.timeZone)
             func run(_ seq: Value) -> (String) -> Value? {
@@ -138,6 +155,7 @@ public final class PipelineRunner {
                 rows = try warehouse.read { db in try SnapshotWriter.write(snapshot, from: db, run: run(seq)) { try sink(Data($0.utf8)) } }
             }
             try AtomicFile.writeCompanions(of: dir + "/" + fileName, digest: digest, checksum: snapshot.checksum)
+            if snapshot.sendOnce != nil { try warehouse.write { try SnapshotWriter.markSent(snapshot, file: fileName, in: $0) } }
             logger.info("Outbound file written", metadata: ["stage": "outbound", "pipeline": "\(d.name)", "output": "\(fileName)", "records": "\(rows)"])
             outputs.append(.init(path: "outbound/\(snapshot.target)/\(fileName)", sha256: digest, records: rows))
         }

@@ -12,6 +12,8 @@ public struct RunSummary: Codable, Sendable {
         public var records: [String: Int]
         /// Primary reasons of rejected and held records.
         public var reasons: [String: Int]
+        /// Held entries of earlier runs dropped because this export carries them again.
+        public var superseded: Int?
     }
     public struct Output: Codable, Sendable {
         public var path: String
@@ -26,4 +28,6 @@ public struct RunSummary: Codable, Sendable {
     public var outputs: [Output]
     /// Files left in the inbox: not yet settled, or matching no pipeline yet.
     public var waiting: [String]
+    /// Held time entries re-evaluated at the start of the run, by outcome.
+    public var holds: [String: Int]?
 }

@@ -22,6 +22,48 @@ public enum Warehouse {
                     loaded INTEGER NOT NULL, rejected INTEGER NOT NULL)
                 """)
         }
+        m.registerMigration("v2: postings, holds, time_entry_evaluation, timesheet_status, outbound_file, sent_row, utilization_weekly") { db in
+            try db.execute(sql: """
+                CREATE TABLE postings (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    posting_id TEXT NOT NULL UNIQUE, entry_id TEXT NOT NULL, reverses TEXT, reversed_by TEXT,
+                    pernr TEXT NOT NULL, erp_project TEXT NOT NULL, labor_class TEXT NOT NULL,
+                    posting_date TEXT NOT NULL, period TEXT NOT NULL,
+                    hours TEXT NOT NULL, hours_cents INTEGER NOT NULL, cost_amount TEXT NOT NULL, bill_amount TEXT NOT NULL,
+                    currency TEXT NOT NULL, bucket TEXT NOT NULL,
+                    content_pernr TEXT, content_date TEXT, content_project TEXT, content_hours TEXT, content_category TEXT,
+                    export_id TEXT, run_id TEXT NOT NULL, output_file TEXT);
+                CREATE INDEX postings_entry ON postings(entry_id);
+                CREATE INDEX postings_day ON postings(pernr, posting_date);
+                CREATE INDEX postings_output ON postings(output_file);
+                CREATE TABLE holds (
+                    entry_id TEXT PRIMARY KEY, reason TEXT NOT NULL, business_date TEXT NOT NULL,
+                    timesheet_id TEXT NOT NULL, week_start TEXT NOT NULL, export_id TEXT NOT NULL,
+                    pernr TEXT NOT NULL, entry_date TEXT NOT NULL, project TEXT NOT NULL, hours TEXT NOT NULL, category TEXT NOT NULL,
+                    file_name TEXT NOT NULL, position INTEGER NOT NULL, held_since_run TEXT NOT NULL);
+                CREATE TABLE time_entry_evaluation (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, entry_id TEXT NOT NULL, timesheet_id TEXT, export_id TEXT,
+                    run_id TEXT NOT NULL, outcome TEXT NOT NULL, primary_reason TEXT, reasons TEXT,
+                    pernr TEXT, entry_date TEXT, hours TEXT);
+                CREATE INDEX time_entry_evaluation_entry ON time_entry_evaluation(entry_id);
+                CREATE TABLE timesheet_status (
+                    timesheet_id TEXT PRIMARY KEY, status TEXT NOT NULL, submitted_at TEXT,
+                    export_business_date TEXT NOT NULL, export_id TEXT NOT NULL);
+                CREATE TABLE outbound_file (
+                    name TEXT PRIMARY KEY, target TEXT NOT NULL, kind TEXT NOT NULL, run_id TEXT NOT NULL,
+                    created_at TEXT NOT NULL, status TEXT NOT NULL, sha256 TEXT, records INTEGER);
+                CREATE TABLE sent_row (
+                    target TEXT NOT NULL, row_key TEXT NOT NULL, content_sha256 TEXT NOT NULL, file TEXT NOT NULL,
+                    PRIMARY KEY (target, row_key, content_sha256));
+                CREATE TABLE utilization_weekly (
+                    iso_week TEXT NOT NULL, week_start TEXT NOT NULL, region TEXT NOT NULL, practice TEXT NOT NULL,
+                    job_code TEXT NOT NULL, billable_role TEXT NOT NULL, workers INTEGER NOT NULL,
+                    capacity_hours TEXT, absence_hours TEXT, available_hours TEXT, billable_hours TEXT,
+                    productive_hours TEXT, strategic_hours TEXT, internal_hours TEXT, training_hours TEXT,
+                    bench_hours TEXT, actual_hours TEXT, billable_utilization TEXT, productive_utilization TEXT,
+                    PRIMARY KEY (iso_week, region, practice, job_code, billable_role));
+                """)
+        }
         try m.migrate(queue)
         return queue
     }

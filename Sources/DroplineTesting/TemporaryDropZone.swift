@@ -31,12 +31,19 @@ public final class TemporaryDropZone {
     }
 
     /// Runs in-process with settle time 0.
-    public func run(asOf: String, pipelines: [String] = []) throws -> RunSummary {
+    public func run(asOf: String, pipelines: [String] = [], at instant: String? = nil) throws -> RunSummary {
         var request = RunRequest(root: zone.root)
         request.settleSeconds = 0
         request.asOf = BusinessDate(iso: asOf)
         request.pipelines = pipelines
+        if let instant, let date = ISO8601DateFormatter().date(from: instant) {
+            return try PipelineRunner(request: request, clock: { date }).run()
+        }
         return try PipelineRunner(request: request).run()
+    }
+
+    public func read(_ relative: String) throws -> Data {
+        try Data(contentsOf: URL(fileURLWithPath: zone.root + "/" + relative))
     }
 
     public func files(in folder: String) -> [String] {

@@ -1,4 +1,3 @@
-import Crypto
 import DroplineCore
 import Foundation
 
@@ -40,7 +39,5 @@ public struct RecordTransformer: Sendable {
         }
     }
 
-    public static func sha256(_ text: String) -> String {
-        SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
-    }
+    public static func sha256(_ text: String) -> String { SHA256Text.hex(text) }
 }

@@ -26,7 +26,7 @@ struct LintTests {
 
     @Test func shippedPipelinesLoadInDependencyOrder() throws {
         let defs = try PipelineLoader().loadAll(directory: TestPaths.pipelines)
-        #expect(defs.map(\.name) == ["workers", "projects", "project_acks", "periods", "rates"])
+        #expect(defs.map(\.name) == ["workers", "projects", "project_acks", "periods", "rates", "time_entries"])
     }
 
     @Test func typoInKeyGivesLineColumnAndSuggestion() throws {

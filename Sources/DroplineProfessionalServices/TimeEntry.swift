@@ -1,0 +1,168 @@
+import DroplineCore
+import Foundation
+
+/// What decides whether a re-sent entry is identical (contract §4.5): worker, date, project,
+/// hours by value, category. Task, note and timesheet timestamps are not content.
+public struct EntryContent: Sendable, Hashable, Codable {
+    public var pernr: String
+    public var date: BusinessDate
+    public var project: String
+    public var hours: Decimal
+    public var category: String
+
+    public init(pernr: String, date: BusinessDate, project: String, hours: Decimal, category: String) {
+        self.pernr = pernr
+        self.date = date
+        self.project = project
+        self.hours = hours
+        self.category = category
+    }
+}
+
+/// One time entry as evaluated: its content plus timesheet context and where it came from.
+public struct TimeEntry: Sendable, Codable {
+    public var entryID: String
+    public var timesheetID: String
+    public var weekStart: BusinessDate
+    public var content: EntryContent
+    public var exportID: String
+    /// Business date of the export it came in: starts the hold clock.
+    public var businessDate: BusinessDate
+
+    public init(entryID: String, timesheetID: String, weekStart: BusinessDate, content: EntryContent, exportID: String, businessDate: BusinessDate) {
+        self.entryID = entryID
+        self.timesheetID = timesheetID
+        self.weekStart = weekStart
+        self.content = content
+        self.exportID = exportID
+        self.businessDate = businessDate
+    }
+}
+
+/// One ERP labor posting (contract §7.1). Amounts are exact decimals.
+public struct Posting: Sendable, Hashable, Codable {
+    public var id: String
+    public var ref: String
+    public var reverses: String?
+    public var pernr: String
+    public var erpProject: String
+    public var laborClass: String
+    public var postingDate: BusinessDate
+    public var period: String
+    public var hours: Decimal
+    public var costAmount: Decimal
+    public var billAmount: Decimal
+    public var currency: String
+    /// Utilization bucket of the category (not written to the ERP file).
+    public var bucket: String
+
+    public init(id: String, ref: String, reverses: String?, pernr: String, erpProject: String, laborClass: String, postingDate: BusinessDate, period: String, hours: Decimal, costAmount: Decimal, billAmount: Decimal, currency: String, bucket: String) {
+        self.id = id
+        self.ref = ref
+        self.reverses = reverses
+        self.pernr = pernr
+        self.erpProject = erpProject
+        self.laborClass = laborClass
+        self.postingDate = postingDate
+        self.period = period
+        self.hours = hours
+        self.costAmount = costAmount
+        self.billAmount = billAmount
+        self.currency = currency
+        self.bucket = bucket
+    }
+
+    /// The exact negation, posted on the reversed posting's date (contract §4.5).
+    public func reversal(id: String) -> Posting {
+        Posting(id: id, ref: ref, reverses: self.id, pernr: pernr, erpProject: erpProject, laborClass: laborClass, postingDate: postingDate, period: period, hours: -hours, costAmount: -costAmount, billAmount: -billAmount, currency: currency, bucket: bucket)
+    }
+}
+
+public struct WorkerRange: Sendable, Hashable {
+    public var from: BusinessDate
+    public var to: BusinessDate
+    public var region: String
+    public var practice: String
+    public var jobCode: String
+    public var billableRole: String
+    public var stdHoursWeek: Decimal
+
+    public init(from: BusinessDate, to: BusinessDate, region: String, practice: String, jobCode: String, billableRole: String, stdHoursWeek: Decimal) {
+        self.from = from
+        self.to = to
+        self.region = region
+        self.practice = practice
+        self.jobCode = jobCode
+        self.billableRole = billableRole
+        self.stdHoursWeek = stdHoursWeek
+    }
+
+    public func covers(_ d: BusinessDate) -> Bool { from <= d && d <= to }
+}
+
+public struct ProjectInfo: Sendable {
+    public var code: String
+    public var status: String
+    public var start: BusinessDate
+    public var end: BusinessDate?
+    public var engagementType: String
+    public var billingType: String
+    public var erpNumber: String?
+
+    public init(code: String, status: String, start: BusinessDate, end: BusinessDate?, engagementType: String, billingType: String, erpNumber: String?) {
+        self.code = code
+        self.status = status
+        self.start = start
+        self.end = end
+        self.engagementType = engagementType
+        self.billingType = billingType
+        self.erpNumber = erpNumber
+    }
+}
+
+public struct RateInfo: Sendable {
+    public var bill: Decimal
+    public var cost: Decimal
+    public var currency: String
+    public init(bill: Decimal, cost: Decimal, currency: String) {
+        self.bill = bill
+        self.cost = cost
+        self.currency = currency
+    }
+}
+
+public struct PeriodInfo: Sendable {
+    public var id: String
+    public var status: String
+    public init(id: String, status: String) {
+        self.id = id
+        self.status = status
+    }
+}
+
+public struct CategoryInfo: Sendable {
+    public var laborClass: String
+    public var bucket: String
+    public init(laborClass: String, bucket: String) {
+        self.laborClass = laborClass
+        self.bucket = bucket
+    }
+}
+
+/// Master data and posting state the rules read. The runtime implements it on the warehouse;
+/// tests can implement it in memory.
+public protocol TimeEntryLookup {
+    func workerRanges(pernr: String) throws -> [WorkerRange]
+    func project(code: String) throws -> ProjectInfo?
+    /// The most specific rate effective on the date: project rate over general rate.
+    func rate(role: String, region: String, project: String, on date: BusinessDate) throws -> RateInfo?
+    /// The period of the configured company covering the date.
+    func period(on date: BusinessDate) throws -> PeriodInfo?
+    func category(_ name: String) -> CategoryInfo?
+    /// Net hours of the worker's current postings on the date (reversals included).
+    func postedHours(pernr: String, on date: BusinessDate) throws -> Decimal
+    /// The entry's current posting (latest non-reversal, not reversed) and its content.
+    func currentPosting(entryID: String) throws -> (posting: Posting, content: EntryContent)?
+    /// Number of postings made for the entry id so far (for `P-<id>-<NNN>`).
+    func postingCount(entryID: String) throws -> Int
+}

@@ -1,0 +1,113 @@
+import DroplineCore
+import Foundation
+
+/// The outcome of evaluating one entry (contract §4).
+public enum TimeEntryDecision: Sendable, Equatable {
+    /// Postings to write, in order (a reversal before its replacement).
+    case posted([Posting])
+    /// Held with its one hold reason.
+    case held(ReasonCode)
+    /// Rejected: every failing check in the contract's order, primary first.
+    case rejected([ReasonCode])
+    case skipped(ReasonCode)
+}
+
+/// Contract §4.2-§5: checks 2-13 with their fixed primary order, holds and expiry,
+/// `already_posted` and corrections, amounts half-up to 2 decimals. Pure: all state comes
+/// through `TimeEntryLookup`.
+public struct TimeEntryRules: Sendable {
+    public var holdDays: Int
+    /// `reject` (contract) or `roll_forward` is not offered: a closed period always rejects.
+    public init(holdDays: Int) { self.holdDays = holdDays }
+
+    public static let holdReasons: Set<ReasonCode> = [.unknownWorker, .periodClosing, .noErpProjectNumber]
+
+    /// Evaluates from step 4 of §4.2 (header, status and schema were checked by the caller).
+    public func evaluate(_ entry: TimeEntry, runDate: BusinessDate, lookup: any TimeEntryLookup) throws -> TimeEntryDecision {
+        let c = entry.content
+        let current = try lookup.currentPosting(entryID: entry.entryID)
+        if let current, current.content == c { return .skipped(.alreadyPosted) }
+
+        var failed: [ReasonCode] = []
+        // 2
+        let hoursOK = c.hours > 0 && c.hours <= 24 && DecimalText.significantScale(c.hours) <= 2
+        if !hoursOK { failed.append(.invalidHours) }
+        // 3
+        if c.date < entry.weekStart || c.date > entry.weekStart.adding(days: 6) { failed.append(.dateOutsideWeek) }
+        // 4, 5
+        let ranges = try lookup.workerRanges(pernr: c.pernr)
+        let range = ranges.first { $0.covers(c.date) }
+        if ranges.isEmpty { failed.append(.unknownWorker) } else if range == nil { failed.append(.workerInactive) }
+        // 6, 7
+        let project = try lookup.project(code: c.project)
+        if let p = project {
+            if p.status != "active" || c.date < p.start || (p.end.map { c.date > $0 } ?? false) { failed.append(.projectNotOpen) }
+        } else {
+            failed.append(.unknownProject)
+        }
+        // 8
+        let category = lookup.category(c.category)
+        if category == nil { failed.append(.unmappedCategory) }
+        // 9
+        if let p = project, c.category == "billable", p.billingType == "non_billable" || p.engagementType != "client" {
+            failed.append(.billableOnNonbillable)
+        }
+        // 10
+        var rate: RateInfo?
+        if let range {
+            rate = try lookup.rate(role: range.jobCode, region: range.region, project: c.project, on: c.date)
+            if rate == nil { failed.append(.noRate) }
+        }
+        // 11: for a correction the reversal's date counts too.
+        let period = try lookup.period(on: c.date)
+        var periodCodes = [Self.periodCode(period)]
+        if let current, current.posting.postingDate != c.date {
+            periodCodes.append(Self.periodCode(try lookup.period(on: current.posting.postingDate)))
+        }
+        if let hard = periodCodes.compactMap({ $0 }).first(where: { $0 != .periodClosing }) {
+            failed.append(hard)
+        } else if periodCodes.contains(.periodClosing) {
+            failed.append(.periodClosing)
+        }
+        // 12
+        if hoursOK {
+            var posted = try lookup.postedHours(pernr: c.pernr, on: c.date)
+            if let current, current.posting.postingDate == c.date { posted -= current.posting.hours }
+            if posted + c.hours > 24 { failed.append(.dayOver24) }
+        }
+        // 13
+        if let p = project, p.erpNumber == nil { failed.append(.noErpProjectNumber) }
+
+        if let primary = failed.first {
+            if Self.holdReasons.contains(primary) {
+                return runDate >= entry.businessDate.adding(days: holdDays) ? .rejected([primary]) : .held(primary)
+            }
+            return .rejected(failed)
+        }
+        guard let rate, let category, let period, let erp = project?.erpNumber else {
+            preconditionFailure("checks passed without their inputs")
+        }
+        var n = try lookup.postingCount(entryID: entry.entryID)
+        func nextID() -> String {
+            n += 1
+            return "P-\(entry.entryID)-\(pad3(n))"
+        }
+        var postings: [Posting] = []
+        if let current { postings.append(current.posting.reversal(id: nextID())) }
+        let cost = DecimalText.roundHalfUp(c.hours * rate.cost, scale: 2)
+        let bill = c.category == "billable" ? DecimalText.roundHalfUp(c.hours * rate.bill, scale: 2) : 0
+        postings.append(Posting(id: nextID(), ref: entry.entryID, reverses: nil, pernr: c.pernr, erpProject: erp, laborClass: category.laborClass, postingDate: c.date, period: period.id, hours: c.hours, costAmount: cost, billAmount: bill, currency: rate.currency, bucket: category.bucket))
+        return .posted(postings)
+    }
+
+    static func periodCode(_ p: PeriodInfo?) -> ReasonCode? {
+        guard let p else { return .periodUnknown }
+        switch p.status {
+        case "open": return nil
+        case "closing": return .periodClosing
+        default: return .periodClosed
+        }
+    }
+}
+
+func pad3(_ n: Int) -> String { n < 10 ? "00\(n)" : n < 100 ? "0\(n)" : "\(n)" }

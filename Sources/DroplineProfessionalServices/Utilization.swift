@@ -1,0 +1,122 @@
+import DroplineCore
+import Foundation
+
+/// An ISO 8601 week (Monday to Sunday).
+public struct ISOWeek: Sendable, Hashable, Comparable {
+    public var monday: BusinessDate
+
+    public init(containing date: BusinessDate) { monday = date.adding(days: 1 - date.isoWeekday) }
+
+    /// `2026-W48`.
+    public init?(label: String) {
+        let parts = label.split(separator: "-W")
+        guard parts.count == 2, let year = Int(parts[0]), let week = Int(parts[1]), (1...53).contains(week),
+            let jan4 = BusinessDate(year: year, month: 1, day: 4)
+        else { return nil }
+        let monday = jan4.adding(days: 1 - jan4.isoWeekday).adding(days: (week - 1) * 7)
+        self.monday = monday
+        guard self.label == label else { return nil }
+    }
+
+    public var sunday: BusinessDate { monday.adding(days: 6) }
+    /// The ISO week-year is the year of the week's Thursday.
+    public var year: Int { monday.adding(days: 3).year }
+    public var number: Int {
+        let thursday = monday.adding(days: 3)
+        let jan1 = BusinessDate(year: thursday.year, month: 1, day: 1)!
+        return (thursday.dayNumber - jan1.dayNumber) / 7 + 1
+    }
+    public var label: String { "\(year)-W\(number < 10 ? "0" : "")\(number)" }
+    public static func < (a: ISOWeek, b: ISOWeek) -> Bool { a.monday < b.monday }
+}
+
+/// One row of UTILIZATION_FACTS (contract §7.4), already formatted as the CSV shows it.
+public struct UtilizationRow: Sendable, Equatable {
+    public var isoWeek: String
+    public var weekStart: String
+    public var region: String
+    public var practice: String
+    public var jobCode: String
+    public var billableRole: String
+    public var workers: Int
+    /// capacity, absence, available, billable, productive, strategic, internal, training, bench, actual
+    public var hours: [String]
+    /// billable_utilization, productive_utilization; nil when available <= 0
+    public var ratios: [String?]
+
+    public static let columns = ["iso_week", "week_start", "region", "practice", "job_code", "billable_role", "workers", "capacity_hours", "absence_hours", "available_hours", "billable_hours", "productive_hours", "strategic_hours", "internal_hours", "training_hours", "bench_hours", "actual_hours", "billable_utilization", "productive_utilization"]
+
+    public var fields: [String?] {
+        [isoWeek, weekStart, region, practice, jobCode, billableRole, String(workers)] + hours.map { Optional($0) } + ratios
+    }
+}
+
+/// A posting's contribution to utilization: worker, date, hours (negative for reversals), bucket.
+public struct PostedHours: Sendable {
+    public var pernr: String
+    public var date: BusinessDate
+    public var hours: Decimal
+    public var bucket: String
+    public init(pernr: String, date: BusinessDate, hours: Decimal, bucket: String) {
+        self.pernr = pernr
+        self.date = date
+        self.hours = hours
+        self.bucket = bucket
+    }
+}
+
+/// Contract §7.4: attribution of each worker to one group per week, capacity from standard hours
+/// and validity, posted hours by bucket, ratios half-up to 4 decimals.
+public enum UtilizationCalculator {
+    static let buckets = ["billable", "productive", "strategic", "internal", "training", "bench"]
+
+    /// `ranges`: every worker whose ranges touch the week or who has postings in it.
+    public static func rows(week: ISOWeek, ranges: [String: [WorkerRange]], postings: [PostedHours]) -> [UtilizationRow] {
+        struct Group: Hashable { var region, practice, job, billable: String }
+        struct Sums { var workers = 0; var capacity: Decimal = 0; var buckets: [String: Decimal] = [:] }
+        var groups: [Group: Sums] = [:]
+        var byWorker: [String: [PostedHours]] = [:]
+        for p in postings where p.date >= week.monday && p.date <= week.sunday { byWorker[p.pernr, default: []].append(p) }
+        let workers = Set(ranges.keys).union(byWorker.keys)
+        for pernr in workers {
+            let rs = (ranges[pernr] ?? []).sorted { $0.from < $1.from }
+            guard let range = attribution(rs, week) else { continue }
+            var capacity: Decimal = 0
+            for offset in 0..<5 {
+                let day = week.monday.adding(days: offset)
+                if let r = rs.first(where: { $0.covers(day) }) { capacity += r.stdHoursWeek / 5 }
+            }
+            capacity = DecimalText.roundHalfUp(capacity, scale: 2)
+            let key = Group(region: range.region, practice: range.practice, job: range.jobCode, billable: range.billableRole)
+            var sums = groups[key] ?? Sums()
+            if capacity > 0 { sums.workers += 1 }
+            sums.capacity += capacity
+            for p in byWorker[pernr] ?? [] { sums.buckets[p.bucket, default: 0] += p.hours }
+            groups[key] = sums
+        }
+        return groups.sorted { a, b in
+            (a.key.region, a.key.practice, a.key.job, a.key.billable) < (b.key.region, b.key.practice, b.key.job, b.key.billable)
+        }.map { key, s in
+            let absence = s.buckets["absence"] ?? 0
+            let available = s.capacity - absence
+            let values = buckets.map { s.buckets[$0] ?? 0 }
+            let actual = values.reduce(0, +)
+            func f2(_ d: Decimal) -> String { DecimalText.format(d, scale: 2) }
+            func ratio(_ n: Decimal) -> String? { available > 0 ? DecimalText.format(n / available, scale: 4) : nil }
+            return UtilizationRow(
+                isoWeek: week.label, weekStart: week.monday.iso, region: key.region, practice: key.practice,
+                jobCode: key.job, billableRole: key.billable, workers: s.workers,
+                hours: [f2(s.capacity), f2(absence), f2(available)] + values.map(f2) + [f2(actual)],
+                ratios: [ratio(values[0]), ratio(values[0] + values[1])])
+        }
+    }
+
+    /// The range valid on Monday; else the first later day of the week covered by a range; else
+    /// the range with the latest start on or before Sunday.
+    static func attribution(_ ranges: [WorkerRange], _ week: ISOWeek) -> WorkerRange? {
+        for offset in 0..<7 {
+            if let r = ranges.first(where: { $0.covers(week.monday.adding(days: offset)) }) { return r }
+        }
+        return ranges.filter { $0.from <= week.sunday }.max { $0.from < $1.from }
+    }
+}

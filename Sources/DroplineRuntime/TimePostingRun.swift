@@ -1,0 +1,177 @@
+import DroplineCore
+import DroplineExtract
+import DroplineLoad
+import DroplineProfessionalServices
+import DroplineXML
+import Foundation
+import GRDB
+import Logging
+
+/// Run-level steps of time approval and posting: re-evaluating holds before the new exports
+/// (contract §1.4, §4.4), the ERP labor file after them (§7.1), and the utilization weeks the
+/// run's postings touched (§7.4).
+struct TimePostingRun {
+    let zone: DropZone
+    let settings: ZoneSettings
+    let context: RunContext
+    let ledger: Ledger
+    let warehouse: DatabaseQueue
+    let definition: PipelineDefinition
+    let load: TimePostingLoad
+
+    /// Held entry ids that the given exports carry again: they are decided from the export
+    /// (superseded), so their re-evaluation waits until the exports were processed.
+    func carriedAgain(in paths: [String]) -> Set<String> {
+        guard let held = try? warehouse.read({ try Set(String.fetchAll($0, sql: "SELECT entry_id FROM holds")) }), !held.isEmpty,
+            let rec = definition.record(named: load.record), let idField = rec.fields.first(where: { $0.name == "entry_id" })
+        else { return [] }
+        var found = Set<String>()
+        for path in paths {
+            guard let reader = try? XMLStreamReader(path: path), let root = try? reader.readRoot() else { continue }
+            func visit(_ el: DroplineXML.XMLElement, _ ancestors: [DroplineXML.XMLElement], depth: Int) {
+                let q = rec.path[depth]
+                guard el.is(namespace: q.namespace, local: q.local) else { return }
+                if depth == rec.path.count - 1 {
+                    if let id = FieldReader.raw(idField.path, record: el, ancestors: ancestors, root: root), held.contains(id) { found.insert(id) }
+                    return
+                }
+                for child in el.children { visit(child, ancestors + [el], depth: depth + 1) }
+            }
+            while let unit = try? reader.nextUnit() { visit(unit, [root], depth: 1) }
+        }
+        return found
+    }
+
+    /// Re-evaluates held entries oldest first (by business date, file, position) that `include` selects.
+    func reevaluateHolds(where include: (String) -> Bool, label: String) throws -> [String: Int] {
+        var outcomes: [String: Int] = [:]
+        let rejects = RejectWriter(zone: zone, pipeline: definition.name, runID: context.runID, fileName: label, dryRun: context.dryRun)
+        try warehouse.inTransaction { db in
+            let stage = TimePostingStage(db: db, load: load, settings: settings, runID: context.runID, runDate: context.runDate)
+            for held in try stage.heldEntries() where include(held.entry.entryID) {
+                switch try stage.decide(held.entry, fileName: held.fileName, position: held.position) {
+                case .posted: outcomes["posted", default: 0] += 1
+                case .held: outcomes["held", default: 0] += 1
+                case .skipped: outcomes["skipped", default: 0] += 1
+                case .rejected(let issues):
+                    outcomes["rejected", default: 0] += 1
+                    try rejects.append(Rejection(recordType: load.record, key: held.entry.entryID, line: 0, issues: issues))
+                }
+            }
+            return context.dryRun ? .rollback : .commit
+        }
+        if !context.dryRun { try rejects.finish() }
+        if !outcomes.isEmpty {
+            context.logger.info("Held entries re-evaluated", metadata: ["stage": "holds", "pipeline": "\(definition.name)", "posted": "\(outcomes["posted"] ?? 0)", "held": "\(outcomes["held"] ?? 0)", "rejected": "\(outcomes["rejected"] ?? 0)"])
+        }
+        return outcomes
+    }
+
+    // MARK: ERP labor file
+
+    /// Assigns every unsent posting to a new ERP labor file (in the warehouse, so a crash is
+    /// recovered), then writes all files still pending. Returns the files written.
+    func flushPostings(createdAt: String) throws -> [RunSummary.Output] {
+        let unsent = try warehouse.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM postings WHERE output_file IS NULL") ?? 0 }
+        if unsent > 0 {
+            let prefix = "ERP_LABOR_\(settings.company)_\(context.runDate.compact)"
+            let seq = try ledger.nextSequence(prefix: prefix)
+            let name = "\(prefix)_\(pad3(seq)).xml"
+            try warehouse.write { db in
+                try db.execute(sql: "UPDATE postings SET output_file = ? WHERE output_file IS NULL", arguments: [name])
+                try db.execute(sql: "INSERT INTO outbound_file (name, target, kind, run_id, created_at, status) VALUES (?, ?, 'erp_labor', ?, ?, 'pending')", arguments: [name, load.target, context.runID, createdAt])
+            }
+        }
+        var outputs: [RunSummary.Output] = []
+        let pending = try warehouse.read { try Row.fetchAll($0, sql: "SELECT name, created_at FROM outbound_file WHERE kind = 'erp_labor' AND status = 'pending' ORDER BY name") }
+        for row in pending {
+            let name: String = row["name"], created: String = row["created_at"]
+            outputs.append(try writeLaborFile(name: name, createdAt: created))
+        }
+        return outputs
+    }
+
+    func writeLaborFile(name: String, createdAt: String) throws -> RunSummary.Output {
+        let dir = zone.outbound + "/" + load.target
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let batch = "LB-" + name.dropFirst("ERP_LABOR_".count).dropLast(".xml".count).replacingOccurrences(of: "_", with: "-")
+        var count = 0
+        var hours: Decimal = 0, cost: Decimal = 0, bill: Decimal = 0
+        let digest = try AtomicFile.stream(to: dir + "/" + name) { sink in
+            try sink(Data("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<LaborPostings xmlns=\"urn:example:erp:labor:1\" batchId=\"\(batch)\" company=\"\(settings.company)\" createdAt=\"\(createdAt)\">\n".utf8))
+            try warehouse.read { db in
+                let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM postings WHERE output_file = ? ORDER BY seq", arguments: [name])
+                while let p = try cursor.next() {
+                    let h: String = p["hours"], c: String = p["cost_amount"], b: String = p["bill_amount"]
+                    hours += DecimalText.parse(h) ?? 0
+                    cost += DecimalText.parse(c) ?? 0
+                    bill += DecimalText.parse(b) ?? 0
+                    count += 1
+                    var line = "  <Posting id=\"\(SnapshotWriter.escape(p["posting_id"]))\" ref=\"\(SnapshotWriter.escape(p["entry_id"]))\""
+                    if let r: String = p["reverses"] { line += " reverses=\"\(SnapshotWriter.escape(r))\"" }
+                    line += " pernr=\"\(p["pernr"] as String)\" erpProject=\"\(p["erp_project"] as String)\" laborClass=\"\(p["labor_class"] as String)\" postingDate=\"\(p["posting_date"] as String)\" period=\"\(p["period"] as String)\" hours=\"\(h)\" costAmount=\"\(c)\" billAmount=\"\(b)\" currency=\"\(p["currency"] as String)\"/>\n"
+                    try sink(Data(line.utf8))
+                }
+            }
+            try sink(Data("  <Control postingCount=\"\(count)\" totalHours=\"\(DecimalText.format(hours, scale: 2))\" totalCost=\"\(DecimalText.format(cost, scale: 2))\" totalBill=\"\(DecimalText.format(bill, scale: 2))\"/>\n</LaborPostings>\n".utf8))
+        }
+        try AtomicFile.writeCompanions(of: dir + "/" + name, digest: digest, checksum: true)
+        try warehouse.write { db in
+            try db.execute(sql: "UPDATE outbound_file SET status = 'written', sha256 = ?, records = ? WHERE name = ?", arguments: [digest, count, name])
+        }
+        context.logger.info("Outbound file written", metadata: ["stage": "outbound", "pipeline": "\(definition.name)", "output": "\(name)", "records": "\(count)"])
+        return .init(path: "outbound/\(load.target)/\(name)", sha256: digest, records: count)
+    }
+
+    // MARK: utilization
+
+    /// Recomputes every ISO week that holds a posting of this run: table rows and CSV.
+    func refreshUtilization() throws -> [RunSummary.Output] {
+        let dates = try warehouse.read { try String.fetchAll($0, sql: "SELECT DISTINCT posting_date FROM postings WHERE run_id = ?", arguments: [context.runID]) }
+        let weeks = Set(dates.compactMap { BusinessDate(iso: $0) }.map { ISOWeek(containing: $0) }).sorted()
+        var outputs: [RunSummary.Output] = []
+        for week in weeks {
+            let rows = try warehouse.write { db -> [UtilizationRow] in
+                let rows = try UtilizationQuery.rows(db, week: week)
+                try db.execute(sql: "DELETE FROM utilization_weekly WHERE iso_week = ?", arguments: [week.label])
+                for r in rows {
+                    try db.execute(sql: "INSERT INTO utilization_weekly (\(UtilizationRow.columns.joined(separator: ", "))) VALUES (\(UtilizationRow.columns.map { _ in "?" }.joined(separator: ", ")))",
+                                   arguments: StatementArguments(r.fields.enumerated().map { i, v -> DatabaseValueConvertible? in i == 6 ? r.workers : v }))
+                }
+                return rows
+            }
+            let dir = zone.outbound + "/analytics"
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            let name = "UTILIZATION_FACTS_\(week.label).csv"
+            let digest = try AtomicFile.stream(to: dir + "/" + name) { sink in
+                try sink(Data((UtilizationRow.columns.joined(separator: ",") + "\n").utf8))
+                for r in rows { try sink(Data((r.fields.map { $0 ?? "" }.joined(separator: ",") + "\n").utf8)) }
+            }
+            try AtomicFile.writeCompanions(of: dir + "/" + name, digest: digest, checksum: false)
+            outputs.append(.init(path: "outbound/analytics/\(name)", sha256: digest, records: rows.count))
+        }
+        return outputs
+    }
+}
+
+/// Reads what one week's utilization needs from the warehouse.
+enum UtilizationQuery {
+    static func rows(_ db: Database, week: ISOWeek) throws -> [UtilizationRow] {
+        var ranges: [String: [WorkerRange]] = [:]
+        if try db.tableExists("workers") {
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT * FROM workers WHERE pernr IN (
+                    SELECT pernr FROM workers WHERE valid_from <= ? AND valid_to >= ?
+                    UNION SELECT pernr FROM postings WHERE posting_date BETWEEN ? AND ?)
+                """, arguments: [week.sunday.iso, week.monday.iso, week.monday.iso, week.sunday.iso])
+            for row in rows { if let r = TimePostingStage.range(row) { ranges[row["pernr"], default: []].append(r) } }
+        }
+        let postings = try Row.fetchAll(db, sql: "SELECT pernr, posting_date, hours, bucket FROM postings WHERE posting_date BETWEEN ? AND ?", arguments: [week.monday.iso, week.sunday.iso]).compactMap { row -> PostedHours? in
+            guard let d = BusinessDate(iso: row["posting_date"] as String), let h = DecimalText.parse(row["hours"] as String) else { return nil }
+            return PostedHours(pernr: row["pernr"], date: d, hours: h, bucket: row["bucket"])
+        }
+        return UtilizationCalculator.rows(week: week, ranges: ranges, postings: postings)
+    }
+}
+
+func pad3(_ n: Int) -> String { n < 10 ? "00\(n)" : n < 100 ? "0\(n)" : "\(n)" }
