@@ -1,0 +1,202 @@
+import DroplineCore
+import DroplineRuntime
+import DroplineTesting
+import Foundation
+import GRDB
+import Testing
+
+/// Record-level outcomes of time entries: examples/bad/EXPECTED.md and one minimal input per
+/// reason code of the contract.
+@Suite(.serialized)
+struct TimeEntryRulesTests {
+    func afterRunOne() throws -> TemporaryDropZone {
+        let zone = try TemporaryDropZone()
+        for name in WorkedExampleTests.run1 { try zone.drop(TestPaths.examples + "/inbound/" + name) }
+        _ = try zone.run(asOf: "2026-11-28", at: "2026-11-28T01:14:07Z")
+        return zone
+    }
+
+    struct RejectLine: Decodable {
+        var key: String?
+        var primary_reason: String
+        var checks: [RecordIssue]
+    }
+
+    func rejects(_ zone: TemporaryDropZone, file: String) throws -> [String: RejectLine] {
+        guard let path = zone.files(in: "rejected").first(where: { $0.hasSuffix(file + ".rejects.jsonl") }) else { return [:] }
+        let lines = try String(contentsOfFile: zone.root + "/rejected/" + path, encoding: .utf8).split(separator: "\n")
+        var out: [String: RejectLine] = [:]
+        for l in lines {
+            let r = try JSONDecoder().decode(RejectLine.self, from: Data(l.utf8))
+            out[r.key ?? ""] = r
+        }
+        return out
+    }
+
+    func evaluations(_ zone: TemporaryDropZone) throws -> [String: (String, String?)] {
+        try DatabaseQueue(path: zone.root + "/warehouse.sqlite").read { db in
+            var out: [String: (String, String?)] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT entry_id, outcome, primary_reason FROM time_entry_evaluation ORDER BY id") {
+                out[row["entry_id"]] = (row["outcome"], row["primary_reason"])
+            }
+            return out
+        }
+    }
+
+    @Test func expectedOutcomesOfFile004() throws {
+        let zone = try afterRunOne()
+        let name = "PSA_TIMESHEETS_PSA01_20261127_004.xml"
+        try zone.drop(TestPaths.examples + "/bad/" + name)
+        let summary = try zone.run(asOf: "2026-11-28", at: "2026-11-28T03:00:00Z")
+        let file = try #require(summary.files.first { $0.name == name })
+        #expect(file.outcome == "loaded")
+        #expect(file.records == ["loaded": 1, "held": 1, "rejected": 12, "skipped": 0])
+        #expect(file.reasons == ["invalid_field": 6, "invalid_hours": 2, "date_outside_week": 1, "unknown_project": 1, "day_over_24": 1, "period_closed": 1, "unknown_worker": 1])
+        let r = try rejects(zone, file: name)
+        let expected: [String: [String]] = [
+            "TE-00000101": ["invalid_field"], "TE-00000102": ["invalid_field"], "TE-00000103": ["invalid_field"],
+            "TE-00000104": ["invalid_hours"], "TE-00000105": ["invalid_hours"],
+            "TE-00000106": ["date_outside_week", "worker_inactive", "unmapped_category"],
+            "TE-00000107": ["unknown_project"], "TE-00000108": ["invalid_field"], "TE-00000109": ["invalid_field"],
+            "TE-00000110": ["day_over_24"], "TE-00000112": ["invalid_field"], "TE-00000114": ["period_closed"],
+        ]
+        #expect(Set(r.keys) == Set(expected.keys))
+        for (key, codes) in expected {
+            #expect(r[key]?.primary_reason == codes[0], "\(key)")
+            if codes != ["invalid_field"] { #expect(r[key]?.checks.map(\.code.rawValue) == codes, "\(key)") }
+        }
+        let evals = try evaluations(zone)
+        #expect(evals["TE-00000111"]?.0 == "posted")
+        #expect(evals["TE-00000113"]?.0 == "held")
+        #expect(evals["TE-00000113"]?.1 == "unknown_worker")
+        let labor = String(decoding: try zone.read("outbound/erp/ERP_LABOR_1000_20261128_002.xml"), as: UTF8.self)
+        #expect(labor.contains("<Posting id=\"P-TE-00000111-001\" ref=\"TE-00000111\" pernr=\"00012346\" erpProject=\"4000123\" laborClass=\"LBR-CLNB\" postingDate=\"2026-11-27\" period=\"2026-11\" hours=\"2.00\" costAmount=\"130.00\" billAmount=\"0.00\" currency=\"EUR\"/>"))
+        #expect(labor.contains("<Control postingCount=\"1\" totalHours=\"2.00\" totalCost=\"130.00\" totalBill=\"0.00\"/>"))
+    }
+
+    @Test(arguments: [
+        ("PSA_TIMESHEETS_PSA01_20261127_002.xml", "not_well_formed"),
+        ("PSA_TIMESHEETS_PSA01_20261127_003.xml", "control_total_mismatch"),
+    ])
+    func fileLevelFaultsOfTimesheets(_ name: String, _ reason: String) throws {
+        let zone = try afterRunOne()
+        try zone.drop(TestPaths.examples + "/bad/" + name)
+        let summary = try zone.run(asOf: "2026-11-28", at: "2026-11-28T03:00:00Z")
+        #expect(summary.files.first?.reason == reason)
+        #expect(try DatabaseQueue(path: zone.root + "/warehouse.sqlite").read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM postings") } == 5)
+        #expect(summary.outputs.isEmpty)
+    }
+
+    /// One entry of TS-0000001 (00012345, week of 2026-11-23, approved) per case, on top of run 1.
+    static func export(_ entries: String, id: String = "PSA-T-20261127-050", weekStart: String = "2026-11-23", worker: String = "00012345") -> String {
+        """
+        <?xml version="1.0" encoding="UTF-8"?>
+        <TimesheetExport xmlns="urn:example:psa:time:2" exportId="\(id)" sourceSystem="PSA" generatedAt="2026-11-27T23:30:00Z" businessDate="2026-11-27" schemaVersion="2">
+          <Timesheet id="TS-0000050" worker="\(worker)" weekStart="\(weekStart)" status="approved">
+        \(entries)
+          </Timesheet>
+          <Control timesheetCount="1" entryCount="1" totalHours="\(entries.components(separatedBy: "hours=\"")[1].prefix { $0 != "\"" })"/>
+        </TimesheetExport>
+
+        """
+    }
+
+    @Test(arguments: [
+        ("<Entry id=\"TE-00000501\" date=\"2026-11-27\" project=\"PRJ-10042\" hours=\"0\" category=\"billable\"/>", "00012345", "rejected", "invalid_hours"),
+        ("<Entry id=\"TE-00000502\" date=\"2026-11-30\" project=\"PRJ-10042\" hours=\"1.00\" category=\"billable\"/>", "00012345", "rejected", "date_outside_week"),
+        ("<Entry id=\"TE-00000503\" date=\"2026-11-27\" project=\"PRJ-10042\" hours=\"1.00\" category=\"billable\"/>", "00077777", "held", "unknown_worker"),
+        ("<Entry id=\"TE-00000504\" date=\"2026-11-24\" project=\"PRJ-10042\" hours=\"1.00\" category=\"billable\"/>", "00012346", "rejected", "worker_inactive"),
+        ("<Entry id=\"TE-00000505\" date=\"2026-11-27\" project=\"PRJ-99999\" hours=\"1.00\" category=\"billable\"/>", "00012345", "rejected", "unknown_project"),
+        ("<Entry id=\"TE-00000506\" date=\"2026-11-27\" project=\"PRJ-10078\" hours=\"1.00\" category=\"internal\"/>", "00012345", "rejected", "project_not_open"),
+        ("<Entry id=\"TE-00000507\" date=\"2026-11-27\" project=\"PRJ-10042\" hours=\"1.00\" category=\"overtime\"/>", "00012345", "rejected", "unmapped_category"),
+        ("<Entry id=\"TE-00000509\" date=\"2026-11-27\" project=\"PRJ-10042\" hours=\"1.00\" category=\"billable\"/>", "00012347", "held", "unknown_worker"),
+        ("<Entry id=\"TE-00000510\" date=\"2026-11-27\" project=\"PRJ-10042\" hours=\"17.00\" category=\"billable\"/>", "00012345", "posted", nil),
+        ("<Entry id=\"TE-00000511\" date=\"2026-11-26\" project=\"PRJ-10042\" hours=\"20.01\" category=\"billable\"/>", "00012345", "rejected", "day_over_24"),
+        ("<Entry id=\"TE-00000512\" date=\"2026-11-27\" project=\"PRJ-10077\" hours=\"1.00\" category=\"billable\"/>", "00012345", "held", "no_erp_project_number"),
+        ("<Entry id=\"TE-00000513\" date=\"2026-11-27\" project=\"PRJ-10042\" hours=\"7,50\" category=\"billable\"/>", "00012345", "rejected", "invalid_field"),
+    ] as [(String, String, String, String?)])
+    func reasonCodeAsPrimary(_ entry: String, _ worker: String, _ outcome: String, _ reason: String?) throws {
+        let zone = try afterRunOne()
+        var text = Self.export("    " + entry, worker: worker)
+        if entry.contains("7,50") { text = text.replacingOccurrences(of: "totalHours=\"7,50\"", with: "totalHours=\"0\"") }
+        try zone.drop(data: Data(text.utf8), as: "PSA_TIMESHEETS_PSA01_20261127_050.xml")
+        let summary = try zone.run(asOf: "2026-11-28", at: "2026-11-28T03:00:00Z")
+        let file = try #require(summary.files.first)
+        #expect(file.outcome == "loaded", "\(file.message ?? "")")
+        #expect((file.records[outcome == "posted" ? "loaded" : outcome] ?? 0) == 1)
+        if let reason { #expect(file.reasons == [reason: 1]) }
+    }
+
+    @Test func billableOnNonBillableAndNoRateAndPeriods() throws {
+        let zone = try afterRunOne()
+        // An internal, non-billable project that is open, a worker without a rate, a closing period.
+        let projects = """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <ProjectExport xmlns="urn:example:psa:projects:2" exportId="PSA-P-20261127-009" sourceSystem="PSA" generatedAt="2026-11-27T23:00:00Z" businessDate="2026-11-27" schemaVersion="2">
+              <Project code="INT-00001" status="active"><Name>Internal</Name><Engagement type="internal" billing="non_billable"/><Practice>CORP</Practice><Region>EMEA</Region><ErpProjectNumber>4000001</ErpProjectNumber><Start>2020-01-01</Start><Currency>EUR</Currency></Project>
+              <Control recordCount="1"/>
+            </ProjectExport>
+
+            """
+        try zone.drop(data: Data(projects.utf8), as: "PSA_PROJECTS_PSA01_20261127_009.xml")
+        let entries = """
+                <Entry id="TE-00000601" date="2026-11-27" project="INT-00001" hours="1.00" category="billable"/>
+                <Entry id="TE-00000602" date="2026-11-27" project="INT-00001" hours="1.00" category="internal"/>
+            """
+        var text = Self.export(entries).replacingOccurrences(of: "entryCount=\"1\" totalHours=\"1.00\"", with: "entryCount=\"2\" totalHours=\"2.00\"")
+        try zone.drop(data: Data(text.utf8), as: "PSA_TIMESHEETS_PSA01_20261127_060.xml")
+        var summary = try zone.run(asOf: "2026-11-28", at: "2026-11-28T03:00:00Z")
+        var file = try #require(summary.files.first { $0.pipeline == "time_entries" })
+        #expect(file.reasons == ["billable_on_nonbillable": 1])
+        #expect(file.records["loaded"] == 1)
+
+        // no_rate: a PCON worker has no rate in run 1's rate card; period_unknown: January 2027 has no period.
+        let hr = try String(contentsOfFile: TestPaths.examples + "/inbound/HR_WORKERS_HRIS01_20261127_001.xml", encoding: .isoLatin1)
+            .replacingOccurrences(of: "HR-20261127-001", with: "HR-20261127-007")
+            .replacingOccurrences(of: "<PERNR>00012346</PERNR>", with: "<PERNR>00012399</PERNR>")
+            .replacingOccurrences(of: "<JOB_CODE>CONS</JOB_CODE>\n    <BILLABLE_ROLE>Y</BILLABLE_ROLE>\n    <COST_CENTER>CC-4410</COST_CENTER>\n    <STD_HOURS_WEEK>32,00", with: "<JOB_CODE>PCON</JOB_CODE>\n    <BILLABLE_ROLE>Y</BILLABLE_ROLE>\n    <COST_CENTER>CC-4410</COST_CENTER>\n    <STD_HOURS_WEEK>32,00")
+        let hrLines = hr.components(separatedBy: "  <WORKER ")
+        let onlyNew = hrLines[0] + "  <WORKER " + hrLines[3].replacingOccurrences(of: "<TRAILER RECORD_COUNT=\"3\"/>", with: "<TRAILER RECORD_COUNT=\"1\"/>")
+        try zone.drop(data: onlyNew.data(using: .isoLatin1)!, as: "HR_WORKERS_HRIS01_20261127_007.xml")
+        text = Self.export("    <Entry id=\"TE-00000701\" date=\"2026-11-27\" project=\"PRJ-10042\" hours=\"1.00\" category=\"billable\"/>", id: "PSA-T-20261127-070", worker: "00012399")
+        try zone.drop(data: Data(text.utf8), as: "PSA_TIMESHEETS_PSA01_20261127_070.xml")
+        // 00012346 (CONS, open-ended rate) on the open internal project: only the period is missing.
+        text = Self.export("    <Entry id=\"TE-00000702\" date=\"2027-02-03\" project=\"INT-00001\" hours=\"1.00\" category=\"internal\"/>", id: "PSA-T-20261127-071", weekStart: "2027-02-01", worker: "00012346")
+        try zone.drop(data: Data(text.utf8), as: "PSA_TIMESHEETS_PSA01_20261127_071.xml")
+        summary = try zone.run(asOf: "2026-11-28", at: "2026-11-28T04:00:00Z")
+        file = try #require(summary.files.first { $0.name == "PSA_TIMESHEETS_PSA01_20261127_070.xml" })
+        #expect(file.reasons == ["no_rate": 1])
+        file = try #require(summary.files.first { $0.name == "PSA_TIMESHEETS_PSA01_20261127_071.xml" })
+        #expect(file.reasons == ["period_unknown": 1])
+    }
+
+    @Test func closingPeriodHoldsThenReleases() throws {
+        let zone = try afterRunOne()
+        let closing = try String(contentsOfFile: TestPaths.examples + "/bad/ERP_PERIODS_ERP01_20261127_003.xml", encoding: .utf8)
+            .replacingOccurrences(of: "ERP-FC-20261127-001", with: "ERP-FC-20261127-005")
+        try zone.drop(data: Data(closing.utf8), as: "ERP_PERIODS_ERP01_20261127_005.xml")
+        try zone.drop(data: Data(Self.export("    <Entry id=\"TE-00000801\" date=\"2026-11-27\" project=\"PRJ-10042\" hours=\"1.00\" category=\"billable\"/>").utf8), as: "PSA_TIMESHEETS_PSA01_20261127_080.xml")
+        var summary = try zone.run(asOf: "2026-11-28", at: "2026-11-28T03:00:00Z")
+        #expect(summary.files.last?.reasons == ["period_closing": 1])
+        // The period opens again: the held entry posts at the start of the next run.
+        let open = try String(contentsOfFile: TestPaths.examples + "/inbound/ERP_PERIODS_ERP01_20261127_001.xml", encoding: .utf8)
+            .replacingOccurrences(of: "ERP-FC-20261127-001", with: "ERP-FC-20261128-001").replacingOccurrences(of: "businessDate=\"2026-11-27\"", with: "businessDate=\"2026-11-28\"")
+        try zone.drop(data: Data(open.utf8), as: "ERP_PERIODS_ERP01_20261128_001.xml")
+        summary = try zone.run(asOf: "2026-11-29", at: "2026-11-29T03:00:00Z")
+        #expect(summary.holds?["posted"] == 1)
+        #expect(summary.outputs.contains { $0.path == "outbound/erp/ERP_LABOR_1000_20261129_001.xml" && $0.records == 1 })
+    }
+
+    @Test func heldEntryExpiresIntoAReject() throws {
+        let zone = try afterRunOne()
+        // TE-00000003 is held no_erp_project_number since B = 2026-11-27; a run on 2026-12-02 rejects it.
+        var summary = try zone.run(asOf: "2026-12-01", at: "2026-12-01T03:00:00Z")
+        #expect(summary.holds == ["held": 1])
+        summary = try zone.run(asOf: "2026-12-02", at: "2026-12-02T03:00:00Z")
+        #expect(summary.holds == ["rejected": 1])
+        let r = try rejects(zone, file: "HELD_ENTRIES")
+        #expect(r["TE-00000003"]?.primary_reason == "no_erp_project_number")
+        #expect(r["TE-00000003"]?.checks.count == 1)
+        #expect(try DatabaseQueue(path: zone.root + "/warehouse.sqlite").read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM holds") } == 0)
+    }
+}
