@@ -200,3 +200,60 @@ struct TimeEntryRulesTests {
         #expect(try DatabaseQueue(path: zone.root + "/warehouse.sqlite").read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM holds") } == 0)
     }
 }
+
+/// Contract "done means": night 1 holds for an unknown worker, a closing period and a missing ERP
+/// number; night 2 brings the worker, the open period and the ACK; everything posts once.
+@Suite(.serialized)
+struct TwoNightHoldTests {
+    @Test func heldEntriesPostOnceTheirCauseIsGone() throws {
+        let zone = try TemporaryDropZone()
+        let ex = TestPaths.examples + "/inbound/"
+        for name in ["HR_WORKERS_HRIS01_20261127_001.xml", "PSA_PROJECTS_PSA01_20261127_001.xml", "ERP_RATES_ERP01_20261127_001.xml"] { try zone.drop(ex + name) }
+        // December is closing in night 1.
+        let periods = try String(contentsOfFile: ex + "ERP_PERIODS_ERP01_20261127_001.xml", encoding: .utf8)
+            .replacingOccurrences(of: "id=\"2026-12\" start=\"2026-12-01\" end=\"2026-12-31\" status=\"open\"", with: "id=\"2026-12\" start=\"2026-12-01\" end=\"2026-12-31\" status=\"closing\"")
+        try zone.drop(data: Data(periods.utf8), as: "ERP_PERIODS_ERP01_20261127_001.xml")
+        let sheet = """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <TimesheetExport xmlns="urn:example:psa:time:2" exportId="PSA-T-20261130-001" sourceSystem="PSA" generatedAt="2026-11-30T23:30:00Z" businessDate="2026-11-27" schemaVersion="2">
+              <Timesheet id="TS-0000901" worker="00055555" weekStart="2026-11-23" status="approved">
+                <Entry id="TE-00000901" date="2026-11-24" project="PRJ-10042" hours="8.00" category="billable"/>
+              </Timesheet>
+              <Timesheet id="TS-0000902" worker="00012346" weekStart="2026-11-30" status="approved">
+                <Entry id="TE-00000902" date="2026-12-01" project="PRJ-10042" hours="6.00" category="billable"/>
+                <Entry id="TE-00000903" date="2026-11-30" project="PRJ-10077" hours="2.00" category="billable"/>
+              </Timesheet>
+              <Control timesheetCount="2" entryCount="3" totalHours="16.00"/>
+            </TimesheetExport>
+
+            """
+        try zone.drop(data: Data(sheet.utf8), as: "PSA_TIMESHEETS_PSA01_20261127_001.xml")
+        var summary = try zone.run(asOf: "2026-11-28", at: "2026-11-28T01:00:00Z")
+        let night1 = try #require(summary.files.first { $0.pipeline == "time_entries" })
+        #expect(night1.records == ["loaded": 0, "held": 3, "rejected": 0, "skipped": 0])
+        #expect(night1.reasons == ["unknown_worker": 1, "period_closing": 1, "no_erp_project_number": 1])
+        #expect(!summary.outputs.contains { $0.path.contains("ERP_LABOR") })
+
+        // Night 2: the worker, the period opening, the ACK.
+        let hr = try String(contentsOfFile: ex + "HR_WORKERS_HRIS01_20261128_001.xml", encoding: .isoLatin1)
+            .replacingOccurrences(of: "ACTION=\"TERMINATE\"", with: "ACTION=\"UPSERT\"")
+            .replacingOccurrences(of: "<PERNR>00012345</PERNR>", with: "<PERNR>00055555</PERNR>")
+            .replacingOccurrences(of: "<VALID_FROM>20260701</VALID_FROM>\n    <VALID_TO>20261231</VALID_TO>", with: "<VALID_FROM>20261101</VALID_FROM>\n    <VALID_TO>99991231</VALID_TO>")
+        try zone.drop(data: hr.data(using: .isoLatin1)!, as: "HR_WORKERS_HRIS01_20261128_001.xml")
+        try zone.drop(data: Data(periods.replacingOccurrences(of: "status=\"closing\"", with: "status=\"open\"").replacingOccurrences(of: "ERP-FC-20261127-001", with: "ERP-FC-20261128-001").utf8), as: "ERP_PERIODS_ERP01_20261128_001.xml")
+        try zone.drop(ex + "ERP_PROJECT_ACK_ERP01_20261128_001.xml")
+        summary = try zone.run(asOf: "2026-11-29", at: "2026-11-29T01:00:00Z")
+        #expect(summary.holds == ["posted": 3])
+        let labor = String(decoding: try zone.read("outbound/erp/ERP_LABOR_1000_20261129_001.xml"), as: UTF8.self)
+        #expect(labor.contains("P-TE-00000901-001") && labor.contains("P-TE-00000902-001") && labor.contains("P-TE-00000903-001"))
+        #expect(labor.contains("erpProject=\"4000199\""))
+        #expect(labor.contains("<Control postingCount=\"3\" totalHours=\"16.00\""))
+        // Nothing is posted twice: the same export again is a duplicate, and a rerun is empty.
+        try zone.drop(data: Data(sheet.utf8), as: "PSA_TIMESHEETS_PSA01_20261127_002.xml")
+        summary = try zone.run(asOf: "2026-11-30", at: "2026-11-30T01:00:00Z")
+        #expect(summary.files.first?.reason == "duplicate_file")
+        #expect(summary.outputs.isEmpty)
+        let posted = try DatabaseQueue(path: zone.root + "/warehouse.sqlite").read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM postings") }
+        #expect(posted == 3)
+    }
+}
