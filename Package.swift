@@ -50,7 +50,7 @@ let package = Package(
         .executableTarget(
             name: "dropline",
             dependencies: [
-                "DroplineCore", "DroplineRuntime",
+                "DroplineCore", "DroplineRuntime", "DroplineProfessionalServices",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

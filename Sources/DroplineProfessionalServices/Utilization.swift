@@ -44,6 +44,18 @@ public struct UtilizationRow: Sendable, Equatable {
     /// billable_utilization, productive_utilization; nil when available <= 0
     public var ratios: [String?]
 
+    public init(isoWeek: String, weekStart: String, region: String, practice: String, jobCode: String, billableRole: String, workers: Int, hours: [String], ratios: [String?]) {
+        self.isoWeek = isoWeek
+        self.weekStart = weekStart
+        self.region = region
+        self.practice = practice
+        self.jobCode = jobCode
+        self.billableRole = billableRole
+        self.workers = workers
+        self.hours = hours
+        self.ratios = ratios
+    }
+
     public static let columns = ["iso_week", "week_start", "region", "practice", "job_code", "billable_role", "workers", "capacity_hours", "absence_hours", "available_hours", "billable_hours", "productive_hours", "strategic_hours", "internal_hours", "training_hours", "bench_hours", "actual_hours", "billable_utilization", "productive_utilization"]
 
     public var fields: [String?] {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DroplineProfessionalServices
 import DroplineRuntime
 import DroplineCore
 import Foundation
@@ -34,6 +35,15 @@ struct DemoCommand: ParsableCommand {
                 print("")
                 worst = max(worst, summary.exit_code)
             }
+            let reports = try ZoneReports(root: zone.root)
+            let weeks = Set(try FileManager.default.contentsOfDirectory(atPath: zone.outbound + "/analytics").filter { $0.hasSuffix(".csv") }.map { String($0.dropFirst("UTILIZATION_FACTS_".count).dropLast(4)) }).sorted()
+            if let last = weeks.last, let week = ISOWeek(label: last) {
+                print(UtilizationReport.render(try reports.utilization(week: week, region: nil, practice: nil), week: week) + "\n")
+            }
+            let holds = try reports.holds(reason: nil)
+            print("Held entries: \(holds.count)" + (holds.isEmpty ? "" : " (dropline held --root \(zone.root))"))
+            let rec = try reports.reconcile(period: nil)
+            print("Reconciliation: approved \(rec.approved_hours) h, posted \(rec.posted_hours) h, \(rec.gaps.count) gap(s) (dropline reconcile --root \(zone.root))\n")
             print("""
                 Where to look:
                   \(zone.root)/warehouse.sqlite     warehouse (sqlite3 \(zone.root)/warehouse.sqlite '.tables')

@@ -74,10 +74,15 @@ enum SummaryText {
             if let r = f.reason { line += "  [\(r)]" }
             if !f.records.isEmpty {
                 line += "  loaded \(f.records["loaded"] ?? 0), rejected \(f.records["rejected"] ?? 0)"
+                for k in ["held", "skipped"] where (f.records[k] ?? 0) > 0 { line += ", \(k) \(f.records[k]!)" }
+                if let s = f.superseded { line += ", superseded \(s)" }
                 if !f.reasons.isEmpty { line += " (" + f.reasons.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")" }
             }
             if let m = f.message, f.outcome == "quarantined" { line += "\n              \(m)" }
             lines.append(line)
+        }
+        if let holds = s.holds, !holds.isEmpty {
+            lines.append("  holds       earlier held entries: " + holds.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         }
         for o in s.outputs { lines.append("  wrote       \(o.path) (\(o.records) rows)") }
         if !s.waiting.isEmpty { lines.append("  waiting     \(s.waiting.count) file(s) not yet settled: \(s.waiting.joined(separator: ", "))") }

@@ -60,8 +60,23 @@ struct CommandLineTests {
         #expect(result.stdout.contains("[not_well_formed]"))
         #expect(result.stdout.contains("[duplicate_file]"))
         #expect(result.stdout.contains("wrote       outbound/psa/PSA_RESOURCES_20261127_001.csv (8 rows)"))
+        #expect(result.stdout.contains("total                                   7    236.70     232.70      154.50"))
+        // Reports on the demo zone.
+        let report = try runDropline(["report", "utilization", "--week", "2026-W48", "--root", root, "--format", "csv", "--region", "EMEA"])
+        #expect(report.exitCode == 0)
+        #expect(report.stdout.split(separator: "\n").count == 6)
+        #expect(report.stdout.contains("2026-W48,2026-11-23,EMEA,CLOUD,PCON,Y,1,40.00,0.00,40.00,35.00,1.00,0.00,0.00,0.00,0.00,36.00,0.8750,0.9000"))
+        #expect(try runDropline(["report", "utilization", "--week", "2026-48", "--root", root]).exitCode == 64)
+        let held = try runDropline(["held", "--root", root, "--json"])
+        #expect(held.exitCode == 0)
+        #expect(held.stdout.contains("\"reason\" : \"unknown_worker\""))
+        #expect(held.stdout.contains("\"expires_on\" : \"2026-12-02\""))
+        let reconcile = try runDropline(["reconcile", "--root", root, "--period", "2026-11"])
+        #expect(reconcile.exitCode == 1)
+        #expect(reconcile.stdout.contains("Approved 214.50 h, posted to the ERP 187.00 h"))
+        #expect(reconcile.stdout.contains("TE-00001030"))
         // No personal data in the log.
         let log = try String(contentsOfFile: root + "/logs/dropline.jsonl", encoding: .utf8)
-        for secret in ["Müller", "Tanaka", "example.com", "Fabrikam", "García"] { #expect(!log.contains(secret)) }
+        for secret in ["Müller", "Tanaka", "example.com", "Fabrikam", "García", "Workshop prep", "Rework after review"] { #expect(!log.contains(secret)) }
     }
 }

@@ -1,0 +1,114 @@
+import DroplineCore
+import DroplineProfessionalServices
+import Foundation
+import GRDB
+
+/// Read-only views of a zone's warehouse for `held`, `report utilization` and `reconcile`.
+public struct ZoneReports {
+    let queue: DatabaseQueue
+    let settings: ZoneSettings
+
+    public init(root: String) throws {
+        let zone = DropZone(root: root)
+        guard zone.exists else { throw RunError.noZone("\(zone.root) is not a Dropline zone (no inbox/)") }
+        settings = try ZoneSettings.load(root: zone.root)
+        let path = settings.warehouse.hasPrefix("/") ? settings.warehouse : zone.root + "/" + settings.warehouse
+        queue = try Warehouse.open(path: path)
+    }
+
+    public struct Hold: Codable, Sendable {
+        public var entry_id: String
+        public var reason: String
+        public var business_date: String
+        /// First run date on which a still-held entry is rejected.
+        public var expires_on: String
+        public var timesheet_id: String
+        public var pernr: String
+        public var date: String
+        public var project: String
+        public var hours: String
+        public var category: String
+    }
+
+    public func holds(reason: String?) throws -> [Hold] {
+        try queue.read { db in
+            var sql = "SELECT * FROM holds"
+            var args: [DatabaseValueConvertible?] = []
+            if let reason { sql += " WHERE reason = ?"; args.append(reason) }
+            sql += " ORDER BY business_date, file_name, position"
+            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).map { row in
+                let b: String = row["business_date"]
+                return Hold(entry_id: row["entry_id"], reason: row["reason"], business_date: b,
+                            expires_on: BusinessDate(iso: b)?.adding(days: settings.holdDays).iso ?? "",
+                            timesheet_id: row["timesheet_id"], pernr: row["pernr"], date: row["entry_date"], project: row["project"], hours: DecimalText.parse(row["hours"] as String).map { DecimalText.format($0, scale: 2) } ?? row["hours"], category: row["category"])
+            }
+        }
+    }
+
+    public func utilization(week: ISOWeek, region: String?, practice: String?) throws -> [UtilizationRow] {
+        try queue.read { db in
+            var sql = "SELECT * FROM utilization_weekly WHERE iso_week = ?"
+            var args: [DatabaseValueConvertible?] = [week.label]
+            if let region { sql += " AND region = ?"; args.append(region) }
+            if let practice { sql += " AND practice = ?"; args.append(practice) }
+            sql += " ORDER BY region, practice, job_code, billable_role"
+            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).map { row in
+                UtilizationRow(isoWeek: row["iso_week"], weekStart: row["week_start"], region: row["region"], practice: row["practice"], jobCode: row["job_code"], billableRole: row["billable_role"], workers: row["workers"],
+                               hours: ["capacity_hours", "absence_hours", "available_hours", "billable_hours", "productive_hours", "strategic_hours", "internal_hours", "training_hours", "bench_hours", "actual_hours"].map { row[$0] ?? "0.00" },
+                               ratios: [row["billable_utilization"], row["productive_utilization"]])
+            }
+        }
+    }
+
+    public struct Gap: Codable, Sendable {
+        public var period: String
+        public var pernr: String
+        public var entry_id: String
+        public var approved_hours: String
+        public var posted_hours: String
+        /// held | rejected | not_exported
+        public var cause: String
+        public var reason: String?
+    }
+
+    public struct Reconciliation: Codable, Sendable {
+        public var period: String?
+        public var approved_hours: String
+        public var posted_hours: String
+        public var gaps: [Gap]
+    }
+
+    /// Approved hours (latest version of every entry of an approved timesheet) against hours
+    /// posted to the ERP (written to an ERP labor file), per period and worker.
+    public func reconcile(period: String?) throws -> Reconciliation {
+        try queue.read { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT e.entry_id, e.outcome, e.primary_reason, e.pernr, e.entry_date, e.hours,
+                    (SELECT COALESCE(SUM(p.hours_cents), 0) FROM postings p JOIN outbound_file f ON f.name = p.output_file AND f.status = 'written' WHERE p.entry_id = e.entry_id) AS exported_cents,
+                    (SELECT COALESCE(SUM(p.hours_cents), 0) FROM postings p WHERE p.entry_id = e.entry_id) AS posted_cents
+                FROM time_entry_evaluation e
+                WHERE e.id = (SELECT MAX(id) FROM time_entry_evaluation x WHERE x.entry_id = e.entry_id AND x.outcome <> 'dropped'
+                              AND NOT (x.outcome = 'skipped' AND x.primary_reason = 'not_approved'))
+                ORDER BY e.entry_date, e.pernr, e.entry_id
+                """)
+            var approved: Decimal = 0, exported: Decimal = 0
+            var gaps: [Gap] = []
+            for row in rows {
+                guard let date: String = row["entry_date"], let hoursText: String = row["hours"], let hours = DecimalText.parse(hoursText) else { continue }
+                let p = String(date.prefix(7))
+                if let period, p != period { continue }
+                let outcome: String = row["outcome"]
+                // An already-posted entry's approved hours are its posted hours.
+                let exportedHours = Decimal(row["exported_cents"] as Int64) / 100
+                let postedHours = Decimal(row["posted_cents"] as Int64) / 100
+                let approvedHours = outcome == "skipped" ? postedHours : hours
+                approved += approvedHours
+                exported += exportedHours
+                guard approvedHours != exportedHours else { continue }
+                let cause = outcome == "held" ? "held" : outcome == "rejected" ? "rejected" : "not_exported"
+                gaps.append(Gap(period: p, pernr: row["pernr"] ?? "", entry_id: row["entry_id"], approved_hours: DecimalText.format(approvedHours, scale: 2), posted_hours: DecimalText.format(exportedHours, scale: 2), cause: cause, reason: row["primary_reason"]))
+            }
+            return Reconciliation(period: period, approved_hours: DecimalText.format(approved, scale: 2), posted_hours: DecimalText.format(exported, scale: 2), gaps: gaps)
+        }
+    }
+}
