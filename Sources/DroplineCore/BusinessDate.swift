@@ -100,11 +100,11 @@ public struct BusinessDate: Sendable, Hashable, Comparable, Codable, CustomStrin
     public var description: String { iso }
 
     public var iso: String {
-        pad(year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2)
+        zeroPad(year, 4) + "-" + zeroPad(month, 2) + "-" + zeroPad(day, 2)
     }
 
     /// `YYYYMMDD`.
-    public var compact: String { pad(year, 4) + pad(month, 2) + pad(day, 2) }
+    public var compact: String { zeroPad(year, 4) + zeroPad(month, 2) + zeroPad(day, 2) }
 
     public static func < (a: BusinessDate, b: BusinessDate) -> Bool {
         (a.year, a.month, a.day) < (b.year, b.month, b.day)
@@ -124,7 +124,8 @@ public struct BusinessDate: Sendable, Hashable, Comparable, Codable, CustomStrin
     }
 }
 
-@inline(__always) func pad(_ value: Int, _ width: Int) -> String {
+/// Decimal digits of a non-negative value, zero-padded to `width` (`zeroPad(7, 3)` = "007").
+public func zeroPad(_ value: Int, _ width: Int) -> String {
     let s = String(value)
     return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
 }

@@ -39,7 +39,7 @@ extension Template {
                 case ("yyyyMMdd", .date(let d)): out += d.compact
                 case ("yyyyMMdd", .string(let s)): out += BusinessDate(iso: s)?.compact ?? s
                 case (let f?, .integer(let n)) where f.hasPrefix("0"):
-                    out += pad(Int(n), Int(f.dropFirst()) ?? 0)
+                    out += zeroPad(Int(n), Int(f.dropFirst()) ?? 0)
                 default: out += value.text ?? ""
                 }
             }

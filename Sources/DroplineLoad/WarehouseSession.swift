@@ -8,10 +8,11 @@ public final class WarehouseSession: ReferenceLookup {
     let db: Database
     let runID: String
     var exportID: String = ""
-    var statements: [String: Statement] = [:]
+    let statement: StatementCache
 
     public init(db: Database, runID: String) {
         self.db = db
+        self.statement = StatementCache(db)
         self.runID = runID
     }
 
@@ -67,13 +68,6 @@ public final class WarehouseSession: ReferenceLookup {
         case .update(let u): return try update(u, record)
         case .snapshotFile, .timePosting: return nil
         }
-    }
-
-    func statement(_ sql: String) throws -> Statement {
-        if let s = statements[sql] { return s }
-        let s = try db.makeStatement(sql: sql)
-        statements[sql] = s
-        return s
     }
 
     func upsert(_ t: TableLoad, _ record: DroplineCore.Record, shape: [String]) throws -> RecordIssue? {

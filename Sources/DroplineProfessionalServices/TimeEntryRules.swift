@@ -90,7 +90,7 @@ public struct TimeEntryRules: Sendable {
         var n = try lookup.postingCount(entryID: entry.entryID)
         func nextID() -> String {
             n += 1
-            return "P-\(entry.entryID)-\(pad3(n))"
+            return "P-\(entry.entryID)-\(zeroPad(n, 3))"
         }
         var postings: [Posting] = []
         if let current { postings.append(current.posting.reversal(id: nextID())) }
@@ -109,5 +109,3 @@ public struct TimeEntryRules: Sendable {
         }
     }
 }
-
-func pad3(_ n: Int) -> String { n < 10 ? "00\(n)" : n < 100 ? "0\(n)" : "\(n)" }

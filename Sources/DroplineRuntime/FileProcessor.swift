@@ -174,7 +174,7 @@ final class FileProcessor {
     /// `archive/<pipeline>/YYYY/MM/DD/<name>` by run date; never overwrites.
     func archive(name: String, path: String, pipeline: String) -> String {
         let d = context.runDate
-        let dir = "\(zone.archive)/\(pipeline)/\(pad4(d.year))/\(pad2(d.month))/\(pad2(d.day))"
+        let dir = "\(zone.archive)/\(pipeline)/\(zeroPad(d.year, 4))/\(zeroPad(d.month, 2))/\(zeroPad(d.day, 2))"
         return place(path: path, name: name, in: dir)
     }
 
@@ -224,5 +224,3 @@ struct QuarantineRecord: Codable {
     var what_to_do: String
 }
 
-func pad2(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
-func pad4(_ v: Int) -> String { String(repeating: "0", count: max(0, 4 - String(v).count)) + String(v) }

@@ -76,7 +76,7 @@ struct TimePostingRun {
         if unsent > 0 {
             let prefix = "ERP_LABOR_\(settings.company)_\(context.runDate.compact)"
             let seq = try ledger.nextSequence(prefix: prefix)
-            let name = "\(prefix)_\(pad3(seq)).xml"
+            let name = "\(prefix)_\(zeroPad(seq, 3)).xml"
             try warehouse.write { db in
                 try db.execute(sql: "UPDATE postings SET output_file = ? WHERE output_file IS NULL", arguments: [name])
                 try db.execute(sql: "INSERT INTO outbound_file (name, target, kind, run_id, created_at, status) VALUES (?, ?, 'erp_labor', ?, ?, 'pending')", arguments: [name, load.target, context.runID, createdAt])
@@ -173,5 +173,3 @@ enum UtilizationQuery {
         return UtilizationCalculator.rows(week: week, ranges: ranges, postings: postings)
     }
 }
-
-func pad3(_ n: Int) -> String { n < 10 ? "00\(n)" : n < 100 ? "0\(n)" : "\(n)" }

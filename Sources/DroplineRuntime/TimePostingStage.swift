@@ -1,4 +1,5 @@
 import DroplineCore
+import DroplineLoad
 import DroplineProfessionalServices
 import Foundation
 import GRDB
@@ -21,12 +22,13 @@ final class TimePostingStage: TimeEntryLookup {
     let runDate: BusinessDate
     let rules: TimeEntryRules
     let categories: [String: CategoryInfo]
-    var statements: [String: Statement] = [:]
+    let statement: StatementCache
     /// Held entries dropped because the current run's export carries them again.
     var superseded = 0
 
     init(db: Database, load: TimePostingLoad, settings: ZoneSettings, runID: String, runDate: BusinessDate) {
         self.db = db
+        self.statement = StatementCache(db)
         self.load = load
         self.company = settings.company
         self.runID = runID
@@ -37,13 +39,6 @@ final class TimePostingStage: TimeEntryLookup {
             map[key] = CategoryInfo(laborClass: row["erp_labor_class"] ?? "", bucket: row["utilization_bucket"] ?? "")
         }
         categories = map
-    }
-
-    func statement(_ sql: String) throws -> Statement {
-        if let s = statements[sql] { return s }
-        let s = try db.makeStatement(sql: sql)
-        statements[sql] = s
-        return s
     }
 
     // MARK: records from a file
