@@ -136,6 +136,9 @@ public struct RecordDefinition: Sendable {
     public var key: [String]
     /// For nested records: the record type whose element contains this one.
     public var parent: String?
+    /// A header only gives context to the records nested in it: it is not counted or rejected
+    /// itself; its faults reject every record inside it (a timesheet header).
+    public var isHeader: Bool = false
 }
 
 public struct XMLExtractDefinition: Sendable {

@@ -238,6 +238,9 @@ extension DefinitionBuilder {
             let columns = m.strings("columns")
             let keep = m.strings("keep_when_null") ?? []
             guard checkFields(key + (columns ?? []) + keep, record: rec, fields: fields, at: m.node) else { return nil }
+            if openRecords.contains(rec) && columns == nil {
+                r.error(m.node, .missingKey, "record '\(rec)' takes all attributes; its table load needs 'columns:'", hint: "list the attribute fields (snake_case) to store")
+            }
             return .table(TableLoad(record: rec, table: table, key: key, mode: m.choice("mode", TableLoad.Mode.self, default: .upsert), columns: columns, keepWhenNull: keep))
         case "effective_dated":
             guard let rec = recordScope(m, records), let table = tableName() else { return nil }

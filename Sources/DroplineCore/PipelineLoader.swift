@@ -108,6 +108,8 @@ final class DefinitionBuilder {
     }
 
     var dependencies: [String] = []
+    /// Record types with `all_attributes: true`: their field names are known only at run time.
+    var openRecords = Set<String>()
 
     func pipeline(_ node: Node, path: String, sha256: String) -> PipelineDefinition? {
         guard let top = r.document(node) else { return nil }
@@ -126,6 +128,7 @@ final class DefinitionBuilder {
         let extract = top.mapping("extract", required: true).flatMap(extractDefinition)
         var fieldsByRecord: [String: [String]] = [:]
         for rec in extract?.records ?? [] { fieldsByRecord[rec.name] = rec.fields.map(\.name) }
+        openRecords = Set((extract?.records ?? []).filter(\.allAttributes).map(\.name))
         let recordNames = extract?.records.map(\.name) ?? []
         var transforms: [TransformDefinition] = []
         if let list = top.value("transform").flatMap({ r.sequence($0, "transform") }) {
@@ -207,6 +210,9 @@ final class DefinitionBuilder {
             if recs.entries.isEmpty { r.error(recs.node, .missingKey, "records needs at least one record type") }
             recs.finish()
         }
+        for rec in records where rec.isHeader && !records.contains(where: { $0.path.count > rec.path.count && Array($0.path.prefix(rec.path.count)) == rec.path }) {
+            r.error(x.value("records"), .invalidValue, "record '\(rec.name)' is a header but no record type is nested in it")
+        }
         // Parents: the record whose path is the longest proper prefix.
         for i in records.indices {
             let p = records[i].path
@@ -234,6 +240,7 @@ final class DefinitionBuilder {
             r.error(m.value("path"), .badPath, "record path '\(pathText)' must start at the root \(rootPath[0]) and name at least one child", hint: "e.g. /\(rootPath[0])/RECORD")
         }
         let allAttributes = m.bool("all_attributes", default: false)
+        let isHeader = m.bool("header", default: false)
         var fields: [FieldDefinition] = []
         if let fm = m.mapping("fields") {
             for e in fm.entries {
@@ -250,7 +257,7 @@ final class DefinitionBuilder {
         }
         m.finish()
         guard let path else { return nil }
-        return RecordDefinition(name: name, path: path, pathText: pathText, fields: fields, allAttributes: allAttributes, key: key, parent: nil)
+        return RecordDefinition(name: name, path: path, pathText: pathText, fields: fields, allAttributes: allAttributes, key: key, parent: nil, isHeader: isHeader)
     }
 
     func field(_ name: String, _ node: Node, relativeTo what: String) -> FieldDefinition? {
@@ -456,6 +463,7 @@ final class DefinitionBuilder {
     }
 
     func checkFields(_ names: [String], record: String, fields: [String: [String]], at node: Node?) -> Bool {
+        if openRecords.contains(record) { return true }
         let known = fields[record] ?? []
         var ok = true
         for n in names where !known.contains(n) {

@@ -30,7 +30,8 @@ public final class WarehouseSession: ReferenceLookup {
             case .effectiveDated(let e): (table, record, key, columns) = (e.table, e.record, e.key + [e.fromField], e.columns)
             default: continue
             }
-            let shape = definition.fieldShape(of: record).filter { columns?.contains($0.name) ?? true }
+            let declared = definition.fieldShape(of: record)
+            let shape: [(name: String, type: FieldType?)] = columns.map { cols in cols.map { c in (c, declared.first { $0.name == c }?.type) } } ?? declared
             let existing = try db.tableExists(table) ? Set(try db.columns(in: table).map(\.name)) : nil
             if let existing {
                 for col in shape where !existing.contains(col.name) {

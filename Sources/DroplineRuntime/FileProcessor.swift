@@ -72,9 +72,10 @@ final class FileProcessor {
             let transformer = RecordTransformer(transforms: d.transforms)
             let shapes = Dictionary(uniqueKeysWithValues: d.extract.records.map { ($0.name, d.fieldShape(of: $0.name).map(\.name)) })
             let parents = Dictionary(uniqueKeysWithValues: d.extract.records.compactMap { r in r.parent.map { (r.name, $0) } })
-            // Records that contain other records (timesheet headers) are not counted themselves:
-            // their faults reach every record inside them.
-            let containers = Set(parents.values)
+            // Header records (timesheets) are not counted themselves; the faults of any parent
+            // reach every record inside it.
+            let containers = Set(d.extract.records.filter(\.isHeader).map(\.name))
+            let hasChildren = Set(parents.values)
             let posting: TimePostingLoad? = d.loads.lazy.compactMap { if case .timePosting(let t) = $0 { t } else { nil } }.first
             try warehouse.inTransaction { db in
                 try WarehouseSession.ensureSchema(db, for: d)
@@ -117,10 +118,10 @@ final class FileProcessor {
                             if let issue = try session.load(record, with: d.loads, shape: shapes[record.type] ?? []) { issues = [issue] }
                         }
                     }
-                    if containers.contains(record.type) {
+                    if hasChildren.contains(record.type) {
                         if issues.isEmpty { rejectedParents.removeValue(forKey: record.type) } else { rejectedParents[record.type] = issues }
-                        return
                     }
+                    if containers.contains(record.type) { return }
                     if !issues.isEmpty {
                         outcome = "rejected"
                         let rejection = Rejection(recordType: record.type, key: Self.key(record, d), line: record.line, issues: issues)

@@ -1,0 +1,111 @@
+import DroplineCore
+import DroplineRuntime
+import DroplineTesting
+import Foundation
+import GRDB
+import Testing
+
+/// Pipelines written only in YAML: an entity-style export with several record types side by
+/// side (each row all attributes) and repeated child elements loaded as child rows carrying
+/// their parent's key.
+struct GenericExtractTests {
+    static let pipeline = """
+        format_version: 1
+        pipeline: org
+        description: entity-style organisation export
+        inbox: { pattern: "ORG_*.xml", settle_seconds: 0 }
+        extract:
+          xml:
+            namespaces: { o: "urn:example:org" }
+            root: /o:ORG
+            header:
+              export_id: "@id"
+              business_date: { path: "@date", type: date }
+            control:
+              element: o:END
+              totals:
+                - { attribute: units, count: unit }
+                - { attribute: people, count: person }
+                - { attribute: skills, count: skill }
+                - { attribute: years, sum: { record: skill, path: "@YEARS" } }
+            records:
+              unit: { path: /o:ORG/o:UNIT, all_attributes: true, key: [unit_code] }
+              person:
+                path: /o:ORG/o:PERSON
+                key: [person_id]
+                fields:
+                  person_id: "@ID"
+                  unit: "@UNIT"
+                  hired: { path: o:HIRED, type: date, format: yyyyMMdd }
+                  active: { path: "@ACTIVE", type: boolean, true: "true", false: "false" }
+              skill:
+                path: /o:ORG/o:PERSON/o:SKILL
+                key: [person_id, name]
+                fields:
+                  person_id: "../@ID"
+                  name: "@NAME"
+                  years: { path: "@YEARS", type: integer }
+        validate:
+          - unique: { record: skill, fields: [person_id, name] }
+          - reference: { record: person, match: { unit: unit_code }, table: units }
+          - range: { record: skill, field: years, min: "0", max: "50" }
+        load:
+          - table: { record: unit, name: units, key: [unit_code], columns: [unit_code, unit_name, cost_center] }
+          - table: { record: person, name: people, key: [person_id] }
+          - table: { record: skill, name: skills, key: [person_id, name], mode: insert }
+
+        """
+
+    static let export = """
+        <?xml version="1.0" encoding="UTF-8"?>
+        <ORG xmlns="urn:example:org" id="ORG-1" date="2026-11-27">
+          <UNIT UNIT_CODE="U1" UNIT_NAME="Data &amp; AI" COST_CENTER="CC-1"/>
+          <UNIT UNIT_CODE="U2" UNIT_NAME="Cloud" COST_CENTER="CC-2"/>
+          <PERSON ID="P1" UNIT="U1" ACTIVE="true"><HIRED>20200301</HIRED>
+            <SKILL NAME="sql" YEARS="6"/><SKILL NAME="swift" YEARS="2"/>
+          </PERSON>
+          <PERSON ID="P2" UNIT="U9" ACTIVE="false"><HIRED>20210101</HIRED><SKILL NAME="go" YEARS="1"/></PERSON>
+          <PERSON ID="P3" UNIT="U2" ACTIVE="true"><HIRED>20220101</HIRED>
+            <SKILL NAME="k8s" YEARS="3"/><SKILL NAME="k8s" YEARS="4"/><SKILL NAME="cobol" YEARS="99"/>
+          </PERSON>
+          <END units="2" people="3" skills="6" years="115"/>
+        </ORG>
+
+        """
+
+    @Test func entityStyleExportWithChildRows() throws {
+        let dir = NSTemporaryDirectory() + "dropline-org-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Self.pipeline.write(toFile: dir + "/org.yaml", atomically: true, encoding: .utf8)
+        let zone = try TemporaryDropZone(pipelines: dir)
+        try zone.drop(data: Data(Self.export.utf8), as: "ORG_20261127_001.xml")
+        let summary = try zone.run(asOf: "2026-11-28")
+        let file = try #require(summary.files.first)
+        #expect(file.outcome == "loaded", "\(file.message ?? "")")
+        // P2's unit is unknown: P2 rejected, and its skill with it (a rejected parent rejects its
+        // children). Loaded: 2 units, P1 and P3, 3 skills.
+        // P3: the second k8s is a duplicate; cobol's 99 years is out of range.
+        #expect(file.records["loaded"] == 7)
+        #expect(file.records["rejected"] == 4)
+        #expect(file.reasons == ["unknown_reference": 2, "duplicate_record": 1, "invalid_field": 1])
+        let db = try DatabaseQueue(path: zone.root + "/warehouse.sqlite")
+        func strings(_ sql: String) throws -> [String] { try db.read { try String.fetchAll($0, sql: sql) } }
+        #expect(try strings("SELECT unit_name FROM units ORDER BY unit_code") == ["Data & AI", "Cloud"])
+        #expect(try strings("SELECT person_id || ':' || hired || ':' || active FROM people ORDER BY person_id") == ["P1:2020-03-01:true", "P3:2022-01-01:true"])
+        #expect(try strings("SELECT person_id || '/' || name || '/' || years FROM skills ORDER BY person_id, name") == ["P1/sql/6", "P1/swift/2", "P3/k8s/3"])
+        #expect(try strings("SELECT typeof(years) FROM skills LIMIT 1") == ["integer"])
+    }
+
+    @Test func allAttributesRecordsNeedColumns() throws {
+        let dir = NSTemporaryDirectory() + "dropline-org-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Self.pipeline.replacingOccurrences(of: ", columns: [unit_code, unit_name, cost_center]", with: "").write(toFile: dir + "/org.yaml", atomically: true, encoding: .utf8)
+        #expect {
+            try PipelineLoader().load(file: dir + "/org.yaml")
+        } throws: { error in
+            (error as? DefinitionError)?.diagnostics.first?.message.contains("needs 'columns:'") == true
+        }
+    }
+}
