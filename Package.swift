@@ -60,6 +60,6 @@ let package = Package(
             name: "DroplineStageTests",
             dependencies: ["DroplineExtract", "DroplineTransform", "DroplineValidate", "DroplineLoad", "DroplineTesting", .product(name: "GRDB", package: "GRDB.swift")]
         ),
-        .testTarget(name: "EndToEndTests", dependencies: ["dropline", "DroplineRuntime", "DroplineTesting", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "EndToEndTests", dependencies: ["dropline", "DroplineRuntime", "DroplineTesting", "DroplineXML", .product(name: "GRDB", package: "GRDB.swift")]),
     ]
 )

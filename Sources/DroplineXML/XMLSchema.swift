@@ -44,6 +44,16 @@ public final class XMLSchema {
         return messages
     }
 
+    /// Validates a whole file against the schema (streaming); returns the messages, empty when valid.
+    /// Used to check what Dropline writes (outbound files, reject files).
+    public func validate(file path: String) -> [String] {
+        collector.errors.removeAll(keepingCapacity: true)
+        let rc = xmlSchemaValidateFile(context, path, 0)
+        var messages = collector.errors.map(\.message)
+        if rc != 0 && messages.isEmpty { messages.append("the file is not valid against \(self.path) (code \(rc))") }
+        return messages
+    }
+
     /// Validates a standalone document (root copy plus trailer copy).
     func validate(document doc: xmlDocPtr) -> [String] {
         collector.errors.removeAll(keepingCapacity: true)

@@ -75,6 +75,11 @@ struct CommandLineTests {
         #expect(reconcile.exitCode == 1)
         #expect(reconcile.stdout.contains("Approved 214.50 h, posted to the ERP 187.00 h"))
         #expect(reconcile.stdout.contains("TE-00001030"))
+        let status = try runDropline(["status", "--root", root, "--json"])
+        #expect(status.exitCode == 0)
+        #expect(status.stdout.contains("\"held_entries\" : 1"))
+        #expect(status.stdout.contains("\"psa_code\" : \"PRJ-10078\""))
+        #expect(status.stdout.contains("\"quarantined_files\" : 1"))
         // No personal data in the log.
         let log = try String(contentsOfFile: root + "/logs/dropline.jsonl", encoding: .utf8)
         for secret in ["Müller", "Tanaka", "example.com", "Fabrikam", "García", "Workshop prep", "Rework after review"] { #expect(!log.contains(secret)) }

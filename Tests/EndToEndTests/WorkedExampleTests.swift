@@ -1,6 +1,7 @@
 import DroplineCore
 import DroplineRuntime
 import DroplineTesting
+import DroplineXML
 import Foundation
 import GRDB
 import Testing
@@ -59,6 +60,10 @@ struct WorkedExampleTests {
         try expectSame(zone, "outbound/erp/ERP_LABOR_1000_20261129_001.xml.sha256", "ERP_LABOR_1000_20261129_001.xml.sha256")
         try expectSame(zone, "outbound/psa/PSA_RESOURCES_20261128_001.csv", "PSA_RESOURCES_20261128_001.csv")
         try expectSame(zone, "outbound/analytics/UTILIZATION_FACTS_2026-W48.csv", "UTILIZATION_FACTS_2026-W48.csv")
+        // What Dropline wrote is valid against the interface schemas (the repo's own copies).
+        for (file, xsd) in [("outbound/erp/ERP_LABOR_1000_20261128_001.xml", "erp-labor-postings.xsd"), ("outbound/erp/ERP_LABOR_1000_20261129_001.xml", "erp-labor-postings.xsd"), ("outbound/erp/ERP_PROJECT_CREATE_1000_20261128_001.xml", "erp-project-create.xsd")] {
+            #expect(try XMLSchema(path: TestPaths.pipelines + "/schemas/" + xsd).validate(file: zone.root + "/" + file) == [], "\(file)")
+        }
         // No new project request: PRJ-10078 failed and did not change; PRJ-10077 got its number.
         #expect(!FileManager.default.fileExists(atPath: zone.root + "/outbound/erp/ERP_PROJECT_CREATE_1000_20261129_001.xml"))
         let rows = try DatabaseQueue(path: zone.root + "/warehouse.sqlite").read { db in
