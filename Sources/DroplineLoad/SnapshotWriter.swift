@@ -6,7 +6,8 @@ import GRDB
 /// where needed); XML as UTF-8 with declaration, one element per row, a counting trailer.
 public enum SnapshotWriter {
     /// Returns the number of records written. `run` supplies run-level values (run_date, seq...).
-    public static func write(_ load: SnapshotFileLoad, from db: Database, run: @escaping (String) -> Value?, to sink: (String) throws -> Void) throws -> Int {
+    /// `sentIn`: for send-once snapshots, the file whose recorded rows are written.
+    public static func write(_ load: SnapshotFileLoad, from db: Database, run: @escaping (String) -> Value?, sentIn: String? = nil, to sink: (String) throws -> Void) throws -> Int {
         func lookup(_ row: Row?) -> (String) -> Value {
             { name in
                 if let v = run(name) { return v }
@@ -23,7 +24,7 @@ public enum SnapshotWriter {
         switch load.format {
         case .csv(let columns):
             try sink(columns.map { csvField($0.header) }.joined(separator: ",") + "\n")
-            try rows(load, db) { row in
+            try rows(load, db, sentIn: sentIn) { row in
                 let values = lookup(row)
                 try sink(columns.map { csvField($0.source.render(values)) }.joined(separator: ",") + "\n")
                 count += 1
@@ -33,7 +34,7 @@ public enum SnapshotWriter {
             var root = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<\(layout.root)"
             if let ns = layout.namespace { root += " xmlns=\"\(escape(ns))\"" }
             try sink(root + attributes(layout.rootAttributes, runValues) + ">\n")
-            try rows(load, db) { row in
+            try rows(load, db, sentIn: sentIn) { row in
                 try sink("  <\(layout.record)" + attributes(layout.recordAttributes, lookup(row)) + "/>\n")
                 count += 1
             }
@@ -52,14 +53,14 @@ public enum SnapshotWriter {
 
     /// The rows of the snapshot; with `send_once`, only rows whose key and content were not sent
     /// before (`sent_row`).
-    static func rows(_ load: SnapshotFileLoad, _ db: Database, _ each: (Row) throws -> Void) throws {
+    /// With `sentIn`, the rows recorded as sent in that file.
+    static func rows(_ load: SnapshotFileLoad, _ db: Database, sentIn: String? = nil, _ each: (Row) throws -> Void) throws {
         guard try db.tableExists(load.table) else { return }
         if let once = load.sendOnce {
             try allRows(load, db) { row in
                 let (key, hash) = identity(row, once)
-                if try Int.fetchOne(db, sql: "SELECT 1 FROM sent_row WHERE target = ? AND row_key = ? AND content_sha256 = ?", arguments: [load.target, key, hash]) == nil {
-                    try each(row)
-                }
+                let file = try String.fetchOne(db, sql: "SELECT file FROM sent_row WHERE target = ? AND row_key = ? AND content_sha256 = ?", arguments: [load.target, key, hash])
+                if file == sentIn { try each(row) }
             }
             return
         }

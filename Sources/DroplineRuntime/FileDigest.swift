@@ -57,7 +57,7 @@ public enum AtomicFile {
         syncFolder(of: path)
     }
 
-    static func syncFolder(of path: String) {
+    public static func syncFolder(of path: String) {
         let dir = (path as NSString).deletingLastPathComponent
         let fd = open(dir, O_RDONLY)
         if fd >= 0 { fsync(fd); close(fd) }

@@ -49,8 +49,9 @@ final class FileProcessor {
             result.message = "byte-identical to \(prior.name) taken in run \(prior.runID); nothing loaded"
             logger.info("File skipped as duplicate", metadata: ["stage": "identify", "code": "duplicate_file"])
             if !context.dryRun {
-                let location = archive(name: name, path: path, pipeline: d.name)
+                let location = archiveDestination(name: name, pipeline: d.name)
                 try? ledger.record(.init(runID: context.runID, pipeline: d.name, name: name, sha256: digest.hex, bytes: digest.bytes, exportID: nil, businessDate: nil, outcome: "skipped", reason: ReasonCode.duplicateFile.rawValue, location: location, loaded: 0, rejected: 0), at: context.clock())
+                move(path, to: location)
             }
             return Outcome(result: result)
         }
@@ -132,6 +133,9 @@ final class FileProcessor {
                 })
                 if let conflict { throw conflict }
                 superseded = stage?.superseded ?? 0
+                if d.loads.contains(where: { if case .snapshotFile(let f) = $0 { f.sendOnce == nil } else { false } }) {
+                    try db.execute(sql: "INSERT INTO snapshot_due (pipeline, business_date) VALUES (?, ?) ON CONFLICT(pipeline) DO UPDATE SET business_date = MAX(COALESCE(excluded.business_date, ''), COALESCE(snapshot_due.business_date, ''))", arguments: [d.name, businessDate?.iso])
+                }
                 try db.execute(sql: "INSERT OR REPLACE INTO _dropline_file_load (sha256, pipeline, name, export_id, business_date, run_id, loaded, rejected) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                                arguments: [digest.hex, d.name, name, exportID, businessDate?.iso, context.runID, counts["loaded"], counts["rejected"]])
                 return context.dryRun ? .rollback : .commit
@@ -150,8 +154,9 @@ final class FileProcessor {
         let loaded = counts["loaded"] ?? 0
         if !context.dryRun {
             do { try rejects.finish() } catch { logger.error("Reject file not written", metadata: ["stage": "reject"]) }
-            let location = archive(name: name, path: path, pipeline: d.name)
+            let location = archiveDestination(name: name, pipeline: d.name)
             try? ledger.record(.init(runID: context.runID, pipeline: d.name, name: name, sha256: digest.hex, bytes: digest.bytes, exportID: exportID, businessDate: businessDate?.iso, outcome: "loaded", reason: nil, location: location, loaded: loaded, rejected: rejects.count), at: context.clock())
+            move(path, to: location)
         }
         logger.info("File loaded", metadata: ["stage": "load", "loaded": "\(loaded)", "rejected": "\(rejects.count)", "duration_ms": "\(Int(Date().timeIntervalSince(started) * 1000))"])
         return Outcome(result: result, businessDate: businessDate)
@@ -172,11 +177,10 @@ final class FileProcessor {
 
     // MARK: placing files
 
-    /// `archive/<pipeline>/YYYY/MM/DD/<name>` by run date; never overwrites.
-    func archive(name: String, path: String, pipeline: String) -> String {
+    /// `archive/<pipeline>/YYYY/MM/DD/<name>` by run date (zone-relative); never an existing name.
+    func archiveDestination(name: String, pipeline: String) -> String {
         let d = context.runDate
-        let dir = "\(zone.archive)/\(pipeline)/\(zeroPad(d.year, 4))/\(zeroPad(d.month, 2))/\(zeroPad(d.day, 2))"
-        return place(path: path, name: name, in: dir)
+        return destination(name: name, in: "\(zone.archive)/\(pipeline)/\(zeroPad(d.year, 4))/\(zeroPad(d.month, 2))/\(zeroPad(d.day, 2))")
     }
 
     func quarantine(name: String, path: String, pipeline: String, sha: String, bytes: Int64, failure: FileFailure, logger: Logger, exportID: String? = nil, businessDate: BusinessDate? = nil) -> Outcome {
@@ -185,7 +189,7 @@ final class FileProcessor {
         logger.warning("File quarantined", metadata: metadata)
         let result = RunSummary.FileResult(name: name, pipeline: pipeline, sha256: sha, outcome: "quarantined", reason: failure.code.rawValue, message: failure.summary, records: [:], reasons: [:])
         guard !context.dryRun else { return Outcome(result: result) }
-        let location = place(path: path, name: name, in: zone.quarantine + "/" + pipeline)
+        let location = destination(name: name, in: zone.quarantine + "/" + pipeline)
         let sidecar = QuarantineRecord(format_version: 1, file: name, pipeline: pipeline, reason: failure.code.rawValue, message: failure.message, line: failure.line, column: failure.column, byte_offset: failure.byteOffset, run_id: context.runID, sha256: sha, what_to_do: failure.code.remedy)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -193,20 +197,28 @@ final class FileProcessor {
             try? AtomicFile.write(data + Data("\n".utf8), to: zone.root + "/" + location + ".error.json", permissions: 0o600)
         }
         try? ledger.record(.init(runID: context.runID, pipeline: pipeline, name: name, sha256: sha, bytes: bytes, exportID: exportID, businessDate: businessDate?.iso, outcome: "quarantined", reason: failure.code.rawValue, location: location, loaded: 0, rejected: 0), at: context.clock())
+        move(path, to: location)
         return Outcome(result: result)
     }
 
-    /// Moves a file into a private folder under a free name; returns the zone-relative path.
-    func place(path: String, name: String, in dir: String) -> String {
+    /// A free name for the file in a private folder (created), zone-relative. The ledger records
+    /// it before the file moves, so an interrupted run's file is put exactly there.
+    func destination(name: String, in dir: String) -> String {
         try? DropZone.makePrivateFolder(dir)
         var target = dir + "/" + name
         if FileManager.default.fileExists(atPath: target) { target = dir + "/" + name + "." + context.runID }
+        return String(target.dropFirst(zone.root.count + 1))
+    }
+
+    /// Moves a file (and its done marker's fate: removed) to a zone-relative location.
+    func move(_ path: String, to location: String) {
+        let target = zone.root + "/" + location
         if rename(path, target) != 0 {
-            context.logger.error("File could not be moved", metadata: ["file": "\(name)", "errno": "\(errno)"])
+            context.logger.error("File could not be moved", metadata: ["file": "\((path as NSString).lastPathComponent)", "errno": "\(errno)"])
         }
         chmod(target, 0o600)
+        AtomicFile.syncFolder(of: target)
         if FileManager.default.fileExists(atPath: path + ".done") { unlink(path + ".done") }
-        return String(target.dropFirst(zone.root.count + 1))
     }
 }
 

@@ -2,8 +2,8 @@ import DroplineCore
 import Foundation
 import GRDB
 
-/// `state/ledger.sqlite`: every file taken from the inbox (SHA-256, export id, outcome), runs and
-/// outbound sequence numbers. WAL, named forward-only migrations.
+/// `state/ledger.sqlite`: every file taken from the inbox (SHA-256, export id, outcome) and runs.
+/// WAL, named forward-only migrations.
 public final class Ledger {
     public let queue: DatabaseQueue
 
@@ -20,7 +20,7 @@ public final class Ledger {
 
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
-        m.registerMigration("v1: processed_file, run, outbound_sequence") { db in
+        m.registerMigration("v1: processed_file, run") { db in
             try db.execute(sql: """
                 CREATE TABLE run (
                     run_id TEXT PRIMARY KEY, started_at TEXT NOT NULL, finished_at TEXT,
@@ -34,7 +34,6 @@ public final class Ledger {
                     processed_at TEXT NOT NULL);
                 CREATE INDEX processed_file_sha256 ON processed_file(sha256);
                 CREATE INDEX processed_file_export ON processed_file(pipeline, export_id);
-                CREATE TABLE outbound_sequence (prefix TEXT PRIMARY KEY, last INTEGER NOT NULL);
                 """)
         }
         return m
@@ -71,6 +70,17 @@ public final class Ledger {
         }
     }
 
+    /// The ledger entry of a file a given run took.
+    public func entry(sha256: String, runID: String) throws -> FileEntry? {
+        try queue.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM processed_file WHERE sha256 = ? AND run_id = ? ORDER BY id DESC LIMIT 1", arguments: [sha256, runID]).map(Self.entry)
+        }
+    }
+
+    static func entry(_ row: Row) -> FileEntry {
+        FileEntry(runID: row["run_id"], pipeline: row["pipeline"], name: row["name"], sha256: row["sha256"], bytes: row["bytes"], exportID: row["export_id"], businessDate: row["business_date"], outcome: row["outcome"], reason: row["reason"], location: row["location"], loaded: row["loaded"], rejected: row["rejected"])
+    }
+
     public func record(_ e: FileEntry, at date: Date) throws {
         try queue.write { db in
             try db.execute(sql: """
@@ -92,15 +102,6 @@ public final class Ledger {
         }
     }
 
-    /// Next `NNN` for an outbound name prefix: counts per prefix, never reused.
-    public func nextSequence(prefix: String) throws -> Int {
-        try queue.write { db in
-            let last = try Int.fetchOne(db, sql: "SELECT last FROM outbound_sequence WHERE prefix = ?", arguments: [prefix]) ?? 0
-            try db.execute(sql: "INSERT INTO outbound_sequence (prefix, last) VALUES (?, ?) ON CONFLICT(prefix) DO UPDATE SET last = excluded.last", arguments: [prefix, last + 1])
-            return last + 1
-        }
-    }
-
     /// The last runs, newest first, for `dropline history`.
     public func files(pipeline: String?, limit: Int) throws -> [FileEntry] {
         try queue.read { db in
@@ -109,9 +110,7 @@ public final class Ledger {
             if let pipeline { sql += " WHERE pipeline = ?"; args.append(pipeline) }
             sql += " ORDER BY id DESC LIMIT ?"
             args.append(limit)
-            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).map {
-                FileEntry(runID: $0["run_id"], pipeline: $0["pipeline"], name: $0["name"], sha256: $0["sha256"], bytes: $0["bytes"], exportID: $0["export_id"], businessDate: $0["business_date"], outcome: $0["outcome"], reason: $0["reason"], location: $0["location"], loaded: $0["loaded"], rejected: $0["rejected"])
-            }
+            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).map(Self.entry)
         }
     }
 }

@@ -53,8 +53,17 @@ public final class PipelineRunner {
         let processor = FileProcessor(zone: zone, settings: settings, context: context, ledger: ledger, warehouse: warehouse)
 
         // Settling compares file mtimes with the wall clock, whatever clock the run was given.
+        let createdAt = Self.timestamp(now, timeZone: settings.timeZone)
+        var summary0: [RunSummary.Output] = []
+        let outbound = OutboundQueue(zone: zone, settings: settings, context: context, warehouse: warehouse, definitions: definitions)
+        if !request.dryRun {
+            // Recovery of an interrupted run: its claimed files, then the outbound files it reserved.
+            let recovered = try WorkRecovery(zone: zone, context: context, ledger: ledger, warehouse: warehouse, processor: processor).run()
+            if recovered > 0 { logger.warning("Recovered an interrupted run", metadata: ["stage": "recover", "files": "\(recovered)"]) }
+            summary0 = try outbound.writePending()
+        }
         let entries = try InboxScanner(zone: zone, definitions: definitions, selected: selected, settleOverride: request.settleSeconds, now: Date()).scan()
-        var summary = RunSummary(run_id: runID, run_date: runDate.iso, exit_code: 0, dry_run: request.dryRun, files: [], outputs: [], waiting: [])
+        var summary = RunSummary(run_id: runID, run_date: runDate.iso, exit_code: 0, dry_run: request.dryRun, files: [], outputs: summary0, waiting: [])
         let workDir = zone.work + "/" + runID
 
         // Unsafe and unmatched entries first: they are quarantined without being read.
@@ -107,11 +116,10 @@ public final class PipelineRunner {
                 for (k, v) in try postingRun.reevaluateHolds(where: { carried.contains($0) }, label: "HELD_ENTRIES_LATE") { summary.holds?[k, default: 0] += v }
             }
             if !request.dryRun {
-                summary.outputs += try writeSnapshots(definition, loadedAny: loadedAny, zone: zone, settings: settings, ledger: ledger, warehouse: warehouse, businessDate: lastBusinessDate, runDate: runDate, now: now, logger: logger)
-            }
-            if let postingRun, !request.dryRun {
-                summary.outputs += try postingRun.flushPostings(createdAt: Self.timestamp(now, timeZone: settings.timeZone))
-                summary.outputs += try postingRun.refreshUtilization()
+                try outbound.reserveSnapshots(of: definition, createdAt: createdAt)
+                try postingRun?.reserveLaborFile(createdAt: createdAt)
+                summary.outputs += try outbound.writePending(pipeline: definition.name)
+                if let postingRun { summary.outputs += try postingRun.refreshUtilization() }
             }
         }
         if !request.dryRun { try? FileManager.default.removeItem(atPath: workDir) }
@@ -121,45 +129,6 @@ public final class PipelineRunner {
         if !request.dryRun { try ledger.finishRun(id: runID, exitCode: summary.exit_code, at: clock()) }
         logger.info("Run finished", metadata: ["files": "\(summary.files.count)", "outputs": "\(summary.outputs.count)", "exit_code": "\(summary.exit_code)"])
         return summary
-    }
-
-    /// Writes the pipeline's outbound snapshots after its loads (tmp + rename, `.sha256` where
-    /// asked, then `.done`). A snapshot with no rows is skipped unless `when_empty`.
-    func writeSnapshots(_ d: PipelineDefinition, loadedAny: Bool, zone: DropZone, settings: ZoneSettings, ledger: Ledger, warehouse: DatabaseQueue, businessDate: BusinessDate?, runDate: BusinessDate, now: Date, logger: Logger) throws -> [RunSummary.Output] {
-        var outputs: [RunSummary.Output] = []
-        // Send-once snapshots run every run (they leave out what was sent); others after loads.
-        for case .snapshotFile(let snapshot) in d.loads where loadedAny || snapshot.sendOnce != nil {
-            if !snapshot.whenEmpty, try warehouse.read({ try SnapshotWriter.count(snapshot, in: $0) }) == 0 { continue }
-            let createdAt = Self.timestamp(now, timeZone: settings.timeZone)
-            func run(_ seq: Value) -> (String) -> Value? {
-                { name in
-                    switch name {
-                    case "business_date": businessDate.map(Value.date) ?? .null
-                    case "run_date": .date(runDate)
-                    case "company": .string(settings.company)
-                    case "created_at": .string(createdAt)
-                    case "seq": seq
-                    default: nil
-                    }
-                }
-            }
-            let marker = "\u{1}"
-            let probe = snapshot.name.render { run(.string(marker))($0) ?? .null }
-            let prefix = String(probe[..<(probe.range(of: marker)?.lowerBound ?? probe.endIndex)]).trimmingCharacters(in: CharacterSet(charactersIn: "_"))
-            let seq = Value.integer(Int64(try ledger.nextSequence(prefix: prefix)))
-            let fileName = snapshot.name.render { run(seq)($0) ?? .null }
-            let dir = zone.outbound + "/" + snapshot.target
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            var rows = 0
-            let digest = try AtomicFile.stream(to: dir + "/" + fileName) { sink in
-                rows = try warehouse.read { db in try SnapshotWriter.write(snapshot, from: db, run: run(seq)) { try sink(Data($0.utf8)) } }
-            }
-            try AtomicFile.writeCompanions(of: dir + "/" + fileName, digest: digest, checksum: snapshot.checksum)
-            if snapshot.sendOnce != nil { try warehouse.write { try SnapshotWriter.markSent(snapshot, file: fileName, in: $0) } }
-            logger.info("Outbound file written", metadata: ["stage": "outbound", "pipeline": "\(d.name)", "output": "\(fileName)", "records": "\(rows)"])
-            outputs.append(.init(path: "outbound/\(snapshot.target)/\(fileName)", sha256: digest, records: rows))
-        }
-        return outputs
     }
 
     /// `2026-11-28T02:14:07+01:00`: the instant in the zone's time zone, with its offset.

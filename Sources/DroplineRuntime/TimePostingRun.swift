@@ -69,66 +69,24 @@ struct TimePostingRun {
 
     // MARK: ERP labor file
 
-    /// Assigns every unsent posting to a new ERP labor file (in the warehouse, so a crash is
-    /// recovered), then writes all files still pending. Returns the files written.
-    func flushPostings(createdAt: String) throws -> [RunSummary.Output] {
-        let unsent = try warehouse.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM postings WHERE output_file IS NULL") ?? 0 }
-        if unsent > 0 {
+    /// Assigns every unsent posting to a new ERP labor file, reserved in the warehouse with them.
+    func reserveLaborFile(createdAt: String) throws {
+        try warehouse.inTransaction { db in
+            guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM postings WHERE output_file IS NULL") ?? 0 > 0 else { return .commit }
             let prefix = "ERP_LABOR_\(settings.company)_\(context.runDate.compact)"
-            let seq = try ledger.nextSequence(prefix: prefix)
-            let name = "\(prefix)_\(zeroPad(seq, 3)).xml"
-            try warehouse.write { db in
-                try db.execute(sql: "UPDATE postings SET output_file = ? WHERE output_file IS NULL", arguments: [name])
-                try db.execute(sql: "INSERT INTO outbound_file (name, target, kind, run_id, created_at, status) VALUES (?, ?, 'erp_labor', ?, ?, 'pending')", arguments: [name, load.target, context.runID, createdAt])
-            }
+            let name = try OutboundQueue.reserve(db, name: { "\(prefix)_\(zeroPad($0, 3)).xml" }, prefix: prefix, target: load.target, kind: "erp_labor", pipeline: definition.name, loadIndex: nil, businessDate: nil, context: context, createdAt: createdAt)
+            try db.execute(sql: "UPDATE postings SET output_file = ? WHERE output_file IS NULL", arguments: [name])
+            return .commit
         }
-        var outputs: [RunSummary.Output] = []
-        let pending = try warehouse.read { try Row.fetchAll($0, sql: "SELECT name, created_at FROM outbound_file WHERE kind = 'erp_labor' AND status = 'pending' ORDER BY name") }
-        for row in pending {
-            let name: String = row["name"], created: String = row["created_at"]
-            outputs.append(try writeLaborFile(name: name, createdAt: created))
-        }
-        return outputs
-    }
-
-    func writeLaborFile(name: String, createdAt: String) throws -> RunSummary.Output {
-        let dir = zone.outbound + "/" + load.target
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let batch = "LB-" + name.dropFirst("ERP_LABOR_".count).dropLast(".xml".count).replacingOccurrences(of: "_", with: "-")
-        var count = 0
-        var hours: Decimal = 0, cost: Decimal = 0, bill: Decimal = 0
-        let digest = try AtomicFile.stream(to: dir + "/" + name) { sink in
-            try sink(Data("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<LaborPostings xmlns=\"urn:example:erp:labor:1\" batchId=\"\(batch)\" company=\"\(settings.company)\" createdAt=\"\(createdAt)\">\n".utf8))
-            try warehouse.read { db in
-                let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM postings WHERE output_file = ? ORDER BY seq", arguments: [name])
-                while let p = try cursor.next() {
-                    let h: String = p["hours"], c: String = p["cost_amount"], b: String = p["bill_amount"]
-                    hours += DecimalText.parse(h) ?? 0
-                    cost += DecimalText.parse(c) ?? 0
-                    bill += DecimalText.parse(b) ?? 0
-                    count += 1
-                    var line = "  <Posting id=\"\(SnapshotWriter.escape(p["posting_id"]))\" ref=\"\(SnapshotWriter.escape(p["entry_id"]))\""
-                    if let r: String = p["reverses"] { line += " reverses=\"\(SnapshotWriter.escape(r))\"" }
-                    line += " pernr=\"\(p["pernr"] as String)\" erpProject=\"\(p["erp_project"] as String)\" laborClass=\"\(p["labor_class"] as String)\" postingDate=\"\(p["posting_date"] as String)\" period=\"\(p["period"] as String)\" hours=\"\(h)\" costAmount=\"\(c)\" billAmount=\"\(b)\" currency=\"\(p["currency"] as String)\"/>\n"
-                    try sink(Data(line.utf8))
-                }
-            }
-            try sink(Data("  <Control postingCount=\"\(count)\" totalHours=\"\(DecimalText.format(hours, scale: 2))\" totalCost=\"\(DecimalText.format(cost, scale: 2))\" totalBill=\"\(DecimalText.format(bill, scale: 2))\"/>\n</LaborPostings>\n".utf8))
-        }
-        try AtomicFile.writeCompanions(of: dir + "/" + name, digest: digest, checksum: true)
-        try warehouse.write { db in
-            try db.execute(sql: "UPDATE outbound_file SET status = 'written', sha256 = ?, records = ? WHERE name = ?", arguments: [digest, count, name])
-        }
-        context.logger.info("Outbound file written", metadata: ["stage": "outbound", "pipeline": "\(definition.name)", "output": "\(name)", "records": "\(count)"])
-        return .init(path: "outbound/\(load.target)/\(name)", sha256: digest, records: count)
     }
 
     // MARK: utilization
 
-    /// Recomputes every ISO week that holds a posting of this run: table rows and CSV.
+    /// Recomputes every ISO week that received a posting since the last refresh (marked in
+    /// `utilization_due` with the posting): table rows and CSV, which replaces the earlier one.
     func refreshUtilization() throws -> [RunSummary.Output] {
-        let dates = try warehouse.read { try String.fetchAll($0, sql: "SELECT DISTINCT posting_date FROM postings WHERE run_id = ?", arguments: [context.runID]) }
-        let weeks = Set(dates.compactMap { BusinessDate(iso: $0) }.map { ISOWeek(containing: $0) }).sorted()
+        let mondays = try warehouse.read { try String.fetchAll($0, sql: "SELECT iso_week_monday FROM utilization_due ORDER BY iso_week_monday") }
+        let weeks = mondays.compactMap { BusinessDate(iso: $0) }.map { ISOWeek(containing: $0) }
         var outputs: [RunSummary.Output] = []
         for week in weeks {
             let rows = try warehouse.write { db -> [UtilizationRow] in
@@ -148,6 +106,7 @@ struct TimePostingRun {
                 for r in rows { try sink(Data((r.fields.map { $0 ?? "" }.joined(separator: ",") + "\n").utf8)) }
             }
             try AtomicFile.writeCompanions(of: dir + "/" + name, digest: digest, checksum: false)
+            try warehouse.write { try $0.execute(sql: "DELETE FROM utilization_due WHERE iso_week_monday = ?", arguments: [week.monday.iso]) }
             outputs.append(.init(path: "outbound/analytics/\(name)", sha256: digest, records: rows.count))
         }
         return outputs

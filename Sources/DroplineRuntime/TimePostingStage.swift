@@ -128,6 +128,7 @@ final class TimePostingStage: TimeEntryLookup {
             """).execute(arguments: [p.id, p.ref, p.reverses, p.pernr, p.erpProject, p.laborClass, p.postingDate.iso, p.period,
                                      DecimalText.format(p.hours, scale: 2), cents, DecimalText.format(p.costAmount, scale: 2), DecimalText.format(p.billAmount, scale: 2), p.currency, p.bucket,
                                      c?.pernr, c?.date.iso, c?.project, c.map { DecimalText.canonical($0.hours) }, c?.category, entry.exportID, runID])
+        try statement("INSERT OR IGNORE INTO utilization_due (iso_week_monday) VALUES (?)").execute(arguments: [ISOWeek(containing: p.postingDate).monday.iso])
         if let reversed = p.reverses {
             try statement("UPDATE postings SET reversed_by = ? WHERE posting_id = ?").execute(arguments: [p.id, reversed])
         }

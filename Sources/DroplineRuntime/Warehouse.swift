@@ -22,7 +22,7 @@ public enum Warehouse {
                     loaded INTEGER NOT NULL, rejected INTEGER NOT NULL)
                 """)
         }
-        m.registerMigration("v2: postings, holds, time_entry_evaluation, timesheet_status, outbound_file, sent_row, utilization_weekly") { db in
+        m.registerMigration("v2: postings, holds, time_entry_evaluation, timesheet_status, outbound files and sequences, sent_row, utilization") { db in
             try db.execute(sql: """
                 CREATE TABLE postings (
                     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -51,7 +51,11 @@ public enum Warehouse {
                     export_business_date TEXT NOT NULL, export_id TEXT NOT NULL);
                 CREATE TABLE outbound_file (
                     name TEXT PRIMARY KEY, target TEXT NOT NULL, kind TEXT NOT NULL, run_id TEXT NOT NULL,
+                    pipeline TEXT NOT NULL, load_index INTEGER, business_date TEXT, run_date TEXT NOT NULL, seq INTEGER NOT NULL,
                     created_at TEXT NOT NULL, status TEXT NOT NULL, sha256 TEXT, records INTEGER);
+                CREATE TABLE outbound_sequence (prefix TEXT PRIMARY KEY, last INTEGER NOT NULL);
+                CREATE TABLE snapshot_due (pipeline TEXT PRIMARY KEY, business_date TEXT);
+                CREATE TABLE utilization_due (iso_week_monday TEXT PRIMARY KEY);
                 CREATE TABLE sent_row (
                     target TEXT NOT NULL, row_key TEXT NOT NULL, content_sha256 TEXT NOT NULL, file TEXT NOT NULL,
                     PRIMARY KEY (target, row_key, content_sha256));
