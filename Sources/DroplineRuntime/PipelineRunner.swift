@@ -45,6 +45,9 @@ public final class PipelineRunner {
         logger[metadataKey: "run_id"] = "\(runID)"
         let context = RunContext(runID: runID, runDate: runDate, clock: clock, logger: logger, dryRun: request.dryRun)
         logger.info("Run started", metadata: ["run_date": "\(runDate.iso)", "dry_run": "\(request.dryRun)", "pipelines": "\(selected.count)"])
+        if let pid = lock.recoveredFromPID {
+            logger.warning("Recovered the zone lock of a run that died", metadata: ["stage": "lock", "dead_pid": "\(pid)"])
+        }
 
         let ledger = try Ledger(path: zone.ledger)
         if !request.dryRun { try ledger.startRun(id: runID, runDate: runDate, at: now, dryRun: false) }
