@@ -32,7 +32,9 @@ final class FileProcessor {
     }
 
     /// Processes a file at `path` (claimed into work/, or in the inbox for a dry run).
-    func process(name: String, path: String, definition d: PipelineDefinition) -> Outcome {
+    /// Throws `RunError.io` when storage fails (disk full, I/O error): the run stops, the file
+    /// stays claimed in work/ and the next run takes it again.
+    func process(name: String, path: String, definition d: PipelineDefinition, reprocessOf: String? = nil) throws -> Outcome {
         var logger = context.logger
         logger[metadataKey: "pipeline"] = "\(d.name)"
         logger[metadataKey: "file"] = "\(name)"
@@ -42,8 +44,8 @@ final class FileProcessor {
         }
         var result = RunSummary.FileResult(name: name, pipeline: d.name, sha256: digest.hex, outcome: "loaded", reason: nil, message: nil, records: [:], reasons: [:])
 
-        // Identify: same bytes seen before.
-        if let prior = try? ledger.seen(sha256: digest.hex) {
+        // Identify: same bytes seen before (a deliberate reprocess skips this check).
+        if reprocessOf == nil, let prior = try? ledger.seen(sha256: digest.hex) {
             result.outcome = "skipped"
             result.reason = ReasonCode.duplicateFile.rawValue
             result.message = "byte-identical to \(prior.name) taken in run \(prior.runID); nothing loaded"
@@ -145,6 +147,10 @@ final class FileProcessor {
             return quarantine(name: name, path: path, pipeline: d.name, sha: digest.hex, bytes: digest.bytes, failure: failure, logger: logger, exportID: exportID, businessDate: businessDate)
         } catch {
             rejects.discard()
+            if let io = StorageFailure.classify(error) {
+                logger.error("Storage failed; run stopped", metadata: ["stage": "load", "error": "\(io)"])
+                throw RunError.io("storage failed while loading \(name): \(io). Nothing half-written was kept; free space or fix the disk, then run again.")
+            }
             logger.error("File failed with an internal error", metadata: ["stage": "load", "error": "\(type(of: error))"])
             return quarantine(name: name, path: path, pipeline: d.name, sha: digest.hex, bytes: digest.bytes, failure: FileFailure(.unreadableFile, "internal error while loading: \(error)"), logger: logger, exportID: exportID, businessDate: businessDate)
         }
@@ -155,7 +161,7 @@ final class FileProcessor {
         if !context.dryRun {
             do { try rejects.finish() } catch { logger.error("Reject file not written", metadata: ["stage": "reject"]) }
             let location = archiveDestination(name: name, pipeline: d.name)
-            try? ledger.record(.init(runID: context.runID, pipeline: d.name, name: name, sha256: digest.hex, bytes: digest.bytes, exportID: exportID, businessDate: businessDate?.iso, outcome: "loaded", reason: nil, location: location, loaded: loaded, rejected: rejects.count), at: context.clock())
+            try ledger.record(.init(runID: context.runID, pipeline: d.name, name: name, sha256: digest.hex, bytes: digest.bytes, exportID: exportID, businessDate: businessDate?.iso, outcome: "loaded", reason: nil, location: location, loaded: loaded, rejected: rejects.count, reprocessOf: reprocessOf), at: context.clock())
             move(path, to: location)
         }
         logger.info("File loaded", metadata: ["stage": "load", "loaded": "\(loaded)", "rejected": "\(rejects.count)", "duration_ms": "\(Int(Date().timeIntervalSince(started) * 1000))"])

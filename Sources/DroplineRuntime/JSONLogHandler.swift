@@ -25,8 +25,9 @@ public final class JSONLineSink: @unchecked Sendable {
     func write(_ line: String, human: String) {
         lock.lock()
         defer { lock.unlock() }
-        handle?.write(Data((line + "\n").utf8))
-        if echo { FileHandle.standardError.write(Data((human + "\n").utf8)) }
+        // A log that cannot be written (disk full) must not stop or crash the run.
+        try? handle?.write(contentsOf: Data((line + "\n").utf8))
+        if echo { try? FileHandle.standardError.write(contentsOf: Data((human + "\n").utf8)) }
     }
 }
 

@@ -31,7 +31,7 @@ public final class Ledger {
                     sha256 TEXT NOT NULL, bytes INTEGER NOT NULL, export_id TEXT, business_date TEXT,
                     outcome TEXT NOT NULL, reason TEXT, location TEXT,
                     loaded INTEGER NOT NULL DEFAULT 0, rejected INTEGER NOT NULL DEFAULT 0,
-                    processed_at TEXT NOT NULL);
+                    reprocess_of TEXT, processed_at TEXT NOT NULL);
                 CREATE INDEX processed_file_sha256 ON processed_file(sha256);
                 CREATE INDEX processed_file_export ON processed_file(pipeline, export_id);
                 """)
@@ -39,7 +39,7 @@ public final class Ledger {
         return m
     }
 
-    public struct FileEntry: Sendable {
+    public struct FileEntry: Sendable, Codable {
         public var runID: String
         public var pipeline: String
         public var name: String
@@ -52,6 +52,8 @@ public final class Ledger {
         public var location: String?
         public var loaded: Int
         public var rejected: Int
+        /// For a deliberate reprocess: the archived original (zone-relative path).
+        public var reprocessOf: String? = nil
     }
 
     /// A file with these bytes was taken before (loaded, quarantined or skipped).
@@ -78,15 +80,15 @@ public final class Ledger {
     }
 
     static func entry(_ row: Row) -> FileEntry {
-        FileEntry(runID: row["run_id"], pipeline: row["pipeline"], name: row["name"], sha256: row["sha256"], bytes: row["bytes"], exportID: row["export_id"], businessDate: row["business_date"], outcome: row["outcome"], reason: row["reason"], location: row["location"], loaded: row["loaded"], rejected: row["rejected"])
+        FileEntry(runID: row["run_id"], pipeline: row["pipeline"], name: row["name"], sha256: row["sha256"], bytes: row["bytes"], exportID: row["export_id"], businessDate: row["business_date"], outcome: row["outcome"], reason: row["reason"], location: row["location"], loaded: row["loaded"], rejected: row["rejected"], reprocessOf: row["reprocess_of"])
     }
 
     public func record(_ e: FileEntry, at date: Date) throws {
         try queue.write { db in
             try db.execute(sql: """
-                INSERT INTO processed_file (run_id, pipeline, name, sha256, bytes, export_id, business_date, outcome, reason, location, loaded, rejected, processed_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [e.runID, e.pipeline, e.name, e.sha256, e.bytes, e.exportID, e.businessDate, e.outcome, e.reason, e.location, e.loaded, e.rejected, ISO8601DateFormatter().string(from: date)])
+                INSERT INTO processed_file (run_id, pipeline, name, sha256, bytes, export_id, business_date, outcome, reason, location, loaded, rejected, reprocess_of, processed_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [e.runID, e.pipeline, e.name, e.sha256, e.bytes, e.exportID, e.businessDate, e.outcome, e.reason, e.location, e.loaded, e.rejected, e.reprocessOf, ISO8601DateFormatter().string(from: date)])
         }
     }
 

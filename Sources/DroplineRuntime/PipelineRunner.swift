@@ -65,7 +65,8 @@ public final class PipelineRunner {
             if recovered > 0 { logger.warning("Recovered an interrupted run", metadata: ["stage": "recover", "files": "\(recovered)"]) }
             summary0 = try outbound.writePending()
         }
-        let entries = try InboxScanner(zone: zone, definitions: definitions, selected: selected, settleOverride: request.settleSeconds, now: Date()).scan()
+        let reprocess = try resolveReprocess(request.reprocess, zone: zone, ledger: ledger, definitions: definitions)
+        let entries = request.takeInbox ? try InboxScanner(zone: zone, definitions: definitions, selected: selected, settleOverride: request.settleSeconds, now: Date()).scan() : []
         var summary = RunSummary(run_id: runID, run_date: runDate.iso, exit_code: 0, dry_run: request.dryRun, files: [], outputs: summary0, waiting: [])
         let workDir = zone.work + "/" + runID
 
@@ -95,6 +96,17 @@ public final class PipelineRunner {
                 carried = postingRun.carriedAgain(in: files.map { zone.inbox + "/" + $0.0 })
                 summary.holds = try postingRun.reevaluateHolds(where: { !carried.contains($0) }, label: "HELD_ENTRIES")
             }
+            for item in reprocess where item.pipeline == definition.name {
+                // A copy: archived originals are never modified.
+                try DropZone.makePrivateFolder(workDir)
+                let copy = workDir + "/" + item.name
+                try? FileManager.default.removeItem(atPath: copy)
+                try FileManager.default.copyItem(atPath: zone.root + "/" + item.location, toPath: copy)
+                logger.info("Reprocessing an archived file", metadata: ["stage": "reprocess", "file": "\(item.name)", "original": "\(item.location)"])
+                let outcome = try processor.process(name: item.name, path: copy, definition: definition, reprocessOf: item.location)
+                summary.files.append(outcome.result)
+                if outcome.result.outcome == "loaded" { loadedAny = true }
+            }
             for (name, marker) in files {
                 var path = zone.inbox + "/" + name
                 if !request.dryRun {
@@ -107,7 +119,7 @@ public final class PipelineRunner {
                     if marker { _ = rename(path + ".done", claimed + ".done") }
                     path = claimed
                 }
-                let outcome = processor.process(name: name, path: path, definition: definition)
+                let outcome = try processor.process(name: name, path: path, definition: definition)
                 summary.files.append(outcome.result)
                 if outcome.result.outcome == "loaded" {
                     loadedAny = true
@@ -141,6 +153,37 @@ public final class PipelineRunner {
         f.timeZone = TimeZone(identifier: timeZone) ?? .gmt
         f.dateFormat = "yyyy-MM-dd'T'HH:mm:ssxxx"
         return f.string(from: date)
+    }
+
+    struct ReprocessItem {
+        var pipeline: String
+        var name: String
+        /// Zone-relative archive path.
+        var location: String
+    }
+
+    /// Archived files to process again: paths under archive/, or every archived file of a run.
+    func resolveReprocess(_ targets: [String], zone: DropZone, ledger: Ledger, definitions: [PipelineDefinition]) throws -> [ReprocessItem] {
+        var items: [ReprocessItem] = []
+        for target in targets {
+            let absolute = URL(fileURLWithPath: target.hasPrefix("/") ? target : zone.root + "/" + target).standardizedFileURL.path
+            if absolute.hasPrefix(zone.archive + "/"), FileManager.default.fileExists(atPath: absolute) {
+                let location = String(absolute.dropFirst(zone.root.count + 1))
+                let name = (absolute as NSString).lastPathComponent
+                guard let pipeline = absolute.dropFirst(zone.archive.count + 1).split(separator: "/").first.map(String.init), definitions.contains(where: { $0.name == pipeline }) else {
+                    throw RunError.unknownPipeline("\(target): no pipeline archives files there")
+                }
+                let original = try ledger.files(pipeline: pipeline, limit: Int.max).first { $0.location == location }
+                items.append(ReprocessItem(pipeline: pipeline, name: original?.name ?? name, location: location))
+                continue
+            }
+            let ofRun = try ledger.files(pipeline: nil, limit: Int.max).filter { $0.runID == target && $0.location?.hasPrefix("archive/") == true }
+            guard !ofRun.isEmpty else {
+                throw RunError.noZone("\(target) is neither an archived file under \(zone.archive) nor a run id with archived files")
+            }
+            items += ofRun.reversed().map { ReprocessItem(pipeline: $0.pipeline, name: $0.name, location: $0.location!) }
+        }
+        return items
     }
 
     static func runID(_ date: Date) -> String {

@@ -45,7 +45,7 @@ final class RejectWriter {
             handle = FileHandle(forWritingAtPath: partial)
         }
         let line = Line(record_type: r.recordType, key: r.key, line: r.line, primary_reason: r.primary.rawValue, checks: r.issues)
-        handle?.write(try encoder.encode(line) + Data("\n".utf8))
+        try handle?.write(contentsOf: try encoder.encode(line) + Data("\n".utf8))
     }
 
     func finish() throws {

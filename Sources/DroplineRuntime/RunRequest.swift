@@ -16,6 +16,11 @@ public struct RunRequest: Sendable {
     public var pipelinesDirectory: String?
     /// Also print log lines to stderr (a TTY).
     public var echoLogs = false
+    /// Archived files (zone-relative or absolute paths under archive/) or run ids to process
+    /// again deliberately: the duplicate-file check is bypassed, lineage is recorded.
+    public var reprocess: [String] = []
+    /// Take ready files from the inbox (false: only the reprocess targets).
+    public var takeInbox = true
 
     public init(root: String) { self.root = root }
 }

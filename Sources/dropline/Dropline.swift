@@ -6,7 +6,7 @@ struct Dropline: ParsableCommand {
         commandName: "dropline",
         abstract: "Batch ETL for legacy HR, PSA and ERP XML file interfaces.",
         version: DroplineVersion.current,
-        subcommands: [RunCommand.self, InitCommand.self, LintCommand.self, DemoCommand.self, HistoryCommand.self, HeldCommand.self, ReportCommand.self, ReconcileCommand.self, StatusCommand.self]
+        subcommands: [RunCommand.self, InitCommand.self, LintCommand.self, DemoCommand.self, HistoryCommand.self, HeldCommand.self, ReportCommand.self, ReconcileCommand.self, StatusCommand.self, ReprocessCommand.self]
     )
 }
 

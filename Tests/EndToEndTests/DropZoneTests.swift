@@ -89,3 +89,52 @@ struct DropZoneTests {
         #expect(zone.files(in: "inbox").isEmpty)
     }
 }
+
+struct ReprocessAndStorageTests {
+    @Test func reprocessBypassesDuplicateCheckRecordsLineageAndPostsNothingTwice() throws {
+        let zone = try TemporaryDropZone()
+        for name in WorkedExampleTests.run1 { try zone.drop(TestPaths.examples + "/inbound/" + name) }
+        let first = try zone.run(asOf: "2026-11-28", at: "2026-11-28T01:14:07Z")
+        let archived = try #require(zone.files(in: "archive").first { $0.hasSuffix("PSA_TIMESHEETS_PSA01_20261127_001.xml") })
+        let result = try runDropline(["reprocess", "archive/" + archived, "--root", zone.root, "--as-of", "2026-11-28", "--json"])
+        #expect(result.exitCode == 1, "\(result.stderr)")  // TE-00000004 is rejected again
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let files = try #require(json["files"] as? [[String: Any]])
+        #expect(files.count == 1)
+        #expect(files.first?["outcome"] as? String == "loaded")
+        // Five already posted, TS-0000003 not approved, TE-00000004 rejected again, TE-00000003 still held.
+        #expect(files.first?["records"] as? [String: Int] == ["loaded": 0, "skipped": 6, "rejected": 1, "held": 1])
+        #expect((json["outputs"] as? [Any])?.isEmpty == true)
+        let history = try runDropline(["history", "--root", zone.root, "--json", "--limit", "1"])
+        #expect(history.stdout.contains("\"reprocessOf\" : \"archive/\(archived)\""))
+        // The original stays in the archive, untouched; the copy is archived beside it.
+        #expect(zone.files(in: "archive").filter { $0.contains("PSA_TIMESHEETS_PSA01_20261127_001.xml") }.count == 2)
+        #expect(first.files.count == 5)
+        #expect(try runDropline(["reprocess", "nosuchrun", "--root", zone.root]).exitCode == 66)
+    }
+
+    /// A write limit (RLIMIT_FSIZE, with SIGXFSZ ignored) stands in for a full disk: the run stops
+    /// with exit 74, nothing half-written stands under a final name, and a rerun completes.
+    @Test func fullDiskStopsWithExit74AndARerunCompletes() throws {
+        let zone = try TemporaryDropZone()
+        for name in MasterDataTests.night1 { try zone.drop(TestPaths.examples + "/inbound/" + name) }
+        try SampleDrop.timesheets().write(toFile: zone.zone.inbox + "/PSA_TIMESHEETS_PSA01_20261127_001.xml", atomically: true, encoding: .utf8)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        p.arguments = ["-c", "trap '' XFSZ; ulimit -f 400; exec \"$0\" run --root \"$1\" --settle-seconds 0 --as-of 2026-11-28", TestPaths.binary, zone.root]
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 74, "\(message)")
+        #expect(message.contains("I/O") || message.contains("storage failed"), "\(message)")
+        #expect(zone.files(in: "outbound").allSatisfy { !$0.hasSuffix(".tmp") })
+        let rerun = try zone.run(asOf: "2026-11-28")
+        #expect(rerun.files.contains { $0.pipeline == "time_entries" && $0.outcome == "loaded" })
+        #expect(zone.files(in: "inbox").isEmpty)
+        #expect(zone.files(in: "work").isEmpty)
+        #expect(zone.files(in: "outbound/erp").contains("ERP_LABOR_1000_20261128_001.xml"))
+    }
+}
