@@ -65,6 +65,7 @@ final class FileProcessor {
         let rejects = RejectWriter(zone: zone, pipeline: d.name, runID: context.runID, fileName: name, dryRun: context.dryRun)
         var exportID: String?
         var businessDate: BusinessDate?
+        var generatedAt: String?
         var counts = ["loaded": 0, "rejected": 0, "held": 0, "skipped": 0]
         var reasons: [String: Int] = [:]
         var superseded = 0
@@ -90,6 +91,7 @@ final class FileProcessor {
                 _ = try extractor.run(path: path, header: { header in
                     exportID = header["export_id"]?.text
                     businessDate = header["business_date"]?.date
+                    generatedAt = header["generated_at"]?.text
                     session.setExport(id: exportID ?? "")
                     if let exportID, let prior = try ledger.loadedExport(pipeline: d.name, exportID: exportID), prior.sha256 != digest.hex {
                         conflict = FileFailure(.exportIdConflict, "export id \(exportID) was already loaded from \(prior.name) with different content. Quarantined; nothing loaded. Ask the sender for a new export id, or confirm which version is right.")
@@ -138,8 +140,8 @@ final class FileProcessor {
                 if d.loads.contains(where: { if case .snapshotFile(let f) = $0 { f.sendOnce == nil } else { false } }) {
                     try db.execute(sql: "INSERT INTO snapshot_due (pipeline, business_date) VALUES (?, ?) ON CONFLICT(pipeline) DO UPDATE SET business_date = MAX(COALESCE(excluded.business_date, ''), COALESCE(snapshot_due.business_date, ''))", arguments: [d.name, businessDate?.iso])
                 }
-                try db.execute(sql: "INSERT OR REPLACE INTO _dropline_file_load (sha256, pipeline, name, export_id, business_date, run_id, loaded, rejected) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                               arguments: [digest.hex, d.name, name, exportID, businessDate?.iso, context.runID, counts["loaded"], counts["rejected"]])
+                try db.execute(sql: "INSERT OR REPLACE INTO _dropline_file_load (sha256, pipeline, name, export_id, business_date, generated_at, run_id, loaded, rejected) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                               arguments: [digest.hex, d.name, name, exportID, businessDate?.iso, generatedAt, context.runID, counts["loaded"], counts["rejected"]])
                 return context.dryRun ? .rollback : .commit
             }
         } catch let failure as FileFailure {
@@ -161,7 +163,11 @@ final class FileProcessor {
         if !context.dryRun {
             do { try rejects.finish() } catch { logger.error("Reject file not written", metadata: ["stage": "reject"]) }
             let location = archiveDestination(name: name, pipeline: d.name)
-            try ledger.record(.init(runID: context.runID, pipeline: d.name, name: name, sha256: digest.hex, bytes: digest.bytes, exportID: exportID, businessDate: businessDate?.iso, outcome: "loaded", reason: nil, location: location, loaded: loaded, rejected: rejects.count, reprocessOf: reprocessOf), at: context.clock())
+            var entry = Ledger.FileEntry(runID: context.runID, pipeline: d.name, name: name, sha256: digest.hex, bytes: digest.bytes, exportID: exportID, businessDate: businessDate?.iso, outcome: "loaded", reason: nil, location: location, loaded: loaded, rejected: rejects.count, reprocessOf: reprocessOf)
+            entry.held = counts["held"] ?? 0
+            entry.skipped = counts["skipped"] ?? 0
+            entry.reasons = reasons
+            try ledger.record(entry, at: context.clock())
             move(path, to: location)
         }
         logger.info("File loaded", metadata: ["stage": "load", "loaded": "\(loaded)", "rejected": "\(rejects.count)", "duration_ms": "\(Int(Date().timeIntervalSince(started) * 1000))"])

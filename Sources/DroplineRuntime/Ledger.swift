@@ -20,7 +20,7 @@ public final class Ledger {
 
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
-        m.registerMigration("v1: processed_file, run") { db in
+        m.registerMigration("v1: processed_file, run, manifest") { db in
             try db.execute(sql: """
                 CREATE TABLE run (
                     run_id TEXT PRIMARY KEY, started_at TEXT NOT NULL, finished_at TEXT,
@@ -31,9 +31,13 @@ public final class Ledger {
                     sha256 TEXT NOT NULL, bytes INTEGER NOT NULL, export_id TEXT, business_date TEXT,
                     outcome TEXT NOT NULL, reason TEXT, location TEXT,
                     loaded INTEGER NOT NULL DEFAULT 0, rejected INTEGER NOT NULL DEFAULT 0,
+                    held INTEGER NOT NULL DEFAULT 0, skipped INTEGER NOT NULL DEFAULT 0, reasons TEXT,
                     reprocess_of TEXT, processed_at TEXT NOT NULL);
                 CREATE INDEX processed_file_sha256 ON processed_file(sha256);
                 CREATE INDEX processed_file_export ON processed_file(pipeline, export_id);
+                CREATE TABLE manifest (
+                    pipeline TEXT NOT NULL, sequence INTEGER NOT NULL, run_id TEXT NOT NULL, path TEXT NOT NULL,
+                    sha256 TEXT NOT NULL, PRIMARY KEY (pipeline, sequence));
                 """)
         }
         return m
@@ -54,6 +58,10 @@ public final class Ledger {
         public var rejected: Int
         /// For a deliberate reprocess: the archived original (zone-relative path).
         public var reprocessOf: String? = nil
+        public var held: Int = 0
+        public var skipped: Int = 0
+        /// Primary reasons of rejected and held records, by code.
+        public var reasons: [String: Int] = [:]
     }
 
     /// A file with these bytes was taken before (loaded, quarantined or skipped).
@@ -80,15 +88,47 @@ public final class Ledger {
     }
 
     static func entry(_ row: Row) -> FileEntry {
-        FileEntry(runID: row["run_id"], pipeline: row["pipeline"], name: row["name"], sha256: row["sha256"], bytes: row["bytes"], exportID: row["export_id"], businessDate: row["business_date"], outcome: row["outcome"], reason: row["reason"], location: row["location"], loaded: row["loaded"], rejected: row["rejected"], reprocessOf: row["reprocess_of"])
+        var e = FileEntry(runID: row["run_id"], pipeline: row["pipeline"], name: row["name"], sha256: row["sha256"], bytes: row["bytes"], exportID: row["export_id"], businessDate: row["business_date"], outcome: row["outcome"], reason: row["reason"], location: row["location"], loaded: row["loaded"], rejected: row["rejected"], reprocessOf: row["reprocess_of"])
+        e.held = row["held"]
+        e.skipped = row["skipped"]
+        e.reasons = (row["reasons"] as String?).flatMap { try? JSONDecoder().decode([String: Int].self, from: Data($0.utf8)) } ?? [:]
+        return e
+    }
+
+    static func encode(_ reasons: [String: Int]) -> String? {
+        guard !reasons.isEmpty else { return nil }
+        let e = JSONEncoder()
+        e.outputFormatting = .sortedKeys
+        return (try? e.encode(reasons)).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    // MARK: manifests
+
+    /// The newest manifest of a pipeline (sequence, SHA-256).
+    public func lastManifest(pipeline: String) throws -> (sequence: Int, sha256: String, path: String)? {
+        try queue.read { db in
+            try Row.fetchOne(db, sql: "SELECT sequence, sha256, path FROM manifest WHERE pipeline = ? ORDER BY sequence DESC LIMIT 1", arguments: [pipeline]).map { ($0["sequence"], $0["sha256"], $0["path"]) }
+        }
+    }
+
+    public func recordManifest(pipeline: String, sequence: Int, runID: String, path: String, sha256: String) throws {
+        try queue.write { db in
+            try db.execute(sql: "INSERT INTO manifest (pipeline, sequence, run_id, path, sha256) VALUES (?, ?, ?, ?, ?)", arguments: [pipeline, sequence, runID, path, sha256])
+        }
+    }
+
+    public func manifests() throws -> [(pipeline: String, sequence: Int, path: String, sha256: String)] {
+        try queue.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM manifest ORDER BY pipeline, sequence").map { ($0["pipeline"], $0["sequence"], $0["path"], $0["sha256"]) }
+        }
     }
 
     public func record(_ e: FileEntry, at date: Date) throws {
         try queue.write { db in
             try db.execute(sql: """
-                INSERT INTO processed_file (run_id, pipeline, name, sha256, bytes, export_id, business_date, outcome, reason, location, loaded, rejected, reprocess_of, processed_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [e.runID, e.pipeline, e.name, e.sha256, e.bytes, e.exportID, e.businessDate, e.outcome, e.reason, e.location, e.loaded, e.rejected, e.reprocessOf, ISO8601DateFormatter().string(from: date)])
+                INSERT INTO processed_file (run_id, pipeline, name, sha256, bytes, export_id, business_date, outcome, reason, location, loaded, rejected, held, skipped, reasons, reprocess_of, processed_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [e.runID, e.pipeline, e.name, e.sha256, e.bytes, e.exportID, e.businessDate, e.outcome, e.reason, e.location, e.loaded, e.rejected, e.held, e.skipped, Self.encode(e.reasons), e.reprocessOf, ISO8601DateFormatter().string(from: date)])
         }
     }
 

@@ -73,7 +73,7 @@ struct OutboundQueue {
         for row in rows {
             let name: String = row["name"], kind: String = row["kind"], created: String = row["created_at"]
             if kind == "erp_labor" {
-                outputs.append(try writeLabor(name: name, target: row["target"], createdAt: created))
+                outputs.append(try writeLabor(name: name, target: row["target"], pipeline: row["pipeline"], createdAt: created))
                 continue
             }
             guard let d = definitions.first(where: { $0.name == row["pipeline"] as String }), let index: Int = row["load_index"], index < d.loads.count,
@@ -92,7 +92,7 @@ struct OutboundQueue {
             try AtomicFile.writeCompanions(of: dir + "/" + name, digest: digest, checksum: snapshot.checksum)
             try markWritten(name, digest: digest, records: count)
             context.logger.info("Outbound file written", metadata: ["stage": "outbound", "pipeline": "\(d.name)", "output": "\(name)", "records": "\(count)"])
-            outputs.append(.init(path: "outbound/\(snapshot.target)/\(name)", sha256: digest, records: count))
+            outputs.append(.init(path: "outbound/\(snapshot.target)/\(name)", pipeline: d.name, sha256: digest, records: count))
         }
         return outputs
     }
@@ -105,7 +105,7 @@ struct OutboundQueue {
 
     /// ERP_LABOR (contract §7.1): the postings reserved for this file, in posting order, and a
     /// trailer with their exact sums.
-    func writeLabor(name: String, target: String, createdAt: String) throws -> RunSummary.Output {
+    func writeLabor(name: String, target: String, pipeline: String, createdAt: String) throws -> RunSummary.Output {
         let dir = zone.outbound + "/" + target
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let batch = "LB-" + name.dropFirst("ERP_LABOR_".count).dropLast(".xml".count).replacingOccurrences(of: "_", with: "-")
@@ -132,6 +132,7 @@ struct OutboundQueue {
         try AtomicFile.writeCompanions(of: dir + "/" + name, digest: digest, checksum: true)
         try markWritten(name, digest: digest, records: count)
         context.logger.info("Outbound file written", metadata: ["stage": "outbound", "output": "\(name)", "records": "\(count)"])
-        return .init(path: "outbound/\(target)/\(name)", sha256: digest, records: count)
+        return .init(path: "outbound/\(target)/\(name)", pipeline: pipeline, sha256: digest, records: count,
+                     control: ["postingCount": String(count), "totalHours": DecimalText.format(hours, scale: 2), "totalCost": DecimalText.format(cost, scale: 2), "totalBill": DecimalText.format(bill, scale: 2)])
     }
 }

@@ -35,6 +35,7 @@ public final class PipelineRunner {
         defer { withExtendedLifetime(lock) {} }
 
         let now = clock()
+        let wallStart = Date()
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: settings.timeZone) ?? .gmt
         let parts = calendar.dateComponents([.year, .month, .day], from: now)
@@ -135,13 +136,26 @@ public final class PipelineRunner {
                 try postingRun?.reserveLaborFile(createdAt: createdAt)
                 summary.outputs += try outbound.writePending(pipeline: definition.name)
                 if let postingRun { summary.outputs += try postingRun.refreshUtilization() }
+                let manifests = ManifestWriter(zone: zone, context: context, ledger: ledger, pipelinesDirectory: (definition.sourcePath as NSString).deletingLastPathComponent)
+                if let path = try manifests.write(definition, outputs: summary.outputs.filter { $0.pipeline == definition.name }, holds: posting == nil ? nil : summary.holds, version: DroplineInfo.version) {
+                    summary.manifests.append(path)
+                }
             }
         }
         if !request.dryRun { try? FileManager.default.removeItem(atPath: workDir) }
 
         let troubled = summary.files.contains { $0.outcome == "quarantined" } || summary.files.contains { ($0.records["rejected"] ?? 0) > 0 }
         summary.exit_code = troubled ? settings.exitCodeOnRejects : 0
-        if !request.dryRun { try ledger.finishRun(id: runID, exitCode: summary.exit_code, at: clock()) }
+        if !request.dryRun {
+            try ledger.finishRun(id: runID, exitCode: summary.exit_code, at: clock())
+            var metrics = MetricsTextfile(zone: zone, settings: settings, ledger: ledger, warehouse: warehouse, runDate: runDate)
+            do {
+                try metrics.collect(lastRunSeconds: Date().timeIntervalSince(wallStart), lastExitCode: summary.exit_code, now: Date())
+                try metrics.write()
+            } catch {
+                logger.error("Metrics file not written", metadata: ["stage": "metrics", "error": "\(type(of: error))"])
+            }
+        }
         logger.info("Run finished", metadata: ["files": "\(summary.files.count)", "outputs": "\(summary.outputs.count)", "exit_code": "\(summary.exit_code)"])
         return summary
     }

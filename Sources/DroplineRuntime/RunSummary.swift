@@ -17,8 +17,12 @@ public struct RunSummary: Codable, Sendable {
     }
     public struct Output: Codable, Sendable {
         public var path: String
+        /// The pipeline whose run wrote it.
+        public var pipeline: String?
         public var sha256: String
         public var records: Int
+        /// Control totals written in the file's trailer, when it has one.
+        public var control: [String: String]? = nil
     }
     public var run_id: String
     public var run_date: String
@@ -30,4 +34,6 @@ public struct RunSummary: Codable, Sendable {
     public var waiting: [String]
     /// Held time entries re-evaluated at the start of the run, by outcome.
     public var holds: [String: Int]?
+    /// Manifests written by this run (zone-relative).
+    public var manifests: [String] = []
 }

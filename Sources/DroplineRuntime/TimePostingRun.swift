@@ -107,7 +107,7 @@ struct TimePostingRun {
             }
             try AtomicFile.writeCompanions(of: dir + "/" + name, digest: digest, checksum: false)
             try warehouse.write { try $0.execute(sql: "DELETE FROM utilization_due WHERE iso_week_monday = ?", arguments: [week.monday.iso]) }
-            outputs.append(.init(path: "outbound/analytics/\(name)", sha256: digest, records: rows.count))
+            outputs.append(.init(path: "outbound/analytics/\(name)", pipeline: definition.name, sha256: digest, records: rows.count))
         }
         return outputs
     }

@@ -18,7 +18,7 @@ public enum Warehouse {
             try db.execute(sql: """
                 CREATE TABLE _dropline_file_load (
                     sha256 TEXT PRIMARY KEY, pipeline TEXT NOT NULL, name TEXT NOT NULL,
-                    export_id TEXT, business_date TEXT, run_id TEXT NOT NULL,
+                    export_id TEXT, business_date TEXT, generated_at TEXT, run_id TEXT NOT NULL,
                     loaded INTEGER NOT NULL, rejected INTEGER NOT NULL)
                 """)
         }

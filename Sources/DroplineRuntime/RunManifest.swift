@@ -1,0 +1,128 @@
+import DroplineCore
+import Foundation
+
+/// One pipeline run, for auditors: what came in (byte-exact), with which definition and
+/// reference data, what became of every record, what went out, and the previous manifest's
+/// SHA-256 (a chain per pipeline). Keys are written sorted; wall-clock timestamps live only under
+/// `timings`. Documented in docs/manifest.md.
+public struct RunManifest: Codable, Sendable {
+    public static let formatVersion = 1
+
+    public struct Definition: Codable, Sendable {
+        public var name: String
+        public var version: Int
+        public var path: String
+        public var sha256: String
+    }
+    public struct FileHash: Codable, Sendable {
+        public var path: String
+        public var bytes: Int64
+        public var sha256: String
+    }
+    public struct Input: Codable, Sendable {
+        public var name: String
+        public var bytes: Int64
+        public var sha256: String
+        public var export_id: String?
+        public var business_date: String?
+        /// loaded | quarantined | skipped
+        public var outcome: String
+        public var reason: String?
+        /// Where the file is now (archive/... or quarantine/...), zone-relative.
+        public var location: String?
+        public var records: [String: Int]
+        public var reasons: [String: Int]
+        public var reprocess_of: String?
+        /// For a quarantined file: its `.error.json`.
+        public var error_file: FileHash?
+    }
+    public struct Output: Codable, Sendable {
+        public var path: String
+        public var bytes: Int64
+        public var sha256: String
+        public var records: Int
+        public var control: [String: String]?
+    }
+    public struct Timings: Codable, Sendable {
+        public var written_at: String
+    }
+
+    public var format_version: Int
+    public var sequence: Int
+    public var run_id: String
+    public var run_date: String
+    public var dropline_version: String
+    public var pipeline: Definition
+    /// Schemas and governed reference files the definition uses.
+    public var reference_files: [FileHash]
+    public var inputs: [Input]
+    public var outputs: [Output]
+    public var rejects: [FileHash]
+    /// Held time entries re-evaluated at the start of the pipeline's run, by outcome.
+    public var holds: [String: Int]?
+    public var previous_manifest_sha256: String?
+    public var timings: Timings
+
+    /// Reads a manifest, refusing format versions newer than this Dropline knows.
+    public static func read(_ data: Data) throws -> RunManifest {
+        struct Header: Decodable { var format_version: Int }
+        let header = try JSONDecoder().decode(Header.self, from: data)
+        guard header.format_version <= formatVersion else {
+            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "manifest format_version \(header.format_version) is newer than this Dropline reads (\(formatVersion))"))
+        }
+        return try JSONDecoder().decode(RunManifest.self, from: data)
+    }
+
+    public func encoded() throws -> Data {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        return try e.encode(self) + Data("\n".utf8)
+    }
+}
+
+/// Writes the manifest of one pipeline's part of a run, chained to the previous one.
+struct ManifestWriter {
+    let zone: DropZone
+    let context: RunContext
+    let ledger: Ledger
+    let pipelinesDirectory: String
+
+    func write(_ d: PipelineDefinition, outputs: [RunSummary.Output], holds: [String: Int]?, version: String) throws -> String? {
+        let entries = try ledger.files(pipeline: d.name, limit: Int.max).filter { $0.runID == context.runID }.reversed()
+        let rejectDir = zone.rejected + "/" + d.name + "/" + context.runID
+        let rejects = ((try? FileManager.default.contentsOfDirectory(atPath: rejectDir)) ?? []).sorted().compactMap { hash(rejectDir + "/" + $0) }
+        guard !entries.isEmpty || !outputs.isEmpty || !(holds ?? [:]).isEmpty || !rejects.isEmpty else { return nil }
+        let previous = try ledger.lastManifest(pipeline: d.name)
+        let inputs = entries.map { e in
+            RunManifest.Input(name: e.name, bytes: e.bytes, sha256: e.sha256, export_id: e.exportID, business_date: e.businessDate, outcome: e.outcome, reason: e.reason, location: e.location,
+                              records: e.outcome == "loaded" ? ["loaded": e.loaded, "rejected": e.rejected, "held": e.held, "skipped": e.skipped] : [:], reasons: e.reasons, reprocess_of: e.reprocessOf,
+                              error_file: e.outcome == "quarantined" ? e.location.flatMap { hash(zone.root + "/" + $0 + ".error.json") } : nil)
+        }
+        let manifest = RunManifest(
+            format_version: RunManifest.formatVersion, sequence: (previous?.sequence ?? 0) + 1, run_id: context.runID, run_date: context.runDate.iso, dropline_version: version,
+            pipeline: .init(name: d.name, version: d.version, path: relative(d.sourcePath), sha256: d.sourceSHA256),
+            reference_files: d.dependencies.compactMap { hash($0) },
+            inputs: Array(inputs),
+            outputs: outputs.compactMap { o in hash(zone.root + "/" + o.path).map { RunManifest.Output(path: o.path, bytes: $0.bytes, sha256: $0.sha256, records: o.records, control: o.control) } },
+            rejects: rejects, holds: holds, previous_manifest_sha256: previous?.sha256,
+            timings: .init(written_at: ISO8601DateFormatter().string(from: context.clock())))
+        let data = try manifest.encoded()
+        let dir = zone.manifests + "/" + d.name
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let path = dir + "/" + context.runID + ".json"
+        try AtomicFile.write(data, to: path)
+        let rel = String(path.dropFirst(zone.root.count + 1))
+        try ledger.recordManifest(pipeline: d.name, sequence: manifest.sequence, runID: context.runID, path: rel, sha256: FileDigest.sha256(data: data))
+        return rel
+    }
+
+    /// Zone-relative where possible (files of the zone), else as given.
+    func relative(_ path: String) -> String {
+        path.hasPrefix(zone.root + "/") ? String(path.dropFirst(zone.root.count + 1)) : path
+    }
+
+    func hash(_ path: String) -> RunManifest.FileHash? {
+        guard let d = try? FileDigest.sha256(path: path) else { return nil }
+        return RunManifest.FileHash(path: relative(path), bytes: d.bytes, sha256: d.hex)
+    }
+}
