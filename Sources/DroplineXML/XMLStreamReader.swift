@@ -1,5 +1,6 @@
 import CLibXML2
 import DroplineCore
+import Foundation
 
 /// Streams a file with libxml2's `xmlTextReader`: the root's attributes, then each child of the
 /// root expanded on its own (a record or the trailer), then the end of the document. The only
@@ -38,6 +39,7 @@ public final class XMLStreamReader {
 
     public init(path: String, limits: XMLLimits = XMLLimits(), plan: ValidationPlan? = nil) throws {
         xmlInitParser()
+        try Self.checkByteOrderMark(path: path)
         guard let r = xmlReaderForFile(path, nil, Self.parseOptions) else {
             throw FileFailure(.unreadableFile, "cannot open the file for reading")
         }
@@ -45,6 +47,38 @@ public final class XMLStreamReader {
         self.limits = limits
         self.plan = plan
         xmlTextReaderSetStructuredErrorHandler(r, XMLErrorCollector.callback, Unmanaged.passUnretained(errors).toOpaque())
+    }
+
+    /// A byte-order mark and an XML declaration that name different encodings are an error
+    /// (XML 1.0 §4.3.3); libxml2 would silently follow the mark.
+    static func checkByteOrderMark(path: String) throws {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return }
+        defer { try? handle.close() }
+        let head = [UInt8]((try? handle.read(upToCount: 256)) ?? Data())
+        var mark: String?
+        var text = ""
+        if head.starts(with: [0xEF, 0xBB, 0xBF]) {
+            mark = "UTF-8"
+            text = String(decoding: head.dropFirst(3), as: UTF8.self)
+        } else if head.starts(with: [0xFF, 0xFE]) || head.starts(with: [0xFE, 0xFF]) {
+            mark = "UTF-16"
+            let le = head[0] == 0xFF
+            var units: [UInt16] = []
+            var i = 2
+            while i + 1 < head.count {
+                units.append(le ? UInt16(head[i]) | UInt16(head[i + 1]) << 8 : UInt16(head[i]) << 8 | UInt16(head[i + 1]))
+                i += 2
+            }
+            text = String(decoding: units, as: UTF16.self)
+        }
+        guard let mark, text.hasPrefix("<?xml"), let end = text.range(of: "?>") else { return }
+        let decl = text[..<end.lowerBound]
+        guard let r = decl.range(of: #"encoding\s*=\s*["']([A-Za-z0-9._-]+)["']"#, options: .regularExpression) else { return }
+        let declared = decl[r].split(whereSeparator: { $0 == "\"" || $0 == "'" }).dropFirst().first.map { $0.uppercased() } ?? ""
+        let compatible = mark == "UTF-8" ? ["UTF-8", "UTF8"].contains(declared) : declared.hasPrefix("UTF-16") || declared.hasPrefix("UTF16") || declared == "UCS-2" || declared == "ISO-10646-UCS-2"
+        if !compatible {
+            throw FileFailure(.badEncoding, "the file starts with a \(mark) byte-order mark but declares encoding \(declared)", line: 1, byteOffset: 0)
+        }
     }
 
     deinit {
