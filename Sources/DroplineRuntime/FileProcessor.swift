@@ -57,8 +57,9 @@ final class FileProcessor {
             }
             return Outcome(result: result)
         }
-        if digest.bytes > d.inbox.maxFileBytes {
-            return quarantine(name: name, path: path, pipeline: d.name, sha: digest.hex, bytes: digest.bytes, failure: FileFailure(.sizeLimit, "the file has \(digest.bytes) bytes; max_file_bytes is \(d.inbox.maxFileBytes)"), logger: logger)
+        let maxBytes = min(d.inbox.maxFileBytes, settings.maxFileBytes)
+        if digest.bytes > maxBytes {
+            return quarantine(name: name, path: path, pipeline: d.name, sha: digest.hex, bytes: digest.bytes, failure: FileFailure(.sizeLimit, "the file has \(digest.bytes) bytes; max_file_bytes is \(maxBytes). Check the export with the sender; raise the limit only if the file is legitimate."), logger: logger)
         }
 
         // Extract -> transform -> validate -> load, one transaction.

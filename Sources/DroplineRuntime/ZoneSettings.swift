@@ -18,6 +18,8 @@ public struct ZoneSettings: Sendable {
     /// Parser limits.
     public var maxRecordBytes: Int = 1 << 20
     public var maxDepth: Int = 256
+    /// Cap on any input file, whatever its pipeline allows.
+    public var maxFileBytes: Int64 = 4 << 30
 
     public init() {}
 
@@ -31,7 +33,7 @@ public struct ZoneSettings: Sendable {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw DefinitionError([Diagnostic(file: path, line: 1, column: 1, code: .missingFile, message: "cannot read zone settings")])
         }
-        if let node = reader.compose(text), let m = reader.mapping(node, "dropline.yaml") {
+        if let node = reader.compose(text), let m = reader.document(node) {
             _ = m.int("format_version", default: 1)
             s.pipelines = m.string("pipelines") ?? s.pipelines
             s.warehouse = m.string("warehouse") ?? s.warehouse
@@ -48,6 +50,7 @@ public struct ZoneSettings: Sendable {
             if let limits = m.mapping("limits") {
                 s.maxRecordBytes = limits.int("max_record_bytes", default: s.maxRecordBytes)
                 s.maxDepth = limits.int("max_depth", default: s.maxDepth)
+                s.maxFileBytes = Int64(limits.int("max_file_bytes", default: Int(s.maxFileBytes)))
                 limits.finish()
             }
             m.finish()
@@ -75,8 +78,14 @@ public struct ZoneSettings: Sendable {
         limits:
           # Largest single record (a child of the root with its content), in bytes.
           max_record_bytes: 1048576
-          # Deepest element nesting.
+          # Deepest element nesting (libxml2 itself stops at 256).
           max_depth: 256
+          # Largest input file in bytes (pipelines may set a lower max_file_bytes).
+          max_file_bytes: 4294967296
+        # Fixed by the parser, not configurable: no DTD is loaded and a DOCTYPE is refused
+        # (dtd_forbidden); no entity is expanded and nothing is fetched from the network; text
+        # nodes and attribute values above 10 MB and one start tag's markup beyond libxml2's
+        # lookahead are refused (size_limit).
 
         """
 }

@@ -192,6 +192,9 @@ public final class XMLStreamReader {
             if e.message.contains("Input is not proper") || e.message.contains("encoding error") { return .badEncoding }
             if e.message.lowercased().contains("amplification") { return .entityLimit }
             if e.message.contains("Excessive depth") { return .depthLimit }
+            // libxml2's own limits without XML_PARSE_HUGE: 10 MB text nodes and attribute values,
+            // bounded lookahead for one markup construct (a start tag with a million attributes).
+            if e.message.contains("Huge input lookup") || e.message.contains("huge text node") || e.message.contains("too long") || e.message.contains("Name too long") { return .sizeLimit }
             return .notWellFormed
         }
     }

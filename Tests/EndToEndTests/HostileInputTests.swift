@@ -1,0 +1,157 @@
+import DroplineCore
+import DroplineRuntime
+import DroplineTesting
+import Foundation
+import GRDB
+import Testing
+
+/// Hostile and malformed input: each case is quarantined with a specific reason, nothing from it
+/// is loaded, and the next file in the inbox is still processed.
+@Suite(.serialized)
+struct HostileInputTests {
+    static let good = try! String(contentsOfFile: TestPaths.examples + "/inbound/ERP_RATES_ERP01_20261127_001.xml", encoding: .utf8)
+    static let head = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+    static let root = "<RateCard xmlns=\"urn:example:erp:rates:1\" exportId=\"X\" sourceSystem=\"ERP\" generatedAt=\"2026-11-27T21:35:00+01:00\" businessDate=\"2026-11-27\" schemaVersion=\"1\" currency=\"EUR\">"
+
+    /// Drops `bytes` as rates file 001 and a valid rate card as 002; returns the hostile file's result.
+    func check(_ bytes: Data, _ reason: String, file: String = "ERP_RATES_ERP01_20261127_001.xml") throws -> RunSummary.FileResult {
+        let zone = try TemporaryDropZone()
+        try zone.drop(data: bytes, as: file)
+        try zone.drop(data: Data(Self.good.replacingOccurrences(of: "ERP-R-20261127-001", with: "ERP-R-20261127-777").utf8), as: "ERP_RATES_ERP01_20261127_999.xml")
+        let started = Date()
+        let summary = try zone.run(asOf: "2026-11-28")
+        #expect(Date().timeIntervalSince(started) < 30)
+        let hostile = try #require(summary.files.first { $0.name == file })
+        #expect(hostile.outcome == "quarantined")
+        #expect(hostile.reason == reason, "\(hostile.message ?? "")")
+        let next = try #require(summary.files.first { $0.name == "ERP_RATES_ERP01_20261127_999.xml" })
+        #expect(next.outcome == "loaded")
+        #expect(next.records["loaded"] == 3)
+        let rows = try DatabaseQueue(path: zone.root + "/warehouse.sqlite").read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM rates WHERE _export_id <> 'ERP-R-20261127-777'") }
+        #expect(rows == 0)
+        let sidecar = try String(contentsOfFile: zone.root + "/quarantine/rates/\(file).error.json", encoding: .utf8)
+        #expect(sidecar.contains("\"reason\" : \"\(reason)\""))
+        #expect(sidecar.contains("\"line\"") || sidecar.contains("\"byte_offset\""))
+        return hostile
+    }
+
+    static func doc(_ s: String) -> Data { Data(s.utf8) }
+
+    /// libxml2 stops the expansion while it parses the internal subset, before the DOCTYPE is
+    /// even reported: the more specific code wins.
+    @Test func billionLaughs() throws {
+        var dtd = "<!DOCTYPE RateCard [\n<!ENTITY lol \"lol\">\n"
+        for i in 1...9 { dtd += "<!ENTITY lol\(i) \"" + String(repeating: "&lol\(i == 1 ? "" : String(i - 1));", count: 10) + "\">\n" }
+        dtd += "]>\n"
+        _ = try check(Self.doc(Self.head + dtd + Self.root + "<Control recordCount=\"&lol9;\"/></RateCard>"), "entity_limit")
+    }
+
+    @Test func quadraticBlowup() throws {
+        let big = String(repeating: "x", count: 100_000)
+        let refs = String(repeating: "&a;", count: 50_000)
+        _ = try check(Self.doc(Self.head + "<!DOCTYPE RateCard [<!ENTITY a \"\(big)\">]>" + Self.root + "<Rate role=\"\(refs)\"/><Control recordCount=\"1\"/></RateCard>"), "dtd_forbidden")
+    }
+
+    @Test(arguments: [
+        "<!DOCTYPE RateCard [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]>",
+        "<!DOCTYPE RateCard [<!ENTITY xxe SYSTEM \"http://127.0.0.1:9/x\">]>",
+        "<!DOCTYPE RateCard SYSTEM \"http://127.0.0.1:9/rates.dtd\">",
+        "<!DOCTYPE RateCard [<!ENTITY % p SYSTEM \"file:///etc/passwd\"> %p;]>",
+    ])
+    func externalEntitiesAndDTDs(_ doctype: String) throws {
+        _ = try check(Self.doc(Self.head + doctype + Self.root + "<Control recordCount=\"0\"/></RateCard>"), "dtd_forbidden")
+    }
+
+    @Test func deepNesting() throws {
+        let depth = 100_000
+        _ = try check(Self.doc(Self.head + Self.root + String(repeating: "<a>", count: depth) + String(repeating: "</a>", count: depth) + "<Control recordCount=\"0\"/></RateCard>"), "depth_limit")
+    }
+
+    @Test func hugeAttributeGeneratedOnTheFly() throws {
+        var data = Data((Self.head + Self.root + "<Rate role=\"").utf8)
+        data.append(Data(repeating: UInt8(ascii: "A"), count: 200 << 20))
+        data.append(Data("\"/><Control recordCount=\"1\"/></RateCard>".utf8))
+        _ = try check(data, "size_limit")
+    }
+
+    @Test func hugeTextNode() throws {
+        var data = Data((Self.head + Self.root + "<Rate role=\"X\">").utf8)
+        data.append(Data(repeating: UInt8(ascii: "t"), count: 30 << 20))
+        data.append(Data("</Rate><Control recordCount=\"1\"/></RateCard>".utf8))
+        _ = try check(data, "size_limit")
+    }
+
+    @Test func millionAttributes() throws {
+        var s = Self.head + Self.root + "<Rate"
+        s.reserveCapacity(12_000_000)
+        for i in 0..<1_000_000 { s += " a\(i)=\"1\"" }
+        s += "/><Control recordCount=\"1\"/></RateCard>"
+        _ = try check(Data(s.utf8), "size_limit")
+    }
+
+    @Test func randomBytes() throws {
+        var rng = SystemRandomNumberGenerator()
+        var g = Data(count: 4096)
+        for i in 0..<g.count { g[i] = UInt8.random(in: 0...255, using: &rng) }
+        g[0] = UInt8(ascii: "<")
+        let zone = try TemporaryDropZone()
+        try zone.drop(data: g, as: "ERP_RATES_ERP01_20261127_001.xml")
+        let summary = try zone.run(asOf: "2026-11-28")
+        #expect(summary.files.first?.outcome == "quarantined")
+        #expect(["not_well_formed", "bad_encoding"].contains(summary.files.first?.reason ?? ""))
+    }
+
+    @Test func latin1BytesDeclaredUTF8IsBadEncodingWithOffset() throws {
+        var data = Data((Self.head + Self.root + "<Rate role=\"M").utf8)
+        let offset = data.count
+        data.append(0xFC)  // ü in ISO-8859-1
+        data.append(Data("LLER\" region=\"EMEA\" validFrom=\"2026-01-01\" billRate=\"1.00\" costRate=\"1.00\"/><Control recordCount=\"1\"/></RateCard>".utf8))
+        let r = try check(data, "bad_encoding")
+        #expect(r.message?.contains("byte") == true || r.message?.contains("line") == true)
+        _ = offset
+    }
+
+    @Test(arguments: [UInt8(0), UInt8(1), UInt8(0x1B)])
+    func controlCharacters(_ byte: UInt8) throws {
+        var data = Data((Self.head + Self.root + "<Rate role=\"A").utf8)
+        data.append(byte)
+        data.append(Data("\"/><Control recordCount=\"1\"/></RateCard>".utf8))
+        _ = try check(data, "not_well_formed")
+    }
+
+    @Test func truncatedAtManyOffsets() throws {
+        let full = Data(Self.good.utf8)
+        let zone = try TemporaryDropZone()
+        var offsets: [Int] = []
+        var o = 1
+        while o < full.count - 1 { offsets.append(o); o += max(1, full.count / 40) }
+        for (i, cut) in offsets.enumerated() {
+            try zone.drop(data: full.prefix(cut), as: "ERP_RATES_ERP01_20261127_\(zeroPad(i + 1, 3)).xml")
+        }
+        try zone.drop(data: Data(Self.good.replacingOccurrences(of: "ERP-R-20261127-001", with: "ERP-R-20261127-777").utf8), as: "ERP_RATES_ERP01_20261127_999.xml")
+        let summary = try zone.run(asOf: "2026-11-28")
+        #expect(offsets.count >= 30)
+        for f in summary.files where f.name != "ERP_RATES_ERP01_20261127_999.xml" {
+            #expect(f.outcome == "quarantined", "\(f.name): \(f.outcome)")
+            #expect(["not_well_formed", "bad_encoding"].contains(f.reason ?? ""), "\(f.name): \(f.reason ?? "")")
+        }
+        #expect(summary.files.first { $0.name == "ERP_RATES_ERP01_20261127_999.xml" }?.records["loaded"] == 3)
+    }
+}
+
+struct FileSizeLimitTests {
+    @Test func fileOverTheZoneLimitIsQuarantinedSizeLimit() throws {
+        let zone = try TemporaryDropZone(settings: "format_version: 1\nlimits:\n  max_file_bytes: 500\n")
+        try zone.drop(TestPaths.examples + "/inbound/ERP_RATES_ERP01_20261127_001.xml")
+        let summary = try zone.run(asOf: "2026-11-28")
+        #expect(summary.files.first?.reason == "size_limit")
+        #expect(summary.files.first?.message?.contains("max_file_bytes is 500") == true)
+    }
+
+    @Test func unknownSettingIsAConfigError() throws {
+        let zone = try TemporaryDropZone(settings: "format_version: 1\nlimits:\n  max_file_byte: 500\n")
+        let r = try runDropline(["run", "--root", zone.root])
+        #expect(r.exitCode == 78)
+        #expect(r.stderr.contains("dropline.yaml:3:3: error: unknown key 'max_file_byte' in 'limits'; did you mean 'max_file_bytes'?"))
+    }
+}
