@@ -1,3 +1,5 @@
+import Foundation
+
 /// One extracted record: typed fields by name, plus where it came from. `Sendable` value.
 public struct Record: Sendable {
     /// The record type's name in the pipeline (`worker`, `project`, `entry`).
@@ -12,6 +14,11 @@ public struct Record: Sendable {
     public var issues: [RecordIssue]
     /// The parent record's index among extracted units, for nested records.
     public var parentRejected: Bool
+    /// Where the element stands: index among the root's element children, then (nested) index
+    /// among its parent's element children. Used to cut reject files out of the original bytes.
+    public var position: [Int] = []
+    /// What the element adds to each `sum` control total (by check index), as written.
+    public var controlSums: [Int: Decimal] = [:]
 
     public init(type: String, fields: [String: Value] = [:], line: Int, ordinal: Int, issues: [RecordIssue] = [], parentRejected: Bool = false) {
         self.type = type

@@ -62,7 +62,9 @@ public final class XMLRecordExtractor {
             if case .sum(let rec, let p) = c.total { (i, rec, p) } else { nil }
         }
         var trailer: XMLElement?
+        var unitIndex = -1
         while let unit = try reader.nextUnit() {
+            unitIndex += 1
             if unit.is(namespace: trailerName.namespace, local: trailerName.local) {
                 if trailer != nil { structure(FileFailure(.schemaRoot, "a second trailer \(unit.qualifiedName)", line: unit.line)) }
                 trailer = unit
@@ -76,18 +78,23 @@ public final class XMLRecordExtractor {
                 structure(FileFailure(.schemaRoot, "unexpected element \(unit.qualifiedName) under the root; expected records (\(topLevel.map { $0.path[1].written }.joined(separator: ", "))) then \(definition.control.element)", line: unit.line))
                 continue
             }
-            var emitted: [(RecordDefinition, XMLElement, [XMLElement])] = []
-            collect(def, unit, ancestors: [root], into: &emitted)
-            for (d, el, ancestors) in emitted {
+            var emitted: [(RecordDefinition, XMLElement, [XMLElement], [Int])] = []
+            collect(def, unit, ancestors: [root], position: [unitIndex], into: &emitted)
+            for (d, el, ancestors, position) in emitted {
                 counts[d.name, default: 0] += 1
+                var contributions: [Int: Decimal] = [:]
                 for (i, rec, p) in sumChecks where rec == d.name {
                     if let raw = FieldReader.raw(p, record: el, ancestors: ancestors, root: root),
                         let v = DecimalText.parse(Substring(raw.trimmingCharacters(in: .whitespacesAndNewlines))) {
                         sums[String(i), default: 0] += v
+                        contributions[i] = v
                     }
                 }
                 if structural == nil {
-                    try handle(record(d, el, ancestors: ancestors, root: root, ordinal: counts[d.name]!))
+                    var r = record(d, el, ancestors: ancestors, root: root, ordinal: counts[d.name]!)
+                    r.position = position
+                    r.controlSums = contributions
+                    try handle(r)
                 }
             }
         }
@@ -124,14 +131,14 @@ public final class XMLRecordExtractor {
         return ExtractSummary(header: header, counts: counts)
     }
 
-    func collect(_ def: RecordDefinition, _ el: XMLElement, ancestors: [XMLElement], into out: inout [(RecordDefinition, XMLElement, [XMLElement])]) {
-        out.append((def, el, ancestors))
+    func collect(_ def: RecordDefinition, _ el: XMLElement, ancestors: [XMLElement], position: [Int], into out: inout [(RecordDefinition, XMLElement, [XMLElement], [Int])]) {
+        out.append((def, el, ancestors, position))
         guard let kids = nested[def.name] else { return }
-        for child in el.children {
+        for (index, child) in el.children.enumerated() {
             for k in kids {
                 let last = k.path[k.path.count - 1]
                 if child.is(namespace: last.namespace, local: last.local) {
-                    collect(k, child, ancestors: ancestors + [el], into: &out)
+                    collect(k, child, ancestors: ancestors + [el], position: position + [index], into: &out)
                 }
             }
         }

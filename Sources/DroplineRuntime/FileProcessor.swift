@@ -70,6 +70,7 @@ final class FileProcessor {
         var counts = ["loaded": 0, "rejected": 0, "held": 0, "skipped": 0]
         var reasons: [String: Int] = [:]
         var superseded = 0
+        var rejectDocument = RejectDocument()
         let started = Date()
         do {
             let schema = try d.extract.schemaPath.map(schema(at:))
@@ -133,6 +134,7 @@ final class FileProcessor {
                         let rejection = Rejection(recordType: record.type, key: Self.key(record, d), line: record.line, issues: issues)
                         reasons[rejection.primary.rawValue, default: 0] += 1
                         try rejects.append(rejection)
+                        rejectDocument.add(extracted, definition: d)
                     }
                     counts[outcome, default: 0] += 1
                 })
@@ -162,7 +164,12 @@ final class FileProcessor {
         if superseded > 0 { result.superseded = superseded }
         let loaded = counts["loaded"] ?? 0
         if !context.dryRun {
-            do { try rejects.finish() } catch { logger.error("Reject file not written", metadata: ["stage": "reject"]) }
+            do {
+                try rejects.finish()
+                if !rejectDocument.isEmpty { try writeRejectDocument(rejectDocument, source: path, name: name, definition: d, exportID: exportID, count: rejects.count) }
+            } catch {
+                logger.error("Reject file not written", metadata: ["stage": "reject", "error": "\(type(of: error))"])
+            }
             let location = archiveDestination(name: name, pipeline: d.name)
             var entry = Ledger.FileEntry(runID: context.runID, pipeline: d.name, name: name, sha256: digest.hex, bytes: digest.bytes, exportID: exportID, businessDate: businessDate?.iso, outcome: "loaded", reason: nil, location: location, loaded: loaded, rejected: rejects.count, reprocessOf: reprocessOf)
             entry.held = counts["held"] ?? 0
@@ -173,6 +180,19 @@ final class FileProcessor {
         }
         logger.info("File loaded", metadata: ["stage": "load", "loaded": "\(loaded)", "rejected": "\(rejects.count)", "duration_ms": "\(Int(Date().timeIntervalSince(started) * 1000))"])
         return Outcome(result: result, businessDate: businessDate)
+    }
+
+    /// The reject XML beside the JSON lines, and the folder's README.txt.
+    func writeRejectDocument(_ doc: RejectDocument, source: String, name: String, definition d: PipelineDefinition, exportID: String?, count: Int) throws {
+        let dir = zone.rejected + "/" + d.name + "/" + context.runID
+        let original = exportID ?? name
+        let seq = try ledger.nextRejectSequence(exportID: original)
+        let derived = original + "-R" + zeroPad(seq, 3)
+        let target = dir + "/" + name
+        if try doc.write(source: source, target: target, definition: d, newExportID: derived) {
+            try ledger.recordRejectFile(.init(path: String(target.dropFirst(zone.root.count + 1)), pipeline: d.name, run_id: context.runID, original_name: name, original_export_id: original, derived_export_id: derived, records: count, created_at: ISO8601DateFormatter().string(from: context.clock())), seq: seq)
+        }
+        try RejectReadme.write(folder: dir, pipeline: d.name, runID: context.runID, runDate: context.runDate, zoneRoot: zone.root)
     }
 
     func schema(at path: String) throws -> XMLSchema {

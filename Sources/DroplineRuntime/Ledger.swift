@@ -20,7 +20,7 @@ public final class Ledger {
 
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
-        m.registerMigration("v1: processed_file, run, manifest") { db in
+        m.registerMigration("v1: processed_file, run, manifest, reject_file, resubmission") { db in
             try db.execute(sql: """
                 CREATE TABLE run (
                     run_id TEXT PRIMARY KEY, started_at TEXT NOT NULL, finished_at TEXT,
@@ -35,6 +35,13 @@ public final class Ledger {
                     reprocess_of TEXT, processed_at TEXT NOT NULL);
                 CREATE INDEX processed_file_sha256 ON processed_file(sha256);
                 CREATE INDEX processed_file_export ON processed_file(pipeline, export_id);
+                CREATE TABLE reject_file (
+                    path TEXT PRIMARY KEY, pipeline TEXT NOT NULL, run_id TEXT NOT NULL, original_name TEXT NOT NULL,
+                    original_export_id TEXT, derived_export_id TEXT, seq INTEGER NOT NULL, records INTEGER NOT NULL,
+                    created_at TEXT NOT NULL);
+                CREATE TABLE resubmission (
+                    name TEXT NOT NULL, sha256 TEXT NOT NULL, reject_path TEXT NOT NULL, original_name TEXT NOT NULL,
+                    original_run_id TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (name, sha256));
                 CREATE TABLE manifest (
                     pipeline TEXT NOT NULL, sequence INTEGER NOT NULL, run_id TEXT NOT NULL, path TEXT NOT NULL,
                     sha256 TEXT NOT NULL, PRIMARY KEY (pipeline, sequence));
@@ -100,6 +107,53 @@ public final class Ledger {
         let e = JSONEncoder()
         e.outputFormatting = .sortedKeys
         return (try? e.encode(reasons)).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    // MARK: reject files and resubmissions
+
+    public struct RejectFile: Sendable, Codable {
+        public var path: String
+        public var pipeline: String
+        public var run_id: String
+        public var original_name: String
+        public var original_export_id: String?
+        public var derived_export_id: String?
+        public var records: Int
+        public var created_at: String
+    }
+
+    /// The next `-R<NNN>` for reject files derived from an export id.
+    public func nextRejectSequence(exportID: String) throws -> Int {
+        try queue.read { try Int.fetchOne($0, sql: "SELECT COALESCE(MAX(seq), 0) FROM reject_file WHERE original_export_id = ?", arguments: [exportID]) ?? 0 } + 1
+    }
+
+    public func recordRejectFile(_ r: RejectFile, seq: Int) throws {
+        try queue.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO reject_file (path, pipeline, run_id, original_name, original_export_id, derived_export_id, seq, records, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           arguments: [r.path, r.pipeline, r.run_id, r.original_name, r.original_export_id, r.derived_export_id, seq, r.records, r.created_at])
+        }
+    }
+
+    public func rejectFiles() throws -> [RejectFile] {
+        try queue.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM reject_file ORDER BY created_at, path").map {
+                RejectFile(path: $0["path"], pipeline: $0["pipeline"], run_id: $0["run_id"], original_name: $0["original_name"], original_export_id: $0["original_export_id"], derived_export_id: $0["derived_export_id"], records: $0["records"], created_at: $0["created_at"])
+            }
+        }
+    }
+
+    public func recordResubmission(name: String, sha256: String, rejectPath: String, originalName: String, originalRun: String, at date: Date) throws {
+        try queue.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO resubmission (name, sha256, reject_path, original_name, original_run_id, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                           arguments: [name, sha256, rejectPath, originalName, originalRun, ISO8601DateFormatter().string(from: date)])
+        }
+    }
+
+    /// Lineage of a resubmitted file, by its inbox name and bytes.
+    public func resubmission(name: String, sha256: String) throws -> (rejectPath: String, originalName: String, originalRun: String)? {
+        try queue.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM resubmission WHERE name = ? AND sha256 = ?", arguments: [name, sha256]).map { ($0["reject_path"], $0["original_name"], $0["original_run_id"]) }
+        }
     }
 
     // MARK: manifests

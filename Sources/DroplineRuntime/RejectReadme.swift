@@ -1,0 +1,61 @@
+import DroplineCore
+import Foundation
+
+/// `README.txt` in a reject folder, in plain words for the finance or delivery reviewer: what
+/// was rejected, what each reason means and how to fix it, how to resubmit. Rewritten whenever
+/// the folder gains a file; holds no record values.
+enum RejectReadme {
+    static func write(folder: String, pipeline: String, runID: String, runDate: BusinessDate, zoneRoot: String) throws {
+        let fm = FileManager.default
+        var perFile: [(String, Int)] = []
+        var byReason: [String: Int] = [:]
+        for name in ((try? fm.contentsOfDirectory(atPath: folder)) ?? []).sorted() where name.hasSuffix(".rejects.jsonl") {
+            let lines = ((try? String(contentsOfFile: folder + "/" + name, encoding: .utf8)) ?? "").split(separator: "\n")
+            perFile.append((String(name.dropLast(".rejects.jsonl".count)), lines.count))
+            for line in lines {
+                if let r = line.range(of: "\"primary_reason\":\"") {
+                    let code = line[r.upperBound...].prefix { $0 != "\"" }
+                    byReason[String(code), default: 0] += 1
+                }
+            }
+        }
+        let rel = String(folder.dropFirst(zoneRoot.count + 1))
+        var text = """
+            Rejected records: pipeline \(pipeline), run \(runID) (run date \(runDate.iso))
+
+            Files with rejected records:
+
+            """
+        for (name, n) in perFile {
+            text += "  \(name): \(n) record\(n == 1 ? "" : "s") rejected\(fm.fileExists(atPath: folder + "/" + name) ? "" : " (no XML copy; see the .rejects.jsonl)")\n"
+        }
+        text += "\nWhy (by the first reason of each record):\n\n"
+        for (code, n) in byReason.sorted(by: { ($1.value, $0.key) < ($0.value, $1.key) }) {
+            let reason = ReasonCode(rawValue: code)
+            text += "  \(n) x \(code): \(reason?.meaning ?? "see docs/error-codes.md")\n"
+            text += "      What to do: \(reason?.remedy ?? "Correct the value and resubmit.")\n"
+        }
+        text += """
+
+            How to fix and resubmit:
+
+              1. Open the XML file named like the original export. It has the same layout, header and
+                 encoding as what the sender delivered, but holds only the rejected records (a
+                 timesheet is kept around its rejected entries) and totals recomputed for them.
+              2. <name>.rejects.jsonl lists, per record, its key, its line in the original file, the
+                 first reason and every failed check with field, expected and actual value.
+              3. Correct the values in the XML file with a text editor. Do not change the totals in the
+                 last line unless you add or remove records; they must match what the file holds.
+              4. Resubmit:  dropline rejects resubmit \(rel)/<name> --root \(zoneRoot)
+                 The file goes into the inbox under a new sequence number; its export id ends in
+                 -R<NNN>, so the duplicate checks take it as a new export, and its lineage to the
+                 original file and run is recorded. Records still wrong are rejected again with their
+                 reasons; records that were already posted are never posted twice.
+
+            This folder may contain personal data (names, notes). Keep it private; purge old folders
+            with: dropline rejects purge --older-than 90d --root \(zoneRoot)
+
+            """
+        try AtomicFile.write(Data(text.utf8), to: folder + "/README.txt", permissions: 0o600)
+    }
+}
