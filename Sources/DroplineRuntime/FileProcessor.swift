@@ -175,6 +175,7 @@ final class FileProcessor {
             entry.held = counts["held"] ?? 0
             entry.skipped = counts["skipped"] ?? 0
             entry.reasons = reasons
+            entry.resubmissionOf = try ledger.resubmission(name: name, sha256: digest.hex)?.rejectPath
             try ledger.record(entry, at: context.clock())
             move(path, to: location)
         }

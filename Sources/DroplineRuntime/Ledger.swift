@@ -32,7 +32,7 @@ public final class Ledger {
                     outcome TEXT NOT NULL, reason TEXT, location TEXT,
                     loaded INTEGER NOT NULL DEFAULT 0, rejected INTEGER NOT NULL DEFAULT 0,
                     held INTEGER NOT NULL DEFAULT 0, skipped INTEGER NOT NULL DEFAULT 0, reasons TEXT,
-                    reprocess_of TEXT, processed_at TEXT NOT NULL);
+                    reprocess_of TEXT, resubmission_of TEXT, processed_at TEXT NOT NULL);
                 CREATE INDEX processed_file_sha256 ON processed_file(sha256);
                 CREATE INDEX processed_file_export ON processed_file(pipeline, export_id);
                 CREATE TABLE reject_file (
@@ -69,6 +69,8 @@ public final class Ledger {
         public var skipped: Int = 0
         /// Primary reasons of rejected and held records, by code.
         public var reasons: [String: Int] = [:]
+        /// For a resubmitted reject file: the reject file it came from (zone-relative).
+        public var resubmissionOf: String? = nil
     }
 
     /// A file with these bytes was taken before (loaded, quarantined or skipped).
@@ -99,6 +101,7 @@ public final class Ledger {
         e.held = row["held"]
         e.skipped = row["skipped"]
         e.reasons = (row["reasons"] as String?).flatMap { try? JSONDecoder().decode([String: Int].self, from: Data($0.utf8)) } ?? [:]
+        e.resubmissionOf = row["resubmission_of"]
         return e
     }
 
@@ -180,9 +183,9 @@ public final class Ledger {
     public func record(_ e: FileEntry, at date: Date) throws {
         try queue.write { db in
             try db.execute(sql: """
-                INSERT INTO processed_file (run_id, pipeline, name, sha256, bytes, export_id, business_date, outcome, reason, location, loaded, rejected, held, skipped, reasons, reprocess_of, processed_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [e.runID, e.pipeline, e.name, e.sha256, e.bytes, e.exportID, e.businessDate, e.outcome, e.reason, e.location, e.loaded, e.rejected, e.held, e.skipped, Self.encode(e.reasons), e.reprocessOf, ISO8601DateFormatter().string(from: date)])
+                INSERT INTO processed_file (run_id, pipeline, name, sha256, bytes, export_id, business_date, outcome, reason, location, loaded, rejected, held, skipped, reasons, reprocess_of, resubmission_of, processed_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [e.runID, e.pipeline, e.name, e.sha256, e.bytes, e.exportID, e.businessDate, e.outcome, e.reason, e.location, e.loaded, e.rejected, e.held, e.skipped, Self.encode(e.reasons), e.reprocessOf, e.resubmissionOf, ISO8601DateFormatter().string(from: date)])
         }
     }
 
@@ -199,6 +202,11 @@ public final class Ledger {
     }
 
     /// The last runs, newest first, for `dropline history`.
+    /// Every name the ledger has seen (for choosing a free sequence number).
+    public func names(withPrefix prefix: String) throws -> [String] {
+        try queue.read { try String.fetchAll($0, sql: "SELECT DISTINCT name FROM processed_file WHERE substr(name, 1, ?) = ? UNION SELECT name FROM resubmission WHERE substr(name, 1, ?) = ?", arguments: [prefix.count, prefix, prefix.count, prefix]) }
+    }
+
     public func files(pipeline: String?, limit: Int) throws -> [FileEntry] {
         try queue.read { db in
             var sql = "SELECT * FROM processed_file"

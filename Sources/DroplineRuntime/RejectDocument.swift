@@ -31,98 +31,118 @@ struct RejectDocument {
         }
     }
 
+    /// Byte ranges of what goes into the reject file, found in one pass over the original.
+    struct Layout {
+        var rootStartEnd = 0
+        /// Included top-level elements: whitespace before it, start, the end of its start tag
+        /// (nil when included whole), included nested ranges (whitespace, start, end), the end
+        /// of its last nested element, and its end.
+        var units: [(gap: Int, start: Int, startTagEnd: Int?, children: [(Int, Int, Int)], lastChildEnd: Int, end: Int)] = []
+        var trailer: (gap: Int, start: Int, end: Int)?
+        var rootTail = 0
+    }
+
     /// Writes the reject document for `source` to `target`; returns false when the source cannot
-    /// be cut (UTF-16 input) so that only the JSON lines stand.
+    /// be cut (UTF-16 input), so that only the JSON lines stand.
     func write(source: String, target: String, definition d: PipelineDefinition, newExportID: String) throws -> Bool {
-        guard let input = InputStream(fileAtPath: source) else { return false }
+        guard let layout = try scan(source, d) else { return false }
+        guard let handle = FileHandle(forReadingAtPath: source) else { return false }
+        defer { try? handle.close() }
+        func bytes(_ from: Int, _ to: Int) throws -> Data {
+            guard to > from else { return Data() }
+            try handle.seek(toOffset: UInt64(from))
+            return try handle.read(upToCount: to - from) ?? Data()
+        }
+        var out = rewriteRoot(try bytes(0, layout.rootStartEnd), d, newExportID: newExportID)
+        for u in layout.units {
+            if let tagEnd = u.startTagEnd {
+                out += try bytes(u.gap, tagEnd)
+                for (gap, _, end) in u.children { out += try bytes(gap, end) }
+                out += try bytes(u.lastChildEnd, u.end)
+            } else {
+                out += try bytes(u.gap, u.end)
+            }
+        }
+        if let t = layout.trailer { out += rewriteTrailer(try bytes(t.gap, t.end), d) }
+        try handle.seek(toOffset: UInt64(layout.rootTail))
+        out += try handle.readToEnd() ?? Data()
+        try DropZone.makePrivateFolder((target as NSString).deletingLastPathComponent)
+        try AtomicFile.write(out, to: target, permissions: 0o600)
+        return true
+    }
+
+    func scan(_ source: String, _ d: PipelineDefinition) throws -> Layout? {
+        guard let input = InputStream(fileAtPath: source) else { return nil }
         input.open()
         defer { input.close() }
         var scanner = ByteScanner()
-        var out = Data()
-        var pendingSpace = Data()
-        var unitBuffer = Data()
-        var unitIndex = -1
-        var childIndex = -1
-        var unitStartTagEnd = 0  // length of the header's start tag within unitBuffer
-        var keepUnit = false, keepSome = Set<Int>()
-        var childBuffer = Data(), childSpace = Data()
-        var headerOut = Data()
-        var trailer = Data()
-        var afterRoot = Data()
+        var layout = Layout()
+        var lastEnd = [Int](repeating: 0, count: 4)
+        var unit = -1, child = -1
+        var unitStart = 0, unitGap = 0, unitTagEnd: Int?
+        var children: [(Int, Int, Int)] = []
+        var childStart = 0, childGap = 0
+        let trailerNames: Set<String> = [d.extract.control.element.written, d.extract.control.element.local]
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        var offset = 0
         var first = true
         while true {
             let n = input.read(&chunk, maxLength: chunk.count)
             if n < 0 { throw input.streamError ?? POSIXError(.EIO) }
             if n == 0 { break }
-            var i = 0
             if first {
                 first = false
-                if n >= 2, (chunk[0] == 0xFF && chunk[1] == 0xFE) || (chunk[0] == 0xFE && chunk[1] == 0xFF) { return false }
+                if n >= 2, (chunk[0] == 0xFF && chunk[1] == 0xFE) || (chunk[0] == 0xFE && chunk[1] == 0xFF) { return nil }
             }
-            while i < n {
-                let b = chunk[i]
-                let event = scanner.feed(b)
-                let depth = scanner.depth
-                // Route the byte.
-                if scanner.rootClosedAt != nil {
-                    afterRoot.append(b)
-                } else if depth == 0 || (depth == 1 && scanner.inRootStartTag) {
-                    out.append(b)  // prolog and root start tag
-                } else if depth == 1 && !scanner.inElementMarkup {
-                    if event == .startTag { } else { pendingSpace.append(b) }
-                } else {
-                    unitBuffer.append(b)
-                }
+            for i in 0..<n {
+                let event = scanner.feed(chunk[i])
+                let here = offset + i
                 switch event {
-                case .startTag where scanner.elementDepth == 2:
-                    // A new child of the root begins: the '<' was buffered as whitespace; move it.
-                    unitIndex += 1
-                    childIndex = -1
-                    if pendingSpace.last == UInt8(ascii: "<") { pendingSpace.removeLast() }
-                    unitBuffer = Data([UInt8(ascii: "<")])
-                    keepUnit = whole.contains(unitIndex)
-                    keepSome = partial[unitIndex] ?? []
-                    headerOut = Data()
-                case .startTagEnd where scanner.elementDepth == 2 && !keepSome.isEmpty:
-                    unitStartTagEnd = unitBuffer.count
-                    headerOut = pendingSpace + unitBuffer.prefix(unitStartTagEnd)
-                case .startTag where scanner.elementDepth == 3 && !keepSome.isEmpty:
-                    childIndex += 1
-                    // Whitespace before the child: what the buffer holds since the last cut.
-                    let sinceCut = unitBuffer.count - 1 - (unitStartTagEnd)
-                    childSpace = sinceCut > 0 ? unitBuffer.subdata(in: unitStartTagEnd..<(unitBuffer.count - 1)) : Data()
-                    childBuffer = Data([UInt8(ascii: "<")])
-                    unitStartTagEnd = unitBuffer.count - 1
-                case .elementEnd where scanner.elementDepth == 3 && !keepSome.isEmpty:
-                    childBuffer = unitBuffer.subdata(in: unitStartTagEnd..<unitBuffer.count)
-                    if keepSome.contains(childIndex) { headerOut += childSpace + childBuffer }
-                    unitStartTagEnd = unitBuffer.count
-                case .elementEnd where scanner.elementDepth == 2:
-                    // The child of the root is complete.
-                    let isTrailer = scanner.lastElementName == d.extract.control.element.written || scanner.lastElementName.hasSuffix(":" + d.extract.control.element.local) || scanner.lastElementName == d.extract.control.element.local
-                    if isTrailer && unitIndex >= 0 && !whole.contains(unitIndex) && partial[unitIndex] == nil {
-                        trailer = pendingSpace + rewriteTrailer(unitBuffer, d)
-                    } else if keepUnit {
-                        out += pendingSpace + unitBuffer
-                    } else if !keepSome.isEmpty {
-                        // Header end tag: what follows the last child.
-                        let tail = unitBuffer.subdata(in: unitStartTagEnd..<unitBuffer.count)
-                        out += headerOut + tail
+                case .open(let depth):
+                    if depth == 2 {
+                        unit += 1
+                        child = -1
+                        unitStart = here - 1  // the '<' came one byte earlier
+                        unitGap = lastEnd[2]
+                        unitTagEnd = nil
+                        children = []
+                    } else if depth == 3 {
+                        child += 1
+                        childStart = here - 1
+                        childGap = lastEnd[3]
                     }
-                    pendingSpace = Data()
-                    unitBuffer = Data()
-                default:
+                case .openEnd(let depth):
+                    if depth == 1 {
+                        layout.rootStartEnd = here + 1
+                        lastEnd[2] = here + 1
+                    } else if depth == 2 {
+                        unitTagEnd = here + 1
+                        lastEnd[3] = here + 1
+                    }
+                case .close(let depth):
+                    let end = here + 1
+                    if depth == 3 {
+                        if partial[unit]?.contains(child) == true { children.append((childGap, childStart, end)) }
+                        lastEnd[3] = end
+                    } else if depth == 2 {
+                        if whole.contains(unit) {
+                            layout.units.append((unitGap, unitStart, nil, [], 0, end))
+                        } else if partial[unit] != nil, let tagEnd = unitTagEnd {
+                            layout.units.append((unitGap, unitStart, tagEnd, children, lastEnd[3], end))
+                        } else if trailerNames.contains(scanner.lastElementName) {
+                            layout.trailer = (unitGap, unitStart, end)
+                        }
+                        lastEnd[2] = end
+                    } else if depth == 1 {
+                        layout.rootTail = lastEnd[2]
+                    }
+                case .none:
                     break
                 }
-                i += 1
             }
+            offset += n
         }
-        out = rewriteRoot(out, d, newExportID: newExportID)
-        out += trailer + pendingSpace + afterRoot
-        try DropZone.makePrivateFolder((target as NSString).deletingLastPathComponent)
-        try AtomicFile.write(out, to: target, permissions: 0o600)
-        return true
+        return layout
     }
 
     /// The root start tag with the export id attribute replaced.
@@ -138,7 +158,9 @@ struct RejectDocument {
             let value: String
             switch check.total {
             case .count(let rec): value = String(counts[rec] ?? 0)
-            case .sum: value = DecimalText.canonical(sums[i] ?? 0).contains(".") || (sums[i] ?? 0) == 0 ? DecimalText.format(sums[i] ?? 0, scale: max(2, DecimalText.significantScale(sums[i] ?? 0))) : DecimalText.format(sums[i] ?? 0, scale: 2)
+            case .sum:
+                let v = sums[i] ?? 0
+                value = DecimalText.format(v, scale: max(2, DecimalText.significantScale(v)))
             }
             out = replaceAttribute(out, name: check.attribute.local, value: value, lastTagOnly: false)
         }
@@ -181,26 +203,30 @@ struct RejectDocument {
     }
 }
 
-/// A byte-level XML tokenizer for well-formed, ASCII-compatible input: tracks element depth,
-/// comments, CDATA, processing instructions and quoted attribute values.
+/// A byte-level XML tokenizer for well-formed, ASCII-compatible input: element depth across
+/// comments, CDATA sections, processing instructions and quoted attribute values.
 struct ByteScanner {
-    enum Event { case none, startTag, startTagEnd, elementEnd }
-    enum State { case text, lt, startTag, endTag, comment, cdata, pi, bang }
+    enum Event: Equatable {
+        case none
+        /// An element start tag began (reported at its first name byte); the depth it opens.
+        case open(Int)
+        /// A start tag ended with '>' (the element has content); its depth.
+        case openEnd(Int)
+        /// An element closed ('/>' or its end tag's '>'); its depth.
+        case close(Int)
+    }
+    enum State { case text, lt, startTag, endTag, markup, comment, cdata, pi }
     var state = State.text
-    /// Elements currently open (the root is 1).
-    var elementDepth = 0
+    var depth = 0
     var quote: UInt8 = 0
-    var tail: [UInt8] = []  // last bytes, to recognise "-->", "]]>", "?>"
+    var previous: UInt8 = 0
+    var tail: [UInt8] = []
     var name: [UInt8] = []
     var collectingName = false
+    /// Name (as written) of the last element whose start or end tag was read.
     var lastElementName = ""
-    var rootClosedAt: Int?
-    var inRootStartTag = false
-    /// Inside an element's markup or content at depth >= 2.
-    var inElementMarkup: Bool { elementDepth >= 2 || (state != .text && elementDepth >= 1 && !inRootStartTag) }
-    var depth: Int { elementDepth }
-    var previous: UInt8 = 0
-    var bangBuffer: [UInt8] = []
+
+    static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D }
 
     mutating func feed(_ b: UInt8) -> Event {
         defer { previous = b }
@@ -209,38 +235,30 @@ struct ByteScanner {
             if b == UInt8(ascii: "<") { state = .lt }
             return .none
         case .lt:
-            switch b {
-            case UInt8(ascii: "/"):
+            if b == UInt8(ascii: "/") {
                 state = .endTag
                 name = []
                 collectingName = true
                 return .none
-            case UInt8(ascii: "?"):
-                state = .pi
-                return .none
-            case UInt8(ascii: "!"):
-                state = .bang
-                bangBuffer = []
-                return .none
-            default:
-                state = .startTag
-                elementDepth += 1
-                if elementDepth == 1 { inRootStartTag = true }
-                name = [b]
-                collectingName = true
-                return .startTag
             }
-        case .bang:
-            bangBuffer.append(b)
-            if bangBuffer == Array("--".utf8) { state = .comment; tail = [] }
-            else if bangBuffer == Array("[CDATA[".utf8) { state = .cdata; tail = [] }
-            else if bangBuffer.count > 7 { state = .text }  // DOCTYPE: never in accepted input
+            if b == UInt8(ascii: "?") { state = .pi; tail = []; return .none }
+            if b == UInt8(ascii: "!") { state = .markup; tail = []; return .none }
+            state = .startTag
+            depth += 1
+            name = [b]
+            collectingName = true
+            return .open(depth)
+        case .markup:
+            tail.append(b)
+            if tail == Array("--".utf8) { state = .comment; tail = [] }
+            else if tail == Array("[CDATA[".utf8) { state = .cdata; tail = [] }
+            else if b == UInt8(ascii: ">") { state = .text }  // a declaration (never in accepted input)
             return .none
         case .comment, .cdata, .pi:
             tail.append(b)
             if tail.count > 3 { tail.removeFirst() }
             let end: [UInt8] = state == .comment ? Array("-->".utf8) : state == .cdata ? Array("]]>".utf8) : Array("?>".utf8)
-            if tail.suffix(end.count) == end[...] { state = .text; tail = [] }
+            if tail.suffix(end.count).elementsEqual(end) { state = .text; tail = [] }
             return .none
         case .startTag:
             if quote != 0 {
@@ -248,7 +266,7 @@ struct ByteScanner {
                 return .none
             }
             if collectingName {
-                if b == UInt8(ascii: " ") || b == UInt8(ascii: "\t") || b == UInt8(ascii: "\n") || b == UInt8(ascii: "\r") || b == UInt8(ascii: "/") || b == UInt8(ascii: ">") {
+                if Self.isSpace(b) || b == UInt8(ascii: "/") || b == UInt8(ascii: ">") {
                     collectingName = false
                     lastElementName = String(decoding: name, as: UTF8.self)
                 } else {
@@ -258,17 +276,16 @@ struct ByteScanner {
             if b == UInt8(ascii: "\"") || b == UInt8(ascii: "'") { quote = b; return .none }
             if b == UInt8(ascii: ">") {
                 state = .text
-                inRootStartTag = false
                 if previous == UInt8(ascii: "/") {
-                    elementDepth -= 1
-                    return elementDepth + 1 == 2 || elementDepth + 1 == 3 ? closeEvent() : .none
+                    depth -= 1
+                    return .close(depth + 1)
                 }
-                return .startTagEnd
+                return .openEnd(depth)
             }
             return .none
         case .endTag:
             if collectingName {
-                if b == UInt8(ascii: ">") || b == UInt8(ascii: " ") || b == UInt8(ascii: "\t") || b == UInt8(ascii: "\n") || b == UInt8(ascii: "\r") {
+                if Self.isSpace(b) || b == UInt8(ascii: ">") {
                     collectingName = false
                     lastElementName = String(decoding: name, as: UTF8.self)
                 } else {
@@ -277,18 +294,10 @@ struct ByteScanner {
             }
             if b == UInt8(ascii: ">") {
                 state = .text
-                elementDepth -= 1
-                if elementDepth == 0 { rootClosedAt = 0 }
-                return closeEvent()
+                depth -= 1
+                return .close(depth + 1)
             }
             return .none
         }
-    }
-
-    /// An element closed; `elementDepth` reports the depth it had.
-    mutating func closeEvent() -> Event {
-        elementDepth += 1
-        defer { elementDepth -= 1 }
-        return .elementEnd
     }
 }

@@ -33,8 +33,15 @@ public struct RunManifest: Codable, Sendable {
         public var records: [String: Int]
         public var reasons: [String: Int]
         public var reprocess_of: String?
+        /// For a resubmitted reject file: the reject file, and through it the original file and run.
+        public var resubmission_of: Lineage?
         /// For a quarantined file: its `.error.json`.
         public var error_file: FileHash?
+    }
+    public struct Lineage: Codable, Sendable {
+        public var rejects_file: String
+        public var original_file: String
+        public var original_run_id: String
     }
     public struct Output: Codable, Sendable {
         public var path: String
@@ -96,6 +103,7 @@ struct ManifestWriter {
         let inputs = entries.map { e in
             RunManifest.Input(name: e.name, bytes: e.bytes, sha256: e.sha256, export_id: e.exportID, business_date: e.businessDate, outcome: e.outcome, reason: e.reason, location: e.location,
                               records: e.outcome == "loaded" ? ["loaded": e.loaded, "rejected": e.rejected, "held": e.held, "skipped": e.skipped] : [:], reasons: e.reasons, reprocess_of: e.reprocessOf,
+                              resubmission_of: (try? ledger.resubmission(name: e.name, sha256: e.sha256)).flatMap { $0 }.map { RunManifest.Lineage(rejects_file: $0.rejectPath, original_file: $0.originalName, original_run_id: $0.originalRun) },
                               error_file: e.outcome == "quarantined" ? e.location.flatMap { hash(zone.root + "/" + $0 + ".error.json") } : nil)
         }
         let manifest = RunManifest(

@@ -150,7 +150,23 @@ final class TimePostingStage: TimeEntryLookup {
         case .unmappedCategory, .billableOnNonbillable: ("category", c.category)
         default: ("", "")
         }
-        return RecordIssue(code: code, field: field.isEmpty ? nil : field, expected: "not: " + code.meaning, actual: actual.isEmpty ? nil : actual, hint: code.remedy)
+        let expected: String = switch code {
+        case .invalidHours: "more than 0, at most 24, at most 2 decimals"
+        case .dateOutsideWeek: "a date from \(e.weekStart.iso) to \(e.weekStart.adding(days: 6).iso)"
+        case .unknownWorker: "a worker in the worker master"
+        case .workerInactive: "a worker range valid on the date"
+        case .unknownProject: "a project in the project master"
+        case .projectNotOpen: "an active project open on the date"
+        case .unmappedCategory: "a category of the governed mapping"
+        case .billableOnNonbillable: "a non-billable category on a non-billable or non-client project"
+        case .noRate: "a rate for the worker's role and region on the date"
+        case .periodUnknown: "a fiscal period covering the date"
+        case .periodClosed, .periodClosing: "an open fiscal period"
+        case .dayOver24: "at most 24 posted hours for the worker on the date"
+        case .noErpProjectNumber: "a project with an ERP number"
+        default: code.meaning
+        }
+        return RecordIssue(code: code, field: field.isEmpty ? nil : field, expected: expected, actual: actual.isEmpty ? nil : actual, hint: code.remedy)
     }
 
     // MARK: TimeEntryLookup

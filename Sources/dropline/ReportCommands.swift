@@ -19,7 +19,7 @@ func table(_ header: [String], _ rows: [[String]], numeric: Set<Int> = []) -> St
         cells.enumerated().map { i, c in
             let pad = String(repeating: " ", count: widths[i] - c.count)
             return numeric.contains(i) ? pad + c : c + pad
-        }.joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+        }.joined(separator: "  ").replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression)
     }
     return ([line(header), line(widths.map { String(repeating: "-", count: $0) })] + rows.map(line)).joined(separator: "\n")
 }
