@@ -7,6 +7,8 @@ public struct ExtractSummary: Sendable {
     public var header: [String: Value]
     /// Elements seen per record type (valid or not).
     public var counts: [String: Int]
+    /// Each `sum` control total as the content gives it, by check index.
+    public var sums: [Int: Decimal] = [:]
 }
 
 /// Streams one export: checks the root, reads the header, hands every record (parents before
@@ -28,7 +30,13 @@ public final class XMLRecordExtractor {
         nested = Dictionary(grouping: definition.records.filter { $0.parent != nil }, by: { $0.parent! })
     }
 
-    public func run(path: String, header handleHeader: ([String: Value]) throws -> Void, record handle: (Record) throws -> Void) throws -> ExtractSummary {
+    /// What the trailer should say for the file's content (records counted, sums added), without
+    /// comparing it: for recomputing the totals of a corrected reject file.
+    public func tally(path: String) throws -> ExtractSummary {
+        try run(path: path, checkControl: false, header: { _ in }, record: { _ in })
+    }
+
+    public func run(path: String, checkControl: Bool = true, header handleHeader: ([String: Value]) throws -> Void, record handle: (Record) throws -> Void) throws -> ExtractSummary {
         let trailerName = XMLName(namespace: definition.control.element.namespace, local: definition.control.element.local)
         let plan = schema.map {
             XMLStreamReader.ValidationPlan(schema: $0, nestedRecords: Set(definition.records.filter { $0.path.count > 2 }.map { XMLName(namespace: $0.path.last!.namespace, local: $0.path.last!.local) }), trailer: trailerName)
@@ -104,6 +112,8 @@ public final class XMLRecordExtractor {
             throw structural ?? FileFailure(.schemaRoot, "no trailer \(definition.control.element) as the last child of the root", line: root.line)
         }
         if let s = structural { throw s }
+        let summarySums = Dictionary(uniqueKeysWithValues: sums.compactMap { k, v in Int(k).map { ($0, v) } })
+        guard checkControl else { return ExtractSummary(header: header, counts: counts, sums: summarySums) }
         if let errors = reader.rootLevelErrors, let first = errors.first {
             throw FileFailure(.schemaRoot, "root attributes or trailer break the schema: \(first)", line: trailer.line)
         }
@@ -128,7 +138,7 @@ public final class XMLRecordExtractor {
                 throw FileFailure(.controlTotalMismatch, "trailer \(check.attribute) says \(raw), the file has \(DecimalText.canonical(actual)) (\(what)). Quarantined; nothing loaded. Ask the sender to re-export.", line: trailer.line)
             }
         }
-        return ExtractSummary(header: header, counts: counts)
+        return ExtractSummary(header: header, counts: counts, sums: summarySums)
     }
 
     func collect(_ def: RecordDefinition, _ el: XMLElement, ancestors: [XMLElement], position: [Int], into out: inout [(RecordDefinition, XMLElement, [XMLElement], [Int])]) {

@@ -130,6 +130,10 @@ final class FileProcessor {
                     }
                     if containers.contains(record.type) { return }
                     if !issues.isEmpty {
+                        if let stage, record.type == stage.load.record, outcome == "loaded", issues.allSatisfy({ $0.code == .invalidField }) {
+                            // Rejected before the rules ran: still one evaluation of the entry.
+                            try stage.rejectedBeforeEvaluation(extracted, exportID: exportID ?? "", issues: issues)
+                        }
                         outcome = "rejected"
                         let rejection = Rejection(recordType: record.type, key: Self.key(record, d), line: record.line, issues: issues)
                         reasons[rejection.primary.rawValue, default: 0] += 1

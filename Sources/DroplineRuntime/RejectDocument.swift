@@ -145,6 +145,19 @@ struct RejectDocument {
         return layout
     }
 
+    /// A whole document with its trailer's totals replaced by `counts` and `sums`.
+    func retotal(_ document: Data, _ d: PipelineDefinition) -> Data {
+        guard let layout = try? scanData(document, d), let t = layout.trailer else { return document }
+        return document.prefix(t.gap) + rewriteTrailer(document.subdata(in: t.gap..<t.end), d) + document.suffix(from: t.end)
+    }
+
+    func scanData(_ data: Data, _ d: PipelineDefinition) throws -> Layout? {
+        let path = NSTemporaryDirectory() + "dropline-retotal-" + UUID().uuidString
+        try data.write(to: URL(fileURLWithPath: path))
+        defer { unlink(path) }
+        return try scan(path, d)
+    }
+
     /// The root start tag with the export id attribute replaced.
     func rewriteRoot(_ prolog: Data, _ d: PipelineDefinition, newExportID: String) -> Data {
         guard let field = d.extract.header.first(where: { $0.name == "export_id" }), case .attribute(let q)? = field.path.steps.last else { return prolog }

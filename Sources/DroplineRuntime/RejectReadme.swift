@@ -44,8 +44,8 @@ enum RejectReadme {
                  timesheet is kept around its rejected entries) and totals recomputed for them.
               2. <name>.rejects.jsonl lists, per record, its key, its line in the original file, the
                  first reason and every failed check with field, expected and actual value.
-              3. Correct the values in the XML file with a text editor. Do not change the totals in the
-                 last line unless you add or remove records; they must match what the file holds.
+              3. Correct the values in the XML file with a text editor. Leave the totals in the last
+                 line alone: resubmitting recomputes them for what the file then holds.
               4. Resubmit:  dropline rejects resubmit \(rel)/<name> --root \(zoneRoot)
                  The file goes into the inbox under a new sequence number; its export id ends in
                  -R<NNN>, so the duplicate checks take it as a new export, and its lineage to the

@@ -1,4 +1,5 @@
 import DroplineCore
+import DroplineExtract
 import Foundation
 
 /// What `dropline rejects` works on: the reject folders, their JSON lines, resubmission and purge.
@@ -69,6 +70,9 @@ public struct RejectReview {
 
     /// Copies a (corrected) reject XML into the inbox under the next free sequence number of its
     /// name, with a done marker, and records its lineage.
+    /// The trailer totals are recomputed from the corrected content (a fixed `hours` value changes
+    /// the hash total), so the reviewer only edits values; a file that no longer parses is refused
+    /// with its place.
     public func resubmit(_ target: String, at date: Date = Date()) throws -> Resubmission {
         let absolute = URL(fileURLWithPath: target.hasPrefix("/") ? target : zone.root + "/" + target).standardizedFileURL.path
         guard absolute.hasPrefix(zone.rejected + "/"), FileManager.default.fileExists(atPath: absolute), !absolute.hasSuffix(".jsonl"), !absolute.hasSuffix(".txt") else {
@@ -90,7 +94,18 @@ public struct RejectReview {
         let next = (taken.max() ?? 0) + 1
         guard next <= 999 else { throw RunError.noZone("no free sequence number left for \(prefix)NNN.xml") }
         let newName = prefix + zeroPad(next, 3) + ".xml"
-        let data = try Data(contentsOf: URL(fileURLWithPath: absolute))
+        let settings = try ZoneSettings.load(root: zone.root)
+        let definitions = try PipelineRunner.definitions(zone: zone, settings: settings, override: nil)
+        guard let d = definitions.first(where: { $0.name == parts[1] }) else { throw RunError.unknownPipeline("no pipeline '\(parts[1])'") }
+        let tally: ExtractSummary
+        do { tally = try XMLRecordExtractor(definition: d.extract, schema: nil).tally(path: absolute) } catch let f as FileFailure {
+            throw RunError.noZone("\(rel) cannot be resubmitted: \(f.summary). Fix the file and try again.")
+        }
+        var document = RejectDocument()
+        document.counts = tally.counts
+        document.sums = tally.sums
+        let original = try Data(contentsOf: URL(fileURLWithPath: absolute))
+        let data = document.retotal(original, d)
         let sha = FileDigest.sha256(data: data)
         try ledger.recordResubmission(name: newName, sha256: sha, rejectPath: rel, originalName: name, originalRun: run, at: date)
         try AtomicFile.write(data, to: zone.inbox + "/" + newName)
@@ -108,6 +123,7 @@ public struct RejectReview {
                 out.append("rejected/\(p)/\(run)")
                 if apply { try fm.removeItem(atPath: zone.rejected + "/" + p + "/" + run) }
             }
+            if apply, ((try? fm.contentsOfDirectory(atPath: zone.rejected + "/" + p)) ?? []).isEmpty { rmdir(zone.rejected + "/" + p) }
         }
         return out
     }

@@ -72,6 +72,14 @@ final class TimePostingStage: TimeEntryLookup {
         return try decide(entry, fileName: fileName, position: r.ordinal)
     }
 
+    /// An entry rejected before the rules ran (schema, cast or its timesheet header): recorded
+    /// like every evaluation, so that reconciliation and audits see it.
+    func rejectedBeforeEvaluation(_ r: DroplineCore.Record, exportID: String, issues: [RecordIssue]) throws {
+        let codes = issues.map(\.code)
+        try statement("INSERT INTO time_entry_evaluation (entry_id, timesheet_id, export_id, run_id, outcome, primary_reason, reasons, pernr, entry_date, hours) VALUES (?, ?, ?, ?, 'rejected', ?, ?, ?, ?, ?)")
+            .execute(arguments: [r["entry_id"].text ?? "", r["timesheet_id"].text, exportID, runID, codes.first?.rawValue, codes.map(\.rawValue).joined(separator: ","), r["worker"].text, r["date"].date?.iso, r["hours"].decimal.map(DecimalText.canonical)])
+    }
+
     func decide(_ entry: TimeEntry, fileName: String, position: Int) throws -> Outcome {
         let decision = try rules.evaluate(entry, runDate: runDate, lookup: self)
         switch decision {
