@@ -49,6 +49,9 @@ public final class WarehouseSession: ReferenceLookup {
     /// Applies every load of the record's type, all or nothing (a savepoint per record).
     /// Returns the issue that rejects the record, or nil when it loaded.
     public func load(_ record: DroplineCore.Record, with loads: [LoadDefinition], shape: [String]) throws -> RecordIssue? {
+        let applicable = loads.filter { $0.record == record.type }
+        // One load writes with one statement, or checks before it writes: no savepoint needed.
+        if applicable.count <= 1 { return try applicable.first.flatMap { try apply($0, record, shape: shape) } }
         var rejection: RecordIssue?
         try db.inSavepoint {
             for load in loads where load.record == record.type {

@@ -127,6 +127,7 @@ final class TimePostingStage: TimeEntryLookup {
     // MARK: writes
 
     func insert(_ p: Posting, _ entry: TimeEntry) throws {
+        lastPostings = nil
         let cents = NSDecimalNumber(decimal: p.hours * 100).int64Value
         let c = p.reverses == nil ? entry.content : nil
         try statement("""
@@ -179,11 +180,27 @@ final class TimePostingStage: TimeEntryLookup {
 
     // MARK: TimeEntryLookup
 
+    // Reference data the time pipeline does not change while a file loads: projects, rates and
+    // periods are read once per transaction (they are small next to the timesheets); worker
+    // ranges and postings are read per entry through indexes, the last worker's ranges reused
+    // (a timesheet's entries share their worker).
+    lazy var projects: [String: ProjectInfo] = (try? Self.loadProjects(db)) ?? [:]
+    lazy var rates: [String: [(from: BusinessDate, to: BusinessDate, project: String, rate: RateInfo)]] = (try? Self.loadRates(db)) ?? [:]
+    lazy var periods: [(from: BusinessDate, to: BusinessDate, info: PeriodInfo)] = (try? Self.loadPeriods(db, company: company)) ?? []
+    lazy var hasWorkers: Bool = (try? db.tableExists("workers")) ?? false
+    var lastWorker: (pernr: String, ranges: [WorkerRange])?
+    var lastPostings: (entryID: String, rows: [Row])?
+
     func workerRanges(pernr: String) throws -> [WorkerRange] {
-        guard try db.tableExists("workers") else { return [] }
-        return try Row.fetchAll(statement("SELECT valid_from, valid_to, region, practice, job_code, billable_role, std_hours_week FROM workers WHERE pernr = ? ORDER BY valid_from"), arguments: [pernr]).compactMap(Self.range)
+        if let last = lastWorker, last.pernr == pernr { return last.ranges }
+        guard hasWorkers else { return [] }
+        let ranges = try Row.fetchAll(statement("SELECT valid_from, valid_to, region, practice, job_code, billable_role, std_hours_week FROM workers WHERE pernr = ? ORDER BY valid_from"), arguments: [pernr]).compactMap(Self.range)
+        lastWorker = (pernr, ranges)
+        return ranges
     }
 
+    /// A worker range from a row with columns valid_from, valid_to, region, practice, job_code,
+    /// billable_role, std_hours_week (by name, for any column order).
     static func range(_ row: Row) -> WorkerRange? {
         guard let f = BusinessDate(iso: row["valid_from"] as String), let t = BusinessDate(iso: row["valid_to"] as String),
             let h = DecimalText.parse(row["std_hours_week"] as String? ?? "")
@@ -191,31 +208,46 @@ final class TimePostingStage: TimeEntryLookup {
         return WorkerRange(from: f, to: t, region: row["region"], practice: row["practice"], jobCode: row["job_code"], billableRole: row["billable_role"], stdHoursWeek: h)
     }
 
-    func project(code: String) throws -> ProjectInfo? {
-        guard try db.tableExists("projects"),
-            let row = try Row.fetchOne(statement("SELECT status, start_date, end_date, engagement_type, billing_type, erp_project_number FROM projects WHERE code = ?"), arguments: [code]),
-            let start = BusinessDate(iso: row["start_date"] as String)
-        else { return nil }
-        let end = (row["end_date"] as String?).flatMap { BusinessDate(iso: $0) }
-        let erp: String? = row["erp_project_number"]
-        return ProjectInfo(code: code, status: row["status"], start: start, end: end, engagementType: row["engagement_type"], billingType: row["billing_type"], erpNumber: erp?.isEmpty == false ? erp : nil)
+    static func loadProjects(_ db: Database) throws -> [String: ProjectInfo] {
+        guard try db.tableExists("projects") else { return [:] }
+        var out: [String: ProjectInfo] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT code, status, start_date, end_date, engagement_type, billing_type, erp_project_number FROM projects") {
+            guard let code: String = row[0], let start = BusinessDate(iso: row[2] as String? ?? "") else { continue }
+            let erp: String? = row[6]
+            out[code] = ProjectInfo(code: code, status: row[1], start: start, end: (row[3] as String?).flatMap { BusinessDate(iso: $0) }, engagementType: row[4], billingType: row[5], erpNumber: erp?.isEmpty == false ? erp : nil)
+        }
+        return out
     }
 
+    static func loadRates(_ db: Database) throws -> [String: [(from: BusinessDate, to: BusinessDate, project: String, rate: RateInfo)]] {
+        guard try db.tableExists("rates") else { return [:] }
+        var out: [String: [(from: BusinessDate, to: BusinessDate, project: String, rate: RateInfo)]] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT role, region, project_key, valid_from, valid_to, bill_rate, cost_rate, currency FROM rates") {
+            guard let from = BusinessDate(iso: row[3] as String), let to = BusinessDate(iso: row[4] as String),
+                let bill = DecimalText.parse(row[5] as String), let cost = DecimalText.parse(row[6] as String)
+            else { continue }
+            out[(row[0] as String) + "\u{1}" + (row[1] as String), default: []].append((from, to, row[2] as String? ?? "", RateInfo(bill: bill, cost: cost, currency: row[7])))
+        }
+        return out
+    }
+
+    static func loadPeriods(_ db: Database, company: String) throws -> [(from: BusinessDate, to: BusinessDate, info: PeriodInfo)] {
+        guard try db.tableExists("periods") else { return [] }
+        return try Row.fetchAll(db, sql: "SELECT start_date, end_date, period_id, status FROM periods WHERE company = ? ORDER BY start_date", arguments: [company]).compactMap { row in
+            guard let from = BusinessDate(iso: row[0] as String), let to = BusinessDate(iso: row[1] as String) else { return nil }
+            return (from, to, PeriodInfo(id: row[2], status: row[3]))
+        }
+    }
+
+    func project(code: String) throws -> ProjectInfo? { projects[code] }
+
     func rate(role: String, region: String, project: String, on date: BusinessDate) throws -> RateInfo? {
-        guard try db.tableExists("rates") else { return nil }
-        let row = try Row.fetchOne(statement("""
-            SELECT bill_rate, cost_rate, currency FROM rates
-            WHERE role = ? AND region = ? AND (project_key = ? OR project_key = '') AND valid_from <= ? AND valid_to >= ?
-            ORDER BY project_key DESC LIMIT 1
-            """), arguments: [role, region, project, date.iso, date.iso])
-        guard let row, let bill = DecimalText.parse(row["bill_rate"] as String), let cost = DecimalText.parse(row["cost_rate"] as String) else { return nil }
-        return RateInfo(bill: bill, cost: cost, currency: row["currency"])
+        let candidates = (rates[role + "\u{1}" + region] ?? []).filter { $0.from <= date && date <= $0.to && ($0.project == project || $0.project.isEmpty) }
+        return (candidates.first { $0.project == project } ?? candidates.first { $0.project.isEmpty })?.rate
     }
 
     func period(on date: BusinessDate) throws -> PeriodInfo? {
-        guard try db.tableExists("periods") else { return nil }
-        return try Row.fetchOne(statement("SELECT period_id, status FROM periods WHERE company = ? AND start_date <= ? AND end_date >= ? LIMIT 1"), arguments: [company, date.iso, date.iso])
-            .map { PeriodInfo(id: $0["period_id"], status: $0["status"]) }
+        periods.first { $0.from <= date && date <= $0.to }?.info
     }
 
     func category(_ name: String) -> CategoryInfo? { categories[name] }
@@ -225,17 +257,23 @@ final class TimePostingStage: TimeEntryLookup {
         return Decimal(cents) / 100
     }
 
-    func currentPosting(entryID: String) throws -> (posting: Posting, content: EntryContent)? {
-        guard let row = try Row.fetchOne(statement("SELECT * FROM postings WHERE entry_id = ? AND reverses IS NULL AND reversed_by IS NULL ORDER BY seq DESC LIMIT 1"), arguments: [entryID]) else { return nil }
-        guard let date = BusinessDate(iso: row["posting_date"] as String), let cdate = BusinessDate(iso: row["content_date"] as String),
-            let hours = DecimalText.parse(row["hours"] as String), let cost = DecimalText.parse(row["cost_amount"] as String),
-            let bill = DecimalText.parse(row["bill_amount"] as String), let chours = DecimalText.parse(row["content_hours"] as String)
-        else { return nil }
-        let p = Posting(id: row["posting_id"], ref: row["entry_id"], reverses: nil, pernr: row["pernr"], erpProject: row["erp_project"], laborClass: row["labor_class"], postingDate: date, period: row["period"], hours: hours, costAmount: cost, billAmount: bill, currency: row["currency"], bucket: row["bucket"])
-        return (p, EntryContent(pernr: row["content_pernr"], date: cdate, project: row["content_project"], hours: chours, category: row["content_category"]))
+    /// Every posting of an entry id, oldest first (one query serves both lookups below).
+    func postings(of entryID: String) throws -> [Row] {
+        if let last = lastPostings, last.entryID == entryID { return last.rows }
+        let rows = try Row.fetchAll(statement("SELECT posting_id, entry_id, reverses, reversed_by, pernr, erp_project, labor_class, posting_date, period, hours, cost_amount, bill_amount, currency, bucket, content_pernr, content_date, content_project, content_hours, content_category FROM postings WHERE entry_id = ? ORDER BY seq"), arguments: [entryID])
+        lastPostings = (entryID, rows)
+        return rows
     }
 
-    func postingCount(entryID: String) throws -> Int {
-        try Int.fetchOne(statement("SELECT COUNT(*) FROM postings WHERE entry_id = ?"), arguments: [entryID]) ?? 0
+    func currentPosting(entryID: String) throws -> (posting: Posting, content: EntryContent)? {
+        guard let row = try postings(of: entryID).last(where: { ($0[2] as String?) == nil && ($0[3] as String?) == nil }) else { return nil }
+        guard let date = BusinessDate(iso: row[7] as String), let cdate = BusinessDate(iso: row[15] as String),
+            let hours = DecimalText.parse(row[9] as String), let cost = DecimalText.parse(row[10] as String),
+            let bill = DecimalText.parse(row[11] as String), let chours = DecimalText.parse(row[17] as String)
+        else { return nil }
+        let p = Posting(id: row[0], ref: row[1], reverses: nil, pernr: row[4], erpProject: row[5], laborClass: row[6], postingDate: date, period: row[8], hours: hours, costAmount: cost, billAmount: bill, currency: row[12], bucket: row[13])
+        return (p, EntryContent(pernr: row[14], date: cdate, project: row[16], hours: chours, category: row[18]))
     }
+
+    func postingCount(entryID: String) throws -> Int { try postings(of: entryID).count }
 }

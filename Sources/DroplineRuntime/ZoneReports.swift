@@ -91,24 +91,25 @@ public struct ZoneReports {
                               AND NOT (x.outcome = 'skipped' AND x.primary_reason = 'not_approved'))
                 ORDER BY e.entry_date, e.pernr, e.entry_id
                 """)
-            var approved: Decimal = 0, exported: Decimal = 0
+            // Integer hundredths: exact for hours with at most 2 decimals, and cheap.
+            var approved: Int64 = 0, exported: Int64 = 0
             var gaps: [Gap] = []
+            func text(_ cents: Int64) -> String { DecimalText.format(Decimal(cents) / 100, scale: 2) }
             for row in rows {
-                guard let date: String = row["entry_date"], let hoursText: String = row["hours"], let hours = DecimalText.parse(hoursText) else { continue }
+                guard let date: String = row[4], let hoursText: String = row[5], let hours = DecimalText.parse(hoursText) else { continue }
                 let p = String(date.prefix(7))
                 if let period, p != period { continue }
-                let outcome: String = row["outcome"]
+                let outcome: String = row[1]
                 // An already-posted entry's approved hours are its posted hours.
-                let exportedHours = Decimal(row["exported_cents"] as Int64) / 100
-                let postedHours = Decimal(row["posted_cents"] as Int64) / 100
-                let approvedHours = outcome == "skipped" ? postedHours : hours
-                approved += approvedHours
-                exported += exportedHours
-                guard approvedHours != exportedHours else { continue }
+                let exportedCents: Int64 = row[6], postedCents: Int64 = row[7]
+                let approvedCents = outcome == "skipped" ? postedCents : NSDecimalNumber(decimal: hours * 100).int64Value
+                approved += approvedCents
+                exported += exportedCents
+                guard approvedCents != exportedCents else { continue }
                 let cause = outcome == "held" ? "held" : outcome == "rejected" ? "rejected" : "not_exported"
-                gaps.append(Gap(period: p, pernr: row["pernr"] ?? "", entry_id: row["entry_id"], approved_hours: DecimalText.format(approvedHours, scale: 2), posted_hours: DecimalText.format(exportedHours, scale: 2), cause: cause, reason: row["primary_reason"]))
+                gaps.append(Gap(period: p, pernr: row[3] ?? "", entry_id: row[0], approved_hours: text(approvedCents), posted_hours: text(exportedCents), cause: cause, reason: row[2]))
             }
-            return Reconciliation(period: period, approved_hours: DecimalText.format(approved, scale: 2), posted_hours: DecimalText.format(exported, scale: 2), gaps: gaps)
+            return Reconciliation(period: period, approved_hours: text(approved), posted_hours: text(exported), gaps: gaps)
         }
     }
 }
