@@ -125,9 +125,9 @@ enum UtilizationQuery {
                 """, arguments: [week.sunday.iso, week.monday.iso, week.monday.iso, week.sunday.iso])
             for row in rows { if let r = TimePostingStage.range(row) { ranges[row["pernr"], default: []].append(r) } }
         }
-        let postings = try Row.fetchAll(db, sql: "SELECT pernr, posting_date, hours, bucket FROM postings WHERE posting_date BETWEEN ? AND ?", arguments: [week.monday.iso, week.sunday.iso]).compactMap { row -> PostedHours? in
-            guard let d = BusinessDate(iso: row["posting_date"] as String), let h = DecimalText.parse(row["hours"] as String) else { return nil }
-            return PostedHours(pernr: row["pernr"], date: d, hours: h, bucket: row["bucket"])
+        // Summed per worker and bucket in SQLite, over integer hundredths: exact and small.
+        let postings = try Row.fetchAll(db, sql: "SELECT pernr, bucket, SUM(hours_cents) FROM postings WHERE posting_date BETWEEN ? AND ? GROUP BY pernr, bucket", arguments: [week.monday.iso, week.sunday.iso]).map { row in
+            PostedHours(pernr: row[0], date: week.monday, hours: Decimal(row[2] as Int64) / 100, bucket: row[1])
         }
         return UtilizationCalculator.rows(week: week, ranges: ranges, postings: postings)
     }

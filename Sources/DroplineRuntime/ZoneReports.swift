@@ -80,9 +80,10 @@ public struct ZoneReports {
 
     /// Approved hours (latest version of every entry of an approved timesheet) against hours
     /// posted to the ERP (written to an ERP labor file), per period and worker.
-    public func reconcile(period: String?) throws -> Reconciliation {
+    /// `gaps: false` sums only (for metrics): constant memory whatever the history.
+    public func reconcile(period: String?, gaps listGaps: Bool = true) throws -> Reconciliation {
         try queue.read { db in
-            let rows = try Row.fetchAll(db, sql: """
+            let rows = try Row.fetchCursor(db, sql: """
                 SELECT e.entry_id, e.outcome, e.primary_reason, e.pernr, e.entry_date, e.hours,
                     (SELECT COALESCE(SUM(p.hours_cents), 0) FROM postings p JOIN outbound_file f ON f.name = p.output_file AND f.status = 'written' WHERE p.entry_id = e.entry_id) AS exported_cents,
                     (SELECT COALESCE(SUM(p.hours_cents), 0) FROM postings p WHERE p.entry_id = e.entry_id) AS posted_cents
@@ -95,7 +96,7 @@ public struct ZoneReports {
             var approved: Int64 = 0, exported: Int64 = 0
             var gaps: [Gap] = []
             func text(_ cents: Int64) -> String { DecimalText.format(Decimal(cents) / 100, scale: 2) }
-            for row in rows {
+            while let row = try rows.next() {
                 guard let date: String = row[4], let hoursText: String = row[5], let hours = DecimalText.parse(hoursText) else { continue }
                 let p = String(date.prefix(7))
                 if let period, p != period { continue }
@@ -105,7 +106,7 @@ public struct ZoneReports {
                 let approvedCents = outcome == "skipped" ? postedCents : NSDecimalNumber(decimal: hours * 100).int64Value
                 approved += approvedCents
                 exported += exportedCents
-                guard approvedCents != exportedCents else { continue }
+                guard listGaps, approvedCents != exportedCents else { continue }
                 let cause = outcome == "held" ? "held" : outcome == "rejected" ? "rejected" : "not_exported"
                 gaps.append(Gap(period: p, pernr: row[3] ?? "", entry_id: row[0], approved_hours: text(approvedCents), posted_hours: text(exportedCents), cause: cause, reason: row[2]))
             }
