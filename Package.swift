@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "dropline", targets: ["dropline"]),
+        .library(name: "DroplineFuzzKit", targets: ["DroplineFuzzKit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -47,6 +48,7 @@ let package = Package(
             ]
         ),
         .target(name: "DroplineTesting", dependencies: ["DroplineCore", "DroplineRuntime"]),
+        .target(name: "DroplineFuzzKit", dependencies: ["DroplineCore", "DroplineXML", "DroplineExtract"]),
         .executableTarget(
             name: "dropline",
             dependencies: [
@@ -55,7 +57,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "DroplineCoreTests", dependencies: ["DroplineCore", "DroplineTesting"]),
-        .testTarget(name: "DroplineXMLTests", dependencies: ["DroplineXML", "DroplineExtract", "DroplineTesting"]),
+        .testTarget(name: "DroplineXMLTests", dependencies: ["DroplineXML", "DroplineExtract", "DroplineTesting", "DroplineFuzzKit"]),
         .testTarget(
             name: "DroplineStageTests",
             dependencies: ["DroplineExtract", "DroplineTransform", "DroplineValidate", "DroplineLoad", "DroplineTesting", .product(name: "GRDB", package: "GRDB.swift")]

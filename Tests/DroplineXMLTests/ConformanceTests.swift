@@ -1,6 +1,7 @@
 import DroplineCore
 import DroplineTesting
 import DroplineXML
+import DroplineFuzzKit
 import Foundation
 import Testing
 
@@ -40,5 +41,19 @@ struct ConformanceTests {
         #expect(byReason.values.reduce(0, +) == 604)
         #expect(byReason[.dtdForbidden, default: 0] > 0)
         print("conformance: \(604 - accepted.count)/604 refused; by reason: \(byReason.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue) \($0.value)" }.joined(separator: ", "))")
+    }
+}
+
+/// The fuzzing regression corpus (Tests/Fixtures/fuzz-corpus): every input, replayed through
+/// the same targets the fuzzer drives, ends without a crash.
+struct FuzzCorpusTests {
+    @Test func regressionCorpusRunsClean() throws {
+        let dir = TestPaths.repository + "/Tests/Fixtures/fuzz-corpus"
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
+        #expect(names.count >= 10)
+        for name in names {
+            let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: dir + "/" + name)))
+            DroplineFuzzKit.FuzzTargets.run(bytes)
+        }
     }
 }
