@@ -95,7 +95,7 @@ public final class PipelineRunner {
             var carried = Set<String>()
             if let postingRun {
                 carried = postingRun.carriedAgain(in: files.map { zone.inbox + "/" + $0.0 })
-                summary.holds = try postingRun.reevaluateHolds(where: { !carried.contains($0) }, label: "HELD_ENTRIES")
+                summary.holds = try postingRun.reevaluateHolds(where: { !carried.contains($0) }, label: "HELD")
             }
             for item in reprocess where item.pipeline == definition.name {
                 // A copy: archived originals are never modified.
@@ -129,7 +129,7 @@ public final class PipelineRunner {
             }
             if let postingRun, !carried.isEmpty {
                 // Held entries whose export was not loaded after all are decided now.
-                for (k, v) in try postingRun.reevaluateHolds(where: { carried.contains($0) }, label: "HELD_ENTRIES_LATE") { summary.holds?[k, default: 0] += v }
+                for (k, v) in try postingRun.reevaluateHolds(where: { carried.contains($0) }, label: "HELDLATE") { summary.holds?[k, default: 0] += v }
             }
             if !request.dryRun {
                 try outbound.reserveSnapshots(of: definition, createdAt: createdAt)

@@ -45,7 +45,10 @@ struct TimePostingRun {
     /// Re-evaluates held entries oldest first (by business date, file, position) that `include` selects.
     func reevaluateHolds(where include: (String) -> Bool, label: String) throws -> [String: Int] {
         var outcomes: [String: Int] = [:]
-        let rejects = RejectWriter(zone: zone, pipeline: definition.name, runID: context.runID, fileName: label, dryRun: context.dryRun)
+        // The rejects get a file name the pipeline claims, so that a fixed file can be resubmitted.
+        let fileName = "PSA_TIMESHEETS_\(label.replacingOccurrences(of: "_", with: ""))_\(context.runDate.compact)_001.xml"
+        let rejects = RejectWriter(zone: zone, pipeline: definition.name, runID: context.runID, fileName: fileName, dryRun: context.dryRun)
+        var rejected: [TimeEntry] = []
         try warehouse.inTransaction { db in
             let stage = TimePostingStage(db: db, load: load, settings: settings, runID: context.runID, runDate: context.runDate)
             for held in try stage.heldEntries() where include(held.entry.entryID) {
@@ -55,16 +58,48 @@ struct TimePostingRun {
                 case .skipped: outcomes["skipped", default: 0] += 1
                 case .rejected(let issues):
                     outcomes["rejected", default: 0] += 1
-                    try rejects.append(Rejection(recordType: load.record, key: held.entry.entryID, line: 0, issues: issues))
+                    try rejects.append(Rejection(recordType: load.record, key: held.entry.entryID, line: rejected.count + 1, issues: issues))
+                    rejected.append(held.entry)
                 }
             }
             return context.dryRun ? .rollback : .commit
         }
-        if !context.dryRun { try rejects.finish() }
+        if !context.dryRun && !rejected.isEmpty {
+            try rejects.finish()
+            try writeHeldRejects(rejected, name: fileName)
+        }
         if !outcomes.isEmpty {
             context.logger.info("Held entries re-evaluated", metadata: ["stage": "holds", "pipeline": "\(definition.name)", "posted": "\(outcomes["posted"] ?? 0)", "held": "\(outcomes["held"] ?? 0)", "rejected": "\(outcomes["rejected"] ?? 0)"])
         }
         return outcomes
+    }
+
+    /// Expired and definitely rejected held entries, as a timesheet export in the interface's
+    /// shape (contract §2.6), beside their JSON lines: a reviewer fixes and resubmits it like any
+    /// other reject file. The entries come from the hold store (their original bytes are in the
+    /// archive); notes are not kept with holds and are not repeated.
+    func writeHeldRejects(_ entries: [TimeEntry], name: String) throws {
+        let dir = zone.rejected + "/" + definition.name + "/" + context.runID
+        let byTimesheet = Dictionary(grouping: entries, by: \.timesheetID)
+        var body = ""
+        var total: Decimal = 0
+        for (timesheet, list) in byTimesheet.sorted(by: { $0.key < $1.key }) {
+            let first = list[0]
+            body += "  <Timesheet id=\"\(SnapshotWriter.escape(timesheet))\" worker=\"\(SnapshotWriter.escape(first.content.pernr))\" weekStart=\"\(first.weekStart.iso)\" status=\"approved\">\n"
+            for e in list {
+                total += e.content.hours
+                body += "    <Entry id=\"\(SnapshotWriter.escape(e.entryID))\" date=\"\(e.content.date.iso)\" project=\"\(SnapshotWriter.escape(e.content.project))\" hours=\"\(DecimalText.format(e.content.hours, scale: 2))\" category=\"\(SnapshotWriter.escape(e.content.category))\"/>\n"
+            }
+            body += "  </Timesheet>\n"
+        }
+        let exportID = "HELD-\(context.runDate.compact)-\(context.runID.suffix(4))"
+        let ns = definition.extract.root.namespace.map { " xmlns=\"\($0)\"" } ?? ""
+        let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<\(definition.extract.root.local)\(ns) exportId=\"\(exportID)\" sourceSystem=\"PSA\" generatedAt=\"\(PipelineRunner.timestamp(context.clock(), timeZone: settings.timeZone))\" businessDate=\"\(context.runDate.iso)\" schemaVersion=\"2\">\n"
+            + body + "  <Control timesheetCount=\"\(byTimesheet.count)\" entryCount=\"\(entries.count)\" totalHours=\"\(DecimalText.format(total, scale: 2))\"/>\n</\(definition.extract.root.local)>\n"
+        try DropZone.makePrivateFolder(dir)
+        try AtomicFile.write(Data(xml.utf8), to: dir + "/" + name, permissions: 0o600)
+        try ledger.recordRejectFile(.init(path: "rejected/\(definition.name)/\(context.runID)/\(name)", pipeline: definition.name, run_id: context.runID, original_name: name, original_export_id: exportID, derived_export_id: exportID, records: entries.count, created_at: ISO8601DateFormatter().string(from: context.clock())), seq: 1)
+        try RejectReadme.write(folder: dir, pipeline: definition.name, runID: context.runID, runDate: context.runDate, zoneRoot: zone.root)
     }
 
     // MARK: ERP labor file

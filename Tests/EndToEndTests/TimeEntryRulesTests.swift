@@ -194,9 +194,14 @@ struct TimeEntryRulesTests {
         #expect(summary.holds == ["held": 1])
         summary = try zone.run(asOf: "2026-12-02", at: "2026-12-02T03:00:00Z")
         #expect(summary.holds == ["rejected": 1])
-        let r = try rejects(zone, file: "HELD_ENTRIES")
+        let r = try rejects(zone, file: "PSA_TIMESHEETS_HELD_20261202_001.xml")
         #expect(r["TE-00000003"]?.primary_reason == "no_erp_project_number")
         #expect(r["TE-00000003"]?.checks.count == 1)
+        // The expired entry also stands as a timesheet export in the interface's shape.
+        let xml = try #require(zone.files(in: "rejected").first { $0.hasSuffix("/PSA_TIMESHEETS_HELD_20261202_001.xml") })
+        let text = try String(contentsOfFile: zone.root + "/rejected/" + xml, encoding: .utf8)
+        #expect(text.contains("<Entry id=\"TE-00000003\" date=\"2026-11-25\" project=\"PRJ-10077\" hours=\"6.00\" category=\"billable\"/>"))
+        #expect(text.contains("<Control timesheetCount=\"1\" entryCount=\"1\" totalHours=\"6.00\"/>"))
         #expect(try DatabaseQueue(path: zone.root + "/warehouse.sqlite").read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM holds") } == 0)
     }
 }
