@@ -78,6 +78,7 @@ final class TimePostingStage: TimeEntryLookup {
         let codes = issues.map(\.code)
         try statement("INSERT INTO time_entry_evaluation (entry_id, timesheet_id, export_id, run_id, outcome, primary_reason, reasons, pernr, entry_date, hours) VALUES (?, ?, ?, ?, 'rejected', ?, ?, ?, ?, ?)")
             .execute(arguments: [r["entry_id"].text ?? "", r["timesheet_id"].text, exportID, runID, codes.first?.rawValue, codes.map(\.rawValue).joined(separator: ","), r["worker"].text, r["date"].date?.iso, r["hours"].decimal.map(DecimalText.canonical)])
+        try latest(r["entry_id"].text ?? "", "rejected", codes.first, r["worker"].text, r["date"].date, r["hours"].decimal)
     }
 
     func decide(_ entry: TimeEntry, fileName: String, position: Int) throws -> Outcome {
@@ -146,6 +147,16 @@ final class TimePostingStage: TimeEntryLookup {
     func evaluation(_ id: String, _ timesheet: String?, _ exportID: String, _ outcome: String, _ primary: ReasonCode?, _ reasons: [ReasonCode], _ entry: TimeEntry?) throws {
         try statement("INSERT INTO time_entry_evaluation (entry_id, timesheet_id, export_id, run_id, outcome, primary_reason, reasons, pernr, entry_date, hours) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
             .execute(arguments: [id, timesheet, exportID, runID, outcome, primary?.rawValue, reasons.map(\.rawValue).joined(separator: ","), entry?.content.pernr, entry?.content.date.iso, entry.map { DecimalText.canonical($0.content.hours) }])
+        try latest(id, outcome, primary, entry?.content.pernr, entry?.content.date, entry?.content.hours)
+    }
+
+    /// The entry's latest evaluation that says something about approved time (not a superseded
+    /// hold, not an unapproved timesheet), for reconciliation.
+    func latest(_ id: String, _ outcome: String, _ primary: ReasonCode?, _ pernr: String?, _ date: BusinessDate?, _ hours: Decimal?) throws {
+        guard outcome != "dropped", !(outcome == "skipped" && primary == .notApproved) else { return }
+        let cents = hours.map { NSDecimalNumber(decimal: $0 * 100).int64Value }
+        try statement("INSERT INTO time_entry_latest (entry_id, outcome, primary_reason, pernr, entry_date, hours_cents) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(entry_id) DO UPDATE SET outcome = excluded.outcome, primary_reason = excluded.primary_reason, pernr = excluded.pernr, entry_date = excluded.entry_date, hours_cents = excluded.hours_cents")
+            .execute(arguments: [id, outcome, primary?.rawValue, pernr, date?.iso, cents])
     }
 
     func issue(_ code: ReasonCode, _ e: TimeEntry) -> RecordIssue {

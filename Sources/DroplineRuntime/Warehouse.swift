@@ -46,6 +46,9 @@ public enum Warehouse {
                     run_id TEXT NOT NULL, outcome TEXT NOT NULL, primary_reason TEXT, reasons TEXT,
                     pernr TEXT, entry_date TEXT, hours TEXT);
                 CREATE INDEX time_entry_evaluation_entry ON time_entry_evaluation(entry_id);
+                CREATE TABLE time_entry_latest (
+                    entry_id TEXT PRIMARY KEY, outcome TEXT NOT NULL, primary_reason TEXT,
+                    pernr TEXT, entry_date TEXT, hours_cents INTEGER);
                 CREATE TABLE timesheet_status (
                     timesheet_id TEXT PRIMARY KEY, status TEXT NOT NULL, submitted_at TEXT,
                     export_business_date TEXT NOT NULL, export_id TEXT NOT NULL);

@@ -84,26 +84,27 @@ public struct ZoneReports {
     public func reconcile(period: String?, gaps listGaps: Bool = true) throws -> Reconciliation {
         try queue.read { db in
             let rows = try Row.fetchCursor(db, sql: """
-                SELECT e.entry_id, e.outcome, e.primary_reason, e.pernr, e.entry_date, e.hours,
-                    (SELECT COALESCE(SUM(p.hours_cents), 0) FROM postings p JOIN outbound_file f ON f.name = p.output_file AND f.status = 'written' WHERE p.entry_id = e.entry_id) AS exported_cents,
-                    (SELECT COALESCE(SUM(p.hours_cents), 0) FROM postings p WHERE p.entry_id = e.entry_id) AS posted_cents
-                FROM time_entry_evaluation e
-                WHERE e.id = (SELECT MAX(id) FROM time_entry_evaluation x WHERE x.entry_id = e.entry_id AND x.outcome <> 'dropped'
-                              AND NOT (x.outcome = 'skipped' AND x.primary_reason = 'not_approved'))
-                ORDER BY e.entry_date, e.pernr, e.entry_id
+                SELECT l.entry_id, l.outcome, l.primary_reason, l.pernr, l.entry_date, l.hours_cents,
+                    COALESCE(p.exported_cents, 0), COALESCE(p.posted_cents, 0)
+                FROM time_entry_latest l
+                LEFT JOIN (SELECT entry_id, SUM(hours_cents) AS posted_cents,
+                                  SUM(CASE WHEN output_file IN (SELECT name FROM outbound_file WHERE status = 'written') THEN hours_cents ELSE 0 END) AS exported_cents
+                           FROM postings GROUP BY entry_id) p ON p.entry_id = l.entry_id
+                WHERE l.hours_cents IS NOT NULL
+                ORDER BY l.entry_date, l.pernr, l.entry_id
                 """)
             // Integer hundredths: exact for hours with at most 2 decimals, and cheap.
             var approved: Int64 = 0, exported: Int64 = 0
             var gaps: [Gap] = []
             func text(_ cents: Int64) -> String { DecimalText.format(Decimal(cents) / 100, scale: 2) }
             while let row = try rows.next() {
-                guard let date: String = row[4], let hoursText: String = row[5], let hours = DecimalText.parse(hoursText) else { continue }
+                guard let date: String = row[4], let hoursCents: Int64 = row[5] else { continue }
                 let p = String(date.prefix(7))
                 if let period, p != period { continue }
                 let outcome: String = row[1]
                 // An already-posted entry's approved hours are its posted hours.
                 let exportedCents: Int64 = row[6], postedCents: Int64 = row[7]
-                let approvedCents = outcome == "skipped" ? postedCents : NSDecimalNumber(decimal: hours * 100).int64Value
+                let approvedCents = outcome == "skipped" ? postedCents : hoursCents
                 approved += approvedCents
                 exported += exportedCents
                 guard listGaps, approvedCents != exportedCents else { continue }

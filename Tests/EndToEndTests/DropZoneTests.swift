@@ -138,3 +138,47 @@ struct ReprocessAndStorageTests {
         #expect(zone.files(in: "outbound/erp").contains("ERP_LABOR_1000_20261128_001.xml"))
     }
 }
+
+/// A file the run may not read (permission denied) is quarantined unreadable_file and the rest
+/// loads. As root, the run is started as `nobody` so that permissions apply.
+struct UnreadableFileTests {
+    @Test func unreadableFileIsQuarantined() throws {
+        let zone = try TemporaryDropZone()
+        let secret = try zone.drop(TestPaths.examples + "/inbound/ERP_RATES_ERP01_20261127_001.xml")
+        try zone.drop(TestPaths.examples + "/inbound/ERP_PERIODS_ERP01_20261127_001.xml")
+        var command = [TestPaths.binary, "run", "--root", zone.root, "--settle-seconds", "0", "--json"]
+        if getuid() == 0 {
+            let chown = Process()
+            chown.executableURL = URL(fileURLWithPath: "/bin/chown")
+            chown.arguments = ["-R", "65534:65534", zone.root]
+            try chown.run()
+            chown.waitUntilExit()
+            chown_(secret, 0, 0)  // the file stays root's, unreadable for nobody
+            // A copy of the binary nobody can run, wherever the checkout lives.
+            let copy = zone.root + "/dropline-bin"
+            try FileManager.default.copyItem(atPath: TestPaths.binary, toPath: copy)
+            chmod(copy, 0o755)
+            command[0] = copy
+            command = ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"] + command
+        }
+        chmod(secret, 0)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: command[0])
+        p.arguments = Array(command.dropFirst())
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let files = try #require(json["files"] as? [[String: Any]])
+        let rates = try #require(files.first { $0["name"] as? String == "ERP_RATES_ERP01_20261127_001.xml" })
+        #expect(rates["outcome"] as? String == "quarantined")
+        #expect(rates["reason"] as? String == "unreadable_file")
+        #expect(files.first { $0["name"] as? String == "ERP_PERIODS_ERP01_20261127_001.xml" }?["outcome"] as? String == "loaded")
+        #expect(p.terminationStatus == 1)
+    }
+}
+
+private func chown_(_ path: String, _ uid: uid_t, _ gid: gid_t) { _ = chown(path, uid, gid) }
