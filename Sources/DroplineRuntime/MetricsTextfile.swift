@@ -77,9 +77,8 @@ struct MetricsTextfile {
             }
             add("dropline_posting_latency_seconds", "Largest delay from an export's generatedAt to the ERP labor file that posted its entries (last file).", "gauge", [Sample(labels: [], value: String(format: "%.0f", latency))])
         }
-        let gap = try ZoneReports(root: zone.root).reconcile(period: nil, gaps: false)
-        let approved = DecimalText.parse(gap.approved_hours) ?? 0, posted = DecimalText.parse(gap.posted_hours) ?? 0
-        add("dropline_reconciliation_gap_hours", "Approved PSA hours not (yet) posted to the ERP.", "gauge", [Sample(labels: [], value: Self.value(approved - posted))])
+        let gap = try ZoneReports(root: zone.root).gapCents()
+        add("dropline_reconciliation_gap_hours", "Approved PSA hours not (yet) posted to the ERP.", "gauge", [Sample(labels: [], value: Self.value(Decimal(gap) / 100))])
     }
 
     func render() -> String {

@@ -49,6 +49,7 @@ public enum Warehouse {
                 CREATE TABLE time_entry_latest (
                     entry_id TEXT PRIMARY KEY, outcome TEXT NOT NULL, primary_reason TEXT,
                     pernr TEXT, entry_date TEXT, hours_cents INTEGER);
+                CREATE INDEX time_entry_latest_outcome ON time_entry_latest(outcome);
                 CREATE TABLE timesheet_status (
                     timesheet_id TEXT PRIMARY KEY, status TEXT NOT NULL, submitted_at TEXT,
                     export_business_date TEXT NOT NULL, export_id TEXT NOT NULL);

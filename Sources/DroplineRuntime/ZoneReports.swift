@@ -80,7 +80,19 @@ public struct ZoneReports {
 
     /// Approved hours (latest version of every entry of an approved timesheet) against hours
     /// posted to the ERP (written to an ERP labor file), per period and worker.
-    /// `gaps: false` sums only (for metrics): constant memory whatever the history.
+    /// Approved hours not (yet) posted to the ERP, in hundredths, by aggregates only (for the
+    /// metric): held and rejected entries' hours less what stands posted for them, plus every
+    /// posting not yet written to an ERP labor file. Equals approved minus exported of `reconcile`.
+    public func gapCents() throws -> Int64 {
+        try queue.read { db in
+            let heldOrRejected = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(hours_cents), 0) FROM time_entry_latest WHERE outcome IN ('held', 'rejected') AND hours_cents IS NOT NULL") ?? 0
+            let standing = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(p.hours_cents), 0) FROM postings p JOIN time_entry_latest l ON l.entry_id = p.entry_id WHERE l.outcome IN ('held', 'rejected') AND l.hours_cents IS NOT NULL") ?? 0
+            let unwritten = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(hours_cents), 0) FROM postings WHERE output_file IS NULL OR output_file NOT IN (SELECT name FROM outbound_file WHERE status = 'written')") ?? 0
+            return heldOrRejected - standing + unwritten
+        }
+    }
+
+    /// `gaps: false` sums only: constant memory whatever the history.
     public func reconcile(period: String?, gaps listGaps: Bool = true) throws -> Reconciliation {
         try queue.read { db in
             let rows = try Row.fetchCursor(db, sql: """
