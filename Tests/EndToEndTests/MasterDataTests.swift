@@ -147,3 +147,26 @@ struct MasterDataTests {
         #expect(try count(zone, "SELECT COUNT(*) FROM _dropline_file_load") == 0)
     }
 }
+
+/// Record-level reason codes of the master data: overlapping validity, invalid termination,
+/// unknown project and ERP number conflict on acknowledgements.
+@Suite(.serialized)
+struct MasterDataReasonTests {
+    @Test func sampleNightTwoRejectsWithTheContractsCodes() throws {
+        let zone = try TemporaryDropZone()
+        for name in ["HR_WORKERS_HRIS01_20261127_001.xml", "PSA_PROJECTS_PSA01_20261127_001.xml"] { try zone.drop(TestPaths.samples + "/night-1/" + name) }
+        let night1 = try zone.run(asOf: "2026-11-28")
+        #expect(night1.files.first { $0.pipeline == "workers" }?.reasons["overlapping_validity"] == 1)
+        for name in ["HR_WORKERS_HRIS01_20261128_001.xml", "ERP_PROJECT_ACK_ERP01_20261128_001.xml"] { try zone.drop(TestPaths.samples + "/night-2/" + name) }
+        let night2 = try zone.run(asOf: "2026-11-29")
+        let workers = try #require(night2.files.first { $0.pipeline == "workers" })
+        #expect(workers.reasons == ["invalid_termination": 1])
+        #expect(workers.records["loaded"] == 2)
+        let acks = try #require(night2.files.first { $0.pipeline == "project_acks" })
+        #expect(acks.reasons == ["erp_number_conflict": 1, "unknown_project": 1])
+        #expect(acks.records["loaded"] == 2)
+        let lines = try String(contentsOfFile: zone.root + "/" + (try #require(try RejectReview(root: zone.root).list(pipeline: "project_acks", since: nil).first)).jsonl, encoding: .utf8)
+        #expect(lines.contains("\"key\":\"PRJ-10042\"") && lines.contains("\"primary_reason\":\"erp_number_conflict\""))
+        #expect(lines.contains("\"key\":\"PRJ-99999\"") && lines.contains("\"primary_reason\":\"unknown_project\""))
+    }
+}
