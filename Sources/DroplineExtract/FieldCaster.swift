@@ -13,28 +13,28 @@ public enum FieldCaster {
         case .string:
             return .success(.string(raw))
         case .integer:
-            let t = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+            let t = raw.xmlTrimmed
             guard let v = Int64(t), t.first != "+" else { return fail("a whole number") }
             return .success(.integer(v))
         case .decimal(let separator, let scale, let signed):
-            let t = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+            let t = raw.xmlTrimmed
             let sepText = String(UnicodeScalar(separator))
-            guard let d = DecimalText.parse(Substring(t), separator: separator, allowSign: signed) else {
+            guard let d = DecimalText.parse(t, separator: separator, allowSign: signed) else {
                 return fail("a decimal with '\(sepText)' as separator" + (signed ? "" : ", not negative"))
             }
             if let scale, DecimalText.significantScale(d) > scale { return fail("at most \(scale) decimals") }
             return .success(.decimal(d, scale: scale))
         case .date(let compact, let openEnd):
-            let t = raw.trimmingCharacters(in: .whitespacesAndNewlines)
-            if let openEnd, t == openEnd { return .success(.date(.openEnd)) }
-            guard let d = compact ? BusinessDate(compact: Substring(t)) : BusinessDate(iso: Substring(t)) else {
+            let t = raw.xmlTrimmed
+            if let openEnd, t == openEnd[...] { return .success(.date(.openEnd)) }
+            guard let d = compact ? BusinessDate(compact: t) : BusinessDate(iso: t) else {
                 return fail(compact ? "a real calendar date as YYYYMMDD" : "a real calendar date as YYYY-MM-DD")
             }
             return .success(.date(d))
         case .timestamp:
-            let t = raw.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard let instant = Timestamp.parse(t) else { return fail("a timestamp YYYY-MM-DDThh:mm:ss with offset Z or +hh:mm") }
-            return .success(.timestamp(t, instant))
+            let t = raw.xmlTrimmed
+            guard let instant = Timestamp.parse(String(t)) else { return fail("a timestamp YYYY-MM-DDThh:mm:ss with offset Z or +hh:mm") }
+            return .success(.timestamp(String(t), instant))
         case .boolean(let yes, let no):
             if raw == yes { return .success(.boolean(true)) }
             if raw == no { return .success(.boolean(false)) }

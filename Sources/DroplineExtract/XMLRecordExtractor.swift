@@ -93,7 +93,7 @@ public final class XMLRecordExtractor {
                 var contributions: [Int: Decimal] = [:]
                 for (i, rec, p) in sumChecks where rec == d.name {
                     if let raw = FieldReader.raw(p, record: el, ancestors: ancestors, root: root),
-                        let v = DecimalText.parse(Substring(raw.trimmingCharacters(in: .whitespacesAndNewlines))) {
+                        let v = DecimalText.parse(raw.xmlTrimmed) {
                         sums[String(i), default: 0] += v
                         contributions[i] = v
                     }
@@ -119,7 +119,7 @@ public final class XMLRecordExtractor {
         }
         // Control totals.
         for (i, check) in definition.control.checks.enumerated() {
-            guard let raw = trailer.attribute(namespace: check.attribute.namespace, local: check.attribute.local)?.trimmingCharacters(in: .whitespaces),
+            guard let raw = trailer.attribute(namespace: check.attribute.namespace, local: check.attribute.local).map({ String($0.xmlTrimmed) }),
                 let stated = DecimalText.parse(Substring(raw))
             else {
                 throw FileFailure(.schemaRoot, "trailer attribute \(check.attribute) is missing or not a number", line: trailer.line)

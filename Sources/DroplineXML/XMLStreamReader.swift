@@ -205,6 +205,40 @@ public final class XMLStreamReader {
         node.pointee.ns.flatMap { $0.pointee.href }.map { String(cString: $0) }
     }
 
+    /// Names and namespace URIs live in the parser's dictionary for the whole document, so their
+    /// Swift strings are made once per distinct pointer.
+    var interned: [UnsafeRawPointer: String] = [:]
+
+    func intern(_ p: UnsafePointer<xmlChar>) -> String {
+        let key = UnsafeRawPointer(p)
+        if let s = interned[key] { return s }
+        let s = String(cString: p)
+        if interned.count < 4096 { interned[key] = s }
+        return s
+    }
+
+    func internedName(_ node: xmlNodePtr) -> String { intern(node.pointee.name) }
+
+    func internedNamespace(_ node: xmlNodePtr) -> String? {
+        node.pointee.ns.flatMap { $0.pointee.href }.map(intern)
+    }
+
+    func internedAttributes(_ node: xmlNodePtr) -> [XMLAttribute] {
+        var out: [XMLAttribute] = []
+        var a = node.pointee.properties
+        while let attr = a {
+            var value = ""
+            var c = attr.pointee.children
+            while let t = c {
+                if let content = t.pointee.content { value += String(cString: content) }
+                c = t.pointee.next
+            }
+            out.append(XMLAttribute(namespace: attr.pointee.ns.flatMap { $0.pointee.href }.map(intern), local: intern(attr.pointee.name), value: value))
+            a = attr.pointee.next
+        }
+        return out
+    }
+
     static func attributes(_ node: xmlNodePtr) -> [XMLAttribute] {
         var out: [XMLAttribute] = []
         var a = node.pointee.properties
@@ -226,7 +260,7 @@ public final class XMLStreamReader {
         if depth > limits.maxDepth {
             throw FileFailure(.depthLimit, "elements are nested deeper than \(limits.maxDepth) levels", line: Int(xmlGetLineNo(node)))
         }
-        let element = XMLElement(namespace: Self.namespace(node), local: Self.name(node), attributes: Self.attributes(node), line: Int(xmlGetLineNo(node)))
+        let element = XMLElement(namespace: internedNamespace(node), local: internedName(node), attributes: internedAttributes(node), line: Int(xmlGetLineNo(node)))
         var c = node.pointee.children
         while let child = c {
             switch child.pointee.type {
