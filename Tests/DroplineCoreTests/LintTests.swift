@@ -74,6 +74,15 @@ struct LintTests {
         #expect(d.first?.line == 2)
     }
 
+    @Test func hugeAndDeeplyNestedDefinitionsAreRefused() throws {
+        let deep = "pipeline: workers\nx: " + String(repeating: "[", count: 200) + String(repeating: "]", count: 200) + "\n"
+        #expect(try diagnostics(deep).first?.code == .tooLarge)
+        let huge = "pipeline: workers\ndescription: \"" + String(repeating: "x", count: 2 << 20) + "\"\n"
+        let d = try diagnostics(huge)
+        #expect(d.first?.code == .tooLarge)
+        #expect(d.first?.message.contains("at most 1048576") == true)
+    }
+
     @Test func patternThatLeavesTheInboxIsRefused() throws {
         let d = try diagnostics(workers.replacingOccurrences(of: "\"HR_WORKERS_*.xml\"", with: "\"../HR_WORKERS_*.xml\""))
         #expect(d.map(\.code) == [.invalidValue])
