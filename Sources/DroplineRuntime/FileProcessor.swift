@@ -17,6 +17,8 @@ final class FileProcessor {
     let ledger: Ledger
     let warehouse: DatabaseQueue
     var schemas: [String: XMLSchema] = [:]
+    /// Digests already computed this run (by file name), used once.
+    var knownDigests: [String: (hex: String, bytes: Int64)] = [:]
 
     init(zone: DropZone, settings: ZoneSettings, context: RunContext, ledger: Ledger, warehouse: DatabaseQueue) {
         self.zone = zone
@@ -39,9 +41,11 @@ final class FileProcessor {
         logger[metadataKey: "pipeline"] = "\(d.name)"
         logger[metadataKey: "file"] = "\(name)"
         let digest: (hex: String, bytes: Int64)
-        do { digest = try FileDigest.sha256(path: path) } catch {
+        if reprocessOf == nil, let known = knownDigests.removeValue(forKey: name) {
+            digest = known
+        } else { do { digest = try FileDigest.sha256(path: path) } catch {
             return quarantine(name: name, path: path, pipeline: d.name, sha: "", bytes: 0, failure: FileFailure(.unreadableFile, "the file could not be read: permission denied or I/O error"), logger: logger)
-        }
+        } }
         var result = RunSummary.FileResult(name: name, pipeline: d.name, sha256: digest.hex, outcome: "loaded", reason: nil, message: nil, records: [:], reasons: [:])
 
         // Identify: same bytes seen before (a deliberate reprocess skips this check).
