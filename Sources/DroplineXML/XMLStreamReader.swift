@@ -100,7 +100,7 @@ public final class XMLStreamReader {
                                   line: Int(xmlTextReaderGetParserLineNumber(reader)), column: Int(xmlTextReaderGetParserColumnNumber(reader)))
             case Int32(XML_READER_TYPE_ELEMENT.rawValue):
                 guard let node = xmlTextReaderCurrentNode(reader) else { continue }
-                let element = XMLElement(namespace: Self.namespace(node), local: Self.name(node), attributes: Self.attributes(node), line: Int(xmlGetLineNo(node)))
+                let element = XMLElement(namespace: internedNamespace(node), local: internedName(node), attributes: internedAttributes(node), line: Int(xmlGetLineNo(node)))
                 if xmlTextReaderIsEmptyElement(reader) == 1 { rootClosed = true }
                 root = element
                 return element
@@ -199,12 +199,6 @@ public final class XMLStreamReader {
         }
     }
 
-    static func name(_ node: xmlNodePtr) -> String { String(cString: node.pointee.name) }
-
-    static func namespace(_ node: xmlNodePtr) -> String? {
-        node.pointee.ns.flatMap { $0.pointee.href }.map { String(cString: $0) }
-    }
-
     /// Names and namespace URIs live in the parser's dictionary for the whole document, so their
     /// Swift strings are made once per distinct pointer.
     var interned: [UnsafeRawPointer: String] = [:]
@@ -234,23 +228,6 @@ public final class XMLStreamReader {
                 c = t.pointee.next
             }
             out.append(XMLAttribute(namespace: attr.pointee.ns.flatMap { $0.pointee.href }.map(intern), local: intern(attr.pointee.name), value: value))
-            a = attr.pointee.next
-        }
-        return out
-    }
-
-    static func attributes(_ node: xmlNodePtr) -> [XMLAttribute] {
-        var out: [XMLAttribute] = []
-        var a = node.pointee.properties
-        while let attr = a {
-            var value = ""
-            var c = attr.pointee.children
-            while let t = c {
-                if let content = t.pointee.content { value += String(cString: content) }
-                c = t.pointee.next
-            }
-            out.append(XMLAttribute(namespace: attr.pointee.ns.flatMap { $0.pointee.href }.map { String(cString: $0) },
-                                    local: String(cString: attr.pointee.name), value: value))
             a = attr.pointee.next
         }
         return out
@@ -289,7 +266,7 @@ public final class XMLStreamReader {
         var index = 0
         while let child = c {
             if child.pointee.type == XML_ELEMENT_NODE {
-                if plan.nestedRecords.contains(XMLName(namespace: Self.namespace(child), local: Self.name(child))) {
+                if plan.nestedRecords.contains(XMLName(namespace: internedNamespace(child), local: internedName(child))) {
                     hasNested = true
                     element.children[index].schemaErrors = plan.schema.validate(element: child)
                 }
@@ -307,7 +284,7 @@ public final class XMLStreamReader {
         c = node.pointee.children
         while let child = c {
             if child.pointee.type == XML_ELEMENT_NODE,
-                !plan.nestedRecords.contains(XMLName(namespace: Self.namespace(child), local: Self.name(child))),
+                !plan.nestedRecords.contains(XMLName(namespace: internedNamespace(child), local: internedName(child))),
                 let cc = xmlDocCopyNode(child, node.pointee.doc, 1) {
                 xmlAddChild(copy, cc)
             }
