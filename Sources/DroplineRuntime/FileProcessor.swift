@@ -78,7 +78,7 @@ final class FileProcessor {
         let started = Date()
         do {
             let schema = try d.extract.schemaPath.map(schema(at:))
-            let extractor = XMLRecordExtractor(definition: d.extract, schema: schema, limits: XMLLimits(maxUnitBytes: min(settings.maxRecordBytes, d.extract.maxRecordBytes), maxDepth: settings.maxDepth))
+            let extractor = XMLRecordExtractor(definition: d.extract, schema: schema, limits: XMLLimits(maxUnitBytes: min(settings.maxRecordBytes, d.extract.maxRecordBytes), maxDepth: settings.maxDepth, maxAttributes: settings.maxAttributes, maxTextBytes: settings.maxTextBytes))
             let transformer = RecordTransformer(transforms: d.transforms)
             let shapes = Dictionary(uniqueKeysWithValues: d.extract.records.map { ($0.name, d.fieldShape(of: $0.name).map(\.name)) })
             let parents = Dictionary(uniqueKeysWithValues: d.extract.records.compactMap { r in r.parent.map { (r.name, $0) } })

@@ -18,6 +18,8 @@ public struct ZoneSettings: Sendable {
     /// Parser limits.
     public var maxRecordBytes: Int = 1 << 20
     public var maxDepth: Int = 256
+    public var maxAttributes: Int = 256
+    public var maxTextBytes: Int = 1 << 20
     /// Cap on any input file, whatever its pipeline allows.
     public var maxFileBytes: Int64 = 4 << 30
 
@@ -51,6 +53,8 @@ public struct ZoneSettings: Sendable {
                 s.maxRecordBytes = limits.int("max_record_bytes", default: s.maxRecordBytes)
                 s.maxDepth = limits.int("max_depth", default: s.maxDepth)
                 s.maxFileBytes = Int64(limits.int("max_file_bytes", default: Int(s.maxFileBytes)))
+                s.maxAttributes = limits.int("max_attributes", default: s.maxAttributes)
+                s.maxTextBytes = limits.int("max_text_bytes", default: s.maxTextBytes)
                 limits.finish()
             }
             m.finish()
@@ -82,10 +86,13 @@ public struct ZoneSettings: Sendable {
           max_depth: 256
           # Largest input file in bytes (pipelines may set a lower max_file_bytes).
           max_file_bytes: 4294967296
+          # Most attributes on one element.
+          max_attributes: 256
+          # Longest text node or attribute value in bytes (libxml2 stops at 10 MB regardless).
+          max_text_bytes: 1048576
         # Fixed by the parser, not configurable: no DTD is loaded and a DOCTYPE is refused
-        # (dtd_forbidden); no entity is expanded and nothing is fetched from the network; text
-        # nodes and attribute values above 10 MB and one start tag's markup beyond libxml2's
-        # lookahead are refused (size_limit).
+        # (dtd_forbidden); no entity is expanded (entity_limit) and nothing is fetched from the
+        # network; names, and one start tag's markup, beyond libxml2's own bounds give size_limit.
 
         """
 }

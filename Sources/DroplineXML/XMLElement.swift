@@ -62,9 +62,15 @@ public struct XMLLimits: Sendable {
     public var maxUnitBytes: Int
     /// Deepest element nesting.
     public var maxDepth: Int
+    /// Most attributes on one element.
+    public var maxAttributes: Int
+    /// Longest text content or attribute value of one node, in bytes.
+    public var maxTextBytes: Int
 
-    public init(maxUnitBytes: Int = 1 << 20, maxDepth: Int = 256) {
+    public init(maxUnitBytes: Int = 1 << 20, maxDepth: Int = 256, maxAttributes: Int = 256, maxTextBytes: Int = 1 << 20) {
         self.maxUnitBytes = maxUnitBytes
         self.maxDepth = maxDepth
+        self.maxAttributes = maxAttributes
+        self.maxTextBytes = maxTextBytes
     }
 }

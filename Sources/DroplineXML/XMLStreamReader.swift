@@ -238,13 +238,24 @@ public final class XMLStreamReader {
             throw FileFailure(.depthLimit, "elements are nested deeper than \(limits.maxDepth) levels", line: Int(xmlGetLineNo(node)))
         }
         let element = XMLElement(namespace: internedNamespace(node), local: internedName(node), attributes: internedAttributes(node), line: Int(xmlGetLineNo(node)))
+        if element.attributes.count > limits.maxAttributes {
+            throw FileFailure(.sizeLimit, "an element has \(element.attributes.count) attributes; max_attributes is \(limits.maxAttributes)", line: element.line)
+        }
+        if let long = element.attributes.first(where: { $0.value.utf8.count > limits.maxTextBytes }) {
+            throw FileFailure(.sizeLimit, "attribute \(long.local) has \(long.value.utf8.count) bytes; max_text_bytes is \(limits.maxTextBytes)", line: element.line)
+        }
         var c = node.pointee.children
         while let child = c {
             switch child.pointee.type {
             case XML_ELEMENT_NODE:
                 element.children.append(try convert(child, depth: depth + 1))
             case XML_TEXT_NODE, XML_CDATA_SECTION_NODE:
-                if let content = child.pointee.content { element.text += String(cString: content) }
+                if let content = child.pointee.content {
+                    element.text += String(cString: content)
+                    if element.text.utf8.count > limits.maxTextBytes {
+                        throw FileFailure(.sizeLimit, "a text node has more than max_text_bytes (\(limits.maxTextBytes) bytes)", line: Int(xmlGetLineNo(child)))
+                    }
+                }
             case XML_ENTITY_REF_NODE:
                 throw FileFailure(.entityLimit, "the document references an entity; entities are never expanded", line: Int(xmlGetLineNo(child)))
             default:

@@ -148,6 +148,20 @@ struct FileSizeLimitTests {
         #expect(summary.files.first?.message?.contains("max_file_bytes is 500") == true)
     }
 
+    @Test func attributeCountAndTextSizeLimitsFromSettings() throws {
+        let zone = try TemporaryDropZone(settings: "format_version: 1\nlimits:\n  max_attributes: 8\n  max_text_bytes: 64\n")
+        var many = HostileInputTests.head + HostileInputTests.root + "<Rate"
+        for i in 0..<9 { many += " a\(i)=\"1\"" }
+        many += "/><Control recordCount=\"1\"/></RateCard>"
+        try zone.drop(data: Data(many.utf8), as: "ERP_RATES_ERP01_20261127_001.xml")
+        let long = HostileInputTests.head + HostileInputTests.root + "<Rate role=\"" + String(repeating: "R", count: 65) + "\"/><Control recordCount=\"1\"/></RateCard>"
+        try zone.drop(data: Data(long.utf8), as: "ERP_RATES_ERP01_20261127_002.xml")
+        let summary = try zone.run(asOf: "2026-11-28")
+        #expect(summary.files.map(\.reason) == ["size_limit", "size_limit"])
+        #expect(summary.files[0].message?.contains("max_attributes is 8") == true)
+        #expect(summary.files[1].message?.contains("max_text_bytes is 64") == true)
+    }
+
     @Test func unknownSettingIsAConfigError() throws {
         let zone = try TemporaryDropZone(settings: "format_version: 1\nlimits:\n  max_file_byte: 500\n")
         let r = try runDropline(["run", "--root", zone.root])
