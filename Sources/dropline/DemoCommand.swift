@@ -52,7 +52,7 @@ struct DemoCommand: ParsableCommand {
                   \(zone.root)/quarantine/          whole files set aside, with <name>.error.json
                   \(zone.root)/archive/             processed originals
                   \(zone.root)/logs/dropline.jsonl  structured log
-                The demo's sample nights contain deliberate faults, so exit 1 ("finished with rejects") is expected.
+                The sample nights contain deliberate faults, so each run above ends with exit 1 ("finished with rejects").
                 """)
         } catch { throw ExitStatus.report(error) }
     }
