@@ -12,21 +12,18 @@ public struct Record: Sendable {
     public var ordinal: Int
     /// Problems found while extracting (casts, schema); the validate stage turns them into rejections.
     public var issues: [RecordIssue]
-    /// The parent record's index among extracted units, for nested records.
-    public var parentRejected: Bool
     /// Where the element stands: index among the root's element children, then (nested) index
     /// among its parent's element children. Used to cut reject files out of the original bytes.
     public var position: [Int] = []
     /// What the element adds to each `sum` control total (by check index), as written.
     public var controlSums: [Int: Decimal] = [:]
 
-    public init(type: String, fields: [String: Value] = [:], line: Int, ordinal: Int, issues: [RecordIssue] = [], parentRejected: Bool = false) {
+    public init(type: String, fields: [String: Value] = [:], line: Int, ordinal: Int, issues: [RecordIssue] = []) {
         self.type = type
         self.fields = fields
         self.line = line
         self.ordinal = ordinal
         self.issues = issues
-        self.parentRejected = parentRejected
     }
 
     public subscript(field: String) -> Value {

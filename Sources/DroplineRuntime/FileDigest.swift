@@ -1,4 +1,5 @@
 import Crypto
+import DroplineCore
 import Foundation
 
 /// Streaming SHA-256 of a file, in 1 MiB chunks.
@@ -16,13 +17,7 @@ public enum FileDigest {
             total += Int64(chunk.count)
             hasher.update(data: chunk)
         }
-        return (hex(hasher.finalize()), total)
-    }
-
-    public static func sha256(data: Data) -> String { hex(SHA256.hash(data: data)) }
-
-    static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
-        digest.map { String(format: "%02x", $0) }.joined()
+        return (SHA256Text.hex(digest: hasher.finalize()), total)
     }
 }
 
@@ -95,7 +90,7 @@ public enum AtomicFile {
             throw POSIXError(POSIXErrorCode(rawValue: code) ?? .EIO)
         }
         syncFolder(of: path)
-        return FileDigest.hex(hasher.finalize())
+        return SHA256Text.hex(digest: hasher.finalize())
     }
 
     /// Writes the companions of a finished outbound file: `<name>.sha256` when asked, then the
@@ -106,14 +101,5 @@ public enum AtomicFile {
             try write(Data("\(digest)  \(name)\n".utf8), to: path + ".sha256")
         }
         try write(Data(), to: path + ".done")
-    }
-
-    /// Writes an outbound file with its companions: the file, `<name>.sha256` when asked, then
-    /// the zero-byte `<name>.done` marker receivers act on.
-    public static func writeOutbound(_ data: Data, to path: String, checksum: Bool) throws -> String {
-        try write(data, to: path)
-        let digest = FileDigest.sha256(data: data)
-        try writeCompanions(of: path, digest: digest, checksum: checksum)
-        return digest
     }
 }

@@ -46,7 +46,7 @@ public struct ManifestVerifier {
                 continue
             }
             checked += 1
-            let actual = FileDigest.sha256(data: data)
+            let actual = SHA256Text.hex(data)
             if actual != entry.sha256 {
                 problems.append(.init(file: entry.path, problem: "manifest changed: SHA-256 is \(actual), the ledger recorded \(entry.sha256)"))
             }

@@ -136,7 +136,7 @@ public final class PipelineRunner {
                 try postingRun?.reserveLaborFile(createdAt: createdAt)
                 summary.outputs += try outbound.writePending(pipeline: definition.name)
                 if let postingRun { summary.outputs += try postingRun.refreshUtilization() }
-                let manifests = ManifestWriter(zone: zone, context: context, ledger: ledger, pipelinesDirectory: (definition.sourcePath as NSString).deletingLastPathComponent)
+                let manifests = ManifestWriter(zone: zone, context: context, ledger: ledger)
                 if let path = try manifests.write(definition, outputs: summary.outputs.filter { $0.pipeline == definition.name }, holds: posting == nil ? nil : summary.holds, version: DroplineInfo.version) {
                     summary.manifests.append(path)
                 }

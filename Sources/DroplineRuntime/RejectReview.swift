@@ -106,7 +106,7 @@ public struct RejectReview {
         document.sums = tally.sums
         let original = try Data(contentsOf: URL(fileURLWithPath: absolute))
         let data = document.retotal(original, d)
-        let sha = FileDigest.sha256(data: data)
+        let sha = SHA256Text.hex(data)
         try ledger.recordResubmission(name: newName, sha256: sha, rejectPath: rel, originalName: name, originalRun: run, at: date)
         try AtomicFile.write(data, to: zone.inbox + "/" + newName)
         try AtomicFile.write(Data(), to: zone.inbox + "/" + newName + ".done")

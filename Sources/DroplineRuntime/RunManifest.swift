@@ -92,7 +92,6 @@ struct ManifestWriter {
     let zone: DropZone
     let context: RunContext
     let ledger: Ledger
-    let pipelinesDirectory: String
 
     func write(_ d: PipelineDefinition, outputs: [RunSummary.Output], holds: [String: Int]?, version: String) throws -> String? {
         let entries = try ledger.files(pipeline: d.name, limit: Int.max).filter { $0.runID == context.runID }.reversed()
@@ -120,7 +119,7 @@ struct ManifestWriter {
         let path = dir + "/" + context.runID + ".json"
         try AtomicFile.write(data, to: path)
         let rel = String(path.dropFirst(zone.root.count + 1))
-        try ledger.recordManifest(pipeline: d.name, sequence: manifest.sequence, runID: context.runID, path: rel, sha256: FileDigest.sha256(data: data))
+        try ledger.recordManifest(pipeline: d.name, sequence: manifest.sequence, runID: context.runID, path: rel, sha256: SHA256Text.hex(data))
         return rel
     }
 

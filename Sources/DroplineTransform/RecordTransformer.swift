@@ -29,7 +29,7 @@ public struct RecordTransformer: Sendable {
             case .mask(let rec, let fields) where rec == record.type:
                 for f in fields {
                     guard let text = record[f].text else { continue }
-                    record[f] = .string(Self.sha256(text))
+                    record[f] = .string(SHA256Text.hex(text))
                 }
             case .drop(let rec, let fields) where rec == record.type:
                 for f in fields { record.fields.removeValue(forKey: f) }
@@ -38,6 +38,4 @@ public struct RecordTransformer: Sendable {
             }
         }
     }
-
-    public static func sha256(_ text: String) -> String { SHA256Text.hex(text) }
 }
