@@ -35,6 +35,7 @@ public final class Ledger {
                     reprocess_of TEXT, resubmission_of TEXT, processed_at TEXT NOT NULL);
                 CREATE INDEX processed_file_sha256 ON processed_file(sha256);
                 CREATE INDEX processed_file_export ON processed_file(pipeline, export_id);
+                CREATE INDEX processed_file_run ON processed_file(run_id);
                 CREATE TABLE reject_file (
                     path TEXT PRIMARY KEY, pipeline TEXT NOT NULL, run_id TEXT NOT NULL, original_name TEXT NOT NULL,
                     original_export_id TEXT, derived_export_id TEXT, seq INTEGER NOT NULL, records INTEGER NOT NULL,
@@ -205,6 +206,19 @@ public final class Ledger {
     /// Every name the ledger has seen (for choosing a free sequence number).
     public func names(withPrefix prefix: String) throws -> [String] {
         try queue.read { try String.fetchAll($0, sql: "SELECT DISTINCT name FROM processed_file WHERE substr(name, 1, ?) = ? UNION SELECT name FROM resubmission WHERE substr(name, 1, ?) = ?", arguments: [prefix.count, prefix, prefix.count, prefix]) }
+    }
+
+    /// The files one run took (optionally of one pipeline), in the order it took them.
+    public func files(runID: String, pipeline: String? = nil) throws -> [FileEntry] {
+        try queue.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM processed_file WHERE run_id = ?" + (pipeline == nil ? "" : " AND pipeline = ?") + " ORDER BY id",
+                             arguments: StatementArguments([runID] + (pipeline.map { [$0] } ?? []))).map(Self.entry)
+        }
+    }
+
+    /// The file the ledger placed at a zone-relative location.
+    public func file(location: String) throws -> FileEntry? {
+        try queue.read { try Row.fetchOne($0, sql: "SELECT * FROM processed_file WHERE location = ? ORDER BY id DESC LIMIT 1", arguments: [location]).map(Self.entry) }
     }
 
     public func files(pipeline: String?, limit: Int) throws -> [FileEntry] {

@@ -187,15 +187,15 @@ public final class PipelineRunner {
                 guard let pipeline = absolute.dropFirst(zone.archive.count + 1).split(separator: "/").first.map(String.init), definitions.contains(where: { $0.name == pipeline }) else {
                     throw RunError.unknownPipeline("\(target): no pipeline archives files there")
                 }
-                let original = try ledger.files(pipeline: pipeline, limit: Int.max).first { $0.location == location }
+                let original = try ledger.file(location: location)
                 items.append(ReprocessItem(pipeline: pipeline, name: original?.name ?? name, location: location))
                 continue
             }
-            let ofRun = try ledger.files(pipeline: nil, limit: Int.max).filter { $0.runID == target && $0.location?.hasPrefix("archive/") == true }
+            let ofRun = try ledger.files(runID: target).filter { $0.location?.hasPrefix("archive/") == true }
             guard !ofRun.isEmpty else {
                 throw RunError.noZone("\(target) is neither an archived file under \(zone.archive) nor a run id with archived files")
             }
-            items += ofRun.reversed().map { ReprocessItem(pipeline: $0.pipeline, name: $0.name, location: $0.location!) }
+            items += ofRun.map { ReprocessItem(pipeline: $0.pipeline, name: $0.name, location: $0.location!) }
         }
         return items
     }

@@ -94,7 +94,7 @@ struct ManifestWriter {
     let ledger: Ledger
 
     func write(_ d: PipelineDefinition, outputs: [RunSummary.Output], holds: [String: Int]?, version: String) throws -> String? {
-        let entries = try ledger.files(pipeline: d.name, limit: Int.max).filter { $0.runID == context.runID }.reversed()
+        let entries = try ledger.files(runID: context.runID, pipeline: d.name)
         let rejectDir = zone.rejected + "/" + d.name + "/" + context.runID
         let rejects = ((try? FileManager.default.contentsOfDirectory(atPath: rejectDir)) ?? []).sorted().compactMap { hash(rejectDir + "/" + $0) }
         guard !entries.isEmpty || !outputs.isEmpty || !(holds ?? [:]).isEmpty || !rejects.isEmpty else { return nil }
@@ -109,7 +109,7 @@ struct ManifestWriter {
             format_version: RunManifest.formatVersion, sequence: (previous?.sequence ?? 0) + 1, run_id: context.runID, run_date: context.runDate.iso, dropline_version: version,
             pipeline: .init(name: d.name, version: d.version, path: relative(d.sourcePath), sha256: d.sourceSHA256),
             reference_files: d.dependencies.compactMap { hash($0) },
-            inputs: Array(inputs),
+            inputs: inputs,
             outputs: outputs.compactMap { o in hash(zone.root + "/" + o.path).map { RunManifest.Output(path: o.path, bytes: $0.bytes, sha256: $0.sha256, records: o.records, control: o.control) } },
             rejects: rejects, holds: holds, previous_manifest_sha256: previous?.sha256,
             timings: .init(written_at: ISO8601DateFormatter().string(from: context.clock())))
