@@ -73,6 +73,10 @@ struct RejectDocument {
 
     func scan(_ source: String, _ d: PipelineDefinition) throws -> Layout? {
         guard let input = InputStream(fileAtPath: source) else { return nil }
+        return try scan(input, d)
+    }
+
+    func scan(_ input: InputStream, _ d: PipelineDefinition) throws -> Layout? {
         input.open()
         defer { input.close() }
         var scanner = ByteScanner()
@@ -147,15 +151,8 @@ struct RejectDocument {
 
     /// A whole document with its trailer's totals replaced by `counts` and `sums`.
     func retotal(_ document: Data, _ d: PipelineDefinition) -> Data {
-        guard let layout = try? scanData(document, d), let t = layout.trailer else { return document }
+        guard let layout = try? scan(InputStream(data: document), d), let t = layout.trailer else { return document }
         return document.prefix(t.gap) + rewriteTrailer(document.subdata(in: t.gap..<t.end), d) + document.suffix(from: t.end)
-    }
-
-    func scanData(_ data: Data, _ d: PipelineDefinition) throws -> Layout? {
-        let path = NSTemporaryDirectory() + "dropline-retotal-" + UUID().uuidString
-        try data.write(to: URL(fileURLWithPath: path))
-        defer { unlink(path) }
-        return try scan(path, d)
     }
 
     /// The root start tag with the export id attribute replaced.
