@@ -62,9 +62,9 @@ public enum AtomicFile {
     /// fsyncs and renames it; returns the SHA-256 of what was written. Memory stays flat.
     public static func stream(to path: String, permissions: mode_t = 0o644, _ produce: ((Data) throws -> Void) throws -> Void) throws -> String {
         let tmp = path + ".tmp"
-        guard FileManager.default.createFile(atPath: tmp, contents: nil, attributes: [.posixPermissions: permissions]),
-            let handle = FileHandle(forWritingAtPath: tmp)
-        else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        // Not FileManager.createFile: it writes through a hidden `.dat.nosync*` file of its own,
+        // which a kill at the wrong instant leaves behind in the outbound folder.
+        let handle = try openForWriting(tmp, permissions: permissions, append: false)
         var hasher = SHA256()
         var buffer = Data()
         do {
@@ -91,6 +91,16 @@ public enum AtomicFile {
         }
         syncFolder(of: path)
         return SHA256Text.hex(digest: hasher.finalize())
+    }
+
+    /// Opens (creating with exactly `permissions`) a file for writing, truncated or for
+    /// appending. Not `FileManager.createFile`: that writes through a hidden `.dat.nosync*`
+    /// file of its own, which a kill at the wrong instant leaves behind.
+    public static func openForWriting(_ path: String, permissions: mode_t, append: Bool) throws -> FileHandle {
+        let fd = open(path, O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC), permissions)
+        guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        if !append { fchmod(fd, permissions) }
+        return FileHandle(fileDescriptor: fd, closeOnDealloc: true)
     }
 
     /// Writes the companions of a finished outbound file: `<name>.sha256` when asked, then the

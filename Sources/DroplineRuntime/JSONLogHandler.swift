@@ -11,9 +11,7 @@ public final class JSONLineSink: @unchecked Sendable {
 
     public init(path: String?, echoToStderr: Bool) {
         if let path {
-            if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o640]) }
-            handle = FileHandle(forWritingAtPath: path)
-            _ = try? handle?.seekToEnd()
+            handle = try? AtomicFile.openForWriting(path, permissions: 0o640, append: true)
         } else {
             handle = nil
         }

@@ -41,8 +41,7 @@ final class RejectWriter {
         guard !dryRun else { return }
         if handle == nil {
             try DropZone.makePrivateFolder(zone.work + "/" + runID)
-            _ = FileManager.default.createFile(atPath: partial, contents: nil, attributes: [.posixPermissions: 0o600])
-            handle = FileHandle(forWritingAtPath: partial)
+            handle = try AtomicFile.openForWriting(partial, permissions: 0o600, append: false)
         }
         let line = Line(record_type: r.recordType, key: r.key, line: r.line, primary_reason: r.primary.rawValue, checks: r.issues)
         try handle?.write(contentsOf: try encoder.encode(line) + Data("\n".utf8))
