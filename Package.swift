@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "DroplineValidate", dependencies: ["DroplineCore"]),
         .target(
             name: "DroplineLoad",
-            dependencies: ["DroplineCore", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["DroplineCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift")]
         ),
         .target(name: "DroplineProfessionalServices", dependencies: ["DroplineCore"]),
         .target(

@@ -94,9 +94,14 @@ public enum UtilizationCalculator {
             let rs = (ranges[pernr] ?? []).sorted { $0.from < $1.from }
             guard let range = attribution(rs, week) else { continue }
             var capacity: Decimal = 0
-            for offset in 0..<5 {
-                let day = week.monday.adding(days: offset)
-                if let r = rs.first(where: { $0.covers(day) }) { capacity += r.stdHoursWeek / 5 }
+            if rs.count == 1, rs[0].covers(week.monday), rs[0].covers(week.monday.adding(days: 4)) {
+                // One range over the whole working week: five exact fifths make the week's hours.
+                capacity = rs[0].stdHoursWeek
+            } else {
+                for offset in 0..<5 {
+                    let day = week.monday.adding(days: offset)
+                    if let r = rs.first(where: { $0.covers(day) }) { capacity += r.stdHoursWeek / 5 }
+                }
             }
             capacity = DecimalText.roundHalfUp(capacity, scale: 2)
             let key = Group(region: range.region, practice: range.practice, job: range.jobCode, billable: range.billableRole)

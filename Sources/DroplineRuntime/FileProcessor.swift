@@ -87,14 +87,14 @@ final class FileProcessor {
             let containers = Set(d.extract.records.filter(\.isHeader).map(\.name))
             let hasChildren = Set(parents.values)
             let posting: TimePostingLoad? = d.loads.lazy.compactMap { if case .timePosting(let t) = $0 { t } else { nil } }.first
-            try warehouse.inTransaction { db in
+            try warehouse.unitOfWork(dryRun: context.dryRun) { db in
                 try WarehouseSession.ensureSchema(db, for: d)
                 let session = WarehouseSession(db: db, runID: context.runID)
-                let stage = posting.map { TimePostingStage(db: db, load: $0, settings: settings, runID: context.runID, runDate: context.runDate) }
+                let stage = try posting.map { try TimePostingStage(db: db, load: $0, settings: settings, runID: context.runID, runDate: context.runDate, audit: !context.dryRun) }
                 let validator = RecordValidator(rules: d.validations, lookup: session)
                 var conflict: FileFailure?
                 var rejectedParents: [String: [RecordIssue]] = [:]
-                _ = try extractor.run(path: path, header: { header in
+                _ = try extractor.runConcurrently(path: path, header: { header in
                     exportID = header["export_id"]?.text
                     businessDate = header["business_date"]?.date
                     generatedAt = header["generated_at"]?.text
@@ -147,13 +147,13 @@ final class FileProcessor {
                     counts[outcome, default: 0] += 1
                 })
                 if let conflict { throw conflict }
+                try stage?.finish()
                 superseded = stage?.superseded ?? 0
                 if d.loads.contains(where: { if case .snapshotFile(let f) = $0 { f.sendOnce == nil } else { false } }) {
                     try db.execute(sql: "INSERT INTO snapshot_due (pipeline, business_date) VALUES (?, ?) ON CONFLICT(pipeline) DO UPDATE SET business_date = MAX(COALESCE(excluded.business_date, ''), COALESCE(snapshot_due.business_date, ''))", arguments: [d.name, businessDate?.iso])
                 }
                 try db.execute(sql: "INSERT OR REPLACE INTO _dropline_file_load (sha256, pipeline, name, export_id, business_date, generated_at, run_id, loaded, rejected) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                                arguments: [digest.hex, d.name, name, exportID, businessDate?.iso, generatedAt, context.runID, counts["loaded"], counts["rejected"]])
-                return context.dryRun ? .rollback : .commit
             }
         } catch let failure as FileFailure {
             rejects.discard()

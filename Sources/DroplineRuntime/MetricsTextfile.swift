@@ -69,9 +69,12 @@ struct MetricsTextfile {
                 [Sample(labels: [], value: String(try db.tableExists("project_acks") ? (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM project_acks WHERE status = 'failed'") ?? 0) : 0))])
             // Posting latency: export generated-at to the labor file that posted it, for the last file.
             var latency: Double = 0
-            if let last = try Row.fetchOne(db, sql: "SELECT name, created_at FROM outbound_file WHERE kind = 'erp_labor' AND status = 'written' ORDER BY rowid DESC LIMIT 1"),
+            if let last = try Row.fetchOne(db, sql: "SELECT name, created_at, oldest_generated_at FROM outbound_file WHERE kind = 'erp_labor' AND status = 'written' ORDER BY rowid DESC LIMIT 1"),
                 let posted = Timestamp.parse(last["created_at"] as String) {
-                for g in try String.fetchAll(db, sql: "SELECT DISTINCT f.generated_at FROM postings p JOIN _dropline_file_load f ON f.export_id = p.export_id WHERE p.output_file = ? AND f.generated_at IS NOT NULL", arguments: [last["name"] as String]) {
+                // Files reserved before the column existed: join their postings once.
+                let generated: [String] = try (last["oldest_generated_at"] as String?).map { [$0] }
+                    ?? String.fetchAll(db, sql: "SELECT DISTINCT f.generated_at FROM postings p JOIN _dropline_file_load f ON f.export_id = p.export_id WHERE p.output_file = ? AND f.generated_at IS NOT NULL", arguments: [last["name"] as String])
+                for g in generated {
                     if let generated = Timestamp.parse(g) { latency = max(latency, posted.timeIntervalSince(generated)) }
                 }
             }

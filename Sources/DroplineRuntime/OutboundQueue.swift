@@ -110,29 +110,64 @@ struct OutboundQueue {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let batch = "LB-" + name.dropFirst("ERP_LABOR_".count).dropLast(".xml".count).replacingOccurrences(of: "_", with: "-")
         var count = 0
-        var hours: Decimal = 0, cost: Decimal = 0, bill: Decimal = 0
+        // Totals in exact hundredths (every amount is written with two decimals).
+        var hours: Int64 = 0, cost: Int64 = 0, bill: Int64 = 0
         let digest = try AtomicFile.stream(to: dir + "/" + name) { sink in
-            try sink(Data("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<LaborPostings xmlns=\"urn:example:erp:labor:1\" batchId=\"\(batch)\" company=\"\(settings.company)\" createdAt=\"\(createdAt)\">\n".utf8))
+            var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<LaborPostings xmlns=\"urn:example:erp:labor:1\" batchId=\"\(batch)\" company=\"\(settings.company)\" createdAt=\"\(createdAt)\">\n"
             try warehouse.read { db in
-                let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM postings WHERE output_file = ? ORDER BY seq", arguments: [name])
-                while let p = try cursor.next() {
-                    let h: String = p["hours"], c: String = p["cost_amount"], b: String = p["bill_amount"]
-                    hours += DecimalText.parse(h) ?? 0
-                    cost += DecimalText.parse(c) ?? 0
-                    bill += DecimalText.parse(b) ?? 0
+                let s = try RawStatement(db, "SELECT posting_id, entry_id, reverses, pernr, erp_project, labor_class, posting_date, period, hours, cost_amount, bill_amount, currency FROM postings WHERE output_file = ? ORDER BY seq")
+                s.bind(1, name)
+                defer { s.reset() }
+                while try s.step() {
+                    let h = s.text(8) ?? "", c = s.text(9) ?? "", b = s.text(10) ?? ""
+                    guard let hc = Self.hundredths(h), let cc = Self.hundredths(c), let bc = Self.hundredths(b) else {
+                        throw DatabaseError(resultCode: .SQLITE_CORRUPT, message: "a posting amount is not a decimal with two places")
+                    }
+                    hours += hc
+                    cost += cc
+                    bill += bc
                     count += 1
-                    var line = "  <Posting id=\"\(SnapshotWriter.escape(p["posting_id"]))\" ref=\"\(SnapshotWriter.escape(p["entry_id"]))\""
-                    if let r: String = p["reverses"] { line += " reverses=\"\(SnapshotWriter.escape(r))\"" }
-                    line += " pernr=\"\(p["pernr"] as String)\" erpProject=\"\(p["erp_project"] as String)\" laborClass=\"\(p["labor_class"] as String)\" postingDate=\"\(p["posting_date"] as String)\" period=\"\(p["period"] as String)\" hours=\"\(h)\" costAmount=\"\(c)\" billAmount=\"\(b)\" currency=\"\(p["currency"] as String)\"/>\n"
-                    try sink(Data(line.utf8))
+                    out += "  <Posting id=\""
+                    out += SnapshotWriter.escape(s.text(0) ?? "")
+                    out += "\" ref=\""
+                    out += SnapshotWriter.escape(s.text(1) ?? "")
+                    out += "\""
+                    if let r = s.text(2) {
+                        out += " reverses=\""
+                        out += SnapshotWriter.escape(r)
+                        out += "\""
+                    }
+                    out += " pernr=\"\(s.text(3) ?? "")\" erpProject=\"\(s.text(4) ?? "")\" laborClass=\"\(s.text(5) ?? "")\" postingDate=\"\(s.text(6) ?? "")\" period=\"\(s.text(7) ?? "")\" hours=\"\(h)\" costAmount=\"\(c)\" billAmount=\"\(b)\" currency=\"\(s.text(11) ?? "")\"/>\n"
+                    if out.utf8.count >= 1 << 16 {
+                        try sink(Data(out.utf8))
+                        out.removeAll(keepingCapacity: true)
+                    }
                 }
             }
-            try sink(Data("  <Control postingCount=\"\(count)\" totalHours=\"\(DecimalText.format(hours, scale: 2))\" totalCost=\"\(DecimalText.format(cost, scale: 2))\" totalBill=\"\(DecimalText.format(bill, scale: 2))\"/>\n</LaborPostings>\n".utf8))
+            out += "  <Control postingCount=\"\(count)\" totalHours=\"\(Self.text(hundredths: hours))\" totalCost=\"\(Self.text(hundredths: cost))\" totalBill=\"\(Self.text(hundredths: bill))\"/>\n</LaborPostings>\n"
+            try sink(Data(out.utf8))
         }
         try AtomicFile.writeCompanions(of: dir + "/" + name, digest: digest, checksum: true)
         try markWritten(name, digest: digest, records: count)
         context.logger.info("Outbound file written", metadata: ["stage": "outbound", "output": "\(name)", "records": "\(count)"])
         return .init(path: "outbound/\(target)/\(name)", pipeline: pipeline, sha256: digest, records: count,
-                     control: ["postingCount": String(count), "totalHours": DecimalText.format(hours, scale: 2), "totalCost": DecimalText.format(cost, scale: 2), "totalBill": DecimalText.format(bill, scale: 2)])
+                     control: ["postingCount": String(count), "totalHours": Self.text(hundredths: hours), "totalCost": Self.text(hundredths: cost), "totalBill": Self.text(hundredths: bill)])
     }
+
+    /// `-12.50` -> -1250; nil unless exactly `[-]digits.dd`.
+    static func hundredths(_ text: String) -> Int64? {
+        var u = text.utf8[...]
+        let negative = u.first == UInt8(ascii: "-")
+        if negative { u = u.dropFirst() }
+        guard u.count >= 4, u.count <= 17, u[u.index(u.endIndex, offsetBy: -3)] == UInt8(ascii: ".") else { return nil }
+        var v: Int64 = 0
+        for (i, c) in u.enumerated() where i != u.count - 3 {
+            guard c >= 48, c <= 57 else { return nil }
+            v = v * 10 + Int64(c - 48)
+        }
+        return negative ? -v : v
+    }
+
+    /// Exact text with two decimals of a sum of hundredths.
+    static func text(hundredths: Int64) -> String { DecimalText.format(Decimal(hundredths) / 100, scale: 2) }
 }

@@ -53,7 +53,9 @@ public final class PipelineRunner {
         let ledger = try Ledger(path: zone.ledger)
         if !request.dryRun { try ledger.startRun(id: runID, runDate: runDate, at: now, dryRun: false) }
         let warehousePath = settings.warehouse.hasPrefix("/") ? settings.warehouse : zone.root + "/" + settings.warehouse
-        let warehouse = try Warehouse.open(path: warehousePath)
+        let warehouse = try Warehouse.open(path: warehousePath, dryRun: request.dryRun)
+        if request.dryRun { try warehouse.beginDryRun() }
+        defer { if request.dryRun { warehouse.endDryRun() } }
         let processor = FileProcessor(zone: zone, settings: settings, context: context, ledger: ledger, warehouse: warehouse)
 
         // Settling compares file mtimes with the wall clock, whatever clock the run was given.

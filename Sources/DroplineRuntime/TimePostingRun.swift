@@ -55,9 +55,10 @@ struct TimePostingRun {
         let fileName = "PSA_TIMESHEETS_\(label.replacingOccurrences(of: "_", with: ""))_\(context.runDate.compact)_001.xml"
         let rejects = RejectWriter(zone: zone, pipeline: definition.name, runID: context.runID, fileName: fileName, dryRun: context.dryRun)
         var rejected: [TimeEntry] = []
-        try warehouse.inTransaction { db in
-            let stage = TimePostingStage(db: db, load: load, settings: settings, runID: context.runID, runDate: context.runDate)
-            for held in try stage.heldEntries() where include(held.entry.entryID) {
+        try warehouse.unitOfWork(dryRun: context.dryRun) { db in
+            let stage = try TimePostingStage(db: db, load: load, settings: settings, runID: context.runID, runDate: context.runDate, audit: !context.dryRun)
+            try stage.forEachHeld { held in
+                guard include(held.entry.entryID) else { return }
                 switch try stage.decide(held.entry, fileName: held.fileName, position: held.position) {
                 case .posted: outcomes["posted", default: 0] += 1
                 case .held: outcomes["held", default: 0] += 1
@@ -68,7 +69,7 @@ struct TimePostingRun {
                     rejected.append(held.entry)
                 }
             }
-            return context.dryRun ? .rollback : .commit
+            try stage.finish()
         }
         if !context.dryRun && !rejected.isEmpty {
             try rejects.finish()
@@ -116,6 +117,12 @@ struct TimePostingRun {
             guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM postings WHERE output_file IS NULL") ?? 0 > 0 else { return .commit }
             let prefix = "ERP_LABOR_\(settings.company)_\(context.runDate.compact)"
             let name = try OutboundQueue.reserve(db, name: { "\(prefix)_\(zeroPad($0, 3)).xml" }, prefix: prefix, target: load.target, kind: "erp_labor", pipeline: definition.name, loadIndex: nil, businessDate: nil, context: context, createdAt: createdAt)
+            try db.execute(sql: """
+                UPDATE outbound_file SET oldest_generated_at = (
+                    SELECT MIN(f.generated_at) FROM _dropline_file_load f
+                    WHERE f.generated_at IS NOT NULL AND f.export_id IN (SELECT DISTINCT export_id FROM postings WHERE output_file IS NULL))
+                WHERE name = ?
+                """, arguments: [name])
             try db.execute(sql: "UPDATE postings SET output_file = ? WHERE output_file IS NULL", arguments: [name])
             return .commit
         }
@@ -159,16 +166,27 @@ enum UtilizationQuery {
     static func rows(_ db: Database, week: ISOWeek) throws -> [UtilizationRow] {
         var ranges: [String: [WorkerRange]] = [:]
         if try db.tableExists("workers") {
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT * FROM workers WHERE pernr IN (
-                    SELECT pernr FROM workers WHERE valid_from <= ? AND valid_to >= ?
-                    UNION SELECT pernr FROM postings WHERE posting_date BETWEEN ? AND ?)
-                """, arguments: [week.sunday.iso, week.monday.iso, week.monday.iso, week.sunday.iso])
-            for row in rows { if let r = TimePostingStage.range(row) { ranges[row["pernr"], default: []].append(r) } }
+            let s = try RawStatement(db, """
+                SELECT pernr, valid_from, valid_to, region, practice, job_code, billable_role, std_hours_week FROM workers WHERE pernr IN (
+                    SELECT pernr FROM workers WHERE valid_from <= ?1 AND valid_to >= ?2
+                    UNION SELECT pernr FROM posted_week WHERE monday = ?2)
+                """)
+            s.bind(.text(week.sunday.iso), .text(week.monday.iso))
+            defer { s.reset() }
+            while try s.step() {
+                guard let pernr = s.text(0), let f = s.text(1).flatMap({ BusinessDate(iso: $0) }), let t = s.text(2).flatMap({ BusinessDate(iso: $0) }),
+                    let h = DecimalText.parse(s.text(7) ?? "")
+                else { continue }
+                ranges[pernr, default: []].append(WorkerRange(from: f, to: t, region: s.text(3) ?? "", practice: s.text(4) ?? "", jobCode: s.text(5) ?? "", billableRole: s.text(6) ?? "", stdHoursWeek: h))
+            }
         }
-        // Summed per worker and bucket in SQLite, over integer hundredths: exact and small.
-        let postings = try Row.fetchAll(db, sql: "SELECT pernr, bucket, SUM(hours_cents) FROM postings WHERE posting_date BETWEEN ? AND ? GROUP BY pernr, bucket", arguments: [week.monday.iso, week.sunday.iso]).map { row in
-            PostedHours(pernr: row[0], date: week.monday, hours: Decimal(row[2] as Int64) / 100, bucket: row[1])
+        // Summed per worker and bucket as the postings were written, in integer hundredths.
+        var postings: [PostedHours] = []
+        let s = try RawStatement(db, "SELECT pernr, bucket, hours_cents FROM posted_week WHERE monday = ?")
+        s.bind(1, week.monday.iso)
+        defer { s.reset() }
+        while try s.step() {
+            postings.append(PostedHours(pernr: s.text(0) ?? "", date: week.monday, hours: Decimal(s.int64(2) ?? 0) / 100, bucket: s.text(1) ?? ""))
         }
         return UtilizationCalculator.rows(week: week, ranges: ranges, postings: postings)
     }

@@ -23,12 +23,52 @@ final class TimePostingStage: TimeEntryLookup {
     let rules: TimeEntryRules
     let categories: [String: CategoryInfo]
     let statement: StatementCache
+    /// The statements run once or more per entry, through SQLite's C API.
+    let sql: HotStatements
     /// Held entries dropped because the current run's export carries them again.
     var superseded = 0
+    /// False while the holds table is known to be empty: the per-entry hold lookup is skipped.
+    var mayHaveHolds: Bool
+    /// ISO weeks already marked in `utilization_due` by this transaction.
+    var dueWeeks: Set<Int> = []
 
-    init(db: Database, load: TimePostingLoad, settings: ZoneSettings, runID: String, runDate: BusinessDate) {
+    struct HotStatements {
+        let timesheetStatus, holdExists, holdDelete, holdInsert, evaluation, latest, postingInsert, postingReversed, weekDue, postingsOfEntry, postedWeek, postedWeekAdd: RawStatement
+
+        init(_ db: Database) throws {
+            timesheetStatus = try RawStatement(db, "INSERT INTO timesheet_status (timesheet_id, status, submitted_at, export_business_date, export_id) VALUES (?, ?, ?, ?, ?) ON CONFLICT(timesheet_id) DO UPDATE SET status = excluded.status, submitted_at = excluded.submitted_at, export_business_date = excluded.export_business_date, export_id = excluded.export_id WHERE excluded.export_business_date >= timesheet_status.export_business_date")
+            holdExists = try RawStatement(db, "SELECT 1 FROM holds WHERE entry_id = ?")
+            holdDelete = try RawStatement(db, "DELETE FROM holds WHERE entry_id = ?")
+            holdInsert = try RawStatement(db, """
+                INSERT OR REPLACE INTO holds (entry_id, reason, business_date, timesheet_id, week_start, export_id, pernr, entry_date, project, hours, category, file_name, position, held_since_run)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, COALESCE((SELECT held_since_run FROM holds WHERE entry_id = ?1), ?14))
+                """)
+            evaluation = try RawStatement(db, "INSERT INTO time_entry_evaluation (entry_id, timesheet_id, export_id, run_id, outcome, primary_reason, reasons, pernr, entry_date, hours) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            latest = try RawStatement(db, "INSERT INTO time_entry_latest (entry_id, outcome, primary_reason, pernr, entry_date, hours_cents) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(entry_id) DO UPDATE SET outcome = excluded.outcome, primary_reason = excluded.primary_reason, pernr = excluded.pernr, entry_date = excluded.entry_date, hours_cents = excluded.hours_cents")
+            postingInsert = try RawStatement(db, """
+                INSERT INTO postings (posting_id, entry_id, reverses, pernr, erp_project, labor_class, posting_date, period, hours, hours_cents, cost_amount, bill_amount, currency, bucket,
+                    content_pernr, content_date, content_project, content_hours, content_category, export_id, run_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            postingReversed = try RawStatement(db, "UPDATE postings SET reversed_by = ? WHERE posting_id = ?")
+            weekDue = try RawStatement(db, "INSERT OR IGNORE INTO utilization_due (iso_week_monday) VALUES (?)")
+            postingsOfEntry = try RawStatement(db, "SELECT posting_id, entry_id, reverses, reversed_by, pernr, erp_project, labor_class, posting_date, period, hours, cost_amount, bill_amount, currency, bucket, content_pernr, content_date, content_project, content_hours, content_category FROM postings WHERE entry_id = ? ORDER BY seq")
+            postedWeek = try RawStatement(db, "SELECT posting_date, SUM(hours_cents) FROM postings WHERE pernr = ? AND posting_date BETWEEN ? AND ? GROUP BY posting_date")
+            postedWeekAdd = try RawStatement(db, "INSERT INTO posted_week (monday, pernr, bucket, hours_cents) VALUES (?, ?, ?, ?) ON CONFLICT(monday, pernr, bucket) DO UPDATE SET hours_cents = hours_cents + excluded.hours_cents")
+        }
+    }
+
+    /// False in a dry run: the write-only audit rows (evaluations, latest outcomes, timesheet
+    /// statuses) are not written at all, since the transaction is rolled back. Postings and
+    /// holds still are: later entries of the same run read them.
+    let audit: Bool
+
+    init(db: Database, load: TimePostingLoad, settings: ZoneSettings, runID: String, runDate: BusinessDate, audit: Bool = true) throws {
         self.db = db
+        self.audit = audit
         self.statement = StatementCache(db)
+        self.sql = try HotStatements(db)
+        self.mayHaveHolds = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM holds)") ?? true
         self.load = load
         self.company = settings.company
         self.runID = runID
@@ -45,15 +85,17 @@ final class TimePostingStage: TimeEntryLookup {
 
     /// A timesheet header: remembers its latest status (approval backlog).
     func header(_ r: DroplineCore.Record, exportID: String, businessDate: BusinessDate) throws {
-        try statement("INSERT INTO timesheet_status (timesheet_id, status, submitted_at, export_business_date, export_id) VALUES (?, ?, ?, ?, ?) ON CONFLICT(timesheet_id) DO UPDATE SET status = excluded.status, submitted_at = excluded.submitted_at, export_business_date = excluded.export_business_date, export_id = excluded.export_id WHERE excluded.export_business_date >= timesheet_status.export_business_date")
-            .execute(arguments: [r["timesheet_id"].text, r["status"].text, r["submitted_at"].text, businessDate.iso, exportID])
+        guard audit else { return }
+        let s = sql.timesheetStatus
+        s.bind(.text(r["timesheet_id"].text), .text(r["status"].text), .text(r["submitted_at"].text), .text(businessDate.iso), .text(exportID))
+        try s.run()
     }
 
     /// An entry from a loaded export (§4.2 steps 2-5).
     func entry(_ r: DroplineCore.Record, exportID: String, businessDate: BusinessDate, fileName: String) throws -> Outcome {
         let id = r["entry_id"].text ?? ""
-        if try Int.fetchOne(statement("SELECT 1 FROM holds WHERE entry_id = ?"), arguments: [id]) != nil {
-            try statement("DELETE FROM holds WHERE entry_id = ?").execute(arguments: [id])
+        if try isHeld(id) {
+            try deleteHold(id)
             try evaluation(id, r["timesheet_id"].text, exportID, "dropped", .superseded, [.superseded], nil)
             superseded += 1
         }
@@ -75,9 +117,12 @@ final class TimePostingStage: TimeEntryLookup {
     /// An entry rejected before the rules ran (schema, cast or its timesheet header): recorded
     /// like every evaluation, so that reconciliation and audits see it.
     func rejectedBeforeEvaluation(_ r: DroplineCore.Record, exportID: String, issues: [RecordIssue]) throws {
+        guard audit else { return }
         let codes = issues.map(\.code)
-        try statement("INSERT INTO time_entry_evaluation (entry_id, timesheet_id, export_id, run_id, outcome, primary_reason, reasons, pernr, entry_date, hours) VALUES (?, ?, ?, ?, 'rejected', ?, ?, ?, ?, ?)")
-            .execute(arguments: [r["entry_id"].text ?? "", r["timesheet_id"].text, exportID, runID, codes.first?.rawValue, codes.map(\.rawValue).joined(separator: ","), r["worker"].text, r["date"].date?.iso, r["hours"].decimal.map(DecimalText.canonical)])
+        let s = sql.evaluation
+        s.bind(.text(r["entry_id"].text ?? ""), .text(r["timesheet_id"].text), .text(exportID), .text(runID), .text("rejected"), .text(codes.first?.rawValue), .text(codes.map(\.rawValue).joined(separator: ",")),
+               .text(r["worker"].text), .text(r["date"].date?.iso), .text(r["hours"].decimal.map(DecimalText.canonical)))
+        try s.run()
         try latest(r["entry_id"].text ?? "", "rejected", codes.first, r["worker"].text, r["date"].date, r["hours"].decimal)
     }
 
@@ -89,14 +134,15 @@ final class TimePostingStage: TimeEntryLookup {
             try evaluation(entry.entryID, entry.timesheetID, entry.exportID, "posted", nil, [], entry)
             return .posted(postings.count)
         case .held(let reason):
-            try statement("""
-                INSERT OR REPLACE INTO holds (entry_id, reason, business_date, timesheet_id, week_start, export_id, pernr, entry_date, project, hours, category, file_name, position, held_since_run)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, COALESCE((SELECT held_since_run FROM holds WHERE entry_id = ?), ?))
-                """).execute(arguments: [entry.entryID, reason.rawValue, entry.businessDate.iso, entry.timesheetID, entry.weekStart.iso, entry.exportID, entry.content.pernr, entry.content.date.iso, entry.content.project, DecimalText.canonical(entry.content.hours), entry.content.category, fileName, position, entry.entryID, runID])
+            mayHaveHolds = true
+            let h = sql.holdInsert
+            h.bind(.text(entry.entryID), .text(reason.rawValue), .text(entry.businessDate.iso), .text(entry.timesheetID), .text(entry.weekStart.iso), .text(entry.exportID), .text(entry.content.pernr),
+                   .text(entry.content.date.iso), .text(entry.content.project), .text(DecimalText.canonical(entry.content.hours)), .text(entry.content.category), .text(fileName), .integer(Int64(position)), .text(runID))
+            try h.run()
             try evaluation(entry.entryID, entry.timesheetID, entry.exportID, "held", reason, [reason], entry)
             return .held(reason)
         case .rejected(let codes):
-            try statement("DELETE FROM holds WHERE entry_id = ?").execute(arguments: [entry.entryID])
+            try deleteHold(entry.entryID)
             try evaluation(entry.entryID, entry.timesheetID, entry.exportID, "rejected", codes[0], codes, entry)
             return .rejected(codes.map { issue($0, entry) })
         case .skipped(let reason):
@@ -114,14 +160,40 @@ final class TimePostingStage: TimeEntryLookup {
         var position: Int
     }
 
-    func heldEntries() throws -> [HeldEntry] {
-        try Row.fetchAll(db, sql: "SELECT * FROM holds ORDER BY business_date, file_name, position").compactMap { row in
-            guard let b = BusinessDate(iso: row["business_date"] as String), let w = BusinessDate(iso: row["week_start"] as String),
-                let d = BusinessDate(iso: row["entry_date"] as String), let h = DecimalText.parse(row["hours"] as String)
-            else { return nil }
-            let content = EntryContent(pernr: row["pernr"], date: d, project: row["project"], hours: h, category: row["category"])
-            return HeldEntry(entry: TimeEntry(entryID: row["entry_id"], timesheetID: row["timesheet_id"], weekStart: w, content: content, exportID: row["export_id"], businessDate: b),
-                             reason: ReasonCode(rawValue: row["reason"]) ?? .unknownWorker, fileName: row["file_name"], position: row["position"])
+    /// Every held entry oldest first (business date, file, position), read in pages of `page`
+    /// by key, so memory stays flat and `body` may change the holds table as it goes (a held
+    /// entry keeps its key when it is held again).
+    func forEachHeld(page: Int = 512, _ body: (HeldEntry) throws -> Void) throws {
+        let first = try RawStatement(db, "SELECT entry_id, reason, business_date, timesheet_id, week_start, export_id, pernr, entry_date, project, hours, category, file_name, position FROM holds ORDER BY business_date, file_name, position, entry_id LIMIT ?")
+        let next = try RawStatement(db, "SELECT entry_id, reason, business_date, timesheet_id, week_start, export_id, pernr, entry_date, project, hours, category, file_name, position FROM holds WHERE (business_date, file_name, position, entry_id) > (?, ?, ?, ?) ORDER BY business_date, file_name, position, entry_id LIMIT ?")
+        var after: (business: String, file: String, position: Int64, id: String)?
+        while true {
+            let s: RawStatement
+            if let after {
+                s = next
+                s.bind(.text(after.business), .text(after.file), .integer(after.position), .text(after.id), .integer(Int64(page)))
+            } else {
+                s = first
+                s.bind(1, page)
+            }
+            var batch: [HeldEntry] = []
+            var rows = 0
+            do {
+                defer { s.reset() }
+                while try s.step() {
+                    rows += 1
+                    let id = s.text(0) ?? "", business = s.text(2) ?? "", file = s.text(11) ?? "", position = s.int64(12) ?? 0
+                    after = (business, file, position, id)
+                    guard let b = BusinessDate(iso: business), let w = s.text(4).flatMap({ BusinessDate(iso: $0) }),
+                        let d = s.text(7).flatMap({ BusinessDate(iso: $0) }), let h = s.text(9).flatMap({ DecimalText.parse($0) })
+                    else { continue }
+                    let content = EntryContent(pernr: s.text(6) ?? "", date: d, project: s.text(8) ?? "", hours: h, category: s.text(10) ?? "")
+                    batch.append(HeldEntry(entry: TimeEntry(entryID: id, timesheetID: s.text(3) ?? "", weekStart: w, content: content, exportID: s.text(5) ?? "", businessDate: b),
+                                           reason: ReasonCode(rawValue: s.text(1) ?? "") ?? .unknownWorker, fileName: file, position: Int(position)))
+                }
+            }
+            for held in batch { try body(held) }
+            if rows < page { return }
         }
     }
 
@@ -129,24 +201,79 @@ final class TimePostingStage: TimeEntryLookup {
 
     func insert(_ p: Posting, _ entry: TimeEntry) throws {
         lastPostings = nil
-        let cents = NSDecimalNumber(decimal: p.hours * 100).int64Value
+        let cents = Self.cents(p.hours)
         let c = p.reverses == nil ? entry.content : nil
-        try statement("""
-            INSERT INTO postings (posting_id, entry_id, reverses, pernr, erp_project, labor_class, posting_date, period, hours, hours_cents, cost_amount, bill_amount, currency, bucket,
-                content_pernr, content_date, content_project, content_hours, content_category, export_id, run_id)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [p.id, p.ref, p.reverses, p.pernr, p.erpProject, p.laborClass, p.postingDate.iso, p.period,
-                                     DecimalText.format(p.hours, scale: 2), cents, DecimalText.format(p.costAmount, scale: 2), DecimalText.format(p.billAmount, scale: 2), p.currency, p.bucket,
-                                     c?.pernr, c?.date.iso, c?.project, c.map { DecimalText.canonical($0.hours) }, c?.category, entry.exportID, runID])
-        try statement("INSERT OR IGNORE INTO utilization_due (iso_week_monday) VALUES (?)").execute(arguments: [ISOWeek(containing: p.postingDate).monday.iso])
+        let s = sql.postingInsert
+        s.bind(.text(p.id), .text(p.ref), .text(p.reverses), .text(p.pernr), .text(p.erpProject), .text(p.laborClass), .text(p.postingDate.iso), .text(p.period),
+               .text(DecimalText.format(p.hours, scale: 2)), .integer(cents), .text(DecimalText.format(p.costAmount, scale: 2)), .text(DecimalText.format(p.billAmount, scale: 2)), .text(p.currency), .text(p.bucket),
+               .text(c?.pernr), .text(c?.date.iso), .text(c?.project), .text(c.map { DecimalText.canonical($0.hours) }), .text(c?.category), .text(entry.exportID), .text(runID))
+        try s.run()
+        if var week = postedWeek, week.pernr == p.pernr, let i = week.index(of: p.postingDate) {
+            postedWeek = nil
+            week.cents[i] += cents
+            postedWeek = week
+        }
+        let monday = ISOWeek(containing: p.postingDate).monday
+        if audit {
+            weekBuckets[WeekBucket(monday: monday.dayNumber, pernr: p.pernr, bucket: p.bucket), default: 0] += cents
+            if weekBuckets.count >= 256 { try flushWeekBuckets() }
+        }
+        if dueWeeks.insert(monday.dayNumber).inserted {
+            sql.weekDue.bind(.text(monday.iso))
+            try sql.weekDue.run()
+        }
         if let reversed = p.reverses {
-            try statement("UPDATE postings SET reversed_by = ? WHERE posting_id = ?").execute(arguments: [p.id, reversed])
+            sql.postingReversed.bind(.text(p.id), .text(reversed))
+            try sql.postingReversed.run()
         }
     }
 
+    /// Posted hundredths per ISO week, worker and bucket (`posted_week`, what utilization reads),
+    /// gathered in memory (a timesheet's entries share worker and week) and added in batches.
+    struct WeekBucket: Hashable {
+        var monday: Int
+        var pernr: String
+        var bucket: String
+    }
+    var weekBuckets: [WeekBucket: Int64] = [:]
+
+    func flushWeekBuckets() throws {
+        let s = sql.postedWeekAdd
+        for (k, cents) in weekBuckets {
+            s.bind(.text(BusinessDate(dayNumber: k.monday).iso), .text(k.pernr), .text(k.bucket), .integer(cents))
+            try s.run()
+        }
+        weekBuckets.removeAll(keepingCapacity: true)
+    }
+
+    /// Writes what is still gathered in memory; call before the transaction commits.
+    func finish() throws { try flushWeekBuckets() }
+
+    func isHeld(_ entryID: String) throws -> Bool {
+        guard mayHaveHolds else { return false }
+        let s = sql.holdExists
+        s.bind(1, entryID)
+        defer { s.reset() }
+        return try s.step()
+    }
+
+    func deleteHold(_ entryID: String) throws {
+        guard mayHaveHolds else { return }
+        sql.holdDelete.bind(1, entryID)
+        try sql.holdDelete.run()
+    }
+
+    /// Hours as whole cents (hours carry at most two decimals once checked).
+    static func cents(_ hours: Decimal) -> Int64 {
+        NSDecimalNumber(decimal: hours * 100).int64Value
+    }
+
     func evaluation(_ id: String, _ timesheet: String?, _ exportID: String, _ outcome: String, _ primary: ReasonCode?, _ reasons: [ReasonCode], _ entry: TimeEntry?) throws {
-        try statement("INSERT INTO time_entry_evaluation (entry_id, timesheet_id, export_id, run_id, outcome, primary_reason, reasons, pernr, entry_date, hours) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-            .execute(arguments: [id, timesheet, exportID, runID, outcome, primary?.rawValue, reasons.map(\.rawValue).joined(separator: ","), entry?.content.pernr, entry?.content.date.iso, entry.map { DecimalText.canonical($0.content.hours) }])
+        guard audit else { return }
+        let s = sql.evaluation
+        s.bind(.text(id), .text(timesheet), .text(exportID), .text(runID), .text(outcome), .text(primary?.rawValue), .text(reasons.map(\.rawValue).joined(separator: ",")),
+               .text(entry?.content.pernr), .text(entry?.content.date.iso), .text(entry.map { DecimalText.canonical($0.content.hours) }))
+        try s.run()
         try latest(id, outcome, primary, entry?.content.pernr, entry?.content.date, entry?.content.hours)
     }
 
@@ -154,9 +281,9 @@ final class TimePostingStage: TimeEntryLookup {
     /// hold, not an unapproved timesheet), for reconciliation.
     func latest(_ id: String, _ outcome: String, _ primary: ReasonCode?, _ pernr: String?, _ date: BusinessDate?, _ hours: Decimal?) throws {
         guard outcome != "dropped", !(outcome == "skipped" && primary == .notApproved) else { return }
-        let cents = hours.map { NSDecimalNumber(decimal: $0 * 100).int64Value }
-        try statement("INSERT INTO time_entry_latest (entry_id, outcome, primary_reason, pernr, entry_date, hours_cents) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(entry_id) DO UPDATE SET outcome = excluded.outcome, primary_reason = excluded.primary_reason, pernr = excluded.pernr, entry_date = excluded.entry_date, hours_cents = excluded.hours_cents")
-            .execute(arguments: [id, outcome, primary?.rawValue, pernr, date?.iso, cents])
+        let s = sql.latest
+        s.bind(.text(id), .text(outcome), .text(primary?.rawValue), .text(pernr), .text(date?.iso), .integer(hours.map(Self.cents)))
+        try s.run()
     }
 
     func issue(_ code: ReasonCode, _ e: TimeEntry) -> RecordIssue {
@@ -200,23 +327,27 @@ final class TimePostingStage: TimeEntryLookup {
     lazy var periods: [(from: BusinessDate, to: BusinessDate, info: PeriodInfo)] = (try? Self.loadPeriods(db, company: company)) ?? []
     lazy var hasWorkers: Bool = (try? db.tableExists("workers")) ?? false
     var lastWorker: (pernr: String, ranges: [WorkerRange])?
-    var lastPostings: (entryID: String, rows: [Row])?
+    var workerRangesStatement: RawStatement?
+    var lastPostings: (entryID: String, rows: [StoredPosting])?
 
     func workerRanges(pernr: String) throws -> [WorkerRange] {
         if let last = lastWorker, last.pernr == pernr { return last.ranges }
         guard hasWorkers else { return [] }
-        let ranges = try Row.fetchAll(statement("SELECT valid_from, valid_to, region, practice, job_code, billable_role, std_hours_week FROM workers WHERE pernr = ? ORDER BY valid_from"), arguments: [pernr]).compactMap(Self.range)
+        if workerRangesStatement == nil {
+            workerRangesStatement = try RawStatement(db, "SELECT valid_from, valid_to, region, practice, job_code, billable_role, std_hours_week FROM workers WHERE pernr = ? ORDER BY valid_from")
+        }
+        let s = workerRangesStatement!
+        s.bind(1, pernr)
+        defer { s.reset() }
+        var ranges: [WorkerRange] = []
+        while try s.step() {
+            guard let f = s.text(0).flatMap({ BusinessDate(iso: $0) }), let t = s.text(1).flatMap({ BusinessDate(iso: $0) }),
+                let h = DecimalText.parse(s.text(6) ?? "")
+            else { continue }
+            ranges.append(WorkerRange(from: f, to: t, region: s.text(2) ?? "", practice: s.text(3) ?? "", jobCode: s.text(4) ?? "", billableRole: s.text(5) ?? "", stdHoursWeek: h))
+        }
         lastWorker = (pernr, ranges)
         return ranges
-    }
-
-    /// A worker range from a row with columns valid_from, valid_to, region, practice, job_code,
-    /// billable_role, std_hours_week (by name, for any column order).
-    static func range(_ row: Row) -> WorkerRange? {
-        guard let f = BusinessDate(iso: row["valid_from"] as String), let t = BusinessDate(iso: row["valid_to"] as String),
-            let h = DecimalText.parse(row["std_hours_week"] as String? ?? "")
-        else { return nil }
-        return WorkerRange(from: f, to: t, region: row["region"], practice: row["practice"], jobCode: row["job_code"], billableRole: row["billable_role"], stdHoursWeek: h)
     }
 
     static func loadProjects(_ db: Database) throws -> [String: ProjectInfo] {
@@ -263,27 +394,64 @@ final class TimePostingStage: TimeEntryLookup {
 
     func category(_ name: String) -> CategoryInfo? { categories[name] }
 
+    /// Posted cents per day of one worker's ISO week, read once per worker and week (a
+    /// timesheet's entries share both) and kept current by `insert`.
+    struct PostedWeek {
+        var pernr: String
+        var monday: BusinessDate
+        var cents: [Int64]
+
+        func index(of date: BusinessDate) -> Int? {
+            let i = date.dayNumber - monday.dayNumber
+            return (0..<7).contains(i) ? i : nil
+        }
+    }
+    var postedWeek: PostedWeek?
+
     func postedHours(pernr: String, on date: BusinessDate) throws -> Decimal {
-        let cents = try Int64.fetchOne(statement("SELECT COALESCE(SUM(hours_cents), 0) FROM postings WHERE pernr = ? AND posting_date = ?"), arguments: [pernr, date.iso]) ?? 0
-        return Decimal(cents) / 100
+        if let week = postedWeek, week.pernr == pernr, let i = week.index(of: date) { return Decimal(week.cents[i]) / 100 }
+        let monday = ISOWeek(containing: date).monday
+        var week = PostedWeek(pernr: pernr, monday: monday, cents: Array(repeating: 0, count: 7))
+        let s = sql.postedWeek
+        s.bind(1, pernr)
+        s.bind(2, monday.iso)
+        s.bind(3, monday.adding(days: 6).iso)
+        defer { s.reset() }
+        while try s.step() {
+            if let day = s.text(0).flatMap({ BusinessDate(iso: $0) }), let i = week.index(of: day) { week.cents[i] = s.int64(1) ?? 0 }
+        }
+        postedWeek = week
+        return Decimal(week.cents[week.index(of: date)!]) / 100
+    }
+
+    /// One stored posting, columns as `postingsOfEntry` selects them.
+    struct StoredPosting {
+        var columns: [String?]
+        subscript(_ i: Int) -> String? { columns[i] }
     }
 
     /// Every posting of an entry id, oldest first (one query serves both lookups below).
-    func postings(of entryID: String) throws -> [Row] {
+    func postings(of entryID: String) throws -> [StoredPosting] {
         if let last = lastPostings, last.entryID == entryID { return last.rows }
-        let rows = try Row.fetchAll(statement("SELECT posting_id, entry_id, reverses, reversed_by, pernr, erp_project, labor_class, posting_date, period, hours, cost_amount, bill_amount, currency, bucket, content_pernr, content_date, content_project, content_hours, content_category FROM postings WHERE entry_id = ? ORDER BY seq"), arguments: [entryID])
+        let s = sql.postingsOfEntry
+        s.bind(1, entryID)
+        defer { s.reset() }
+        var rows: [StoredPosting] = []
+        while try s.step() {
+            rows.append(StoredPosting(columns: (0..<19).map { s.text(Int32($0)) }))
+        }
         lastPostings = (entryID, rows)
         return rows
     }
 
     func currentPosting(entryID: String) throws -> (posting: Posting, content: EntryContent)? {
-        guard let row = try postings(of: entryID).last(where: { ($0[2] as String?) == nil && ($0[3] as String?) == nil }) else { return nil }
-        guard let date = BusinessDate(iso: row[7] as String), let cdate = BusinessDate(iso: row[15] as String),
-            let hours = DecimalText.parse(row[9] as String), let cost = DecimalText.parse(row[10] as String),
-            let bill = DecimalText.parse(row[11] as String), let chours = DecimalText.parse(row[17] as String)
+        guard let row = try postings(of: entryID).last(where: { $0[2] == nil && $0[3] == nil }) else { return nil }
+        guard let date = row[7].flatMap({ BusinessDate(iso: $0) }), let cdate = row[15].flatMap({ BusinessDate(iso: $0) }),
+            let hours = row[9].flatMap({ DecimalText.parse($0) }), let cost = row[10].flatMap({ DecimalText.parse($0) }),
+            let bill = row[11].flatMap({ DecimalText.parse($0) }), let chours = row[17].flatMap({ DecimalText.parse($0) })
         else { return nil }
-        let p = Posting(id: row[0], ref: row[1], reverses: nil, pernr: row[4], erpProject: row[5], laborClass: row[6], postingDate: date, period: row[8], hours: hours, costAmount: cost, billAmount: bill, currency: row[12], bucket: row[13])
-        return (p, EntryContent(pernr: row[14], date: cdate, project: row[16], hours: chours, category: row[18]))
+        let p = Posting(id: row[0] ?? "", ref: row[1] ?? "", reverses: nil, pernr: row[4] ?? "", erpProject: row[5] ?? "", laborClass: row[6] ?? "", postingDate: date, period: row[8] ?? "", hours: hours, costAmount: cost, billAmount: bill, currency: row[12] ?? "", bucket: row[13] ?? "")
+        return (p, EntryContent(pernr: row[14] ?? "", date: cdate, project: row[16] ?? "", hours: chours, category: row[18] ?? ""))
     }
 
     func postingCount(entryID: String) throws -> Int { try postings(of: entryID).count }

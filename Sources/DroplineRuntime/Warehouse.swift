@@ -6,8 +6,11 @@ import GRDB
 /// `_dropline_file_load` records, in the same transaction as the data, which file was loaded,
 /// so a rerun after a crash can tell.
 public enum Warehouse {
-    public static func open(path: String) throws -> DatabaseQueue {
+    /// `dryRun`: the caller keeps one transaction open for the whole run and rolls it back
+    /// (see `DatabaseQueue.unitOfWork`), so each file sees what the files before it loaded.
+    public static func open(path: String, dryRun: Bool = false) throws -> DatabaseQueue {
         var config = Configuration()
+        config.allowsUnsafeTransactions = dryRun
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA journal_mode = WAL")
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
@@ -72,7 +75,51 @@ public enum Warehouse {
                     PRIMARY KEY (iso_week, region, practice, job_code, billable_role));
                 """)
         }
+        m.registerMigration("v3: oldest export per labor file; partial index of open outcomes; holds in evaluation order; posted hours per ISO week, worker and bucket") { db in
+            // The posting-latency metric reads one column instead of joining every posting of
+            // the last labor file; reconciliation only ever filters held and rejected outcomes.
+            try db.execute(sql: """
+                ALTER TABLE outbound_file ADD COLUMN oldest_generated_at TEXT;
+                DROP INDEX time_entry_latest_outcome;
+                CREATE INDEX time_entry_latest_open ON time_entry_latest(outcome) WHERE outcome IN ('held', 'rejected');
+                CREATE INDEX holds_order ON holds(business_date, file_name, position, entry_id);
+                CREATE TABLE posted_week (
+                    monday TEXT NOT NULL, pernr TEXT NOT NULL, bucket TEXT NOT NULL, hours_cents INTEGER NOT NULL,
+                    PRIMARY KEY (monday, pernr, bucket)) WITHOUT ROWID;
+                INSERT INTO posted_week (monday, pernr, bucket, hours_cents)
+                    SELECT date(posting_date, '-6 days', 'weekday 1'), pernr, bucket, SUM(hours_cents) FROM postings GROUP BY 1, 2, 3;
+                """)
+        }
         try m.migrate(queue)
         return queue
+    }
+}
+
+extension DatabaseQueue {
+    /// One unit of work (a file, a hold re-evaluation): a transaction of its own in a real run;
+    /// in a dry run a savepoint inside the run's outer transaction, which the runner rolls back
+    /// at the end. Refuses to run a dry-run unit outside that outer transaction.
+    func unitOfWork(dryRun: Bool, _ body: (Database) throws -> Void) throws {
+        try writeWithoutTransaction { db in
+            if dryRun && !db.isInsideTransaction {
+                throw DatabaseError(resultCode: .SQLITE_MISUSE, message: "a dry run writes only inside its outer transaction")
+            }
+            try db.inSavepoint {
+                try body(db)
+                return .commit
+            }
+        }
+    }
+
+    /// Opens the dry run's outer transaction.
+    func beginDryRun() throws {
+        try writeWithoutTransaction { try $0.execute(sql: "BEGIN IMMEDIATE TRANSACTION") }
+    }
+
+    /// Discards everything the dry run wrote.
+    func endDryRun() {
+        try? writeWithoutTransaction { db in
+            if db.isInsideTransaction { try db.execute(sql: "ROLLBACK TRANSACTION") }
+        }
     }
 }

@@ -87,7 +87,11 @@ public struct ZoneReports {
         try queue.read { db in
             let heldOrRejected = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(hours_cents), 0) FROM time_entry_latest WHERE outcome IN ('held', 'rejected') AND hours_cents IS NOT NULL") ?? 0
             let standing = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(p.hours_cents), 0) FROM postings p JOIN time_entry_latest l ON l.entry_id = p.entry_id WHERE l.outcome IN ('held', 'rejected') AND l.hours_cents IS NOT NULL") ?? 0
-            let unwritten = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(hours_cents), 0) FROM postings WHERE output_file IS NULL OR output_file NOT IN (SELECT name FROM outbound_file WHERE status = 'written')") ?? 0
+            // Through the output_file index: postings not yet in a file, then those in files not
+            // yet written (every output_file names a reserved outbound_file row).
+            let unassigned = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(hours_cents), 0) FROM postings WHERE output_file IS NULL") ?? 0
+            let pending = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(p.hours_cents), 0) FROM outbound_file o JOIN postings p ON p.output_file = o.name WHERE o.status != 'written'") ?? 0
+            let unwritten = unassigned + pending
             return heldOrRejected - standing + unwritten
         }
     }

@@ -1,0 +1,100 @@
+import DroplineCore
+import Foundation
+
+extension XMLRecordExtractor {
+    /// `run` with parsing, schema checks and field casts on a second thread, overlapped with
+    /// the handlers on the caller's thread (transform, rules, warehouse writes). The handlers see
+    /// exactly what `run` would give them, in the same order; a handler that throws stops the
+    /// parser. Records travel in small batches through a bounded hand-off, so memory stays flat.
+    /// Returns only once the parsing thread has finished with the file.
+    public func runConcurrently(path: String, checkControl: Bool = true, header handleHeader: ([String: Value]) throws -> Void, record handle: (Record) throws -> Void) throws -> ExtractSummary {
+        let handoff = Handoff(capacity: 8)
+        let finished = DispatchSemaphore(value: 0)
+        let extractor = Unchecked(self)
+        let thread = Thread {
+            var batch: [Record] = []
+            batch.reserveCapacity(Handoff.batchSize)
+            let result = Result {
+                try extractor.value.run(path: path, checkControl: checkControl, header: { try handoff.put(.header($0)) }, record: { r in
+                    batch.append(r)
+                    if batch.count == Handoff.batchSize {
+                        try handoff.put(.records(batch))
+                        batch.removeAll(keepingCapacity: true)
+                    }
+                })
+            }
+            if !batch.isEmpty { try? handoff.put(.records(batch)) }
+            try? handoff.put(.done(result.mapError(Unchecked.init)))
+            finished.signal()
+        }
+        thread.stackSize = 16 << 20
+        thread.name = "dropline-extract"
+        thread.start()
+        defer {
+            handoff.cancel()
+            finished.wait()
+        }
+        while true {
+            switch handoff.take() {
+            case .header(let h): try handleHeader(h)
+            case .records(let records): for r in records { try handle(r) }
+            case .done(let result):
+                switch result {
+                case .success(let summary): return summary
+                case .failure(let error): throw error.value
+                }
+            }
+        }
+    }
+}
+
+/// A value handed between threads whose type is not `Sendable`; the hand-off itself orders the
+/// accesses (one side at a time).
+struct Unchecked<T>: @unchecked Sendable, Error {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
+
+/// A bounded, blocking queue between one producer and one consumer.
+final class Handoff: @unchecked Sendable {
+    enum Item {
+        case header([String: Value])
+        case records([Record])
+        case done(Result<ExtractSummary, Unchecked<any Error>>)
+    }
+
+    static let batchSize = 256
+    let capacity: Int
+    let condition = NSCondition()
+    var items: [Item] = []
+    var cancelled = false
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    /// Waits for room; throws once the consumer has gone away.
+    func put(_ item: Item) throws {
+        condition.lock()
+        defer { condition.unlock() }
+        while items.count >= capacity && !cancelled { condition.wait() }
+        if cancelled { throw CancellationError() }
+        items.append(item)
+        condition.broadcast()
+    }
+
+    func take() -> Item {
+        condition.lock()
+        defer { condition.unlock() }
+        while items.isEmpty { condition.wait() }
+        let item = items.removeFirst()
+        condition.broadcast()
+        return item
+    }
+
+    func cancel() {
+        condition.lock()
+        cancelled = true
+        items.removeAll()
+        condition.broadcast()
+        condition.unlock()
+    }
+}

@@ -1,0 +1,114 @@
+import GRDB
+import GRDBSQLite
+
+/// A prepared statement driven through SQLite's C API: typed binds and column reads without
+/// GRDB's per-call argument arrays and row objects. For the statements run once or more per
+/// record on the hot path; everything else goes through GRDB. Lives inside one transaction of
+/// the `Database` it was prepared on (finalized on deinit, before the connection closes).
+/// Errors are GRDB `DatabaseError`s, so storage failures are classified as usual.
+public final class RawStatement {
+    let handle: OpaquePointer
+    let connection: OpaquePointer
+    public let sql: String
+
+    public init(_ db: Database, _ sql: String) throws {
+        guard let connection = db.sqliteConnection else { throw DatabaseError(resultCode: .SQLITE_MISUSE, message: "the database is closed", sql: sql) }
+        var handle: OpaquePointer?
+        let rc = sqlite3_prepare_v3(connection, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &handle, nil)
+        guard rc == SQLITE_OK, let handle else {
+            throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(connection)), sql: sql)
+        }
+        self.handle = handle
+        self.connection = connection
+        self.sql = sql
+    }
+
+    deinit { sqlite3_finalize(handle) }
+
+    /// SQLite copies bound text (`SQLITE_TRANSIENT`): the Swift string need not outlive the bind.
+    static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+    public func bind(_ index: Int32, _ text: String?) {
+        guard var text else {
+            sqlite3_bind_null(handle, index)
+            return
+        }
+        text.withUTF8 { bytes in
+            if let base = bytes.baseAddress {
+                _ = base.withMemoryRebound(to: CChar.self, capacity: bytes.count) { sqlite3_bind_text(handle, index, $0, Int32(bytes.count), Self.transient) }
+            } else {
+                sqlite3_bind_text(handle, index, "", 0, Self.transient)
+            }
+        }
+    }
+
+    public func bind(_ index: Int32, _ value: Int64?) {
+        if let value { sqlite3_bind_int64(handle, index, value) } else { sqlite3_bind_null(handle, index) }
+    }
+
+    public func bind(_ index: Int32, _ value: Int?) { bind(index, value.map(Int64.init)) }
+
+    /// Binds the values to parameters 1, 2, ... (text, integers or NULL).
+    public func bind(_ values: RawValue...) {
+        for (i, v) in values.enumerated() {
+            switch v {
+            case .text(let s): bind(Int32(i + 1), s)
+            case .integer(let n): bind(Int32(i + 1), n)
+            }
+        }
+    }
+
+    /// Runs the statement to completion (INSERT, UPDATE, DELETE) and resets it.
+    public func run() throws {
+        defer { sqlite3_reset(handle) }
+        var rc = sqlite3_step(handle)
+        while rc == SQLITE_ROW { rc = sqlite3_step(handle) }
+        guard rc == SQLITE_DONE else { throw error(rc) }
+    }
+
+    /// Advances to the next row: true while there is one. Call `reset()` when done reading.
+    public func step() throws -> Bool {
+        let rc = sqlite3_step(handle)
+        if rc == SQLITE_ROW { return true }
+        if rc == SQLITE_DONE { return false }
+        sqlite3_reset(handle)
+        throw error(rc)
+    }
+
+    public func reset() { sqlite3_reset(handle) }
+
+    public func text(_ column: Int32) -> String? {
+        guard let p = sqlite3_column_text(handle, column) else { return nil }
+        let n = Int(sqlite3_column_bytes(handle, column))
+        return String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
+    }
+
+    public func int64(_ column: Int32) -> Int64? {
+        sqlite3_column_type(handle, column) == SQLITE_NULL ? nil : sqlite3_column_int64(handle, column)
+    }
+
+    func error(_ rc: Int32) -> DatabaseError {
+        DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(connection)), sql: sql)
+    }
+}
+
+/// A value to bind with `RawStatement.bind(_:...)`.
+public enum RawValue {
+    case text(String?)
+    case integer(Int64?)
+}
+
+/// Raw statements by SQL text, prepared once per transaction.
+public final class RawStatementCache {
+    let db: Database
+    var statements: [String: RawStatement] = [:]
+
+    public init(_ db: Database) { self.db = db }
+
+    public func callAsFunction(_ sql: String) throws -> RawStatement {
+        if let s = statements[sql] { return s }
+        let s = try RawStatement(db, sql)
+        statements[sql] = s
+        return s
+    }
+}
