@@ -21,6 +21,7 @@ let package = Package(
             pkgConfig: "libxml-2.0",
             providers: [.apt(["libxml2-dev"])]
         ),
+        .target(name: "CDroplineSQLite", linkerSettings: [.linkedLibrary("sqlite3")]),
         .target(
             name: "DroplineCore",
             dependencies: [
@@ -34,7 +35,7 @@ let package = Package(
         .target(name: "DroplineValidate", dependencies: ["DroplineCore"]),
         .target(
             name: "DroplineLoad",
-            dependencies: ["DroplineCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift")]
+            dependencies: ["DroplineCore", "CDroplineSQLite", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift")]
         ),
         .target(name: "DroplineProfessionalServices", dependencies: ["DroplineCore"]),
         .target(

@@ -1,5 +1,11 @@
+import CDroplineSQLite
 import GRDB
 import GRDBSQLite
+
+/// Process-wide SQLite settings, applied once before the first connection opens.
+public enum SQLiteSetup {
+    public static let applied: Bool = dropline_sqlite_configure() == 0
+}
 
 /// A prepared statement driven through SQLite's C API: typed binds and column reads without
 /// GRDB's per-call argument arrays and row objects. For the statements run once or more per

@@ -113,3 +113,25 @@ public enum AtomicFile {
         try write(Data(), to: path + ".done")
     }
 }
+
+/// Reads a text file line by line in fixed chunks (memory stays flat, whatever its size).
+enum LineReader {
+    /// Calls `body` with each line's bytes, without its newline; a last line without one too.
+    static func forEachLine(path: String, _ body: (UnsafeBufferPointer<UInt8>) throws -> Void) throws {
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        defer { try? handle.close() }
+        var pending: [UInt8] = []
+        while let chunk = try handle.read(upToCount: 1 << 16), !chunk.isEmpty {
+            pending.append(contentsOf: chunk)
+            var start = 0
+            try pending.withUnsafeBufferPointer { buf in
+                for i in 0..<buf.count where buf[i] == UInt8(ascii: "\n") {
+                    try body(UnsafeBufferPointer(rebasing: buf[start..<i]))
+                    start = i + 1
+                }
+            }
+            pending.removeFirst(start)
+        }
+        if !pending.isEmpty { try pending.withUnsafeBufferPointer { try body($0) } }
+    }
+}

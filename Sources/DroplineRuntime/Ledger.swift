@@ -1,4 +1,5 @@
 import DroplineCore
+import DroplineLoad
 import Foundation
 import GRDB
 
@@ -8,6 +9,7 @@ public final class Ledger {
     public let queue: DatabaseQueue
 
     public init(path: String) throws {
+        _ = SQLiteSetup.applied
         var config = Configuration()
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA journal_mode = WAL")

@@ -8,75 +8,86 @@ import Foundation
 /// and resubmits it as it is. Reads the original once, streaming; only one record's bytes are
 /// held at a time. Works on ASCII-compatible encodings (UTF-8, ISO-8859-1); not UTF-16.
 struct RejectDocument {
-    /// Which elements go in: a top-level index included whole, or a header index with some of
-    /// its nested element indices.
-    var whole = Set<Int>()
-    var partial: [Int: Set<Int>] = [:]
+    /// Which elements go in, in document order (records arrive in document order): a top-level
+    /// index included whole (`child` -1), or a header index with one nested element index.
+    /// Eight bytes a rejected record, whatever the file size.
+    var units: [Int32] = []
+    var children: [Int32] = []
     /// Control totals of the included records: per record type count, per sum check the sum.
     var counts: [String: Int] = [:]
     var sums: [Int: Decimal] = [:]
 
-    var isEmpty: Bool { whole.isEmpty && partial.isEmpty }
+    var isEmpty: Bool { units.isEmpty }
 
-    /// Notes a rejected record; `containerTypes` maps a top-level position to its record type.
+    /// Notes a rejected record (records come in document order, each once).
     mutating func add(_ r: Record, definition d: PipelineDefinition) {
-        guard let unit = r.position.first else { return }
+        guard let unit = r.position.first.map(Int32.init) else { return }
         if r.position.count == 1 {
-            if whole.insert(unit).inserted { counts[r.type, default: 0] += 1 }
+            guard units.last != unit else { return }
+            units.append(unit)
+            children.append(-1)
+            counts[r.type, default: 0] += 1
             for (i, v) in r.controlSums { sums[i, default: 0] += v }
         } else if r.position.count == 2 {
-            if partial[unit] == nil, let parent = d.record(named: r.type)?.parent { counts[parent, default: 0] += 1 }
-            if partial[unit, default: []].insert(r.position[1]).inserted { counts[r.type, default: 0] += 1 }
+            let child = Int32(r.position[1])
+            if units.last == unit, let last = children.last, last >= child { return }
+            if units.last != unit, let parent = d.record(named: r.type)?.parent { counts[parent, default: 0] += 1 }
+            units.append(unit)
+            children.append(child)
+            counts[r.type, default: 0] += 1
             for (i, v) in r.controlSums { sums[i, default: 0] += v }
         }
     }
 
-    /// Byte ranges of what goes into the reject file, found in one pass over the original.
+    /// Byte ranges of the document around the included elements.
     struct Layout {
         var rootStartEnd = 0
-        /// Included top-level elements: whitespace before it, start, the end of its start tag
-        /// (nil when included whole), included nested ranges (whitespace, start, end), the end
-        /// of its last nested element, and its end.
-        var units: [(gap: Int, start: Int, startTagEnd: Int?, children: [(Int, Int, Int)], lastChildEnd: Int, end: Int)] = []
         var trailer: (gap: Int, start: Int, end: Int)?
         var rootTail = 0
     }
 
-    /// Writes the reject document for `source` to `target`; returns false when the source cannot
-    /// be cut (UTF-16 input), so that only the JSON lines stand.
+    /// One included top-level element: whitespace before it, start, the end of its start tag
+    /// (nil when included whole), included nested ranges (whitespace, start, end), the end of
+    /// its last nested element, and its end.
+    typealias Unit = (gap: Int, start: Int, startTagEnd: Int?, children: [(Int, Int, Int)], lastChildEnd: Int, end: Int)
+
+    /// Writes the reject document for `source` to `target`, streamed (memory stays flat);
+    /// returns false when the source cannot be cut (UTF-16 input), so that only the JSON lines
+    /// stand.
     func write(source: String, target: String, definition d: PipelineDefinition, newExportID: String) throws -> Bool {
-        guard let layout = try scan(source, d) else { return false }
-        guard let handle = FileHandle(forReadingAtPath: source) else { return false }
+        guard let handle = FileHandle(forReadingAtPath: source), let input = InputStream(fileAtPath: source) else { return false }
         defer { try? handle.close() }
+        let head = try handle.read(upToCount: 2) ?? Data()
+        if head.count == 2, (head[0] == 0xFF && head[1] == 0xFE) || (head[0] == 0xFE && head[1] == 0xFF) { return false }
         func bytes(_ from: Int, _ to: Int) throws -> Data {
             guard to > from else { return Data() }
             try handle.seek(toOffset: UInt64(from))
             return try handle.read(upToCount: to - from) ?? Data()
         }
-        var out = rewriteRoot(try bytes(0, layout.rootStartEnd), d, newExportID: newExportID)
-        for u in layout.units {
-            if let tagEnd = u.startTagEnd {
-                out += try bytes(u.gap, tagEnd)
-                for (gap, _, end) in u.children { out += try bytes(gap, end) }
-                out += try bytes(u.lastChildEnd, u.end)
-            } else {
-                out += try bytes(u.gap, u.end)
-            }
-        }
-        if let t = layout.trailer { out += rewriteTrailer(try bytes(t.gap, t.end), d) }
-        try handle.seek(toOffset: UInt64(layout.rootTail))
-        out += try handle.readToEnd() ?? Data()
         try DropZone.makePrivateFolder((target as NSString).deletingLastPathComponent)
-        try AtomicFile.write(out, to: target, permissions: 0o600)
+        _ = try AtomicFile.stream(to: target, permissions: 0o600) { sink in
+            let layout = try scan(input, d, root: { end in
+                try sink(rewriteRoot(try bytes(0, end), d, newExportID: newExportID))
+            }, unit: { u in
+                if let tagEnd = u.startTagEnd {
+                    try sink(try bytes(u.gap, tagEnd))
+                    for (gap, _, end) in u.children { try sink(try bytes(gap, end)) }
+                    try sink(try bytes(u.lastChildEnd, u.end))
+                } else {
+                    try sink(try bytes(u.gap, u.end))
+                }
+            })
+            guard let layout else { return }
+            if let t = layout.trailer { try sink(rewriteTrailer(try bytes(t.gap, t.end), d)) }
+            try handle.seek(toOffset: UInt64(layout.rootTail))
+            try sink(try handle.readToEnd() ?? Data())
+        }
         return true
     }
 
-    func scan(_ source: String, _ d: PipelineDefinition) throws -> Layout? {
-        guard let input = InputStream(fileAtPath: source) else { return nil }
-        return try scan(input, d)
-    }
-
-    func scan(_ input: InputStream, _ d: PipelineDefinition) throws -> Layout? {
+    /// One pass over the original: calls `root` with the end of the root's start tag, then
+    /// `unit` for every included top-level element in order; returns the rest of the layout.
+    func scan(_ input: InputStream, _ d: PipelineDefinition, root: (Int) throws -> Void = { _ in }, unit included: (Unit) throws -> Void) throws -> Layout? {
         input.open()
         defer { input.close() }
         var scanner = ByteScanner()
@@ -86,6 +97,9 @@ struct RejectDocument {
         var unitStart = 0, unitGap = 0, unitTagEnd: Int?
         var children: [(Int, Int, Int)] = []
         var childStart = 0, childGap = 0
+        // The next entry of `units`/`children` not yet matched.
+        var k = 0
+        func wanted(_ u: Int, _ c: Int) -> Bool { k < units.count && Int(units[k]) == u && Int(self.children[k]) == c }
         let trailerNames: Set<String> = [d.extract.control.element.written, d.extract.control.element.local]
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         var offset = 0
@@ -110,6 +124,8 @@ struct RejectDocument {
                         unitGap = lastEnd[2]
                         unitTagEnd = nil
                         children = []
+                        // Entries for elements the scanner never saw close are skipped.
+                        while k < units.count && Int(units[k]) < unit { k += 1 }
                     } else if depth == 3 {
                         child += 1
                         childStart = here - 1
@@ -119,6 +135,7 @@ struct RejectDocument {
                     if depth == 1 {
                         layout.rootStartEnd = here + 1
                         lastEnd[2] = here + 1
+                        try root(here + 1)
                     } else if depth == 2 {
                         unitTagEnd = here + 1
                         lastEnd[3] = here + 1
@@ -126,16 +143,22 @@ struct RejectDocument {
                 case .close(let depth):
                     let end = here + 1
                     if depth == 3 {
-                        if partial[unit]?.contains(child) == true { children.append((childGap, childStart, end)) }
+                        if wanted(unit, child) {
+                            children.append((childGap, childStart, end))
+                            k += 1
+                        }
                         lastEnd[3] = end
                     } else if depth == 2 {
-                        if whole.contains(unit) {
-                            layout.units.append((unitGap, unitStart, nil, [], 0, end))
-                        } else if partial[unit] != nil, let tagEnd = unitTagEnd {
-                            layout.units.append((unitGap, unitStart, tagEnd, children, lastEnd[3], end))
+                        if wanted(unit, -1) {
+                            try included((unitGap, unitStart, nil, [], 0, end))
+                            k += 1
+                            while k < units.count && Int(units[k]) == unit { k += 1 }
+                        } else if !children.isEmpty, let tagEnd = unitTagEnd {
+                            try included((unitGap, unitStart, tagEnd, children, lastEnd[3], end))
                         } else if trailerNames.contains(scanner.lastElementName) {
                             layout.trailer = (unitGap, unitStart, end)
                         }
+                        while k < units.count && Int(units[k]) == unit { k += 1 }
                         lastEnd[2] = end
                     } else if depth == 1 {
                         layout.rootTail = lastEnd[2]
@@ -151,7 +174,7 @@ struct RejectDocument {
 
     /// A whole document with its trailer's totals replaced by `counts` and `sums`.
     func retotal(_ document: Data, _ d: PipelineDefinition) -> Data {
-        guard let layout = try? scan(InputStream(data: document), d), let t = layout.trailer else { return document }
+        guard let layout = try? scan(InputStream(data: document), d, unit: { _ in }), let t = layout.trailer else { return document }
         return document.prefix(t.gap) + rewriteTrailer(document.subdata(in: t.gap..<t.end), d) + document.suffix(from: t.end)
     }
 

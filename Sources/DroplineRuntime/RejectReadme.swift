@@ -5,19 +5,37 @@ import Foundation
 /// was rejected, what each reason means and how to fix it, how to resubmit. Rewritten whenever
 /// the folder gains a file; holds no record values.
 enum RejectReadme {
+    static let reasonKey = Array("\"primary_reason\":\"".utf8)
+
+    /// The value of `"primary_reason":"..."` in one JSON line, if any.
+    static func primaryReason(_ line: UnsafeBufferPointer<UInt8>) -> String? {
+        let key = reasonKey
+        guard line.count > key.count else { return nil }
+        var i = 0
+        while i + key.count <= line.count {
+            if line[i] == key[0], (0..<key.count).allSatisfy({ line[i + $0] == key[$0] }) {
+                var j = i + key.count
+                let start = j
+                while j < line.count, line[j] != UInt8(ascii: "\"") { j += 1 }
+                return String(decoding: UnsafeBufferPointer(rebasing: line[start..<j]), as: UTF8.self)
+            }
+            i += 1
+        }
+        return nil
+    }
+
     static func write(folder: String, pipeline: String, runID: String, runDate: BusinessDate, zoneRoot: String) throws {
         let fm = FileManager.default
         var perFile: [(String, Int)] = []
         var byReason: [String: Int] = [:]
         for name in ((try? fm.contentsOfDirectory(atPath: folder)) ?? []).sorted() where name.hasSuffix(".rejects.jsonl") {
-            let lines = ((try? String(contentsOfFile: folder + "/" + name, encoding: .utf8)) ?? "").split(separator: "\n")
-            perFile.append((String(name.dropLast(".rejects.jsonl".count)), lines.count))
-            for line in lines {
-                if let r = line.range(of: "\"primary_reason\":\"") {
-                    let code = line[r.upperBound...].prefix { $0 != "\"" }
-                    byReason[String(code), default: 0] += 1
-                }
+            // Streamed line by line: a night's reject file can be large.
+            var lines = 0
+            try? LineReader.forEachLine(path: folder + "/" + name) { line in
+                lines += 1
+                if let code = primaryReason(line) { byReason[code, default: 0] += 1 }
             }
+            perFile.append((String(name.dropLast(".rejects.jsonl".count)), lines))
         }
         let rel = String(folder.dropFirst(zoneRoot.count + 1))
         var text = """

@@ -1,4 +1,5 @@
 import DroplineCore
+import DroplineLoad
 import Foundation
 import GRDB
 
@@ -9,6 +10,7 @@ public enum Warehouse {
     /// `dryRun`: the caller keeps one transaction open for the whole run and rolls it back
     /// (see `DatabaseQueue.unitOfWork`), so each file sees what the files before it loaded.
     public static func open(path: String, dryRun: Bool = false) throws -> DatabaseQueue {
+        _ = SQLiteSetup.applied
         var config = Configuration()
         config.allowsUnsafeTransactions = dryRun
         config.prepareDatabase { db in
@@ -75,12 +77,18 @@ public enum Warehouse {
                     PRIMARY KEY (iso_week, region, practice, job_code, billable_role));
                 """)
         }
-        m.registerMigration("v3: oldest export per labor file; partial index of open outcomes; holds in evaluation order; posted hours per ISO week, worker and bucket") { db in
+        m.registerMigration("v3: oldest export per labor file; latest outcome without rowid and a partial index of open outcomes; holds in evaluation order; posted hours per ISO week, worker and bucket") { db in
             // The posting-latency metric reads one column instead of joining every posting of
             // the last labor file; reconciliation only ever filters held and rejected outcomes.
             try db.execute(sql: """
                 ALTER TABLE outbound_file ADD COLUMN oldest_generated_at TEXT;
                 DROP INDEX time_entry_latest_outcome;
+                CREATE TABLE time_entry_latest_v3 (
+                    entry_id TEXT PRIMARY KEY, outcome TEXT NOT NULL, primary_reason TEXT,
+                    pernr TEXT, entry_date TEXT, hours_cents INTEGER) WITHOUT ROWID;
+                INSERT INTO time_entry_latest_v3 SELECT entry_id, outcome, primary_reason, pernr, entry_date, hours_cents FROM time_entry_latest;
+                DROP TABLE time_entry_latest;
+                ALTER TABLE time_entry_latest_v3 RENAME TO time_entry_latest;
                 CREATE INDEX time_entry_latest_open ON time_entry_latest(outcome) WHERE outcome IN ('held', 'rejected');
                 CREATE INDEX holds_order ON holds(business_date, file_name, position, entry_id);
                 CREATE TABLE posted_week (
