@@ -73,6 +73,20 @@ public enum DecimalText {
     /// Fixed-point text with exactly `scale` fraction digits, `.` separator; never `-0.00`.
     public static func format(_ value: Decimal, scale: Int) -> String {
         let rounded = roundHalfUp(value, scale: scale)
+        if scale >= 0 && scale < powersOfTen.count {
+            // Below 10^17 once scaled: the digits of one exact integer, the point put back in.
+            let scaled = rounded.magnitude * powersOfTen[scale]
+            if scaled < fastLimit {
+                let n = NSDecimalNumber(decimal: scaled).uint64Value
+                var digits = String(n)
+                if scale > 0 {
+                    let count = digits.utf8.count
+                    if count <= scale { digits = String(repeating: "0", count: scale - count + 1) + digits }
+                    digits.insert(".", at: digits.index(digits.endIndex, offsetBy: -scale))
+                }
+                return (rounded < 0 && n != 0 ? "-" : "") + digits
+            }
+        }
         var magnitude = rounded.magnitude
         var text = NSDecimalString(&magnitude, Locale(identifier: "en_US_POSIX"))
         if scale > 0 {
@@ -87,11 +101,12 @@ public enum DecimalText {
         return (rounded < 0 && !isZero ? "-" : "") + text
     }
 
+    static let powersOfTen: [Decimal] = (0...9).map { pow(Decimal(10), $0) }
+    static let fastLimit = Decimal(sign: .plus, exponent: 17, significand: 1)
+
     /// Canonical text without trailing zeros, for comparing and storing values exactly.
-    public static func canonical(_ value: Decimal) -> String {
-        var v = value
-        return NSDecimalString(&v, Locale(identifier: "en_US_POSIX"))
-    }
+    /// (`description` is `NSDecimalString` with a `.` separator, without the locale lookup.)
+    public static func canonical(_ value: Decimal) -> String { value.description }
 }
 
 extension String {

@@ -71,9 +71,7 @@ struct MetricsTextfile {
             var latency: Double = 0
             if let last = try Row.fetchOne(db, sql: "SELECT name, created_at, oldest_generated_at FROM outbound_file WHERE kind = 'erp_labor' AND status = 'written' ORDER BY rowid DESC LIMIT 1"),
                 let posted = Timestamp.parse(last["created_at"] as String) {
-                // Files reserved before the column existed: join their postings once.
-                let generated: [String] = try (last["oldest_generated_at"] as String?).map { [$0] }
-                    ?? String.fetchAll(db, sql: "SELECT DISTINCT f.generated_at FROM postings p JOIN _dropline_file_load f ON f.export_id = p.export_id WHERE p.output_file = ? AND f.generated_at IS NOT NULL", arguments: [last["name"] as String])
+                let generated = [last["oldest_generated_at"] as String?].compactMap { $0 }
                 for g in generated {
                     if let generated = Timestamp.parse(g) { latency = max(latency, posted.timeIntervalSince(generated)) }
                 }

@@ -115,7 +115,10 @@ struct OutboundQueue {
         let digest = try AtomicFile.stream(to: dir + "/" + name) { sink in
             var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<LaborPostings xmlns=\"urn:example:erp:labor:1\" batchId=\"\(batch)\" company=\"\(settings.company)\" createdAt=\"\(createdAt)\">\n"
             try warehouse.read { db in
-                let s = try RawStatement(db, "SELECT posting_id, entry_id, reverses, pernr, erp_project, labor_class, posting_date, period, hours, cost_amount, bill_amount, currency FROM postings WHERE output_file = ? ORDER BY seq")
+                let s = try RawStatement(db, """
+                    SELECT posting_id, entry_id, reverses, pernr, erp_project, labor_class, posting_date, period, hours, cost_amount, bill_amount, currency
+                    FROM postings WHERE seq BETWEEN (SELECT first_seq FROM outbound_file WHERE name = ?1) AND (SELECT last_seq FROM outbound_file WHERE name = ?1) ORDER BY seq
+                    """)
                 s.bind(1, name)
                 defer { s.reset() }
                 while try s.step() {

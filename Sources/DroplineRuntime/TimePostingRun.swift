@@ -114,16 +114,16 @@ struct TimePostingRun {
     /// Assigns every unsent posting to a new ERP labor file, reserved in the warehouse with them.
     func reserveLaborFile(createdAt: String) throws {
         try warehouse.inTransaction { db in
-            guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM postings WHERE output_file IS NULL") ?? 0 > 0 else { return .commit }
+            let assigned = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(last_seq), 0) FROM outbound_file WHERE kind = 'erp_labor'") ?? 0
+            guard let last = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM postings"), last > assigned else { return .commit }
             let prefix = "ERP_LABOR_\(settings.company)_\(context.runDate.compact)"
             let name = try OutboundQueue.reserve(db, name: { "\(prefix)_\(zeroPad($0, 3)).xml" }, prefix: prefix, target: load.target, kind: "erp_labor", pipeline: definition.name, loadIndex: nil, businessDate: nil, context: context, createdAt: createdAt)
             try db.execute(sql: """
-                UPDATE outbound_file SET oldest_generated_at = (
+                UPDATE outbound_file SET first_seq = ?1, last_seq = ?2, oldest_generated_at = (
                     SELECT MIN(f.generated_at) FROM _dropline_file_load f
-                    WHERE f.generated_at IS NOT NULL AND f.export_id IN (SELECT DISTINCT export_id FROM postings WHERE output_file IS NULL))
-                WHERE name = ?
-                """, arguments: [name])
-            try db.execute(sql: "UPDATE postings SET output_file = ? WHERE output_file IS NULL", arguments: [name])
+                    WHERE f.generated_at IS NOT NULL AND f.export_id IN (SELECT DISTINCT export_id FROM postings WHERE seq BETWEEN ?1 AND ?2))
+                WHERE name = ?3
+                """, arguments: [assigned + 1, last, name])
             return .commit
         }
     }

@@ -9,7 +9,9 @@ import GRDB
 public enum Warehouse {
     /// `dryRun`: the caller keeps one transaction open for the whole run and rolls it back
     /// (see `DatabaseQueue.unitOfWork`), so each file sees what the files before it loaded.
-    public static func open(path: String, dryRun: Bool = false) throws -> DatabaseQueue {
+    /// `upTo`: stop after the named migration (for upgrade tests: a warehouse as an earlier
+    /// version left it).
+    public static func open(path: String, dryRun: Bool = false, upTo: String? = nil) throws -> DatabaseQueue {
         _ = SQLiteSetup.applied
         var config = Configuration()
         config.allowsUnsafeTransactions = dryRun
@@ -77,11 +79,25 @@ public enum Warehouse {
                     PRIMARY KEY (iso_week, region, practice, job_code, billable_role));
                 """)
         }
-        m.registerMigration("v3: oldest export per labor file; latest outcome without rowid and a partial index of open outcomes; holds in evaluation order; posted hours per ISO week, worker and bucket") { db in
+        // A labor file takes every posting not yet in one, and postings are numbered in the order
+        // they are written, so each file's postings are one range of `seq`: kept in outbound_file
+        // (first_seq, last_seq) instead of an indexed column updated on every posting.
+        m.registerMigration("v3: labor files as posting ranges; oldest export per labor file; latest outcome without rowid and a partial index of open outcomes; holds in evaluation order; posted hours per ISO week, worker and bucket") { db in
             // The posting-latency metric reads one column instead of joining every posting of
             // the last labor file; reconciliation only ever filters held and rejected outcomes.
             try db.execute(sql: """
                 ALTER TABLE outbound_file ADD COLUMN oldest_generated_at TEXT;
+                ALTER TABLE outbound_file ADD COLUMN first_seq INTEGER;
+                ALTER TABLE outbound_file ADD COLUMN last_seq INTEGER;
+                UPDATE outbound_file SET
+                    first_seq = (SELECT MIN(seq) FROM postings p WHERE p.output_file = outbound_file.name),
+                    last_seq = (SELECT MAX(seq) FROM postings p WHERE p.output_file = outbound_file.name),
+                    oldest_generated_at = (SELECT MIN(f.generated_at) FROM postings p JOIN _dropline_file_load f ON f.export_id = p.export_id
+                                           WHERE p.output_file = outbound_file.name AND f.generated_at IS NOT NULL)
+                    WHERE kind = 'erp_labor';
+                DROP INDEX postings_output;
+                ALTER TABLE postings DROP COLUMN output_file;
+                CREATE INDEX outbound_file_postings ON outbound_file(kind, first_seq);
                 DROP INDEX time_entry_latest_outcome;
                 CREATE TABLE time_entry_latest_v3 (
                     entry_id TEXT PRIMARY KEY, outcome TEXT NOT NULL, primary_reason TEXT,
@@ -98,7 +114,7 @@ public enum Warehouse {
                     SELECT date(posting_date, '-6 days', 'weekday 1'), pernr, bucket, SUM(hours_cents) FROM postings GROUP BY 1, 2, 3;
                 """)
         }
-        try m.migrate(queue)
+        if let upTo { try m.migrate(queue, upTo: upTo) } else { try m.migrate(queue) }
         return queue
     }
 }

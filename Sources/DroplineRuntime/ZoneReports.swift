@@ -87,10 +87,10 @@ public struct ZoneReports {
         try queue.read { db in
             let heldOrRejected = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(hours_cents), 0) FROM time_entry_latest WHERE outcome IN ('held', 'rejected') AND hours_cents IS NOT NULL") ?? 0
             let standing = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(p.hours_cents), 0) FROM postings p JOIN time_entry_latest l ON l.entry_id = p.entry_id WHERE l.outcome IN ('held', 'rejected') AND l.hours_cents IS NOT NULL") ?? 0
-            // Through the output_file index: postings not yet in a file, then those in files not
-            // yet written (every output_file names a reserved outbound_file row).
-            let unassigned = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(hours_cents), 0) FROM postings WHERE output_file IS NULL") ?? 0
-            let pending = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(p.hours_cents), 0) FROM outbound_file o JOIN postings p ON p.output_file = o.name WHERE o.status != 'written'") ?? 0
+            // By posting number: postings after the last labor file's range, then the ranges of
+            // labor files not yet written.
+            let unassigned = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(hours_cents), 0) FROM postings WHERE seq > (SELECT COALESCE(MAX(last_seq), 0) FROM outbound_file WHERE kind = 'erp_labor')") ?? 0
+            let pending = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(p.hours_cents), 0) FROM outbound_file o JOIN postings p ON p.seq BETWEEN o.first_seq AND o.last_seq WHERE o.kind = 'erp_labor' AND o.status != 'written'") ?? 0
             let unwritten = unassigned + pending
             return heldOrRejected - standing + unwritten
         }
@@ -104,7 +104,9 @@ public struct ZoneReports {
                     COALESCE(p.exported_cents, 0), COALESCE(p.posted_cents, 0)
                 FROM time_entry_latest l
                 LEFT JOIN (SELECT entry_id, SUM(hours_cents) AS posted_cents,
-                                  SUM(CASE WHEN output_file IN (SELECT name FROM outbound_file WHERE status = 'written') THEN hours_cents ELSE 0 END) AS exported_cents
+                                  SUM(CASE WHEN (SELECT o.status = 'written' AND postings.seq <= o.last_seq FROM outbound_file o
+                                                 WHERE o.kind = 'erp_labor' AND o.first_seq <= postings.seq ORDER BY o.first_seq DESC LIMIT 1)
+                                      THEN hours_cents ELSE 0 END) AS exported_cents
                            FROM postings GROUP BY entry_id) p ON p.entry_id = l.entry_id
                 WHERE l.hours_cents IS NOT NULL
                 ORDER BY l.entry_date, l.pernr, l.entry_id

@@ -1,0 +1,74 @@
+import DroplineRuntime
+import DroplineTesting
+import Foundation
+import GRDB
+import Testing
+
+/// A warehouse written by an earlier version (migrations v1 and v2 only) is upgraded in place
+/// when a newer Dropline opens it, without losing or changing what reports and metrics read.
+struct WarehouseUpgradeTests {
+    static let v2 = "v2: postings, holds, time_entry_evaluation, timesheet_status, outbound files and sequences, sent_row, utilization"
+
+    @Test func v2WarehouseUpgradesToPostingRanges() throws {
+        let root = NSTemporaryDirectory() + "dropline-upgrade-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        #expect(try runDropline(["init", root]).exitCode == 0)
+        let path = root + "/warehouse.sqlite"
+        try? FileManager.default.removeItem(atPath: path)
+        let old = try Warehouse.open(path: path, upTo: Self.v2)
+        try old.write { db in
+            // Labor file 001 (written) took postings 1-3, 002 (not yet written) 4-5; 6 is in none.
+            let postings: [(String, String, String, Int, String, String?, String)] = [
+                ("TE-1", "1001", "2026-11-23", 800, "billable", "ERP_LABOR_1000_20261128_001.xml", "E1"),
+                ("TE-2", "1001", "2026-11-24", 400, "billable", "ERP_LABOR_1000_20261128_001.xml", "E2"),
+                ("TE-3", "1002", "2026-11-25", 250, "internal", "ERP_LABOR_1000_20261128_001.xml", "E1"),
+                ("TE-4", "1001", "2026-11-30", 600, "billable", "ERP_LABOR_1000_20261129_001.xml", "E3"),
+                ("TE-5", "1001", "2026-12-01", 125, "billable", "ERP_LABOR_1000_20261129_001.xml", "E3"),
+                ("TE-6", "1002", "2026-12-02", 300, "billable", nil, "E3"),
+            ]
+            for (id, pernr, date, cents, bucket, file, export) in postings {
+                let hours = String(format: "%d.%02d", cents / 100, cents % 100)
+                try db.execute(sql: """
+                    INSERT INTO postings (posting_id, entry_id, pernr, erp_project, labor_class, posting_date, period, hours, hours_cents, cost_amount, bill_amount, currency, bucket, export_id, run_id, output_file)
+                    VALUES (?, ?, ?, 'P-1', 'BIL', ?, '2026-11', ?, ?, '0.00', '0.00', 'EUR', ?, ?, 'r1', ?)
+                    """, arguments: ["P-\(id)-001", id, pernr, date, hours, cents, bucket, export, file])
+                try db.execute(sql: "INSERT INTO time_entry_latest (entry_id, outcome, pernr, entry_date, hours_cents) VALUES (?, 'posted', ?, ?, ?)", arguments: [id, pernr, date, cents])
+            }
+            try db.execute(sql: "INSERT INTO time_entry_latest (entry_id, outcome, primary_reason, pernr, entry_date, hours_cents) VALUES ('TE-7', 'held', 'unknown_worker', '1003', '2026-11-25', 500)")
+            for (name, status, seq) in [("ERP_LABOR_1000_20261128_001.xml", "written", 1), ("ERP_LABOR_1000_20261129_001.xml", "pending", 1)] {
+                try db.execute(sql: """
+                    INSERT INTO outbound_file (name, target, kind, run_id, pipeline, run_date, seq, created_at, status)
+                    VALUES (?, 'erp', 'erp_labor', 'r1', 'time_entries', '2026-11-28', ?, '2026-11-28T02:00:00Z', ?)
+                    """, arguments: [name, seq, status])
+            }
+            for (export, generated) in [("E1", "2026-11-27T20:00:00Z"), ("E2", "2026-11-26T08:00:00Z"), ("E3", "2026-11-29T10:00:00Z")] {
+                try db.execute(sql: "INSERT INTO _dropline_file_load (sha256, pipeline, name, export_id, generated_at, run_id, loaded, rejected) VALUES (?, 'time_entries', ?, ?, ?, 'r1', 1, 0)",
+                               arguments: [export, export + ".xml", export, generated])
+            }
+        }
+        try old.close()
+
+        let reports = try ZoneReports(root: root)  // opens the warehouse: migrates to the latest version
+        let upgraded = try Warehouse.open(path: path)
+        try upgraded.read { db in
+            #expect(try !db.columns(in: "postings").contains { $0.name == "output_file" })
+            let files = try Row.fetchAll(db, sql: "SELECT name, first_seq, last_seq, oldest_generated_at FROM outbound_file ORDER BY name")
+            #expect(files.map { [$0[0] as String, String($0[1] as Int), String($0[2] as Int), $0[3] as String] } == [
+                ["ERP_LABOR_1000_20261128_001.xml", "1", "3", "2026-11-26T08:00:00Z"],
+                ["ERP_LABOR_1000_20261129_001.xml", "4", "5", "2026-11-29T10:00:00Z"],
+            ])
+            let weeks = try Row.fetchAll(db, sql: "SELECT monday, pernr, bucket, hours_cents FROM posted_week ORDER BY 1, 2, 3")
+            #expect(weeks.map { "\($0[0] as String) \($0[1] as String) \($0[2] as String) \($0[3] as Int)" } == [
+                "2026-11-23 1001 billable 1200", "2026-11-23 1002 internal 250",
+                "2026-11-30 1001 billable 725", "2026-11-30 1002 billable 300",
+            ])
+            #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM time_entry_latest") == 7)
+            #expect(try String.fetchOne(db, sql: "SELECT outcome FROM time_entry_latest WHERE entry_id = 'TE-7'") == "held")
+        }
+        // Held 5.00 + not in any file 3.00 + in a file not yet written 7.25.
+        #expect(try reports.gapCents() == 1525)
+        let reconciliation = try reports.reconcile(period: nil, gaps: false)
+        #expect(reconciliation.approved_hours == "29.75")
+        #expect(reconciliation.posted_hours == "14.50")
+    }
+}
