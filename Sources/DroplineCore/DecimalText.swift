@@ -101,6 +101,11 @@ public enum DecimalText {
         return (rounded < 0 && !isZero ? "-" : "") + text
     }
 
+    /// The exact value of a count of hundredths, without a division.
+    public static func fromHundredths(_ n: Int64) -> Decimal {
+        Decimal(sign: n < 0 ? .minus : .plus, exponent: -2, significand: Decimal(n.magnitude))
+    }
+
     static let powersOfTen: [Decimal] = (0...9).map { pow(Decimal(10), $0) }
     static let fastLimit = Decimal(sign: .plus, exponent: 17, significand: 1)
 

@@ -34,7 +34,7 @@ public final class RawStatement {
     /// SQLite copies bound text (`SQLITE_TRANSIENT`): the Swift string need not outlive the bind.
     static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
-    public func bind(_ index: Int32, _ text: String?) {
+    func bindText(_ text: String?, at index: Int32) {
         guard var text else {
             sqlite3_bind_null(handle, index)
             return
@@ -48,19 +48,18 @@ public final class RawStatement {
         }
     }
 
-    public func bind(_ index: Int32, _ value: Int64?) {
+    func bindInteger(_ value: Int64?, at index: Int32) {
         if let value { sqlite3_bind_int64(handle, index, value) } else { sqlite3_bind_null(handle, index) }
     }
 
-    public func bind(_ index: Int32, _ value: Int?) { bind(index, value.map(Int64.init)) }
 
-    /// Binds the values to parameters 1, 2, ... (text, integers or NULL).
-    public func bind(_ values: RawValue...) {
-        for (i, v) in values.enumerated() {
-            switch v {
-            case .text(let s): bind(Int32(i + 1), s)
-            case .integer(let n): bind(Int32(i + 1), n)
-            }
+    /// Binds the values to parameters 1, 2, ... (text, integers or NULL for nil), without
+    /// building an array of them.
+    public func bind<each V: RawBindable>(_ values: repeat each V) {
+        var index: Int32 = 0
+        for value in repeat each values {
+            index += 1
+            value.bind(to: self, at: index)
         }
     }
 
@@ -98,10 +97,27 @@ public final class RawStatement {
     }
 }
 
-/// A value to bind with `RawStatement.bind(_:...)`.
-public enum RawValue {
-    case text(String?)
-    case integer(Int64?)
+/// A value `RawStatement.bind(_:...)` takes: text, an integer, or nil for NULL.
+public protocol RawBindable {
+    func bind(to statement: RawStatement, at index: Int32)
+}
+
+extension String: RawBindable {
+    public func bind(to statement: RawStatement, at index: Int32) { statement.bindText(self, at: index) }
+}
+
+extension Int64: RawBindable {
+    public func bind(to statement: RawStatement, at index: Int32) { statement.bindInteger(self, at: index) }
+}
+
+extension Int: RawBindable {
+    public func bind(to statement: RawStatement, at index: Int32) { statement.bindInteger(Int64(self), at: index) }
+}
+
+extension Optional: RawBindable where Wrapped: RawBindable {
+    public func bind(to statement: RawStatement, at index: Int32) {
+        if let self { self.bind(to: statement, at: index) } else { sqlite3_bind_null(statement.handle, index) }
+    }
 }
 
 /// Raw statements by SQL text, prepared once per transaction.

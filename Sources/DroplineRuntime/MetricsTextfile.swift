@@ -79,7 +79,7 @@ struct MetricsTextfile {
             add("dropline_posting_latency_seconds", "Largest delay from an export's generatedAt to the ERP labor file that posted its entries (last file).", "gauge", [Sample(labels: [], value: String(format: "%.0f", latency))])
         }
         let gap = try ZoneReports(root: zone.root).gapCents()
-        add("dropline_reconciliation_gap_hours", "Approved PSA hours not (yet) posted to the ERP.", "gauge", [Sample(labels: [], value: Self.value(Decimal(gap) / 100))])
+        add("dropline_reconciliation_gap_hours", "Approved PSA hours not (yet) posted to the ERP.", "gauge", [Sample(labels: [], value: Self.value(DecimalText.fromHundredths(gap)))])
     }
 
     func render() -> String {

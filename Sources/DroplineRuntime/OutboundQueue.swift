@@ -119,7 +119,7 @@ struct OutboundQueue {
                     SELECT posting_id, entry_id, reverses, pernr, erp_project, labor_class, posting_date, period, hours, cost_amount, bill_amount, currency
                     FROM postings WHERE seq BETWEEN (SELECT first_seq FROM outbound_file WHERE name = ?1) AND (SELECT last_seq FROM outbound_file WHERE name = ?1) ORDER BY seq
                     """)
-                s.bind(1, name)
+                s.bind(name)
                 defer { s.reset() }
                 while try s.step() {
                     let h = s.text(8) ?? "", c = s.text(9) ?? "", b = s.text(10) ?? ""
@@ -172,5 +172,5 @@ struct OutboundQueue {
     }
 
     /// Exact text with two decimals of a sum of hundredths.
-    static func text(hundredths: Int64) -> String { DecimalText.format(Decimal(hundredths) / 100, scale: 2) }
+    static func text(hundredths: Int64) -> String { DecimalText.format(DecimalText.fromHundredths(hundredths), scale: 2) }
 }

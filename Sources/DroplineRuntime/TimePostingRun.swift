@@ -171,7 +171,7 @@ enum UtilizationQuery {
                     SELECT pernr FROM workers WHERE valid_from <= ?1 AND valid_to >= ?2
                     UNION SELECT pernr FROM posted_week WHERE monday = ?2)
                 """)
-            s.bind(.text(week.sunday.iso), .text(week.monday.iso))
+            s.bind(week.sunday.iso, week.monday.iso)
             defer { s.reset() }
             while try s.step() {
                 guard let pernr = s.text(0), let f = s.text(1).flatMap({ BusinessDate(iso: $0) }), let t = s.text(2).flatMap({ BusinessDate(iso: $0) }),
@@ -183,10 +183,10 @@ enum UtilizationQuery {
         // Summed per worker and bucket as the postings were written, in integer hundredths.
         var postings: [PostedHours] = []
         let s = try RawStatement(db, "SELECT pernr, bucket, hours_cents FROM posted_week WHERE monday = ?")
-        s.bind(1, week.monday.iso)
+        s.bind(week.monday.iso)
         defer { s.reset() }
         while try s.step() {
-            postings.append(PostedHours(pernr: s.text(0) ?? "", date: week.monday, hours: Decimal(s.int64(2) ?? 0) / 100, bucket: s.text(1) ?? ""))
+            postings.append(PostedHours(pernr: s.text(0) ?? "", date: week.monday, hours: DecimalText.fromHundredths(s.int64(2) ?? 0), bucket: s.text(1) ?? ""))
         }
         return UtilizationCalculator.rows(week: week, ranges: ranges, postings: postings)
     }

@@ -87,7 +87,7 @@ final class TimePostingStage: TimeEntryLookup {
     func header(_ r: DroplineCore.Record, exportID: String, businessDate: BusinessDate) throws {
         guard audit else { return }
         let s = sql.timesheetStatus
-        s.bind(.text(r["timesheet_id"].text), .text(r["status"].text), .text(r["submitted_at"].text), .text(businessDate.iso), .text(exportID))
+        s.bind(r["timesheet_id"].text, r["status"].text, r["submitted_at"].text, businessDate.iso, exportID)
         try s.run()
     }
 
@@ -120,8 +120,8 @@ final class TimePostingStage: TimeEntryLookup {
         guard audit else { return }
         let codes = issues.map(\.code)
         let s = sql.evaluation
-        s.bind(.text(r["entry_id"].text ?? ""), .text(r["timesheet_id"].text), .text(exportID), .text(runID), .text("rejected"), .text(codes.first?.rawValue), .text(codes.map(\.rawValue).joined(separator: ",")),
-               .text(r["worker"].text), .text(r["date"].date?.iso), .text(r["hours"].decimal.map(DecimalText.canonical)))
+        s.bind(r["entry_id"].text ?? "", r["timesheet_id"].text, exportID, runID, "rejected", codes.first?.rawValue, codes.map(\.rawValue).joined(separator: ","),
+               r["worker"].text, r["date"].date?.iso, r["hours"].decimal.map(DecimalText.canonical))
         try s.run()
         try latest(r["entry_id"].text ?? "", "rejected", codes.first, r["worker"].text, r["date"].date, r["hours"].decimal)
     }
@@ -136,8 +136,8 @@ final class TimePostingStage: TimeEntryLookup {
         case .held(let reason):
             mayHaveHolds = true
             let h = sql.holdInsert
-            h.bind(.text(entry.entryID), .text(reason.rawValue), .text(entry.businessDate.iso), .text(entry.timesheetID), .text(entry.weekStart.iso), .text(entry.exportID), .text(entry.content.pernr),
-                   .text(entry.content.date.iso), .text(entry.content.project), .text(DecimalText.canonical(entry.content.hours)), .text(entry.content.category), .text(fileName), .integer(Int64(position)), .text(runID))
+            h.bind(entry.entryID, reason.rawValue, entry.businessDate.iso, entry.timesheetID, entry.weekStart.iso, entry.exportID, entry.content.pernr,
+                   entry.content.date.iso, entry.content.project, DecimalText.canonical(entry.content.hours), entry.content.category, fileName, Int64(position), runID)
             try h.run()
             try evaluation(entry.entryID, entry.timesheetID, entry.exportID, "held", reason, [reason], entry)
             return .held(reason)
@@ -171,10 +171,10 @@ final class TimePostingStage: TimeEntryLookup {
             let s: RawStatement
             if let after {
                 s = next
-                s.bind(.text(after.business), .text(after.file), .integer(after.position), .text(after.id), .integer(Int64(page)))
+                s.bind(after.business, after.file, after.position, after.id, Int64(page))
             } else {
                 s = first
-                s.bind(1, page)
+                s.bind(page)
             }
             var batch: [HeldEntry] = []
             var rows = 0
@@ -204,9 +204,9 @@ final class TimePostingStage: TimeEntryLookup {
         let cents = Self.cents(p.hours)
         let c = p.reverses == nil ? entry.content : nil
         let s = sql.postingInsert
-        s.bind(.text(p.id), .text(p.ref), .text(p.reverses), .text(p.pernr), .text(p.erpProject), .text(p.laborClass), .text(p.postingDate.iso), .text(p.period),
-               .text(DecimalText.format(p.hours, scale: 2)), .integer(cents), .text(DecimalText.format(p.costAmount, scale: 2)), .text(DecimalText.format(p.billAmount, scale: 2)), .text(p.currency), .text(p.bucket),
-               .text(c?.pernr), .text(c?.date.iso), .text(c?.project), .text(c.map { DecimalText.canonical($0.hours) }), .text(c?.category), .text(entry.exportID), .text(runID))
+        s.bind(p.id, p.ref, p.reverses, p.pernr, p.erpProject, p.laborClass, p.postingDate.iso, p.period,
+               DecimalText.format(p.hours, scale: 2), cents, DecimalText.format(p.costAmount, scale: 2), DecimalText.format(p.billAmount, scale: 2), p.currency, p.bucket,
+               c?.pernr, c?.date.iso, c?.project, c.map { DecimalText.canonical($0.hours) }, c?.category, entry.exportID, runID)
         try s.run()
         if var week = postedWeek, week.pernr == p.pernr, let i = week.index(of: p.postingDate) {
             postedWeek = nil
@@ -219,11 +219,11 @@ final class TimePostingStage: TimeEntryLookup {
             if weekBuckets.count >= 256 { try flushWeekBuckets() }
         }
         if dueWeeks.insert(monday.dayNumber).inserted {
-            sql.weekDue.bind(.text(monday.iso))
+            sql.weekDue.bind(monday.iso)
             try sql.weekDue.run()
         }
         if let reversed = p.reverses {
-            sql.postingReversed.bind(.text(p.id), .text(reversed))
+            sql.postingReversed.bind(p.id, reversed)
             try sql.postingReversed.run()
         }
     }
@@ -240,7 +240,7 @@ final class TimePostingStage: TimeEntryLookup {
     func flushWeekBuckets() throws {
         let s = sql.postedWeekAdd
         for (k, cents) in weekBuckets {
-            s.bind(.text(BusinessDate(dayNumber: k.monday).iso), .text(k.pernr), .text(k.bucket), .integer(cents))
+            s.bind(BusinessDate(dayNumber: k.monday).iso, k.pernr, k.bucket, cents)
             try s.run()
         }
         weekBuckets.removeAll(keepingCapacity: true)
@@ -252,14 +252,14 @@ final class TimePostingStage: TimeEntryLookup {
     func isHeld(_ entryID: String) throws -> Bool {
         guard mayHaveHolds else { return false }
         let s = sql.holdExists
-        s.bind(1, entryID)
+        s.bind(entryID)
         defer { s.reset() }
         return try s.step()
     }
 
     func deleteHold(_ entryID: String) throws {
         guard mayHaveHolds else { return }
-        sql.holdDelete.bind(1, entryID)
+        sql.holdDelete.bind(entryID)
         try sql.holdDelete.run()
     }
 
@@ -271,8 +271,8 @@ final class TimePostingStage: TimeEntryLookup {
     func evaluation(_ id: String, _ timesheet: String?, _ exportID: String, _ outcome: String, _ primary: ReasonCode?, _ reasons: [ReasonCode], _ entry: TimeEntry?) throws {
         guard audit else { return }
         let s = sql.evaluation
-        s.bind(.text(id), .text(timesheet), .text(exportID), .text(runID), .text(outcome), .text(primary?.rawValue), .text(reasons.map(\.rawValue).joined(separator: ",")),
-               .text(entry?.content.pernr), .text(entry?.content.date.iso), .text(entry.map { DecimalText.canonical($0.content.hours) }))
+        s.bind(id, timesheet, exportID, runID, outcome, primary?.rawValue, reasons.map(\.rawValue).joined(separator: ","),
+               entry?.content.pernr, entry?.content.date.iso, entry.map { DecimalText.canonical($0.content.hours) })
         try s.run()
         try latest(id, outcome, primary, entry?.content.pernr, entry?.content.date, entry?.content.hours)
     }
@@ -282,7 +282,7 @@ final class TimePostingStage: TimeEntryLookup {
     func latest(_ id: String, _ outcome: String, _ primary: ReasonCode?, _ pernr: String?, _ date: BusinessDate?, _ hours: Decimal?) throws {
         guard outcome != "dropped", !(outcome == "skipped" && primary == .notApproved) else { return }
         let s = sql.latest
-        s.bind(.text(id), .text(outcome), .text(primary?.rawValue), .text(pernr), .text(date?.iso), .integer(hours.map(Self.cents)))
+        s.bind(id, outcome, primary?.rawValue, pernr, date?.iso, hours.map(Self.cents))
         try s.run()
     }
 
@@ -337,7 +337,7 @@ final class TimePostingStage: TimeEntryLookup {
             workerRangesStatement = try RawStatement(db, "SELECT valid_from, valid_to, region, practice, job_code, billable_role, std_hours_week FROM workers WHERE pernr = ? ORDER BY valid_from")
         }
         let s = workerRangesStatement!
-        s.bind(1, pernr)
+        s.bind(pernr)
         defer { s.reset() }
         var ranges: [WorkerRange] = []
         while try s.step() {
@@ -409,19 +409,17 @@ final class TimePostingStage: TimeEntryLookup {
     var postedWeek: PostedWeek?
 
     func postedHours(pernr: String, on date: BusinessDate) throws -> Decimal {
-        if let week = postedWeek, week.pernr == pernr, let i = week.index(of: date) { return Decimal(week.cents[i]) / 100 }
+        if let week = postedWeek, week.pernr == pernr, let i = week.index(of: date) { return DecimalText.fromHundredths(week.cents[i]) }
         let monday = ISOWeek(containing: date).monday
         var week = PostedWeek(pernr: pernr, monday: monday, cents: Array(repeating: 0, count: 7))
         let s = sql.postedWeek
-        s.bind(1, pernr)
-        s.bind(2, monday.iso)
-        s.bind(3, monday.adding(days: 6).iso)
+        s.bind(pernr, monday.iso, monday.adding(days: 6).iso)
         defer { s.reset() }
         while try s.step() {
             if let day = s.text(0).flatMap({ BusinessDate(iso: $0) }), let i = week.index(of: day) { week.cents[i] = s.int64(1) ?? 0 }
         }
         postedWeek = week
-        return Decimal(week.cents[week.index(of: date)!]) / 100
+        return DecimalText.fromHundredths(week.cents[week.index(of: date)!])
     }
 
     /// One stored posting, columns as `postingsOfEntry` selects them.
@@ -434,7 +432,7 @@ final class TimePostingStage: TimeEntryLookup {
     func postings(of entryID: String) throws -> [StoredPosting] {
         if let last = lastPostings, last.entryID == entryID { return last.rows }
         let s = sql.postingsOfEntry
-        s.bind(1, entryID)
+        s.bind(entryID)
         defer { s.reset() }
         var rows: [StoredPosting] = []
         while try s.step() {

@@ -114,7 +114,7 @@ public struct ZoneReports {
             // Integer hundredths: exact for hours with at most 2 decimals, and cheap.
             var approved: Int64 = 0, exported: Int64 = 0
             var gaps: [Gap] = []
-            func text(_ cents: Int64) -> String { DecimalText.format(Decimal(cents) / 100, scale: 2) }
+            func text(_ cents: Int64) -> String { DecimalText.format(DecimalText.fromHundredths(cents), scale: 2) }
             while let row = try rows.next() {
                 guard let date: String = row[4], let hoursCents: Int64 = row[5] else { continue }
                 let p = String(date.prefix(7))
