@@ -59,7 +59,7 @@ struct TimePostingRun {
             let stage = try TimePostingStage(db: db, load: load, settings: settings, runID: context.runID, runDate: context.runDate, audit: !context.dryRun)
             try stage.forEachHeld { held in
                 guard include(held.entry.entryID) else { return }
-                switch try stage.decide(held.entry, fileName: held.fileName, position: held.position) {
+                switch try stage.decide(held.entry, fileName: held.fileName, position: held.position, heldAs: held.reason) {
                 case .posted: outcomes["posted", default: 0] += 1
                 case .held: outcomes["held", default: 0] += 1
                 case .skipped: outcomes["skipped", default: 0] += 1

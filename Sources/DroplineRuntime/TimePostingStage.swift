@@ -126,13 +126,19 @@ final class TimePostingStage: TimeEntryLookup {
         try latest(r["entry_id"].text ?? "", "rejected", codes.first, r["worker"].text, r["date"].date, r["hours"].decimal)
     }
 
-    func decide(_ entry: TimeEntry, fileName: String, position: Int) throws -> Outcome {
+    /// `heldAs`: the entry comes from the hold store, held for that reason. It leaves the store
+    /// when it posts, is skipped or rejected; held again for the same reason its row stays as is.
+    func decide(_ entry: TimeEntry, fileName: String, position: Int, heldAs: ReasonCode? = nil) throws -> Outcome {
         let decision = try rules.evaluate(entry, runDate: runDate, lookup: self)
         switch decision {
         case .posted(let postings):
+            if heldAs != nil { try deleteHold(entry.entryID) }
             for p in postings { try insert(p, entry) }
             try evaluation(entry.entryID, entry.timesheetID, entry.exportID, "posted", nil, [], entry)
             return .posted(postings.count)
+        case .held(let reason) where reason == heldAs:
+            try evaluation(entry.entryID, entry.timesheetID, entry.exportID, "held", reason, [reason], entry)
+            return .held(reason)
         case .held(let reason):
             mayHaveHolds = true
             let h = sql.holdInsert
@@ -146,6 +152,7 @@ final class TimePostingStage: TimeEntryLookup {
             try evaluation(entry.entryID, entry.timesheetID, entry.exportID, "rejected", codes[0], codes, entry)
             return .rejected(codes.map { issue($0, entry) })
         case .skipped(let reason):
+            if heldAs != nil { try deleteHold(entry.entryID) }
             try evaluation(entry.entryID, entry.timesheetID, entry.exportID, "skipped", reason, [reason], entry)
             return .skipped(reason)
         }

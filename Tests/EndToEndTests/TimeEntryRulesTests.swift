@@ -253,11 +253,14 @@ struct TwoNightHoldTests {
         #expect(labor.contains("P-TE-00000901-001") && labor.contains("P-TE-00000902-001") && labor.contains("P-TE-00000903-001"))
         #expect(labor.contains("erpProject=\"4000199\""))
         #expect(labor.contains("<Control postingCount=\"3\" totalHours=\"16.00\""))
+        // Posted entries leave the hold store: nothing is re-evaluated again or counted as held.
+        #expect(try DatabaseQueue(path: zone.root + "/warehouse.sqlite").read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM holds") } == 0)
         // Nothing is posted twice: the same export again is a duplicate, and a rerun is empty.
         try zone.drop(data: Data(sheet.utf8), as: "PSA_TIMESHEETS_PSA01_20261127_002.xml")
         summary = try zone.run(asOf: "2026-11-30", at: "2026-11-30T01:00:00Z")
         #expect(summary.files.first?.reason == "duplicate_file")
         #expect(summary.outputs.isEmpty)
+        #expect((summary.holds ?? [:]).isEmpty)
         let posted = try DatabaseQueue(path: zone.root + "/warehouse.sqlite").read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM postings") }
         #expect(posted == 3)
     }
