@@ -119,18 +119,3 @@ extension Optional: RawBindable where Wrapped: RawBindable {
         if let self { self.bind(to: statement, at: index) } else { sqlite3_bind_null(statement.handle, index) }
     }
 }
-
-/// Raw statements by SQL text, prepared once per transaction.
-public final class RawStatementCache {
-    let db: Database
-    var statements: [String: RawStatement] = [:]
-
-    public init(_ db: Database) { self.db = db }
-
-    public func callAsFunction(_ sql: String) throws -> RawStatement {
-        if let s = statements[sql] { return s }
-        let s = try RawStatement(db, sql)
-        statements[sql] = s
-        return s
-    }
-}

@@ -84,48 +84,13 @@ public enum UtilizationCalculator {
 
     /// `ranges`: every worker whose ranges touch the week or who has postings in it.
     public static func rows(week: ISOWeek, ranges: [String: [WorkerRange]], postings: [PostedHours]) -> [UtilizationRow] {
-        struct Group: Hashable { var region, practice, job, billable: String }
-        struct Sums { var workers = 0; var capacity: Decimal = 0; var buckets: [String: Decimal] = [:] }
-        var groups: [Group: Sums] = [:]
         var byWorker: [String: [PostedHours]] = [:]
         for p in postings where p.date >= week.monday && p.date <= week.sunday { byWorker[p.pernr, default: []].append(p) }
-        let workers = Set(ranges.keys).union(byWorker.keys)
-        for pernr in workers {
-            let rs = (ranges[pernr] ?? []).sorted { $0.from < $1.from }
-            guard let range = attribution(rs, week) else { continue }
-            var capacity: Decimal = 0
-            if rs.count == 1, rs[0].covers(week.monday), rs[0].covers(week.monday.adding(days: 4)) {
-                // One range over the whole working week: five exact fifths make the week's hours.
-                capacity = rs[0].stdHoursWeek
-            } else {
-                for offset in 0..<5 {
-                    let day = week.monday.adding(days: offset)
-                    if let r = rs.first(where: { $0.covers(day) }) { capacity += r.stdHoursWeek / 5 }
-                }
-            }
-            capacity = DecimalText.roundHalfUp(capacity, scale: 2)
-            let key = Group(region: range.region, practice: range.practice, job: range.jobCode, billable: range.billableRole)
-            var sums = groups[key] ?? Sums()
-            if capacity > 0 { sums.workers += 1 }
-            sums.capacity += capacity
-            for p in byWorker[pernr] ?? [] { sums.buckets[p.bucket, default: 0] += p.hours }
-            groups[key] = sums
+        var week = UtilizationWeek(week)
+        for pernr in Set(ranges.keys).union(byWorker.keys) {
+            week.add(ranges: ranges[pernr] ?? [], postings: (byWorker[pernr] ?? []).map { ($0.bucket, $0.hours) })
         }
-        return groups.sorted { a, b in
-            (a.key.region, a.key.practice, a.key.job, a.key.billable) < (b.key.region, b.key.practice, b.key.job, b.key.billable)
-        }.map { key, s in
-            let absence = s.buckets["absence"] ?? 0
-            let available = s.capacity - absence
-            let values = buckets.map { s.buckets[$0] ?? 0 }
-            let actual = values.reduce(0, +)
-            func f2(_ d: Decimal) -> String { DecimalText.format(d, scale: 2) }
-            func ratio(_ n: Decimal) -> String? { available > 0 ? DecimalText.format(n / available, scale: 4) : nil }
-            return UtilizationRow(
-                isoWeek: week.label, weekStart: week.monday.iso, region: key.region, practice: key.practice,
-                jobCode: key.job, billableRole: key.billable, workers: s.workers,
-                hours: [f2(s.capacity), f2(absence), f2(available)] + values.map(f2) + [f2(actual)],
-                ratios: [ratio(values[0]), ratio(values[0] + values[1])])
-        }
+        return week.rows()
     }
 
     /// The range valid on Monday; else the first later day of the week covered by a range; else
@@ -135,5 +100,57 @@ public enum UtilizationCalculator {
             if let r = ranges.first(where: { $0.covers(week.monday.adding(days: offset)) }) { return r }
         }
         return ranges.filter { $0.from <= week.sunday }.max { $0.from < $1.from }
+    }
+}
+
+/// One ISO week's utilization, accumulated a worker at a time: memory holds the groups (region,
+/// practice, job, billable role), never the workers, so a week of any workforce streams.
+public struct UtilizationWeek {
+    struct Group: Hashable { var region, practice, job, billable: String }
+    struct Sums { var workers = 0; var capacity: Decimal = 0; var buckets: [String: Decimal] = [:] }
+    public let week: ISOWeek
+    var groups: [Group: Sums] = [:]
+
+    public init(_ week: ISOWeek) { self.week = week }
+
+    /// One worker: every range of theirs (any order) and their posted hours of the week by bucket.
+    public mutating func add(ranges: [WorkerRange], postings: [(bucket: String, hours: Decimal)]) {
+        let rs = ranges.sorted { $0.from < $1.from }
+        guard let range = UtilizationCalculator.attribution(rs, week) else { return }
+        var capacity: Decimal = 0
+        if rs.count == 1, rs[0].covers(week.monday), rs[0].covers(week.monday.adding(days: 4)) {
+            // One range over the whole working week: five exact fifths make the week's hours.
+            capacity = rs[0].stdHoursWeek
+        } else {
+            for offset in 0..<5 {
+                let day = week.monday.adding(days: offset)
+                if let r = rs.first(where: { $0.covers(day) }) { capacity += r.stdHoursWeek / 5 }
+            }
+        }
+        capacity = DecimalText.roundHalfUp(capacity, scale: 2)
+        let key = Group(region: range.region, practice: range.practice, job: range.jobCode, billable: range.billableRole)
+        var sums = groups[key] ?? Sums()
+        if capacity > 0 { sums.workers += 1 }
+        sums.capacity += capacity
+        for p in postings { sums.buckets[p.bucket, default: 0] += p.hours }
+        groups[key] = sums
+    }
+
+    public func rows() -> [UtilizationRow] {
+        groups.sorted { a, b in
+            (a.key.region, a.key.practice, a.key.job, a.key.billable) < (b.key.region, b.key.practice, b.key.job, b.key.billable)
+        }.map { key, s in
+            let absence = s.buckets["absence"] ?? 0
+            let available = s.capacity - absence
+            let values = UtilizationCalculator.buckets.map { s.buckets[$0] ?? 0 }
+            let actual = values.reduce(0, +)
+            func f2(_ d: Decimal) -> String { DecimalText.format(d, scale: 2) }
+            func ratio(_ n: Decimal) -> String? { available > 0 ? DecimalText.format(n / available, scale: 4) : nil }
+            return UtilizationRow(
+                isoWeek: week.label, weekStart: week.monday.iso, region: key.region, practice: key.practice,
+                jobCode: key.job, billableRole: key.billable, workers: s.workers,
+                hours: [f2(s.capacity), f2(absence), f2(available)] + values.map(f2) + [f2(actual)],
+                ratios: [ratio(values[0]), ratio(values[0] + values[1])])
+        }
     }
 }

@@ -194,9 +194,9 @@ final class FileProcessor {
     /// The reject XML beside the JSON lines, and the folder's README.txt.
     func writeRejectDocument(_ doc: RejectDocument, source: String, name: String, definition d: PipelineDefinition, exportID: String?, count: Int) throws {
         let dir = zone.rejected + "/" + d.name + "/" + context.runID
-        let original = exportID ?? name
+        let original = RejectExportID.base(of: exportID ?? name)
         let seq = try ledger.nextRejectSequence(exportID: original)
-        let derived = original + "-R" + zeroPad(seq, 3)
+        let derived = RejectExportID.derive(base: original, sequence: seq)
         let target = dir + "/" + name
         if try doc.write(source: source, target: target, definition: d, newExportID: derived) {
             try ledger.recordRejectFile(.init(path: String(target.dropFirst(zone.root.count + 1)), pipeline: d.name, run_id: context.runID, original_name: name, original_export_id: original, derived_export_id: derived, records: count, created_at: ISO8601DateFormatter().string(from: context.clock())), seq: seq)

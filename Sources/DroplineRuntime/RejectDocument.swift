@@ -334,3 +334,26 @@ struct ByteScanner {
         }
     }
 }
+
+/// The export id of a reject file: `<export id>-R<NNN>` (DESIGN), within the 64 characters the
+/// interfaces' ExportId type allows. A reject file of a resubmitted reject file counts on from
+/// the same base (`X-R001` gives `X-R002`, not `X-R001-R001`), and a base too long for the suffix
+/// keeps its first 50 characters and 8 hex digits of its SHA-256: the same every time, distinct
+/// for distinct ids.
+public enum RejectExportID {
+    public static let maxLength = 64
+
+    public static func base(of id: String) -> String {
+        let u = Array(id.utf8)
+        guard u.count > 5, u[u.count - 5] == UInt8(ascii: "-"), u[u.count - 4] == UInt8(ascii: "R"),
+            u[(u.count - 3)...].allSatisfy({ $0 >= 48 && $0 <= 57 })
+        else { return id }
+        return String(decoding: u[..<(u.count - 5)], as: UTF8.self)
+    }
+
+    public static func derive(base: String, sequence: Int) -> String {
+        let suffix = "-R" + zeroPad(sequence, 3)
+        guard base.utf8.count + suffix.utf8.count > maxLength else { return base + suffix }
+        return String(decoding: Array(base.utf8.prefix(50)), as: UTF8.self) + "." + SHA256Text.hex(base).prefix(8) + suffix
+    }
+}

@@ -161,33 +161,50 @@ struct TimePostingRun {
     }
 }
 
-/// Reads what one week's utilization needs from the warehouse.
+/// Reads what one week's utilization needs from the warehouse, a worker at a time: the workers
+/// table in key order (pernr, valid_from) merged with the week's posted hours (`posted_week`,
+/// also in pernr order), so memory holds one worker, whatever the workforce.
 enum UtilizationQuery {
     static func rows(_ db: Database, week: ISOWeek) throws -> [UtilizationRow] {
-        var ranges: [String: [WorkerRange]] = [:]
-        if try db.tableExists("workers") {
-            let s = try RawStatement(db, """
-                SELECT pernr, valid_from, valid_to, region, practice, job_code, billable_role, std_hours_week FROM workers WHERE pernr IN (
-                    SELECT pernr FROM workers WHERE valid_from <= ?1 AND valid_to >= ?2
-                    UNION SELECT pernr FROM posted_week WHERE monday = ?2)
-                """)
-            s.bind(week.sunday.iso, week.monday.iso)
-            defer { s.reset() }
-            while try s.step() {
-                guard let pernr = s.text(0), let f = s.text(1).flatMap({ BusinessDate(iso: $0) }), let t = s.text(2).flatMap({ BusinessDate(iso: $0) }),
-                    let h = DecimalText.parse(s.text(7) ?? "")
-                else { continue }
-                ranges[pernr, default: []].append(WorkerRange(from: f, to: t, region: s.text(3) ?? "", practice: s.text(4) ?? "", jobCode: s.text(5) ?? "", billableRole: s.text(6) ?? "", stdHoursWeek: h))
+        var result = UtilizationWeek(week)
+        guard try db.tableExists("workers") else { return result.rows() }
+        let workers = try RawStatement(db, "SELECT pernr, valid_from, valid_to, region, practice, job_code, billable_role, std_hours_week FROM workers ORDER BY pernr, valid_from")
+        let posted = try RawStatement(db, "SELECT pernr, bucket, hours_cents FROM posted_week WHERE monday = ? ORDER BY pernr, bucket")
+        posted.bind(week.monday.iso)
+        defer {
+            workers.reset()
+            posted.reset()
+        }
+        var nextWorker = try workers.step() ? workers.text(0) : nil
+        var nextPosted = try posted.step() ? posted.text(0) : nil
+        // SQLite orders text by its bytes.
+        func before(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPrecedes(b.utf8) }
+        while nextWorker != nil || nextPosted != nil {
+            let pernr: String
+            switch (nextWorker, nextPosted) {
+            case let (w?, p?): pernr = before(p, w) ? p : w
+            case let (w?, nil): pernr = w
+            case let (nil, p?): pernr = p
+            default: preconditionFailure("loop condition")
             }
+            var ranges: [WorkerRange] = []
+            var touches = false
+            while let w = nextWorker, w == pernr {
+                if let f = workers.text(1).flatMap({ BusinessDate(iso: $0) }), let t = workers.text(2).flatMap({ BusinessDate(iso: $0) }),
+                    let h = DecimalText.parse(workers.text(7) ?? "") {
+                    ranges.append(WorkerRange(from: f, to: t, region: workers.text(3) ?? "", practice: workers.text(4) ?? "", jobCode: workers.text(5) ?? "", billableRole: workers.text(6) ?? "", stdHoursWeek: h))
+                    if f <= week.sunday && t >= week.monday { touches = true }
+                }
+                nextWorker = try workers.step() ? workers.text(0) : nil
+            }
+            var hours: [(bucket: String, hours: Decimal)] = []
+            while let p = nextPosted, p == pernr {
+                hours.append((posted.text(1) ?? "", DecimalText.fromHundredths(posted.int64(2) ?? 0)))
+                nextPosted = try posted.step() ? posted.text(0) : nil
+            }
+            // Every worker whose ranges touch the week, or who has hours posted in it.
+            if touches || !hours.isEmpty { result.add(ranges: ranges, postings: hours) }
         }
-        // Summed per worker and bucket as the postings were written, in integer hundredths.
-        var postings: [PostedHours] = []
-        let s = try RawStatement(db, "SELECT pernr, bucket, hours_cents FROM posted_week WHERE monday = ?")
-        s.bind(week.monday.iso)
-        defer { s.reset() }
-        while try s.step() {
-            postings.append(PostedHours(pernr: s.text(0) ?? "", date: week.monday, hours: DecimalText.fromHundredths(s.int64(2) ?? 0), bucket: s.text(1) ?? ""))
-        }
-        return UtilizationCalculator.rows(week: week, ranges: ranges, postings: postings)
+        return result.rows()
     }
 }

@@ -22,7 +22,6 @@ final class TimePostingStage: TimeEntryLookup {
     let runDate: BusinessDate
     let rules: TimeEntryRules
     let categories: [String: CategoryInfo]
-    let statement: StatementCache
     /// The statements run once or more per entry, through SQLite's C API.
     let sql: HotStatements
     /// Held entries dropped because the current run's export carries them again.
@@ -66,7 +65,6 @@ final class TimePostingStage: TimeEntryLookup {
     init(db: Database, load: TimePostingLoad, settings: ZoneSettings, runID: String, runDate: BusinessDate, audit: Bool = true) throws {
         self.db = db
         self.audit = audit
-        self.statement = StatementCache(db)
         self.sql = try HotStatements(db)
         self.mayHaveHolds = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM holds)") ?? true
         self.load = load

@@ -23,7 +23,7 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Print the run summary as one JSON object on stdout.")
     var json = false
 
-    @Flag(name: .customLong("dry-run"), help: "Read and check everything; move no file, write no store or outbound file.")
+    @Flag(name: .customLong("dry-run"), help: "Read and check everything as a run would, in one warehouse transaction that is rolled back; move no file, write no ledger or outbound file.")
     var dryRun = false
 
     @Option(name: .customLong("as-of"), help: "Run date YYYY-MM-DD (default: today in the zone's time zone).")

@@ -66,6 +66,9 @@ struct RejectReviewTests {
         #expect(resubmitted.outcome == "loaded", "\(resubmitted.message ?? "")")
         #expect(resubmitted.records["loaded"] == 2)
         #expect(resubmitted.records["rejected"] == 10)
+        // Its own reject file counts on from the original export id instead of stacking suffixes.
+        let rerejected = try String(contentsOfFile: zone.root + "/rejected/time_entries/" + again.run_id + "/PSA_TIMESHEETS_PSA01_20261127_005.xml", encoding: .utf8)
+        #expect(rerejected.contains("exportId=\"PSA-T-20261127-004-R002\""))
         let labor = try #require(again.outputs.first { $0.path.contains("ERP_LABOR_") })
         #expect(labor.records == 2)
         let laborText = String(decoding: try zone.read(labor.path), as: UTF8.self)
@@ -125,5 +128,23 @@ struct RejectReviewTests {
         #expect(!zone.files(in: "rejected").isEmpty)
         _ = try RejectReview(root: zone.root).purge(olderThanDays: 0, today: BusinessDate(iso: "2099-01-01")!, apply: true)
         #expect(zone.files(in: "rejected").isEmpty)
+    }
+}
+
+/// Reject export ids stay within the interfaces' 64 characters and do not stack suffixes.
+struct RejectExportIDTests {
+    @Test func derivedIDs() {
+        #expect(RejectExportID.derive(base: "PSA-T-20261127-004", sequence: 1) == "PSA-T-20261127-004-R001")
+        #expect(RejectExportID.base(of: "PSA-T-20261127-004-R001") == "PSA-T-20261127-004")
+        #expect(RejectExportID.base(of: "PSA-T-20261127-004") == "PSA-T-20261127-004")
+        #expect(RejectExportID.base(of: "X-R01") == "X-R01")
+        let long = String(repeating: "A", count: 64)
+        let derived = RejectExportID.derive(base: long, sequence: 7)
+        #expect(derived.utf8.count == 64)
+        #expect(derived.hasPrefix(String(repeating: "A", count: 50) + ".") && derived.hasSuffix("-R007"))
+        #expect(derived.range(of: "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", options: .regularExpression) != nil)
+        #expect(RejectExportID.derive(base: long, sequence: 7) == derived)
+        #expect(RejectExportID.derive(base: String(repeating: "A", count: 63) + "B", sequence: 7) != derived)
+        #expect(RejectExportID.derive(base: String(repeating: "A", count: 59), sequence: 1).utf8.count == 64)
     }
 }
