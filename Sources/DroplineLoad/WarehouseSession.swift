@@ -157,7 +157,11 @@ public final class WarehouseSession: ReferenceLookup {
 }
 
 /// Double-quoted SQL identifier; names are checked by lint, quotes are doubled regardless.
-public func quoted(_ name: String) -> String { "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
+public func quoted(_ name: String) -> String {
+    // Identifiers come from pipeline definitions and rarely hold a quote: skip Foundation then.
+    guard name.utf8.contains(UInt8(ascii: "\"")) else { return "\"" + name + "\"" }
+    return "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+}
 
 extension Value {
     /// Text for everything but integers: decimals keep their exact digits, dates are ISO.
