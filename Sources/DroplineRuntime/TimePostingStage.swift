@@ -135,7 +135,8 @@ final class TimePostingStage: TimeEntryLookup {
             try evaluation(entry.entryID, entry.timesheetID, entry.exportID, "posted", nil, [], entry)
             return .posted(postings.count)
         case .held(let reason) where reason == heldAs:
-            try evaluation(entry.entryID, entry.timesheetID, entry.exportID, "held", reason, [reason], entry)
+            // Its hold row and latest outcome already say so: only the evaluation is new.
+            try evaluation(entry.entryID, entry.timesheetID, entry.exportID, "held", reason, [reason], entry, latest: false)
             return .held(reason)
         case .held(let reason):
             mayHaveHolds = true
@@ -273,13 +274,13 @@ final class TimePostingStage: TimeEntryLookup {
         NSDecimalNumber(decimal: hours * 100).int64Value
     }
 
-    func evaluation(_ id: String, _ timesheet: String?, _ exportID: String, _ outcome: String, _ primary: ReasonCode?, _ reasons: [ReasonCode], _ entry: TimeEntry?) throws {
+    func evaluation(_ id: String, _ timesheet: String?, _ exportID: String, _ outcome: String, _ primary: ReasonCode?, _ reasons: [ReasonCode], _ entry: TimeEntry?, latest updateLatest: Bool = true) throws {
         guard audit else { return }
         let s = sql.evaluation
         s.bind(id, timesheet, exportID, runID, outcome, primary?.rawValue, reasons.map(\.rawValue).joined(separator: ","),
                entry?.content.pernr, entry?.content.date.iso, entry.map { DecimalText.canonical($0.content.hours) })
         try s.run()
-        try latest(id, outcome, primary, entry?.content.pernr, entry?.content.date, entry?.content.hours)
+        if updateLatest { try latest(id, outcome, primary, entry?.content.pernr, entry?.content.date, entry?.content.hours) }
     }
 
     /// The entry's latest evaluation that says something about approved time (not a superseded

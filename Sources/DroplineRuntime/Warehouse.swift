@@ -105,7 +105,7 @@ public enum Warehouse {
                 INSERT INTO time_entry_latest_v3 SELECT entry_id, outcome, primary_reason, pernr, entry_date, hours_cents FROM time_entry_latest;
                 DROP TABLE time_entry_latest;
                 ALTER TABLE time_entry_latest_v3 RENAME TO time_entry_latest;
-                CREATE INDEX time_entry_latest_open ON time_entry_latest(outcome) WHERE outcome IN ('held', 'rejected');
+                CREATE INDEX time_entry_latest_open ON time_entry_latest(outcome, hours_cents) WHERE outcome IN ('held', 'rejected');
                 CREATE INDEX holds_order ON holds(business_date, file_name, position, entry_id);
                 CREATE TABLE posted_week (
                     monday TEXT NOT NULL, pernr TEXT NOT NULL, bucket TEXT NOT NULL, hours_cents INTEGER NOT NULL,
