@@ -5,9 +5,10 @@ Usage: bench/generate.py OUT_DIR TIMESHEET_MEGABYTES [--seed N]
 
 OUT_DIR gets HR_WORKERS (ISO-8859-1, decimal comma), PSA_PROJECTS, ERP_PERIODS, ERP_RATES and a
 PSA_TIMESHEETS export of about the given size, each with a .done marker. Master data scales with
-the timesheet size (about 137 workers and 6,600 entries per MB, as in a real night). About 2 % of
-entries are rejected (hours, week, category), 1 % held (unknown worker, project without ERP
-number), 5 % of timesheets are only submitted.
+the timesheet size (about 137 workers and 7,500 entries per MB). APAC managers (1 worker in 12)
+have no rate, so their entries (about 8 %) are rejected no_rate; about 1.5 % more are rejected
+(hours, week, category), 2 % held (unknown worker, project without ERP number), 5 % of timesheets
+are only submitted.
 """
 import argparse
 import datetime
