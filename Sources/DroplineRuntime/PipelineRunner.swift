@@ -91,7 +91,6 @@ public final class PipelineRunner {
                 if case .ready(let name, let p, let marker) = e, p.name == definition.name { (name, marker) } else { nil }
             }.sorted { InboxScanner.orderKey($0.0) < InboxScanner.orderKey($1.0) }
             var lastBusinessDate: BusinessDate?
-            var loadedAny = false
             let posting = definition.loads.lazy.compactMap { if case .timePosting(let t) = $0 { t } else { nil } }.first
             let postingRun = posting.map { TimePostingRun(zone: zone, settings: settings, context: context, ledger: ledger, warehouse: warehouse, definition: definition, load: $0) }
             var carried = Set<String>()
@@ -108,7 +107,6 @@ public final class PipelineRunner {
                 logger.info("Reprocessing an archived file", metadata: ["stage": "reprocess", "file": "\(item.name)", "original": "\(item.location)"])
                 let outcome = try processor.process(name: item.name, path: copy, definition: definition, reprocessOf: item.location)
                 summary.files.append(outcome.result)
-                if outcome.result.outcome == "loaded" { loadedAny = true }
             }
             for (name, marker) in files {
                 var path = zone.inbox + "/" + name
@@ -125,7 +123,6 @@ public final class PipelineRunner {
                 let outcome = try processor.process(name: name, path: path, definition: definition)
                 summary.files.append(outcome.result)
                 if outcome.result.outcome == "loaded" {
-                    loadedAny = true
                     if let bd = outcome.businessDate { lastBusinessDate = max(lastBusinessDate ?? bd, bd) }
                 }
             }
