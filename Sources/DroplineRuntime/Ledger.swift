@@ -50,8 +50,33 @@ public final class Ledger {
                     sha256 TEXT NOT NULL, PRIMARY KEY (pipeline, sequence));
                 """)
         }
+        m.registerMigration("v2: files listed by a later run's manifest") { db in
+            // A run that dies before writing a pipeline's manifest leaves files no manifest
+            // lists; the next manifest of that pipeline lists them and records it here.
+            try db.execute(sql: "ALTER TABLE processed_file ADD COLUMN listed_in_run TEXT")
+        }
         return m
     }
+
+    /// Files of the pipeline that an earlier run took but never listed in a manifest (it died
+    /// first) and that no later manifest lists yet, oldest first.
+    public func unlisted(pipeline: String, currentRun: String) throws -> [FileEntry] {
+        try queue.read { db in
+            try Row.fetchAll(db, sql: "SELECT p.* FROM processed_file p WHERE \(Self.unlistedCondition) ORDER BY p.id", arguments: [pipeline, currentRun]).map(Self.entry)
+        }
+    }
+
+    /// Records that the current run's manifest lists the pipeline's unlisted files.
+    public func markListed(pipeline: String, currentRun: String) throws {
+        try queue.write { db in
+            try db.execute(sql: "UPDATE processed_file SET listed_in_run = ?2 WHERE id IN (SELECT p.id FROM processed_file p WHERE \(Self.unlistedCondition))", arguments: [pipeline, currentRun])
+        }
+    }
+
+    static let unlistedCondition = """
+        p.pipeline = ?1 AND p.run_id <> ?2 AND p.listed_in_run IS NULL
+        AND NOT EXISTS (SELECT 1 FROM manifest m WHERE m.pipeline = p.pipeline AND m.run_id = p.run_id)
+        """
 
     public struct FileEntry: Sendable, Codable {
         public var runID: String

@@ -37,6 +37,8 @@ public struct RunManifest: Codable, Sendable {
         public var resubmission_of: Lineage?
         /// For a quarantined file: its `.error.json`.
         public var error_file: FileHash?
+        /// For a file an earlier run took and died before listing: that run (absent otherwise).
+        public var taken_by_run: String? = nil
     }
     public struct Lineage: Codable, Sendable {
         public var rejects_file: String
@@ -94,7 +96,8 @@ struct ManifestWriter {
     let ledger: Ledger
 
     func write(_ d: PipelineDefinition, outputs: [RunSummary.Output], holds: [String: Int]?, version: String) throws -> String? {
-        let entries = try ledger.files(runID: context.runID, pipeline: d.name)
+        // This run's files, then files of runs that died before writing this pipeline's manifest.
+        let entries = try ledger.files(runID: context.runID, pipeline: d.name) + ledger.unlisted(pipeline: d.name, currentRun: context.runID)
         let rejectDir = zone.rejected + "/" + d.name + "/" + context.runID
         let rejects = ((try? FileManager.default.contentsOfDirectory(atPath: rejectDir)) ?? []).sorted().compactMap { hash(rejectDir + "/" + $0) }
         guard !entries.isEmpty || !outputs.isEmpty || !(holds ?? [:]).isEmpty || !rejects.isEmpty else { return nil }
@@ -103,7 +106,8 @@ struct ManifestWriter {
             RunManifest.Input(name: e.name, bytes: e.bytes, sha256: e.sha256, export_id: e.exportID, business_date: e.businessDate, outcome: e.outcome, reason: e.reason, location: e.location,
                               records: e.outcome == "loaded" ? ["loaded": e.loaded, "rejected": e.rejected, "held": e.held, "skipped": e.skipped] : [:], reasons: e.reasons, reprocess_of: e.reprocessOf,
                               resubmission_of: (try? ledger.resubmission(name: e.name, sha256: e.sha256)).flatMap { $0 }.map { RunManifest.Lineage(rejects_file: $0.rejectPath, original_file: $0.originalName, original_run_id: $0.originalRun) },
-                              error_file: e.outcome == "quarantined" ? e.location.flatMap { hash(zone.root + "/" + $0 + ".error.json") } : nil)
+                              error_file: e.outcome == "quarantined" ? e.location.flatMap { hash(zone.root + "/" + $0 + ".error.json") } : nil,
+                              taken_by_run: e.runID == context.runID ? nil : e.runID)
         }
         let manifest = RunManifest(
             format_version: RunManifest.formatVersion, sequence: (previous?.sequence ?? 0) + 1, run_id: context.runID, run_date: context.runDate.iso, dropline_version: version,
@@ -120,6 +124,7 @@ struct ManifestWriter {
         try AtomicFile.write(data, to: path)
         let rel = String(path.dropFirst(zone.root.count + 1))
         try ledger.recordManifest(pipeline: d.name, sequence: manifest.sequence, runID: context.runID, path: rel, sha256: SHA256Text.hex(data))
+        try ledger.markListed(pipeline: d.name, currentRun: context.runID)
         return rel
     }
 
