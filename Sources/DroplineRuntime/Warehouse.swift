@@ -82,7 +82,7 @@ public enum Warehouse {
         // A labor file takes every posting not yet in one, and postings are numbered in the order
         // they are written, so each file's postings are one range of `seq`: kept in outbound_file
         // (first_seq, last_seq) instead of an indexed column updated on every posting.
-        m.registerMigration("v3: labor files as posting ranges; oldest export per labor file; latest outcome without rowid and a partial index of open outcomes; holds in evaluation order; posted hours per ISO week, worker and bucket") { db in
+        m.registerMigration("v3: labor files as posting ranges; oldest export per labor file; latest outcome without rowid and a partial index of open outcomes; evaluations numbered without AUTOINCREMENT (rows are never deleted; no sqlite_sequence write per row); holds in evaluation order; posted hours per ISO week, worker and bucket") { db in
             // The posting-latency metric reads one column instead of joining every posting of
             // the last labor file; reconciliation only ever filters held and rejected outcomes.
             try db.execute(sql: """
@@ -105,6 +105,14 @@ public enum Warehouse {
                 INSERT INTO time_entry_latest_v3 SELECT entry_id, outcome, primary_reason, pernr, entry_date, hours_cents FROM time_entry_latest;
                 DROP TABLE time_entry_latest;
                 ALTER TABLE time_entry_latest_v3 RENAME TO time_entry_latest;
+                CREATE TABLE time_entry_evaluation_v3 (
+                    id INTEGER PRIMARY KEY, entry_id TEXT NOT NULL, timesheet_id TEXT, export_id TEXT,
+                    run_id TEXT NOT NULL, outcome TEXT NOT NULL, primary_reason TEXT, reasons TEXT,
+                    pernr TEXT, entry_date TEXT, hours TEXT);
+                INSERT INTO time_entry_evaluation_v3 SELECT id, entry_id, timesheet_id, export_id, run_id, outcome, primary_reason, reasons, pernr, entry_date, hours FROM time_entry_evaluation;
+                DROP TABLE time_entry_evaluation;
+                ALTER TABLE time_entry_evaluation_v3 RENAME TO time_entry_evaluation;
+                CREATE INDEX time_entry_evaluation_entry ON time_entry_evaluation(entry_id);
                 CREATE INDEX time_entry_latest_open ON time_entry_latest(outcome, hours_cents) WHERE outcome IN ('held', 'rejected');
                 CREATE INDEX holds_order ON holds(business_date, file_name, position, entry_id);
                 CREATE TABLE posted_week (

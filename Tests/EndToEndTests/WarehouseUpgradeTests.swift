@@ -35,6 +35,7 @@ struct WarehouseUpgradeTests {
                 try db.execute(sql: "INSERT INTO time_entry_latest (entry_id, outcome, pernr, entry_date, hours_cents) VALUES (?, 'posted', ?, ?, ?)", arguments: [id, pernr, date, cents])
             }
             try db.execute(sql: "INSERT INTO time_entry_latest (entry_id, outcome, primary_reason, pernr, entry_date, hours_cents) VALUES ('TE-7', 'held', 'unknown_worker', '1003', '2026-11-25', 500)")
+            try db.execute(sql: "INSERT INTO time_entry_evaluation (entry_id, export_id, run_id, outcome, primary_reason, reasons) VALUES ('TE-7', 'E1', 'r1', 'held', 'unknown_worker', 'unknown_worker'), ('TE-1', 'E1', 'r1', 'posted', NULL, '')")
             for (name, status, seq) in [("ERP_LABOR_1000_20261128_001.xml", "written", 1), ("ERP_LABOR_1000_20261129_001.xml", "pending", 1)] {
                 try db.execute(sql: """
                     INSERT INTO outbound_file (name, target, kind, run_id, pipeline, run_date, seq, created_at, status)
@@ -64,6 +65,8 @@ struct WarehouseUpgradeTests {
             ])
             #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM time_entry_latest") == 7)
             #expect(try String.fetchOne(db, sql: "SELECT outcome FROM time_entry_latest WHERE entry_id = 'TE-7'") == "held")
+            let evaluations = try Row.fetchAll(db, sql: "SELECT id, entry_id, outcome FROM time_entry_evaluation ORDER BY id")
+            #expect(evaluations.map { "\($0[0] as Int) \($0[1] as String) \($0[2] as String)" } == ["1 TE-7 held", "2 TE-1 posted"])
         }
         // Held 5.00 + not in any file 3.00 + in a file not yet written 7.25.
         #expect(try reports.gapCents() == 1525)
