@@ -106,6 +106,9 @@ public enum DecimalText {
         Decimal(sign: n < 0 ? .minus : .plus, exponent: -2, significand: Decimal(n.magnitude))
     }
 
+    /// Text with two decimals of a count of hundredths (`-1250` -> `-12.50`).
+    public static func format(hundredths n: Int64) -> String { format(fromHundredths(n), scale: 2) }
+
     static let powersOfTen: [Decimal] = (0...9).map { pow(Decimal(10), $0) }
     static let fastLimit = Decimal(sign: .plus, exponent: 17, significand: 1)
 

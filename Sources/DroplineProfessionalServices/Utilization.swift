@@ -63,49 +63,13 @@ public struct UtilizationRow: Sendable, Equatable {
     }
 }
 
-/// A posting's contribution to utilization: worker, date, hours (negative for reversals), bucket.
-public struct PostedHours: Sendable {
-    public var pernr: String
-    public var date: BusinessDate
-    public var hours: Decimal
-    public var bucket: String
-    public init(pernr: String, date: BusinessDate, hours: Decimal, bucket: String) {
-        self.pernr = pernr
-        self.date = date
-        self.hours = hours
-        self.bucket = bucket
-    }
-}
-
 /// Contract §7.4: attribution of each worker to one group per week, capacity from standard hours
-/// and validity, posted hours by bucket, ratios half-up to 4 decimals.
-public enum UtilizationCalculator {
+/// and validity, posted hours by bucket, ratios half-up to 4 decimals. One ISO week, accumulated a
+/// worker at a time: memory holds the groups (region, practice, job, billable role), never the
+/// workers, so a week of any workforce streams.
+public struct UtilizationWeek {
     static let buckets = ["billable", "productive", "strategic", "internal", "training", "bench"]
 
-    /// `ranges`: every worker whose ranges touch the week or who has postings in it.
-    public static func rows(week: ISOWeek, ranges: [String: [WorkerRange]], postings: [PostedHours]) -> [UtilizationRow] {
-        var byWorker: [String: [PostedHours]] = [:]
-        for p in postings where p.date >= week.monday && p.date <= week.sunday { byWorker[p.pernr, default: []].append(p) }
-        var week = UtilizationWeek(week)
-        for pernr in Set(ranges.keys).union(byWorker.keys) {
-            week.add(ranges: ranges[pernr] ?? [], postings: (byWorker[pernr] ?? []).map { ($0.bucket, $0.hours) })
-        }
-        return week.rows()
-    }
-
-    /// The range valid on Monday; else the first later day of the week covered by a range; else
-    /// the range with the latest start on or before Sunday.
-    static func attribution(_ ranges: [WorkerRange], _ week: ISOWeek) -> WorkerRange? {
-        for offset in 0..<7 {
-            if let r = ranges.first(where: { $0.covers(week.monday.adding(days: offset)) }) { return r }
-        }
-        return ranges.filter { $0.from <= week.sunday }.max { $0.from < $1.from }
-    }
-}
-
-/// One ISO week's utilization, accumulated a worker at a time: memory holds the groups (region,
-/// practice, job, billable role), never the workers, so a week of any workforce streams.
-public struct UtilizationWeek {
     struct Group: Hashable { var region, practice, job, billable: String }
     struct Sums { var workers = 0; var capacity: Decimal = 0; var buckets: [String: Decimal] = [:] }
     public let week: ISOWeek
@@ -116,7 +80,7 @@ public struct UtilizationWeek {
     /// One worker: every range of theirs (any order) and their posted hours of the week by bucket.
     public mutating func add(ranges: [WorkerRange], postings: [(bucket: String, hours: Decimal)]) {
         let rs = ranges.sorted { $0.from < $1.from }
-        guard let range = UtilizationCalculator.attribution(rs, week) else { return }
+        guard let range = Self.attribution(rs, week) else { return }
         var capacity: Decimal = 0
         if rs.count == 1, rs[0].covers(week.monday), rs[0].covers(week.monday.adding(days: 4)) {
             // One range over the whole working week: five exact fifths make the week's hours.
@@ -142,7 +106,7 @@ public struct UtilizationWeek {
         }.map { key, s in
             let absence = s.buckets["absence"] ?? 0
             let available = s.capacity - absence
-            let values = UtilizationCalculator.buckets.map { s.buckets[$0] ?? 0 }
+            let values = Self.buckets.map { s.buckets[$0] ?? 0 }
             let actual = values.reduce(0, +)
             func f2(_ d: Decimal) -> String { DecimalText.format(d, scale: 2) }
             func ratio(_ n: Decimal) -> String? { available > 0 ? DecimalText.format(n / available, scale: 4) : nil }
@@ -152,5 +116,14 @@ public struct UtilizationWeek {
                 hours: [f2(s.capacity), f2(absence), f2(available)] + values.map(f2) + [f2(actual)],
                 ratios: [ratio(values[0]), ratio(values[0] + values[1])])
         }
+    }
+
+    /// The range valid on Monday; else the first later day of the week covered by a range; else
+    /// the range with the latest start on or before Sunday.
+    static func attribution(_ ranges: [WorkerRange], _ week: ISOWeek) -> WorkerRange? {
+        for offset in 0..<7 {
+            if let r = ranges.first(where: { $0.covers(week.monday.adding(days: offset)) }) { return r }
+        }
+        return ranges.filter { $0.from <= week.sunday }.max { $0.from < $1.from }
     }
 }

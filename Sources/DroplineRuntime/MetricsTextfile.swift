@@ -69,12 +69,9 @@ struct MetricsTextfile {
                 [Sample(labels: [], value: String(try db.tableExists("project_acks") ? (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM project_acks WHERE status = 'failed'") ?? 0) : 0))])
             // Posting latency: export generated-at to the labor file that posted it, for the last file.
             var latency: Double = 0
-            if let last = try Row.fetchOne(db, sql: "SELECT name, created_at, oldest_generated_at FROM outbound_file WHERE kind = 'erp_labor' AND status = 'written' ORDER BY rowid DESC LIMIT 1"),
-                let posted = Timestamp.parse(last["created_at"] as String) {
-                let generated = [last["oldest_generated_at"] as String?].compactMap { $0 }
-                for g in generated {
-                    if let generated = Timestamp.parse(g) { latency = max(latency, posted.timeIntervalSince(generated)) }
-                }
+            if let last = try Row.fetchOne(db, sql: "SELECT created_at, oldest_generated_at FROM outbound_file WHERE kind = 'erp_labor' AND status = 'written' ORDER BY rowid DESC LIMIT 1"),
+                let posted = Timestamp.parse(last["created_at"] as String), let generated = (last["oldest_generated_at"] as String?).flatMap(Timestamp.parse) {
+                latency = max(0, posted.timeIntervalSince(generated))
             }
             add("dropline_posting_latency_seconds", "Largest delay from an export's generatedAt to the ERP labor file that posted its entries (last file).", "gauge", [Sample(labels: [], value: String(format: "%.0f", latency))])
         }

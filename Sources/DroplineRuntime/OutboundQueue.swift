@@ -147,14 +147,14 @@ struct OutboundQueue {
                     }
                 }
             }
-            out += "  <Control postingCount=\"\(count)\" totalHours=\"\(Self.text(hundredths: hours))\" totalCost=\"\(Self.text(hundredths: cost))\" totalBill=\"\(Self.text(hundredths: bill))\"/>\n</LaborPostings>\n"
+            out += "  <Control postingCount=\"\(count)\" totalHours=\"\(DecimalText.format(hundredths: hours))\" totalCost=\"\(DecimalText.format(hundredths: cost))\" totalBill=\"\(DecimalText.format(hundredths: bill))\"/>\n</LaborPostings>\n"
             try sink(Data(out.utf8))
         }
         try AtomicFile.writeCompanions(of: dir + "/" + name, digest: digest, checksum: true)
         try markWritten(name, digest: digest, records: count)
         context.logger.info("Outbound file written", metadata: ["stage": "outbound", "output": "\(name)", "records": "\(count)"])
         return .init(path: "outbound/\(target)/\(name)", pipeline: pipeline, sha256: digest, records: count,
-                     control: ["postingCount": String(count), "totalHours": Self.text(hundredths: hours), "totalCost": Self.text(hundredths: cost), "totalBill": Self.text(hundredths: bill)])
+                     control: ["postingCount": String(count), "totalHours": DecimalText.format(hundredths: hours), "totalCost": DecimalText.format(hundredths: cost), "totalBill": DecimalText.format(hundredths: bill)])
     }
 
     /// `-12.50` -> -1250; nil unless exactly `[-]digits.dd`.
@@ -171,6 +171,4 @@ struct OutboundQueue {
         return negative ? -v : v
     }
 
-    /// Exact text with two decimals of a sum of hundredths.
-    static func text(hundredths: Int64) -> String { DecimalText.format(DecimalText.fromHundredths(hundredths), scale: 2) }
 }

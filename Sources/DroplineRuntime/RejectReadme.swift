@@ -32,6 +32,7 @@ enum RejectReadme {
             // Streamed line by line: a night's reject file can be large.
             var lines = 0
             try? LineReader.forEachLine(path: folder + "/" + name) { line in
+                guard !line.isEmpty else { return }
                 lines += 1
                 if let code = primaryReason(line) { byReason[code, default: 0] += 1 }
             }

@@ -32,7 +32,8 @@ public struct RejectReview {
                 let dir = zone.rejected + "/" + p + "/" + run
                 for name in ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).sorted() where name.hasSuffix(".rejects.jsonl") {
                     let file = String(name.dropLast(".rejects.jsonl".count))
-                    let lines = ((try? String(contentsOfFile: dir + "/" + name, encoding: .utf8)) ?? "").split(separator: "\n").count
+                    var lines = 0
+                    try? LineReader.forEachLine(path: dir + "/" + name) { if !$0.isEmpty { lines += 1 } }
                     let xml = fm.fileExists(atPath: dir + "/" + file) ? "rejected/\(p)/\(run)/\(file)" : nil
                     out.append(Entry(pipeline: p, run_id: run, file: file, records: lines, xml: xml, jsonl: "rejected/\(p)/\(run)/\(name)"))
                 }

@@ -190,10 +190,9 @@ enum UtilizationQuery {
             var ranges: [WorkerRange] = []
             var touches = false
             while let w = nextWorker, w == pernr {
-                if let f = workers.text(1).flatMap({ BusinessDate(iso: $0) }), let t = workers.text(2).flatMap({ BusinessDate(iso: $0) }),
-                    let h = DecimalText.parse(workers.text(7) ?? "") {
-                    ranges.append(WorkerRange(from: f, to: t, region: workers.text(3) ?? "", practice: workers.text(4) ?? "", jobCode: workers.text(5) ?? "", billableRole: workers.text(6) ?? "", stdHoursWeek: h))
-                    if f <= week.sunday && t >= week.monday { touches = true }
+                if let r = TimePostingStage.workerRange(workers, from: 1) {
+                    ranges.append(r)
+                    if r.from <= week.sunday && r.to >= week.monday { touches = true }
                 }
                 nextWorker = try workers.step() ? workers.text(0) : nil
             }

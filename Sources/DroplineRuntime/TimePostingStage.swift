@@ -170,18 +170,16 @@ final class TimePostingStage: TimeEntryLookup {
     /// by key, so memory stays flat and `body` may change the holds table as it goes (a held
     /// entry keeps its key when it is held again).
     func forEachHeld(page: Int = 512, _ body: (HeldEntry) throws -> Void) throws {
-        let first = try RawStatement(db, "SELECT entry_id, reason, business_date, timesheet_id, week_start, export_id, pernr, entry_date, project, hours, category, file_name, position FROM holds ORDER BY business_date, file_name, position, entry_id LIMIT ?")
-        let next = try RawStatement(db, "SELECT entry_id, reason, business_date, timesheet_id, week_start, export_id, pernr, entry_date, project, hours, category, file_name, position FROM holds WHERE (business_date, file_name, position, entry_id) > (?, ?, ?, ?) ORDER BY business_date, file_name, position, entry_id LIMIT ?")
-        var after: (business: String, file: String, position: Int64, id: String)?
+        // The first page starts after a key below every real one (dates and names are never
+        // empty, positions are not negative).
+        let s = try RawStatement(db, """
+            SELECT entry_id, reason, business_date, timesheet_id, week_start, export_id, pernr, entry_date, project, hours, category, file_name, position
+            FROM holds WHERE (business_date, file_name, position, entry_id) > (?, ?, ?, ?)
+            ORDER BY business_date, file_name, position, entry_id LIMIT ?
+            """)
+        var after: (business: String, file: String, position: Int64, id: String) = ("", "", -1, "")
         while true {
-            let s: RawStatement
-            if let after {
-                s = next
-                s.bind(after.business, after.file, after.position, after.id, Int64(page))
-            } else {
-                s = first
-                s.bind(page)
-            }
+            s.bind(after.business, after.file, after.position, after.id, Int64(page))
             var batch: [HeldEntry] = []
             var rows = 0
             do {
@@ -214,11 +212,7 @@ final class TimePostingStage: TimeEntryLookup {
                DecimalText.format(p.hours, scale: 2), cents, DecimalText.format(p.costAmount, scale: 2), DecimalText.format(p.billAmount, scale: 2), p.currency, p.bucket,
                c?.pernr, c?.date.iso, c?.project, c.map { DecimalText.canonical($0.hours) }, c?.category, entry.exportID, runID)
         try s.run()
-        if var week = postedWeek, week.pernr == p.pernr, let i = week.index(of: p.postingDate) {
-            postedWeek = nil
-            week.cents[i] += cents
-            postedWeek = week
-        }
+        if postedWeek?.pernr == p.pernr, let i = postedWeek?.index(of: p.postingDate) { postedWeek?.cents[i] += cents }
         let monday = ISOWeek(containing: p.postingDate).monday
         if audit {
             weekBuckets[WeekBucket(monday: monday.dayNumber, pernr: p.pernr, bucket: p.bucket), default: 0] += cents
@@ -347,13 +341,20 @@ final class TimePostingStage: TimeEntryLookup {
         defer { s.reset() }
         var ranges: [WorkerRange] = []
         while try s.step() {
-            guard let f = s.text(0).flatMap({ BusinessDate(iso: $0) }), let t = s.text(1).flatMap({ BusinessDate(iso: $0) }),
-                let h = DecimalText.parse(s.text(6) ?? "")
-            else { continue }
-            ranges.append(WorkerRange(from: f, to: t, region: s.text(2) ?? "", practice: s.text(3) ?? "", jobCode: s.text(4) ?? "", billableRole: s.text(5) ?? "", stdHoursWeek: h))
+            if let r = Self.workerRange(s, from: 0) { ranges.append(r) }
         }
         lastWorker = (pernr, ranges)
         return ranges
+    }
+
+    /// A worker range from the current row of `s`, whose columns from `first` on are valid_from,
+    /// valid_to, region, practice, job_code, billable_role, std_hours_week; nil if a date or the
+    /// hours do not parse.
+    static func workerRange(_ s: RawStatement, from first: Int32) -> WorkerRange? {
+        guard let f = s.text(first).flatMap({ BusinessDate(iso: $0) }), let t = s.text(first + 1).flatMap({ BusinessDate(iso: $0) }),
+            let h = DecimalText.parse(s.text(first + 6) ?? "")
+        else { return nil }
+        return WorkerRange(from: f, to: t, region: s.text(first + 2) ?? "", practice: s.text(first + 3) ?? "", jobCode: s.text(first + 4) ?? "", billableRole: s.text(first + 5) ?? "", stdHoursWeek: h)
     }
 
     static func loadProjects(_ db: Database) throws -> [String: ProjectInfo] {

@@ -114,7 +114,6 @@ public struct ZoneReports {
             // Integer hundredths: exact for hours with at most 2 decimals, and cheap.
             var approved: Int64 = 0, exported: Int64 = 0
             var gaps: [Gap] = []
-            func text(_ cents: Int64) -> String { DecimalText.format(DecimalText.fromHundredths(cents), scale: 2) }
             while let row = try rows.next() {
                 guard let date: String = row[4], let hoursCents: Int64 = row[5] else { continue }
                 let p = String(date.prefix(7))
@@ -127,9 +126,9 @@ public struct ZoneReports {
                 exported += exportedCents
                 guard listGaps, approvedCents != exportedCents else { continue }
                 let cause = outcome == "held" ? "held" : outcome == "rejected" ? "rejected" : "not_exported"
-                gaps.append(Gap(period: p, pernr: row[3] ?? "", entry_id: row[0], approved_hours: text(approvedCents), posted_hours: text(exportedCents), cause: cause, reason: row[2]))
+                gaps.append(Gap(period: p, pernr: row[3] ?? "", entry_id: row[0], approved_hours: DecimalText.format(hundredths: approvedCents), posted_hours: DecimalText.format(hundredths: exportedCents), cause: cause, reason: row[2]))
             }
-            return Reconciliation(period: period, approved_hours: text(approved), posted_hours: text(exported), gaps: gaps)
+            return Reconciliation(period: period, approved_hours: DecimalText.format(hundredths: approved), posted_hours: DecimalText.format(hundredths: exported), gaps: gaps)
         }
     }
 }
