@@ -43,7 +43,7 @@ final class TimePostingStage: TimeEntryLookup {
                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, COALESCE((SELECT held_since_run FROM holds WHERE entry_id = ?1), ?14))
                 """)
             evaluation = try RawStatement(db, "INSERT INTO time_entry_evaluation (entry_id, timesheet_id, export_id, run_id, outcome, primary_reason, reasons, pernr, entry_date, hours) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-            latest = try RawStatement(db, "INSERT INTO time_entry_latest (entry_id, outcome, primary_reason, pernr, entry_date, hours_cents) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(entry_id) DO UPDATE SET outcome = excluded.outcome, primary_reason = excluded.primary_reason, pernr = excluded.pernr, entry_date = excluded.entry_date, hours_cents = excluded.hours_cents")
+            latest = try RawStatement(db, "INSERT INTO time_entry_latest (entry_id, outcome, primary_reason, pernr, entry_date, hours_cents, posted_cents) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(entry_id) DO UPDATE SET outcome = excluded.outcome, primary_reason = excluded.primary_reason, pernr = excluded.pernr, entry_date = excluded.entry_date, hours_cents = excluded.hours_cents, posted_cents = time_entry_latest.posted_cents + excluded.posted_cents")
             postingInsert = try RawStatement(db, """
                 INSERT INTO postings (posting_id, entry_id, reverses, pernr, erp_project, labor_class, posting_date, period, hours, hours_cents, cost_amount, bill_amount, currency, bucket,
                     content_pernr, content_date, content_project, content_hours, content_category, export_id, run_id)
@@ -212,6 +212,7 @@ final class TimePostingStage: TimeEntryLookup {
                DecimalText.format(p.hours, scale: 2), cents, DecimalText.format(p.costAmount, scale: 2), DecimalText.format(p.billAmount, scale: 2), p.currency, p.bucket,
                c?.pernr, c?.date.iso, c?.project, c.map { DecimalText.canonical($0.hours) }, c?.category, entry.exportID, runID)
         try s.run()
+        unrecordedCents += cents
         if postedWeek?.pernr == p.pernr, let i = postedWeek?.index(of: p.postingDate) { postedWeek?.cents[i] += cents }
         let monday = ISOWeek(containing: p.postingDate).monday
         if audit {
@@ -269,7 +270,7 @@ final class TimePostingStage: TimeEntryLookup {
     }
 
     func evaluation(_ id: String, _ timesheet: String?, _ exportID: String, _ outcome: String, _ primary: ReasonCode?, _ reasons: [ReasonCode], _ entry: TimeEntry?, latest updateLatest: Bool = true) throws {
-        guard audit else { return }
+        guard audit else { unrecordedCents = 0; return }
         let s = sql.evaluation
         s.bind(id, timesheet, exportID, runID, outcome, primary?.rawValue, reasons.map(\.rawValue).joined(separator: ","),
                entry?.content.pernr, entry?.content.date.iso, entry.map { DecimalText.canonical($0.content.hours) })
@@ -279,12 +280,19 @@ final class TimePostingStage: TimeEntryLookup {
 
     /// The entry's latest evaluation that says something about approved time (not a superseded
     /// hold, not an unapproved timesheet), for reconciliation.
+    /// `posted_cents` is the entry's net posted hundredths: what this decision posted (reversals
+    /// negative) is added to it.
     func latest(_ id: String, _ outcome: String, _ primary: ReasonCode?, _ pernr: String?, _ date: BusinessDate?, _ hours: Decimal?) throws {
+        let posted = unrecordedCents
+        unrecordedCents = 0
         guard outcome != "dropped", !(outcome == "skipped" && primary == .notApproved) else { return }
         let s = sql.latest
-        s.bind(id, outcome, primary?.rawValue, pernr, date?.iso, hours.map(Self.cents))
+        s.bind(id, outcome, primary?.rawValue, pernr, date?.iso, hours.map(Self.cents), posted)
         try s.run()
     }
+
+    /// Hundredths posted by the decision in progress, not yet added to its latest outcome.
+    var unrecordedCents: Int64 = 0
 
     func issue(_ code: ReasonCode, _ e: TimeEntry) -> RecordIssue {
         let c = e.content

@@ -85,8 +85,9 @@ public struct ZoneReports {
     /// posting not yet written to an ERP labor file. Equals approved minus exported of `reconcile`.
     public func gapCents() throws -> Int64 {
         try queue.read { db in
-            let heldOrRejected = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(hours_cents), 0) FROM time_entry_latest WHERE outcome IN ('held', 'rejected') AND hours_cents IS NOT NULL") ?? 0
-            let standing = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(p.hours_cents), 0) FROM postings p JOIN time_entry_latest l ON l.entry_id = p.entry_id WHERE l.outcome IN ('held', 'rejected') AND l.hours_cents IS NOT NULL") ?? 0
+            // Held or rejected hours, less what earlier versions of those entries still have posted.
+            let open = try Row.fetchOne(db, sql: "SELECT COALESCE(SUM(hours_cents), 0), COALESCE(SUM(posted_cents), 0) FROM time_entry_latest WHERE outcome IN ('held', 'rejected') AND hours_cents IS NOT NULL")
+            let heldOrRejected: Int64 = open?[0] ?? 0, standing: Int64 = open?[1] ?? 0
             // By posting number: postings after the last labor file's range, then the ranges of
             // labor files not yet written.
             let unassigned = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(hours_cents), 0) FROM postings WHERE seq > (SELECT COALESCE(MAX(last_seq), 0) FROM outbound_file WHERE kind = 'erp_labor')") ?? 0

@@ -187,6 +187,43 @@ struct TimeEntryRulesTests {
         #expect(summary.outputs.contains { $0.path == "outbound/erp/ERP_LABOR_1000_20261129_001.xml" && $0.records == 1 })
     }
 
+    /// The latest outcome carries the entry's net posted hours, which the reconciliation-gap
+    /// metric reads: a correction posts a reversal and a replacement, a rejected correction
+    /// leaves the earlier posting standing.
+    @Test func latestOutcomeCarriesNetPostedHours() throws {
+        let zone = try afterRunOne()
+        let sheet = """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <TimesheetExport xmlns="urn:example:psa:time:2" exportId="PSA-T-20261127-060" sourceSystem="PSA" generatedAt="2026-11-27T23:40:00Z" businessDate="2026-11-27" schemaVersion="2">
+              <Timesheet id="TS-0000001" worker="00012345" weekStart="2026-11-23" status="approved">
+                <Entry id="TE-00000001" date="2026-11-23" project="PRJ-10042" hours="6.00" category="billable"/>
+                <Entry id="TE-00000002" date="2026-11-24" project="PRJ-99999" hours="5.00" category="billable"/>
+              </Timesheet>
+              <Control timesheetCount="1" entryCount="2" totalHours="11.00"/>
+            </TimesheetExport>
+
+            """
+        try zone.drop(data: Data(sheet.utf8), as: "PSA_TIMESHEETS_PSA01_20261127_060.xml")
+        let summary = try zone.run(asOf: "2026-11-28", at: "2026-11-28T03:00:00Z")
+        #expect(summary.files.first?.records == ["loaded": 1, "held": 0, "rejected": 1, "skipped": 0])
+        try DatabaseQueue(path: zone.root + "/warehouse.sqlite").read { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT l.entry_id, l.outcome, l.posted_cents, (SELECT COALESCE(SUM(hours_cents), 0) FROM postings p WHERE p.entry_id = l.entry_id) AS summed
+                FROM time_entry_latest l ORDER BY l.entry_id
+                """)
+            #expect(rows.count == 7)
+            for row in rows { #expect(row["posted_cents"] as Int64 == row["summed"] as Int64, "\(row["entry_id"] as String)") }
+            let net = Dictionary(uniqueKeysWithValues: rows.map { ($0["entry_id"] as String, "\($0["outcome"] as String) \($0["posted_cents"] as Int64)") })
+            // 8.00 reversed and 6.00 posted; the rejected 5.00 leaves the 7.25 of night 1 standing.
+            #expect(net["TE-00000001"] == "posted 600")
+            #expect(net["TE-00000002"] == "rejected 725")
+            #expect(net["TE-00000003"] == "held 0")
+        }
+        // Held 6.00 + rejected 2.00 (TE-00000004) + rejected 5.00 - 7.25 still posted for
+        // TE-00000002; every posting is in a written labor file.
+        #expect(try ZoneReports(root: zone.root).gapCents() == 575)
+    }
+
     @Test func heldEntryExpiresIntoAReject() throws {
         let zone = try afterRunOne()
         // TE-00000003 is held no_erp_project_number since B = 2026-11-27; a run on 2026-12-02 rejects it.

@@ -25,6 +25,7 @@ struct WarehouseUpgradeTests {
                 ("TE-4", "1001", "2026-11-30", 600, "billable", "ERP_LABOR_1000_20261129_001.xml", "E3"),
                 ("TE-5", "1001", "2026-12-01", 125, "billable", "ERP_LABOR_1000_20261129_001.xml", "E3"),
                 ("TE-6", "1002", "2026-12-02", 300, "billable", nil, "E3"),
+                ("TE-8", "1002", "2026-12-03", 200, "billable", nil, "E3"),
             ]
             for (id, pernr, date, cents, bucket, file, export) in postings {
                 let hours = String(format: "%d.%02d", cents / 100, cents % 100)
@@ -35,6 +36,8 @@ struct WarehouseUpgradeTests {
                 try db.execute(sql: "INSERT INTO time_entry_latest (entry_id, outcome, pernr, entry_date, hours_cents) VALUES (?, 'posted', ?, ?, ?)", arguments: [id, pernr, date, cents])
             }
             try db.execute(sql: "INSERT INTO time_entry_latest (entry_id, outcome, primary_reason, pernr, entry_date, hours_cents) VALUES ('TE-7', 'held', 'unknown_worker', '1003', '2026-11-25', 500)")
+            // TE-8 was posted (2.00), then a corrected version (3.00) was rejected.
+            try db.execute(sql: "UPDATE time_entry_latest SET outcome = 'rejected', primary_reason = 'unknown_project', hours_cents = 300 WHERE entry_id = 'TE-8'")
             try db.execute(sql: "INSERT INTO time_entry_evaluation (entry_id, export_id, run_id, outcome, primary_reason, reasons) VALUES ('TE-7', 'E1', 'r1', 'held', 'unknown_worker', 'unknown_worker'), ('TE-1', 'E1', 'r1', 'posted', NULL, '')")
             for (name, status, seq) in [("ERP_LABOR_1000_20261128_001.xml", "written", 1), ("ERP_LABOR_1000_20261129_001.xml", "pending", 1)] {
                 try db.execute(sql: """
@@ -61,17 +64,20 @@ struct WarehouseUpgradeTests {
             let weeks = try Row.fetchAll(db, sql: "SELECT monday, pernr, bucket, hours_cents FROM posted_week ORDER BY 1, 2, 3")
             #expect(weeks.map { "\($0[0] as String) \($0[1] as String) \($0[2] as String) \($0[3] as Int)" } == [
                 "2026-11-23 1001 billable 1200", "2026-11-23 1002 internal 250",
-                "2026-11-30 1001 billable 725", "2026-11-30 1002 billable 300",
+                "2026-11-30 1001 billable 725", "2026-11-30 1002 billable 500",
             ])
-            #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM time_entry_latest") == 7)
+            #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM time_entry_latest") == 8)
+            let net = try Row.fetchAll(db, sql: "SELECT entry_id, posted_cents FROM time_entry_latest ORDER BY entry_id")
+            #expect(net.map { "\($0[0] as String) \($0[1] as Int)" } == ["TE-1 800", "TE-2 400", "TE-3 250", "TE-4 600", "TE-5 125", "TE-6 300", "TE-7 0", "TE-8 200"])
             #expect(try String.fetchOne(db, sql: "SELECT outcome FROM time_entry_latest WHERE entry_id = 'TE-7'") == "held")
             let evaluations = try Row.fetchAll(db, sql: "SELECT id, entry_id, outcome FROM time_entry_evaluation ORDER BY id")
             #expect(evaluations.map { "\($0[0] as Int) \($0[1] as String) \($0[2] as String)" } == ["1 TE-7 held", "2 TE-1 posted"])
         }
-        // Held 5.00 + not in any file 3.00 + in a file not yet written 7.25.
-        #expect(try reports.gapCents() == 1525)
+        // Held 5.00 + rejected 3.00 - 2.00 still posted for it + not in any file 3.00 + 2.00
+        // + in a file not yet written 7.25.
+        #expect(try reports.gapCents() == 1825)
         let reconciliation = try reports.reconcile(period: nil, gaps: false)
-        #expect(reconciliation.approved_hours == "29.75")
+        #expect(reconciliation.approved_hours == "32.75")
         #expect(reconciliation.posted_hours == "14.50")
     }
 }
