@@ -121,13 +121,17 @@ public struct ProjectInfo: Sendable {
 }
 
 public struct RateInfo: Sendable {
-    public var bill: Decimal
-    public var cost: Decimal
-    public var currency: String
+    public let bill: Decimal
+    public let cost: Decimal
+    public let currency: String
+    /// The rates as exact integers, worked out once: an amount is then integer arithmetic.
+    public let billExact, costExact: DecimalText.Exact?
     public init(bill: Decimal, cost: Decimal, currency: String) {
         self.bill = bill
         self.cost = cost
         self.currency = currency
+        billExact = DecimalText.exact(bill)
+        costExact = DecimalText.exact(cost)
     }
 }
 
@@ -161,8 +165,17 @@ public protocol TimeEntryLookup {
     func category(_ name: String) -> CategoryInfo?
     /// Net hours of the worker's current postings on the date (reversals included).
     func postedHours(pernr: String, on date: BusinessDate) throws -> Decimal
+    /// The same in hundredths (posted hours have at most two decimals).
+    func postedHundredths(pernr: String, on date: BusinessDate) throws -> Int64
     /// The entry's current posting (latest non-reversal, not reversed) and its content.
     func currentPosting(entryID: String) throws -> (posting: Posting, content: EntryContent)?
     /// Number of postings made for the entry id so far (for `P-<id>-<NNN>`).
     func postingCount(entryID: String) throws -> Int
+}
+
+extension TimeEntryLookup {
+    public func postedHundredths(pernr: String, on date: BusinessDate) throws -> Int64 {
+        let hours = try postedHours(pernr: pernr, on: date)
+        return DecimalText.exactHundredths(hours) ?? NSDecimalNumber(decimal: hours * 100).int64Value
+    }
 }

@@ -30,7 +30,9 @@ public struct TimeEntryRules: Sendable {
 
         var failed: [ReasonCode] = []
         // 2
-        let hoursOK = c.hours > 0 && c.hours <= 24 && DecimalText.significantScale(c.hours) <= 2
+        // Exact hundredths, or nil for more than two decimals (or a value far above 24).
+        let hoursCents = DecimalText.exactHundredths(c.hours)
+        let hoursOK = hoursCents.map { $0 > 0 && $0 <= 2400 } ?? false
         if !hoursOK { failed.append(.invalidHours) }
         // 3
         if c.date < entry.weekStart || c.date > entry.weekStart.adding(days: 6) { failed.append(.dateOutsideWeek) }
@@ -70,10 +72,12 @@ public struct TimeEntryRules: Sendable {
             failed.append(.periodClosing)
         }
         // 12
-        if hoursOK {
-            var posted = try lookup.postedHours(pernr: c.pernr, on: c.date)
-            if let current, current.posting.postingDate == c.date { posted -= current.posting.hours }
-            if posted + c.hours > 24 { failed.append(.dayOver24) }
+        if hoursOK, let hoursCents {
+            var posted = try lookup.postedHundredths(pernr: c.pernr, on: c.date)
+            if let current, current.posting.postingDate == c.date {
+                posted -= DecimalText.exactHundredths(current.posting.hours) ?? NSDecimalNumber(decimal: current.posting.hours * 100).int64Value
+            }
+            if posted + hoursCents > 2400 { failed.append(.dayOver24) }
         }
         // 13
         if let p = project, p.erpNumber == nil { failed.append(.noErpProjectNumber) }
@@ -94,10 +98,16 @@ public struct TimeEntryRules: Sendable {
         }
         var postings: [Posting] = []
         if let current { postings.append(current.posting.reversal(id: nextID())) }
-        let cost = DecimalText.roundHalfUp(c.hours * rate.cost, scale: 2)
-        let bill = c.category == "billable" ? DecimalText.roundHalfUp(c.hours * rate.bill, scale: 2) : 0
+        let cost = Self.amount(c.hours, hoursCents, rate.cost, rate.costExact)
+        let bill = c.category == "billable" ? Self.amount(c.hours, hoursCents, rate.bill, rate.billExact) : 0
         postings.append(Posting(id: nextID(), ref: entry.entryID, reverses: nil, pernr: c.pernr, erpProject: erp, laborClass: category.laborClass, postingDate: c.date, period: period.id, hours: c.hours, costAmount: cost, billAmount: bill, currency: rate.currency, bucket: category.bucket))
         return .posted(postings)
+    }
+
+    /// Hours times rate, rounded half-up to cents: integer arithmetic when both are exact.
+    static func amount(_ hours: Decimal, _ hoursCents: Int64?, _ rate: Decimal, _ rateExact: DecimalText.Exact?) -> Decimal {
+        if let hoursCents, let rateExact, let product = DecimalText.product(hundredths: hoursCents, rateExact, scale: 2) { return product }
+        return DecimalText.roundHalfUp(hours * rate, scale: 2)
     }
 
     static func periodCode(_ p: PeriodInfo?) -> ReasonCode? {

@@ -266,7 +266,7 @@ final class TimePostingStage: TimeEntryLookup {
 
     /// Hours as whole cents (hours carry at most two decimals once checked).
     static func cents(_ hours: Decimal) -> Int64 {
-        NSDecimalNumber(decimal: hours * 100).int64Value
+        DecimalText.exactHundredths(hours) ?? NSDecimalNumber(decimal: hours * 100).int64Value
     }
 
     func evaluation(_ id: String, _ timesheet: String?, _ exportID: String, _ outcome: String, _ primary: ReasonCode?, _ reasons: [ReasonCode], _ entry: TimeEntry?, latest updateLatest: Bool = true) throws {
@@ -424,7 +424,11 @@ final class TimePostingStage: TimeEntryLookup {
     var postedWeek: PostedWeek?
 
     func postedHours(pernr: String, on date: BusinessDate) throws -> Decimal {
-        if let week = postedWeek, week.pernr == pernr, let i = week.index(of: date) { return DecimalText.fromHundredths(week.cents[i]) }
+        DecimalText.fromHundredths(try postedHundredths(pernr: pernr, on: date))
+    }
+
+    func postedHundredths(pernr: String, on date: BusinessDate) throws -> Int64 {
+        if let week = postedWeek, week.pernr == pernr, let i = week.index(of: date) { return week.cents[i] }
         let monday = ISOWeek(containing: date).monday
         var week = PostedWeek(pernr: pernr, monday: monday, cents: Array(repeating: 0, count: 7))
         let s = sql.postedWeek
@@ -434,7 +438,7 @@ final class TimePostingStage: TimeEntryLookup {
             if let day = s.text(0).flatMap({ BusinessDate(iso: $0) }), let i = week.index(of: day) { week.cents[i] = s.int64(1) ?? 0 }
         }
         postedWeek = week
-        return DecimalText.fromHundredths(week.cents[week.index(of: date)!])
+        return week.cents[week.index(of: date)!]
     }
 
     /// One stored posting, columns as `postingsOfEntry` selects them.

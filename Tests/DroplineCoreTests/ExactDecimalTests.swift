@@ -1,0 +1,82 @@
+@testable import DroplineCore
+import Foundation
+import Testing
+
+/// The integer fast paths of `DecimalText` give what Foundation's `Decimal` arithmetic gives, on
+/// edge cases and on 20,000 seeded random values across the whole range (fitting or not).
+struct ExactDecimalTests {
+    /// SplitMix64: the same values on every run.
+    struct Seeded: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    static let edges: [Decimal] = [
+        "0", "-0", "0.005", "-0.005", "0.015", "2.5", "-2.5", "999.995", "-999.995", "0.000000000000000001",
+        "0.0000000000000000001", "18446744073709551615", "18446744073709551616", "184467440737095516.15",
+        "99999999999999999.995", "7.50", "7.125", "24", "24.01", "100", "1E+3", "5E+20", "-12345.6789",
+    ].map { Decimal(string: $0, locale: Locale(identifier: "en_US_POSIX"))! }
+
+    static func values() -> [Decimal] {
+        var g = Seeded(state: 20261129)
+        var out = edges
+        for _ in 0..<20_000 {
+            // Significands of 1 to 20 digits, exponents from -20 to 3.
+            let digits = Int.random(in: 1...20, using: &g)
+            let significand = digits >= 20 ? Decimal(UInt64.random(in: 0...UInt64.max, using: &g)) * 10 + Decimal(Int.random(in: 0...9, using: &g))
+                : Decimal(UInt64.random(in: 0..<(digits >= 19 ? UInt64.max : [UInt64](repeating: 10, count: digits).reduce(1, *)), using: &g))
+            let sign: FloatingPointSign = Bool.random(using: &g) ? .minus : .plus
+            out.append(Decimal(sign: sign, exponent: Int.random(in: -20...3, using: &g), significand: significand))
+        }
+        return out
+    }
+
+    @Test func fastPathsMatchFoundation() {
+        var exactCount = 0
+        for v in Self.values() {
+            if DecimalText.exact(v) != nil { exactCount += 1 }
+            #expect(DecimalText.significantScale(v) == DecimalText.foundationSignificantScale(v), "\(v)")
+            #expect(DecimalText.canonical(v) == v.description, "\(v)")
+            for scale in [0, 2, 4] {
+                #expect(DecimalText.roundHalfUp(v, scale: scale) == DecimalText.foundationRoundHalfUp(v, scale: scale), "\(v) \(scale)")
+                #expect(DecimalText.format(v, scale: scale) == DecimalText.foundationFormat(v, scale: scale), "\(v) \(scale)")
+            }
+            let hundredths = DecimalText.exactHundredths(v)
+            if DecimalText.foundationSignificantScale(v) <= 2, v.magnitude < Decimal(Int64.max) / 100 {
+                #expect(hundredths.map(DecimalText.fromHundredths) == v, "\(v)")
+            } else {
+                #expect(hundredths == nil, "\(v)")
+            }
+        }
+        // Most values take the fast path, some do not: both are covered.
+        #expect(exactCount > 10_000 && exactCount < 20_000)
+    }
+
+    @Test func amountsMatchFoundation() {
+        var g = Seeded(state: 7)
+        let rates = Self.values().prefix(2_000)
+        for rate in rates {
+            let cents = Int64.random(in: -240_000...240_000, using: &g)
+            let hours = DecimalText.fromHundredths(cents)
+            let want = DecimalText.foundationRoundHalfUp(hours * rate, scale: 2)
+            if let rateExact = DecimalText.exact(rate), let got = DecimalText.product(hundredths: cents, rateExact, scale: 2) {
+                #expect(got == want, "\(hours) x \(rate)")
+            }
+        }
+        #expect(DecimalText.product(hundredths: 750, DecimalText.exact(Decimal(string: "123.455")!)!, scale: 2) == Decimal(string: "925.91"))
+        #expect(DecimalText.product(hundredths: -750, DecimalText.exact(Decimal(string: "0.001")!)!, scale: 2) == Decimal(string: "-0.01"))
+    }
+
+    @Test func hundredthsText() {
+        #expect(DecimalText.format(hundredths: -1250) == "-12.50")
+        #expect(DecimalText.format(hundredths: 5) == "0.05")
+        #expect(DecimalText.format(hundredths: 0) == "0.00")
+        #expect(DecimalText.format(hundredths: Int64.min) == "-92233720368547758.08")
+    }
+}
