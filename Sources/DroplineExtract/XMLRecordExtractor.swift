@@ -156,6 +156,7 @@ public final class XMLRecordExtractor {
 
     func record(_ def: RecordDefinition, _ el: XMLElement, ancestors: [XMLElement], root: XMLElement, ordinal: Int) -> Record {
         var rec = Record(type: def.name, line: el.line, ordinal: ordinal)
+        rec.fields.reserveCapacity(def.fields.count + (def.allAttributes ? el.attributes.count : 0))
         if let errors = el.schemaErrors, !errors.isEmpty {
             for message in errors.prefix(8) {
                 rec.issues.append(RecordIssue(code: .invalidField, field: nil, expected: "valid \(def.path.last!.local) per the interface schema", actual: message, hint: "correct the element so it matches the interface schema"))
