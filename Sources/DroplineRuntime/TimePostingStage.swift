@@ -399,8 +399,13 @@ final class TimePostingStage: TimeEntryLookup {
     func project(code: String) throws -> ProjectInfo? { projects[code] }
 
     func rate(role: String, region: String, project: String, on date: BusinessDate) throws -> RateInfo? {
-        let candidates = (rates[role + "\u{1}" + region] ?? []).filter { $0.from <= date && date <= $0.to && ($0.project == project || $0.project.isEmpty) }
-        return (candidates.first { $0.project == project } ?? candidates.first { $0.project.isEmpty })?.rate
+        // The first effective project rate, else the first effective general one (no array built).
+        var general: RateInfo?
+        for r in rates[role + "\u{1}" + region] ?? [] where r.from <= date && date <= r.to {
+            if r.project == project { return r.rate }
+            if general == nil && r.project.isEmpty { general = r.rate }
+        }
+        return general
     }
 
     func period(on date: BusinessDate) throws -> PeriodInfo? {
