@@ -60,19 +60,30 @@ public struct ProcessResult {
 }
 
 public func runDropline(_ arguments: [String], environment: [String: String] = [:]) throws -> ProcessResult {
+    var env = environment
+    env["DROPLINE_HOME"] = env["DROPLINE_HOME"] ?? TestPaths.repository
+    return try runProcess(TestPaths.binary, arguments, environment: env)
+}
+
+/// Runs a program with the test's environment plus `environment`. Standard error goes through a
+/// temporary file, so a chatty program cannot block on a full pipe while stdout is read.
+public func runProcess(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> ProcessResult {
     let p = Process()
-    p.executableURL = URL(fileURLWithPath: TestPaths.binary)
+    p.executableURL = URL(fileURLWithPath: executable)
     p.arguments = arguments
-    var env = ProcessInfo.processInfo.environment
-    env["DROPLINE_HOME"] = TestPaths.repository
-    env.merge(environment) { _, new in new }
-    p.environment = env
-    let out = Pipe(), err = Pipe()
+    p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+    let errPath = NSTemporaryDirectory() + "dropline-stderr-" + UUID().uuidString
+    guard FileManager.default.createFile(atPath: errPath, contents: nil), let errHandle = FileHandle(forWritingAtPath: errPath) else {
+        throw CocoaError(.fileWriteUnknown)
+    }
+    defer { try? FileManager.default.removeItem(atPath: errPath) }
+    let out = Pipe()
     p.standardOutput = out
-    p.standardError = err
+    p.standardError = errHandle
     try p.run()
     let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
+    try? errHandle.close()
+    let e = (try? Data(contentsOf: URL(fileURLWithPath: errPath))) ?? Data()
     return ProcessResult(exitCode: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
 }

@@ -18,7 +18,8 @@ struct AuditTrailTests {
 
     func firstFile(_ root: String, under folder: String, suffix: String) throws -> String {
         let files = (FileManager.default.enumerator(atPath: root + "/" + folder)?.allObjects as? [String]) ?? []
-        return try #require(files.sorted().first { $0.hasSuffix(suffix) }).map { root + "/" + folder + "/" + $0 }!
+        let name: String? = files.sorted().first { $0.hasSuffix(suffix) }
+        return root + "/" + folder + "/" + (try #require(name))
     }
 
     /// Manifest paths in chain order come from the ledger (run ids of one second do not sort).

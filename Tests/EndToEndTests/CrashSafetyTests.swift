@@ -47,7 +47,7 @@ struct CrashSafetyTests {
             let base = root + "/" + folder
             for rel in ((FileManager.default.enumerator(atPath: base)?.allObjects as? [String]) ?? []).sorted() {
                 var isDir: ObjCBool = false
-                FileManager.default.fileExists(atPath: base + "/" + rel, isDirectory: &isDir)
+                _ = FileManager.default.fileExists(atPath: base + "/" + rel, isDirectory: &isDir)
                 if isDir.boolValue { continue }
                 var text = (try? String(contentsOfFile: base + "/" + rel, encoding: .utf8)) ?? "<binary>"
                 if rel.hasSuffix(".sha256") {
