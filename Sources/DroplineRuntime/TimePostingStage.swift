@@ -52,8 +52,11 @@ final class TimePostingStage: TimeEntryLookup {
             postingReversed = try RawStatement(db, "UPDATE postings SET reversed_by = ? WHERE posting_id = ?")
             weekDue = try RawStatement(db, "INSERT OR IGNORE INTO utilization_due (iso_week_monday) VALUES (?)")
             postingsOfEntry = try RawStatement(db, "SELECT posting_id, entry_id, reverses, reversed_by, pernr, erp_project, labor_class, posting_date, period, hours, cost_amount, bill_amount, currency, bucket, content_pernr, content_date, content_project, content_hours, content_category FROM postings WHERE entry_id = ? ORDER BY seq")
-            postedWeek = try RawStatement(db, "SELECT posting_date, SUM(hours_cents) FROM postings WHERE pernr = ? AND posting_date BETWEEN ? AND ? GROUP BY posting_date")
-            postedWeekAdd = try RawStatement(db, "INSERT INTO posted_week (monday, pernr, bucket, hours_cents) VALUES (?, ?, ?, ?) ON CONFLICT(monday, pernr, bucket) DO UPDATE SET hours_cents = hours_cents + excluded.hours_cents")
+            postedWeek = try RawStatement(db, "SELECT \(TimePostingStage.dayColumns.map { "SUM(\($0))" }.joined(separator: ", ")) FROM posted_week WHERE monday = ? AND pernr = ?")
+            postedWeekAdd = try RawStatement(db, """
+                INSERT INTO posted_week (monday, pernr, bucket, hours_cents, \(TimePostingStage.dayColumns.joined(separator: ", "))) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(monday, pernr, bucket) DO UPDATE SET hours_cents = hours_cents + excluded.hours_cents, \(TimePostingStage.dayColumns.map { "\($0) = \($0) + excluded.\($0)" }.joined(separator: ", "))
+                """)
         }
     }
 
@@ -215,10 +218,9 @@ final class TimePostingStage: TimeEntryLookup {
         unrecordedCents += cents
         if postedWeek?.pernr == p.pernr, let i = postedWeek?.index(of: p.postingDate) { postedWeek?.cents[i] += cents }
         let monday = ISOWeek(containing: p.postingDate).monday
-        if audit {
-            weekBuckets[WeekBucket(monday: monday.dayNumber, pernr: p.pernr, bucket: p.bucket), default: 0] += cents
-            if weekBuckets.count >= 256 { try flushWeekBuckets() }
-        }
+        // Gathered in a dry run too: check 12 reads the daily sums back.
+        weekBuckets[WeekBucket(monday: monday.dayNumber, pernr: p.pernr, bucket: p.bucket), default: Array(repeating: 0, count: 7)][p.postingDate.dayNumber - monday.dayNumber] += cents
+        if weekBuckets.count >= 256 { try flushWeekBuckets() }
         if dueWeeks.insert(monday.dayNumber).inserted {
             sql.weekDue.bind(monday.iso)
             try sql.weekDue.run()
@@ -229,19 +231,21 @@ final class TimePostingStage: TimeEntryLookup {
         }
     }
 
-    /// Posted hundredths per ISO week, worker and bucket (`posted_week`, what utilization reads),
-    /// gathered in memory (a timesheet's entries share worker and week) and added in batches.
+    /// Posted hundredths per ISO week, worker and bucket, Monday to Sunday (`posted_week`: its
+    /// total is what utilization reads, its days what check 12 reads), gathered in memory (a
+    /// timesheet's entries share worker and week) and added in batches.
     struct WeekBucket: Hashable {
         var monday: Int
         var pernr: String
         var bucket: String
     }
-    var weekBuckets: [WeekBucket: Int64] = [:]
+    var weekBuckets: [WeekBucket: [Int64]] = [:]
+    static let dayColumns = (1...7).map { "day\($0)_cents" }
 
     func flushWeekBuckets() throws {
         let s = sql.postedWeekAdd
-        for (k, cents) in weekBuckets {
-            s.bind(BusinessDate(dayNumber: k.monday).iso, k.pernr, k.bucket, cents)
+        for (k, d) in weekBuckets {
+            s.bind(BusinessDate(dayNumber: k.monday).iso, k.pernr, k.bucket, d.reduce(0, +), d[0], d[1], d[2], d[3], d[4], d[5], d[6])
             try s.run()
         }
         weekBuckets.removeAll(keepingCapacity: true)
@@ -434,13 +438,15 @@ final class TimePostingStage: TimeEntryLookup {
 
     func postedHundredths(pernr: String, on date: BusinessDate) throws -> Int64 {
         if let week = postedWeek, week.pernr == pernr, let i = week.index(of: date) { return week.cents[i] }
+        // What is still gathered in memory goes to the table first, so that the sums are whole.
+        if !weekBuckets.isEmpty { try flushWeekBuckets() }
         let monday = ISOWeek(containing: date).monday
         var week = PostedWeek(pernr: pernr, monday: monday, cents: Array(repeating: 0, count: 7))
         let s = sql.postedWeek
-        s.bind(pernr, monday.iso, monday.adding(days: 6).iso)
+        s.bind(monday.iso, pernr)
         defer { s.reset() }
-        while try s.step() {
-            if let day = s.text(0).flatMap({ BusinessDate(iso: $0) }), let i = week.index(of: day) { week.cents[i] = s.int64(1) ?? 0 }
+        if try s.step() {
+            for i in 0..<7 { week.cents[i] = s.int64(Int32(i)) ?? 0 }
         }
         postedWeek = week
         return week.cents[week.index(of: date)!]

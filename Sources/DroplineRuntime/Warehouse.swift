@@ -142,6 +142,22 @@ public enum Warehouse {
                 CREATE INDEX time_entry_latest_open ON time_entry_latest(outcome, hours_cents, posted_cents) WHERE outcome IN ('held', 'rejected');
                 """)
         }
+        // Check 12 sums a worker's postings of one day. An index of every posting by worker and
+        // day took one random B-tree insert per posting (and, on a large night, one page written
+        // to the WAL per timesheet); the week's row per worker and bucket, which utilization
+        // already keeps, carries the seven daily sums instead.
+        m.registerMigration("v5: posted hours per day on the week's row; postings not indexed by worker and day") { db in
+            let days = (1...7).map { "day\($0)_cents" }
+            try db.execute(sql: days.map { "ALTER TABLE posted_week ADD COLUMN \($0) INTEGER NOT NULL DEFAULT 0;" }.joined(separator: "\n"))
+            try db.execute(sql: """
+                UPDATE posted_week SET \(days.map { "\($0) = d.\($0)" }.joined(separator: ", "))
+                    FROM (SELECT date(posting_date, '-6 days', 'weekday 1') AS monday, pernr, bucket,
+                                 \((0..<7).map { "SUM(CASE WHEN CAST(julianday(posting_date) - julianday(date(posting_date, '-6 days', 'weekday 1')) AS INTEGER) = \($0) THEN hours_cents ELSE 0 END) AS \(days[$0])" }.joined(separator: ", "))
+                          FROM postings GROUP BY 1, 2, 3) AS d
+                    WHERE d.monday = posted_week.monday AND d.pernr = posted_week.pernr AND d.bucket = posted_week.bucket;
+                DROP INDEX postings_day;
+                """)
+        }
         if let upTo { try m.migrate(queue, upTo: upTo) } else { try m.migrate(queue) }
         return queue
     }

@@ -61,11 +61,12 @@ struct WarehouseUpgradeTests {
                 ["ERP_LABOR_1000_20261128_001.xml", "1", "3", "2026-11-26T08:00:00Z"],
                 ["ERP_LABOR_1000_20261129_001.xml", "4", "5", "2026-11-29T10:00:00Z"],
             ])
-            let weeks = try Row.fetchAll(db, sql: "SELECT monday, pernr, bucket, hours_cents FROM posted_week ORDER BY 1, 2, 3")
-            #expect(weeks.map { "\($0[0] as String) \($0[1] as String) \($0[2] as String) \($0[3] as Int)" } == [
-                "2026-11-23 1001 billable 1200", "2026-11-23 1002 internal 250",
-                "2026-11-30 1001 billable 725", "2026-11-30 1002 billable 500",
+            let weeks = try Row.fetchAll(db, sql: "SELECT monday, pernr, bucket, hours_cents, day1_cents, day2_cents, day3_cents, day4_cents, day5_cents, day6_cents, day7_cents FROM posted_week ORDER BY 1, 2, 3")
+            #expect(weeks.map { row in "\(row[0] as String) \(row[1] as String) \(row[2] as String) \(row[3] as Int) " + (4...10).map { String(row[$0] as Int) }.joined(separator: ",") } == [
+                "2026-11-23 1001 billable 1200 800,400,0,0,0,0,0", "2026-11-23 1002 internal 250 0,0,250,0,0,0,0",
+                "2026-11-30 1001 billable 725 600,125,0,0,0,0,0", "2026-11-30 1002 billable 500 0,0,300,200,0,0,0",
             ])
+            #expect(try !db.indexes(on: "postings").contains { $0.name == "postings_day" })
             #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM time_entry_latest") == 8)
             let net = try Row.fetchAll(db, sql: "SELECT entry_id, posted_cents FROM time_entry_latest ORDER BY entry_id")
             #expect(net.map { "\($0[0] as String) \($0[1] as Int)" } == ["TE-1 800", "TE-2 400", "TE-3 250", "TE-4 600", "TE-5 125", "TE-6 300", "TE-7 0", "TE-8 200"])
