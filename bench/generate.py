@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """Writes a consistent nightly drop set for Dropline benchmarks, streaming and deterministic.
 
-Usage: bench/generate.py OUT_DIR TIMESHEET_MEGABYTES [--seed N]
+Usage: bench/generate.py OUT_DIR TIMESHEET_MEGABYTES [--seed N] [--master-megabytes M]
 
 OUT_DIR gets HR_WORKERS (ISO-8859-1, decimal comma), PSA_PROJECTS, ERP_PERIODS, ERP_RATES and a
 PSA_TIMESHEETS export of about the given size, each with a .done marker. Master data scales with
 the timesheet size (about 137 workers and 7,500 entries per MB). APAC managers (1 worker in 12)
 have no rate, so their entries (about 8 %) are rejected no_rate; about 1.5 % more are rejected
 (hours, week, category), 2 % held (unknown worker, project without ERP number), 5 % of timesheets
-are only submitted.
+are only submitted. `--master-megabytes M` sizes the master data as for an M MB night whatever
+the timesheet size (to show that memory stays flat in the timesheet size at fixed master data;
+a worker then gets more timesheets, and weeks repeat after 47, so more entries fail day_over_24).
 """
 import argparse
 import datetime
@@ -20,11 +22,12 @@ p = argparse.ArgumentParser()
 p.add_argument("out")
 p.add_argument("megabytes", type=float)
 p.add_argument("--seed", type=int, default=42)
+p.add_argument("--master-megabytes", type=float, default=None)
 a = p.parse_args()
 rng = random.Random(a.seed)
 os.makedirs(a.out, exist_ok=True)
 target = int(a.megabytes * 1024 * 1024)
-n_workers = max(20, int(a.megabytes * 137))
+n_workers = max(20, int((a.master_megabytes or a.megabytes) * 137))
 n_projects = max(20, n_workers // 25)
 regions = ["AMER", "EMEA", "APAC"]
 practices = ["DATA", "CLOUD", "SEC", "APPS", "STRAT", "OPS"]

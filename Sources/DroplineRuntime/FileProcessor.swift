@@ -142,7 +142,7 @@ final class FileProcessor {
                         let rejection = Rejection(recordType: record.type, key: Self.key(record, d), line: record.line, issues: issues)
                         reasons[rejection.primary.rawValue, default: 0] += 1
                         try rejects.append(rejection)
-                        rejectDocument.add(extracted, definition: d)
+                        try rejectDocument.add(extracted, definition: d)
                     }
                     counts[outcome, default: 0] += 1
                 })

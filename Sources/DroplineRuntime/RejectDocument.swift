@@ -10,30 +10,29 @@ import Foundation
 struct RejectDocument {
     /// Which elements go in, in document order (records arrive in document order): a top-level
     /// index included whole (`child` -1), or a header index with one nested element index.
-    /// Eight bytes a rejected record, whatever the file size.
-    var units: [Int32] = []
-    var children: [Int32] = []
+    /// Kept in memory up to a bound, beyond it in a temporary file: memory stays flat whatever
+    /// the number of rejected records.
+    var positions = RejectPositions()
     /// Control totals of the included records: per record type count, per sum check the sum.
     var counts: [String: Int] = [:]
     var sums: [Int: Decimal] = [:]
 
-    var isEmpty: Bool { units.isEmpty }
+    var isEmpty: Bool { positions.count == 0 }
 
     /// Notes a rejected record (records come in document order, each once).
-    mutating func add(_ r: Record, definition d: PipelineDefinition) {
+    mutating func add(_ r: Record, definition d: PipelineDefinition) throws {
         guard let unit = r.position.first.map(Int32.init) else { return }
+        let last = positions.last
         if r.position.count == 1 {
-            guard units.last != unit else { return }
-            units.append(unit)
-            children.append(-1)
+            guard last?.unit != unit else { return }
+            try positions.append(unit, -1)
             counts[r.type, default: 0] += 1
             for (i, v) in r.controlSums { sums[i, default: 0] += v }
         } else if r.position.count == 2 {
             let child = Int32(r.position[1])
-            if units.last == unit, let last = children.last, last >= child { return }
-            if units.last != unit, let parent = d.record(named: r.type)?.parent { counts[parent, default: 0] += 1 }
-            units.append(unit)
-            children.append(child)
+            if let last, last.unit == unit, last.child >= child { return }
+            if last?.unit != unit, let parent = d.record(named: r.type)?.parent { counts[parent, default: 0] += 1 }
+            try positions.append(unit, child)
             counts[r.type, default: 0] += 1
             for (i, v) in r.controlSums { sums[i, default: 0] += v }
         }
@@ -97,9 +96,10 @@ struct RejectDocument {
         var unitStart = 0, unitGap = 0, unitTagEnd: Int?
         var children: [(Int, Int, Int)] = []
         var childStart = 0, childGap = 0
-        // The next entry of `units`/`children` not yet matched.
-        var k = 0
-        func wanted(_ u: Int, _ c: Int) -> Bool { k < units.count && Int(units[k]) == u && Int(self.children[k]) == c }
+        // The next position not yet matched.
+        let next = try positions.cursor()
+        func wanted(_ u: Int, _ c: Int) -> Bool { next.current.map { Int($0.unit) == u && Int($0.child) == c } ?? false }
+        func skip(while below: (Int) -> Bool) throws { while let p = next.current, below(Int(p.unit)) { try next.advance() } }
         let trailerNames: Set<String> = [d.extract.control.element.written, d.extract.control.element.local]
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         var offset = 0
@@ -125,7 +125,7 @@ struct RejectDocument {
                         unitTagEnd = nil
                         children = []
                         // Entries for elements the scanner never saw close are skipped.
-                        while k < units.count && Int(units[k]) < unit { k += 1 }
+                        try skip { $0 < unit }
                     } else if depth == 3 {
                         child += 1
                         childStart = here - 1
@@ -145,20 +145,19 @@ struct RejectDocument {
                     if depth == 3 {
                         if wanted(unit, child) {
                             children.append((childGap, childStart, end))
-                            k += 1
+                            try next.advance()
                         }
                         lastEnd[3] = end
                     } else if depth == 2 {
                         if wanted(unit, -1) {
                             try included((unitGap, unitStart, nil, [], 0, end))
-                            k += 1
-                            while k < units.count && Int(units[k]) == unit { k += 1 }
+                            try next.advance()
                         } else if !children.isEmpty, let tagEnd = unitTagEnd {
                             try included((unitGap, unitStart, tagEnd, children, lastEnd[3], end))
                         } else if trailerNames.contains(scanner.lastElementName) {
                             layout.trailer = (unitGap, unitStart, end)
                         }
-                        while k < units.count && Int(units[k]) == unit { k += 1 }
+                        try skip { $0 == unit }
                         lastEnd[2] = end
                     } else if depth == 1 {
                         layout.rootTail = lastEnd[2]
@@ -355,5 +354,84 @@ public enum RejectExportID {
         let suffix = "-R" + zeroPad(sequence, 3)
         guard base.utf8.count + suffix.utf8.count > maxLength else { return base + suffix }
         return String(decoding: Array(base.utf8.prefix(50)), as: UTF8.self) + "." + SHA256Text.hex(base).prefix(8) + suffix
+    }
+}
+
+/// Positions (top-level index, nested index or -1) of rejected records in document order: the
+/// first `limit` in memory, the rest appended to an anonymous temporary file (`tmpfile`, gone
+/// when closed), read back in order once.
+final class RejectPositions {
+    private var buffer: [Int32] = []
+    private var file: UnsafeMutablePointer<FILE>?
+    private let limit: Int
+    private(set) var count = 0
+    private(set) var last: (unit: Int32, child: Int32)?
+
+    init(limit: Int = 1 << 15) { self.limit = max(1, limit) }
+    deinit { if let file { fclose(file) } }
+
+    func append(_ unit: Int32, _ child: Int32) throws {
+        buffer.append(unit)
+        buffer.append(child)
+        count += 1
+        last = (unit, child)
+        if buffer.count >= 2 * limit { try spill() }
+    }
+
+    private func spill() throws {
+        guard !buffer.isEmpty else { return }
+        if file == nil { file = tmpfile() }
+        guard let file else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        let written = buffer.withUnsafeBufferPointer { fwrite($0.baseAddress, MemoryLayout<Int32>.size, $0.count, file) }
+        guard written == buffer.count, fflush(file) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Reads the positions from the first; call once, after the last `append`.
+    func cursor() throws -> Cursor {
+        if file != nil { try spill() }
+        return try Cursor(self)
+    }
+
+    final class Cursor {
+        private let list: RejectPositions
+        private var chunk: [Int32] = []
+        private var i = 0
+        private(set) var current: (unit: Int32, child: Int32)?
+
+        fileprivate init(_ list: RejectPositions) throws {
+            self.list = list
+            if let file = list.file {
+                rewind(file)
+                try refill()
+            } else {
+                chunk = list.buffer
+                current = chunk.count >= 2 ? (chunk[0], chunk[1]) : nil
+            }
+        }
+
+        private func refill() throws {
+            guard let file = list.file else {
+                current = nil
+                return
+            }
+            chunk = [Int32](repeating: 0, count: 2 * list.limit)
+            let n = chunk.withUnsafeMutableBufferPointer { fread($0.baseAddress, MemoryLayout<Int32>.size, $0.count, file) }
+            if n < chunk.count && ferror(file) != 0 { throw POSIXError(.EIO) }
+            chunk.removeLast(chunk.count - n)
+            i = 0
+            current = chunk.count >= 2 ? (chunk[0], chunk[1]) : nil
+        }
+
+        func advance() throws {
+            i += 2
+            if i + 1 < chunk.count {
+                current = (chunk[i], chunk[i + 1])
+            } else if list.file != nil {
+                try refill()
+            } else {
+                current = nil
+            }
+        }
     }
 }
