@@ -17,6 +17,7 @@ public final class Ledger {
         }
         queue = try DatabaseQueue(path: path, configuration: config)
         chmod(path, 0o600)
+        try Self.migrator.refuseNewer(queue, path: path)
         try Self.migrator.migrate(queue)
     }
 

@@ -40,10 +40,12 @@ public enum RunError: Error, CustomStringConvertible {
     case noZone(String)
     case unknownPipeline(String)
     case io(String)
+    /// The zone's database was migrated by a newer Dropline than this one.
+    case newerZone(String)
 
     public var description: String {
         switch self {
-        case .locked(let s), .noZone(let s), .unknownPipeline(let s), .io(let s): s
+        case .locked(let s), .noZone(let s), .unknownPipeline(let s), .io(let s), .newerZone(let s): s
         }
     }
 }

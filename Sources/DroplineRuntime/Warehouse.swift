@@ -158,6 +158,7 @@ public enum Warehouse {
                 DROP INDEX postings_day;
                 """)
         }
+        try m.refuseNewer(queue, path: path)
         if let upTo { try m.migrate(queue, upTo: upTo) } else { try m.migrate(queue) }
         return queue
     }
@@ -189,5 +190,15 @@ extension DatabaseQueue {
         try? writeWithoutTransaction { db in
             if db.isInsideTransaction { try db.execute(sql: "ROLLBACK TRANSACTION") }
         }
+    }
+}
+
+extension DatabaseMigrator {
+    /// Throws when the database holds migrations this version does not know: a newer Dropline
+    /// upgraded it, and this one would read and write it with the older schema's assumptions.
+    func refuseNewer(_ queue: DatabaseQueue, path: String) throws {
+        let unknown = try queue.read { db in try appliedIdentifiers(db).subtracting(migrations) }
+        guard let first = unknown.sorted().first else { return }
+        throw RunError.newerZone("\((path as NSString).lastPathComponent) was upgraded by a newer Dropline (migration '\(first)' is unknown to version \(DroplineInfo.version)). Run that version or a newer one; nothing was changed.")
     }
 }

@@ -81,4 +81,23 @@ struct WarehouseUpgradeTests {
         #expect(reconciliation.approved_hours == "32.75")
         #expect(reconciliation.posted_hours == "14.50")
     }
+
+    /// A zone upgraded by a newer Dropline is refused (exit 78, nothing moved), not read with the
+    /// older schema's assumptions.
+    @Test(arguments: ["warehouse.sqlite", "state/ledger.sqlite"])
+    func zoneOfANewerVersionIsRefused(_ database: String) throws {
+        let root = NSTemporaryDirectory() + "dropline-newer-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        #expect(try runDropline(["init", root]).exitCode == 0)
+        #expect(try runDropline(["run", "--root", root]).exitCode == 0)
+        try DatabaseQueue(path: root + "/" + database).write { db in
+            try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99: from the future')")
+        }
+        try Data("<x/>".utf8).write(to: URL(fileURLWithPath: root + "/inbox/PSA_TIMESHEETS_PSA01_20261127_001.xml"))
+        try Data().write(to: URL(fileURLWithPath: root + "/inbox/PSA_TIMESHEETS_PSA01_20261127_001.xml.done"))
+        let result = try runDropline(["run", "--root", root])
+        #expect(result.exitCode == 78, "\(result.stderr)")
+        #expect(result.stderr.contains("upgraded by a newer Dropline (migration 'v99: from the future'"), "\(result.stderr)")
+        #expect(FileManager.default.fileExists(atPath: root + "/inbox/PSA_TIMESHEETS_PSA01_20261127_001.xml"))
+    }
 }
