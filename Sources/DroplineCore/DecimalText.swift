@@ -113,6 +113,12 @@ public enum DecimalText {
         return x.negative ? -Int64(n) : Int64(n)
     }
 
+    /// `value` in hundredths: exact when it has at most two fraction digits, else truncated
+    /// toward zero (hours that failed check 2 still get a figure for reconciliation).
+    public static func hundredths(_ value: Decimal) -> Int64 {
+        exactHundredths(value) ?? NSDecimalNumber(decimal: value * 100).int64Value
+    }
+
     /// `hundredths` / 100 × `factor`, rounded half-up to `scale` fraction digits; nil if it does
     /// not fit 64 bits.
     public static func product(hundredths: Int64, _ factor: Exact, scale: Int) -> Decimal? {

@@ -163,19 +163,11 @@ public protocol TimeEntryLookup {
     /// The period of the configured company covering the date.
     func period(on date: BusinessDate) throws -> PeriodInfo?
     func category(_ name: String) -> CategoryInfo?
-    /// Net hours of the worker's current postings on the date (reversals included).
-    func postedHours(pernr: String, on date: BusinessDate) throws -> Decimal
-    /// The same in hundredths (posted hours have at most two decimals).
+    /// Net hundredths of the worker's current postings on the date (reversals included; posted
+    /// hours have at most two decimals).
     func postedHundredths(pernr: String, on date: BusinessDate) throws -> Int64
     /// The entry's current posting (latest non-reversal, not reversed) and its content.
     func currentPosting(entryID: String) throws -> (posting: Posting, content: EntryContent)?
     /// Number of postings made for the entry id so far (for `P-<id>-<NNN>`).
     func postingCount(entryID: String) throws -> Int
-}
-
-extension TimeEntryLookup {
-    public func postedHundredths(pernr: String, on date: BusinessDate) throws -> Int64 {
-        let hours = try postedHours(pernr: pernr, on: date)
-        return DecimalText.exactHundredths(hours) ?? NSDecimalNumber(decimal: hours * 100).int64Value
-    }
 }

@@ -75,7 +75,7 @@ public struct TimeEntryRules: Sendable {
         if hoursOK, let hoursCents {
             var posted = try lookup.postedHundredths(pernr: c.pernr, on: c.date)
             if let current, current.posting.postingDate == c.date {
-                posted -= DecimalText.exactHundredths(current.posting.hours) ?? NSDecimalNumber(decimal: current.posting.hours * 100).int64Value
+                posted -= DecimalText.hundredths(current.posting.hours)
             }
             if posted + hoursCents > 2400 { failed.append(.dayOver24) }
         }

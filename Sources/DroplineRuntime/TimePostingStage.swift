@@ -208,7 +208,7 @@ final class TimePostingStage: TimeEntryLookup {
 
     func insert(_ p: Posting, _ entry: TimeEntry) throws {
         lastPostings = nil
-        let cents = Self.cents(p.hours)
+        let cents = DecimalText.hundredths(p.hours)
         let c = p.reverses == nil ? entry.content : nil
         let s = sql.postingInsert
         s.bind(p.id, p.ref, p.reverses, p.pernr, p.erpProject, p.laborClass, p.postingDate.iso, p.period,
@@ -268,10 +268,6 @@ final class TimePostingStage: TimeEntryLookup {
         try sql.holdDelete.run()
     }
 
-    /// Hours as whole cents (hours carry at most two decimals once checked).
-    static func cents(_ hours: Decimal) -> Int64 {
-        DecimalText.exactHundredths(hours) ?? NSDecimalNumber(decimal: hours * 100).int64Value
-    }
 
     func evaluation(_ id: String, _ timesheet: String?, _ exportID: String, _ outcome: String, _ primary: ReasonCode?, _ reasons: [ReasonCode], _ entry: TimeEntry?, latest updateLatest: Bool = true) throws {
         guard audit else { unrecordedCents = 0; return }
@@ -291,7 +287,7 @@ final class TimePostingStage: TimeEntryLookup {
         unrecordedCents = 0
         guard outcome != "dropped", !(outcome == "skipped" && primary == .notApproved) else { return }
         let s = sql.latest
-        s.bind(id, outcome, primary?.rawValue, pernr, date?.iso, hours.map(Self.cents), posted)
+        s.bind(id, outcome, primary?.rawValue, pernr, date?.iso, hours.map(DecimalText.hundredths), posted)
         try s.run()
     }
 
@@ -431,10 +427,6 @@ final class TimePostingStage: TimeEntryLookup {
         }
     }
     var postedWeek: PostedWeek?
-
-    func postedHours(pernr: String, on date: BusinessDate) throws -> Decimal {
-        DecimalText.fromHundredths(try postedHundredths(pernr: pernr, on: date))
-    }
 
     func postedHundredths(pernr: String, on date: BusinessDate) throws -> Int64 {
         if let week = postedWeek, week.pernr == pernr, let i = week.index(of: date) { return week.cents[i] }

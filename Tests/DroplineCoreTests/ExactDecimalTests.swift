@@ -78,5 +78,9 @@ struct ExactDecimalTests {
         #expect(DecimalText.format(hundredths: 5) == "0.05")
         #expect(DecimalText.format(hundredths: 0) == "0.00")
         #expect(DecimalText.format(hundredths: Int64.min) == "-92233720368547758.08")
+        // Exact up to two decimals, truncated toward zero past them.
+        #expect(DecimalText.hundredths(Decimal(string: "7.25")!) == 725)
+        #expect(DecimalText.hundredths(Decimal(string: "7.129")!) == 712)
+        #expect(DecimalText.hundredths(Decimal(string: "-7.129")!) == -712)
     }
 }
