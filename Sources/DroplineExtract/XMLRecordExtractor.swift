@@ -19,15 +19,52 @@ public final class XMLRecordExtractor {
     let definition: XMLExtractDefinition
     let schema: XMLSchema?
     let limits: XMLLimits
-    let topLevel: [RecordDefinition]
-    let nested: [String: [RecordDefinition]]
+    let topLevel: [RecordPlan]
+
+    /// A record type compiled for the per-element loop: a class, so that handing it around does
+    /// not copy (retain and release) every field definition of every record.
+    final class RecordPlan {
+        let definition: RecordDefinition
+        let name: String
+        let element: QName
+        let fields: ContiguousArray<FieldPlan>
+        /// Record types nested directly in this one.
+        var nested: [RecordPlan] = []
+        /// The `sum` control checks over this record type: check index and field path.
+        var sums: [(index: Int, path: FieldPath)] = []
+
+        init(_ d: RecordDefinition) {
+            definition = d
+            name = d.name
+            element = d.path[d.path.count - 1]
+            fields = ContiguousArray(d.fields.map(FieldPlan.init))
+        }
+    }
+
+    final class FieldPlan {
+        let definition: FieldDefinition
+        let name: String
+        let path: FieldPath
+        init(_ f: FieldDefinition) {
+            definition = f
+            name = f.name
+            path = f.path
+        }
+    }
 
     public init(definition: XMLExtractDefinition, schema: XMLSchema?, limits: XMLLimits = XMLLimits()) {
         self.definition = definition
         self.schema = schema
         self.limits = limits
-        topLevel = definition.records.filter { $0.path.count == 2 }
-        nested = Dictionary(grouping: definition.records.filter { $0.parent != nil }, by: { $0.parent! })
+        let plans = definition.records.map(RecordPlan.init)
+        let byName = Dictionary(plans.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        for p in plans {
+            if let parent = p.definition.parent { byName[parent]?.nested.append(p) }
+        }
+        for (i, c) in definition.control.checks.enumerated() {
+            if case .sum(let rec, let path) = c.total { byName[rec]?.sums.append((i, path)) }
+        }
+        topLevel = plans.filter { $0.definition.path.count == 2 }
     }
 
     /// What the trailer should say for the file's content (records counted, sums added), without
@@ -65,10 +102,7 @@ public final class XMLRecordExtractor {
         }
 
         var counts: [String: Int] = [:]
-        var sums: [String: Decimal] = [:]
-        let sumChecks = definition.control.checks.enumerated().compactMap { i, c -> (Int, String, FieldPath)? in
-            if case .sum(let rec, let p) = c.total { (i, rec, p) } else { nil }
-        }
+        var sums: [Int: Decimal] = [:]
         var trailer: XMLElement?
         var unitIndex = -1
         while let unit = try reader.nextUnit() {
@@ -82,25 +116,26 @@ public final class XMLRecordExtractor {
                 structure(FileFailure(.schemaRoot, "\(unit.qualifiedName) after the trailer; the trailer must be the last child of the root", line: unit.line))
                 continue
             }
-            guard let def = topLevel.first(where: { unit.is(namespace: $0.path[1].namespace, local: $0.path[1].local) }) else {
-                structure(FileFailure(.schemaRoot, "unexpected element \(unit.qualifiedName) under the root; expected records (\(topLevel.map { $0.path[1].written }.joined(separator: ", "))) then \(definition.control.element)", line: unit.line))
+            guard let plan = topLevel.first(where: { unit.is(namespace: $0.element.namespace, local: $0.element.local) }) else {
+                structure(FileFailure(.schemaRoot, "unexpected element \(unit.qualifiedName) under the root; expected records (\(topLevel.map { $0.element.written }.joined(separator: ", "))) then \(definition.control.element)", line: unit.line))
                 continue
             }
-            var emitted: [(RecordDefinition, XMLElement, [XMLElement], [Int])] = []
-            collect(def, unit, ancestors: [root], position: [unitIndex], into: &emitted)
-            for (d, el, ancestors, position) in emitted {
-                counts[d.name, default: 0] += 1
+            var emitted: [Emitted] = []
+            collect(plan, unit, ancestors: [root], position: [unitIndex], into: &emitted)
+            for e in emitted {
+                let ordinal = counts[e.plan.name, default: 0] + 1
+                counts[e.plan.name] = ordinal
                 var contributions: [Int: Decimal] = [:]
-                for (i, rec, p) in sumChecks where rec == d.name {
-                    if let raw = FieldReader.raw(p, record: el, ancestors: ancestors, root: root),
+                for (i, p) in e.plan.sums {
+                    if let raw = FieldReader.raw(p, record: e.element, ancestors: e.ancestors, root: root),
                         let v = DecimalText.parse(raw.xmlTrimmed) {
-                        sums[String(i), default: 0] += v
+                        sums[i, default: 0] += v
                         contributions[i] = v
                     }
                 }
                 if structural == nil {
-                    var r = record(d, el, ancestors: ancestors, root: root, ordinal: counts[d.name]!)
-                    r.position = position
+                    var r = record(e.plan, e.element, ancestors: e.ancestors, root: root, ordinal: ordinal)
+                    r.position = e.position
                     r.controlSums = contributions
                     try handle(r)
                 }
@@ -112,8 +147,7 @@ public final class XMLRecordExtractor {
             throw structural ?? FileFailure(.schemaRoot, "no trailer \(definition.control.element) as the last child of the root", line: root.line)
         }
         if let s = structural { throw s }
-        let summarySums = Dictionary(uniqueKeysWithValues: sums.compactMap { k, v in Int(k).map { ($0, v) } })
-        guard checkControl else { return ExtractSummary(header: header, counts: counts, sums: summarySums) }
+        guard checkControl else { return ExtractSummary(header: header, counts: counts, sums: sums) }
         if let errors = reader.rootLevelErrors, let first = errors.first {
             throw FileFailure(.schemaRoot, "root attributes or trailer break the schema: \(first)", line: trailer.line)
         }
@@ -131,47 +165,52 @@ public final class XMLRecordExtractor {
                 actual = Decimal(counts[rec] ?? 0)
                 what = "\(rec) records"
             case .sum(let rec, let p):
-                actual = sums[String(i)] ?? 0
+                actual = sums[i] ?? 0
                 what = "sum of \(rec) \(p)"
             }
             if stated != actual {
                 throw FileFailure(.controlTotalMismatch, "trailer \(check.attribute) says \(raw), the file has \(DecimalText.canonical(actual)) (\(what)). Quarantined; nothing loaded. Ask the sender to re-export.", line: trailer.line)
             }
         }
-        return ExtractSummary(header: header, counts: counts, sums: summarySums)
+        return ExtractSummary(header: header, counts: counts, sums: sums)
     }
 
-    func collect(_ def: RecordDefinition, _ el: XMLElement, ancestors: [XMLElement], position: [Int], into out: inout [(RecordDefinition, XMLElement, [XMLElement], [Int])]) {
-        out.append((def, el, ancestors, position))
-        guard let kids = nested[def.name] else { return }
+    struct Emitted {
+        var plan: RecordPlan
+        var element: XMLElement
+        var ancestors: [XMLElement]
+        var position: [Int]
+    }
+
+    func collect(_ plan: RecordPlan, _ el: XMLElement, ancestors: [XMLElement], position: [Int], into out: inout [Emitted]) {
+        out.append(Emitted(plan: plan, element: el, ancestors: ancestors, position: position))
+        guard !plan.nested.isEmpty else { return }
+        let inner = ancestors + [el]
         for (index, child) in el.children.enumerated() {
-            for k in kids {
-                let last = k.path[k.path.count - 1]
-                if child.is(namespace: last.namespace, local: last.local) {
-                    collect(k, child, ancestors: ancestors + [el], position: position + [index], into: &out)
-                }
+            for k in plan.nested where child.is(namespace: k.element.namespace, local: k.element.local) {
+                collect(k, child, ancestors: inner, position: position + [index], into: &out)
             }
         }
     }
 
-    func record(_ def: RecordDefinition, _ el: XMLElement, ancestors: [XMLElement], root: XMLElement, ordinal: Int) -> Record {
-        var rec = Record(type: def.name, line: el.line, ordinal: ordinal)
-        rec.fields.reserveCapacity(def.fields.count + (def.allAttributes ? el.attributes.count : 0))
-        if let errors = el.schemaErrors, !errors.isEmpty {
-            for message in errors.prefix(8) {
-                rec.issues.append(RecordIssue(code: .invalidField, field: nil, expected: "valid \(def.path.last!.local) per the interface schema", actual: message, hint: "correct the element so it matches the interface schema"))
-            }
+    func record(_ plan: RecordPlan, _ el: XMLElement, ancestors: [XMLElement], root: XMLElement, ordinal: Int) -> Record {
+        let def = plan.definition
+        var rec = Record(type: plan.name, line: el.line, ordinal: ordinal)
+        rec.fields.reserveCapacity(plan.fields.count + (def.allAttributes ? el.attributes.count : 0))
+        let schemaErrors = el.schemaErrors ?? []
+        for message in schemaErrors.prefix(8) {
+            rec.issues.append(RecordIssue(code: .invalidField, field: nil, expected: "valid \(plan.element.local) per the interface schema", actual: message, hint: "correct the element so it matches the interface schema"))
         }
         if def.allAttributes {
             for a in el.attributes where a.namespace == nil { rec.fields[SnakeCase.convert(a.local)] = .string(a.value) }
         }
-        for field in def.fields {
-            switch FieldCaster.cast(FieldReader.raw(field.path, record: el, ancestors: ancestors, root: root), field) {
+        for field in plan.fields {
+            switch FieldCaster.cast(FieldReader.raw(field.path, record: el, ancestors: ancestors, root: root), field.definition) {
             case .success(let v): rec.fields[field.name] = v
             case .failure(let issue):
                 rec.fields[field.name] = .null
                 // Schema messages already cover the same fault; keep cast issues when there are none.
-                if el.schemaErrors?.isEmpty ?? true { rec.issues.append(issue) }
+                if schemaErrors.isEmpty { rec.issues.append(issue) }
             }
         }
         return rec

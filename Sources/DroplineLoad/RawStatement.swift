@@ -17,8 +17,12 @@ public final class RawStatement {
     let connection: OpaquePointer
     public let sql: String
 
-    public init(_ db: Database, _ sql: String) throws {
+    public convenience init(_ db: Database, _ sql: String) throws {
         guard let connection = db.sqliteConnection else { throw DatabaseError(resultCode: .SQLITE_MISUSE, message: "the database is closed", sql: sql) }
+        try self.init(connection: connection, sql)
+    }
+
+    init(connection: OpaquePointer, _ sql: String) throws {
         var handle: OpaquePointer?
         let rc = sqlite3_prepare_v3(connection, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &handle, nil)
         guard rc == SQLITE_OK, let handle else {
@@ -97,25 +101,32 @@ public final class RawStatement {
     }
 }
 
-/// A value `RawStatement.bind(_:...)` takes: text, an integer, or nil for NULL.
+/// A value `RawStatement.bind(_:...)` and `WriteBehind.row` take: text, an integer, or nil for NULL.
 public protocol RawBindable {
     func bind(to statement: RawStatement, at index: Int32)
+    func encode(into row: inout WriteBehind.RowEncoder)
 }
 
 extension String: RawBindable {
     public func bind(to statement: RawStatement, at index: Int32) { statement.bindText(self, at: index) }
+    public func encode(into row: inout WriteBehind.RowEncoder) { row.text(self) }
 }
 
 extension Int64: RawBindable {
     public func bind(to statement: RawStatement, at index: Int32) { statement.bindInteger(self, at: index) }
+    public func encode(into row: inout WriteBehind.RowEncoder) { row.integer(self) }
 }
 
 extension Int: RawBindable {
     public func bind(to statement: RawStatement, at index: Int32) { statement.bindInteger(Int64(self), at: index) }
+    public func encode(into row: inout WriteBehind.RowEncoder) { row.integer(Int64(self)) }
 }
 
 extension Optional: RawBindable where Wrapped: RawBindable {
     public func bind(to statement: RawStatement, at index: Int32) {
         if let self { self.bind(to: statement, at: index) } else { sqlite3_bind_null(statement.handle, index) }
+    }
+    public func encode(into row: inout WriteBehind.RowEncoder) {
+        if let self { self.encode(into: &row) } else { row.text(nil) }
     }
 }

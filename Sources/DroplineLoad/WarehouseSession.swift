@@ -18,6 +18,10 @@ public final class WarehouseSession: ReferenceLookup {
 
     public func setExport(id: String) { exportID = id }
 
+    /// Runs before every use of the connection: a caller whose writes run behind
+    /// (`WriteBehind`) waits for them here, so loads and lookups see every record before.
+    public var beforeAccess: () throws -> Void = {}
+
     // MARK: schema
 
     /// Creates the pipeline's tables when missing and adds columns a newer definition declares.
@@ -50,6 +54,7 @@ public final class WarehouseSession: ReferenceLookup {
     /// Returns the issue that rejects the record, or nil when it loaded.
     public func load(_ record: DroplineCore.Record, with loads: [LoadDefinition], shape: [String]) throws -> RecordIssue? {
         let applicable = loads.filter { $0.record == record.type }
+        if !applicable.isEmpty { try beforeAccess() }
         // One load writes with one statement, or checks before it writes: no savepoint needed.
         if applicable.count <= 1 { return try applicable.first.flatMap { try apply($0, record, shape: shape) } }
         var rejection: RecordIssue?
@@ -145,6 +150,7 @@ public final class WarehouseSession: ReferenceLookup {
     // MARK: ReferenceLookup
 
     public func exists(table: String, columns: [String], values: [String], effective: (date: BusinessDate, fromColumn: String, toColumn: String)?) throws -> Bool {
+        try beforeAccess()
         guard try db.tableExists(table) else { return false }
         var sql = "SELECT 1 FROM \(quoted(table)) WHERE " + columns.map { "\(quoted($0)) = ?" }.joined(separator: " AND ")
         var args = values.map(\.databaseValue)

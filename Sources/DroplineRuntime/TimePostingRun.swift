@@ -57,6 +57,7 @@ struct TimePostingRun {
         var rejected: [TimeEntry] = []
         try warehouse.unitOfWork(dryRun: context.dryRun) { db in
             let stage = try TimePostingStage(db: db, load: load, settings: settings, runID: context.runID, runDate: context.runDate, audit: !context.dryRun)
+            defer { stage.close() }
             try stage.forEachHeld { held in
                 guard include(held.entry.entryID) else { return }
                 switch try stage.decide(held.entry, fileName: held.fileName, position: held.position, heldAs: held.reason) {

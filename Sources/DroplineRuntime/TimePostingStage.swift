@@ -6,7 +6,15 @@ import GRDB
 
 /// The warehouse side of time approval and posting: implements the rules' lookups on the
 /// warehouse tables and records every decision (postings, holds, evaluations) in the caller's
-/// transaction. One instance per transaction.
+/// transaction. One instance per transaction; `finish()` or `close()` before it ends.
+///
+/// In a real run (everything before this transaction is committed) writes run behind, on a
+/// second thread (`WriteBehind`), while the next entries are decided, and lookups read through a
+/// second connection (`ReadConnection`), which sees the warehouse as it was before the
+/// transaction. `written` remembers, in fixed memory, which entry ids and workers the
+/// transaction wrote: a lookup of one of those (or a false "maybe") reads the writer's connection
+/// instead, after the queue when a write for that key is still in it. A dry run does everything
+/// on the caller's thread and one connection.
 final class TimePostingStage: TimeEntryLookup {
     enum Outcome {
         case posted(Int)
@@ -22,41 +30,58 @@ final class TimePostingStage: TimeEntryLookup {
     let runDate: BusinessDate
     let rules: TimeEntryRules
     let categories: [String: CategoryInfo]
-    /// The statements run once or more per entry, through SQLite's C API.
-    let sql: HotStatements
     /// Held entries dropped because the current run's export carries them again.
     var superseded = 0
     /// False while the holds table is known to be empty: the per-entry hold lookup is skipped.
     var mayHaveHolds: Bool
     /// ISO weeks already marked in `utilization_due` by this transaction.
     var dueWeeks: Set<Int> = []
+    let writes: WriteBehind
+    /// Keys (entry ids, and worker weeks as `weekKey`) of what this transaction wrote.
+    var written: KeyFilter
+    /// The lookups on the writer's connection, and on the second connection when there is one.
+    let mainReads: ReadStatements
+    let readerReads: ReadStatements?
+    let reader: ReadConnection?
 
-    struct HotStatements {
-        let timesheetStatus, holdExists, holdDelete, holdInsert, evaluation, latest, postingInsert, postingReversed, weekDue, postingsOfEntry, postedWeek, postedWeekAdd: RawStatement
+    struct ReadStatements {
+        let holdExists, postingsOfEntry, postedWeek: RawStatement
+        let workerRanges: RawStatement?
 
-        init(_ db: Database) throws {
-            timesheetStatus = try RawStatement(db, "INSERT INTO timesheet_status (timesheet_id, status, submitted_at, export_business_date, export_id) VALUES (?, ?, ?, ?, ?) ON CONFLICT(timesheet_id) DO UPDATE SET status = excluded.status, submitted_at = excluded.submitted_at, export_business_date = excluded.export_business_date, export_id = excluded.export_id WHERE excluded.export_business_date >= timesheet_status.export_business_date")
-            holdExists = try RawStatement(db, "SELECT 1 FROM holds WHERE entry_id = ?")
-            holdDelete = try RawStatement(db, "DELETE FROM holds WHERE entry_id = ?")
-            holdInsert = try RawStatement(db, """
+        init(_ prepare: (String) throws -> RawStatement, hasWorkers: Bool) throws {
+            holdExists = try prepare("SELECT 1 FROM holds WHERE entry_id = ?")
+            postingsOfEntry = try prepare("SELECT posting_id, entry_id, reverses, reversed_by, pernr, erp_project, labor_class, posting_date, period, hours, cost_amount, bill_amount, currency, bucket, content_pernr, content_date, content_project, content_hours, content_category FROM postings WHERE entry_id = ? ORDER BY seq")
+            postedWeek = try prepare("SELECT \(TimePostingStage.dayColumns.map { "SUM(\($0))" }.joined(separator: ", ")) FROM posted_week WHERE monday = ? AND pernr = ?")
+            workerRanges = hasWorkers ? try prepare("SELECT valid_from, valid_to, region, practice, job_code, billable_role, std_hours_week FROM workers WHERE pernr = ? ORDER BY valid_from") : nil
+        }
+    }
+
+    /// The statements the writer runs (`WriteBehind.statements`, in this order).
+    enum Write: Int, CaseIterable {
+        case timesheetStatus, holdDelete, holdInsert, evaluation, latest, postingInsert, postingReversed, weekDue, postedWeekAdd
+
+        var sql: String {
+            switch self {
+            case .timesheetStatus: "INSERT INTO timesheet_status (timesheet_id, status, submitted_at, export_business_date, export_id) VALUES (?, ?, ?, ?, ?) ON CONFLICT(timesheet_id) DO UPDATE SET status = excluded.status, submitted_at = excluded.submitted_at, export_business_date = excluded.export_business_date, export_id = excluded.export_id WHERE excluded.export_business_date >= timesheet_status.export_business_date"
+            case .holdDelete: "DELETE FROM holds WHERE entry_id = ?"
+            case .holdInsert: """
                 INSERT OR REPLACE INTO holds (entry_id, reason, business_date, timesheet_id, week_start, export_id, pernr, entry_date, project, hours, category, file_name, position, held_since_run)
                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, COALESCE((SELECT held_since_run FROM holds WHERE entry_id = ?1), ?14))
-                """)
-            evaluation = try RawStatement(db, "INSERT INTO time_entry_evaluation (entry_id, timesheet_id, export_id, run_id, outcome, primary_reason, reasons, pernr, entry_date, hours) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-            latest = try RawStatement(db, "INSERT INTO time_entry_latest (entry_id, outcome, primary_reason, pernr, entry_date, hours_cents, posted_cents) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(entry_id) DO UPDATE SET outcome = excluded.outcome, primary_reason = excluded.primary_reason, pernr = excluded.pernr, entry_date = excluded.entry_date, hours_cents = excluded.hours_cents, posted_cents = time_entry_latest.posted_cents + excluded.posted_cents")
-            postingInsert = try RawStatement(db, """
+                """
+            case .evaluation: "INSERT INTO time_entry_evaluation (entry_id, timesheet_id, export_id, run_id, outcome, primary_reason, reasons, pernr, entry_date, hours) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            case .latest: "INSERT INTO time_entry_latest (entry_id, outcome, primary_reason, pernr, entry_date, hours_cents, posted_cents) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(entry_id) DO UPDATE SET outcome = excluded.outcome, primary_reason = excluded.primary_reason, pernr = excluded.pernr, entry_date = excluded.entry_date, hours_cents = excluded.hours_cents, posted_cents = time_entry_latest.posted_cents + excluded.posted_cents"
+            case .postingInsert: """
                 INSERT INTO postings (posting_id, entry_id, reverses, pernr, erp_project, labor_class, posting_date, period, hours, hours_cents, cost_amount, bill_amount, currency, bucket,
                     content_pernr, content_date, content_project, content_hours, content_category, export_id, run_id)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
-            postingReversed = try RawStatement(db, "UPDATE postings SET reversed_by = ? WHERE posting_id = ?")
-            weekDue = try RawStatement(db, "INSERT OR IGNORE INTO utilization_due (iso_week_monday) VALUES (?)")
-            postingsOfEntry = try RawStatement(db, "SELECT posting_id, entry_id, reverses, reversed_by, pernr, erp_project, labor_class, posting_date, period, hours, cost_amount, bill_amount, currency, bucket, content_pernr, content_date, content_project, content_hours, content_category FROM postings WHERE entry_id = ? ORDER BY seq")
-            postedWeek = try RawStatement(db, "SELECT \(TimePostingStage.dayColumns.map { "SUM(\($0))" }.joined(separator: ", ")) FROM posted_week WHERE monday = ? AND pernr = ?")
-            postedWeekAdd = try RawStatement(db, """
+                """
+            case .postingReversed: "UPDATE postings SET reversed_by = ? WHERE posting_id = ?"
+            case .weekDue: "INSERT OR IGNORE INTO utilization_due (iso_week_monday) VALUES (?)"
+            case .postedWeekAdd: """
                 INSERT INTO posted_week (monday, pernr, bucket, hours_cents, \(TimePostingStage.dayColumns.joined(separator: ", "))) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(monday, pernr, bucket) DO UPDATE SET hours_cents = hours_cents + excluded.hours_cents, \(TimePostingStage.dayColumns.map { "\($0) = \($0) + excluded.\($0)" }.joined(separator: ", "))
-                """)
+                """
+            }
         }
     }
 
@@ -65,10 +90,19 @@ final class TimePostingStage: TimeEntryLookup {
     /// holds still are: later entries of the same run read them.
     let audit: Bool
 
-    init(db: Database, load: TimePostingLoad, settings: ZoneSettings, runID: String, runDate: BusinessDate, audit: Bool = true) throws {
+    /// `expectedEntries`: about how many entries the transaction will decide (sizes `written`).
+    init(db: Database, load: TimePostingLoad, settings: ZoneSettings, runID: String, runDate: BusinessDate, audit: Bool = true, expectedEntries: Int = 0) throws {
         self.db = db
         self.audit = audit
-        self.sql = try HotStatements(db)
+        let hasWorkers = try db.tableExists("workers")
+        self.hasWorkers = hasWorkers
+        mainReads = try ReadStatements({ try RawStatement(db, $0) }, hasWorkers: hasWorkers)
+        // A dry run's transaction holds the whole run, earlier files too: one connection.
+        let reader = audit ? ReadConnection(besides: db) : nil
+        self.reader = reader
+        readerReads = try reader.map { r in try ReadStatements(r.prepare, hasWorkers: hasWorkers) }
+        writes = WriteBehind(statements: try Write.allCases.map { try RawStatement(db, $0.sql) }, synchronous: readerReads == nil)
+        written = KeyFilter(expectedKeys: readerReads == nil ? 0 : expectedEntries)
         self.mayHaveHolds = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM holds)") ?? true
         self.load = load
         self.company = settings.company
@@ -87,9 +121,7 @@ final class TimePostingStage: TimeEntryLookup {
     /// A timesheet header: remembers its latest status (approval backlog).
     func header(_ r: DroplineCore.Record, exportID: String, businessDate: BusinessDate) throws {
         guard audit else { return }
-        let s = sql.timesheetStatus
-        s.bind(r["timesheet_id"].text, r["status"].text, r["submitted_at"].text, businessDate.iso, exportID)
-        try s.run()
+        try write(.timesheetStatus, r["timesheet_id"].text, r["status"].text, r["submitted_at"].text, businessDate.iso, exportID)
     }
 
     /// An entry from a loaded export (§4.2 steps 2-5).
@@ -120,10 +152,8 @@ final class TimePostingStage: TimeEntryLookup {
     func rejectedBeforeEvaluation(_ r: DroplineCore.Record, exportID: String, issues: [RecordIssue]) throws {
         guard audit else { return }
         let codes = issues.map(\.code)
-        let s = sql.evaluation
-        s.bind(r["entry_id"].text ?? "", r["timesheet_id"].text, exportID, runID, "rejected", codes.first?.rawValue, codes.map(\.rawValue).joined(separator: ","),
-               r["worker"].text, r["date"].date?.iso, r["hours"].decimal.map(DecimalText.canonical))
-        try s.run()
+        try write(.evaluation, r["entry_id"].text ?? "", r["timesheet_id"].text, exportID, runID, "rejected", codes.first?.rawValue, codes.map(\.rawValue).joined(separator: ","),
+                  r["worker"].text, r["date"].date?.iso, r["hours"].decimal.map(DecimalText.canonical))
         try latest(r["entry_id"].text ?? "", "rejected", codes.first, r["worker"].text, r["date"].date, r["hours"].decimal)
     }
 
@@ -143,10 +173,8 @@ final class TimePostingStage: TimeEntryLookup {
             return .held(reason)
         case .held(let reason):
             mayHaveHolds = true
-            let h = sql.holdInsert
-            h.bind(entry.entryID, reason.rawValue, entry.businessDate.iso, entry.timesheetID, entry.weekStart.iso, entry.exportID, entry.content.pernr,
-                   entry.content.date.iso, entry.content.project, DecimalText.canonical(entry.content.hours), entry.content.category, fileName, Int64(position), runID)
-            try h.run()
+            try write(.holdInsert, key: entry.entryID, entry.entryID, reason.rawValue, entry.businessDate.iso, entry.timesheetID, entry.weekStart.iso, entry.exportID, entry.content.pernr,
+                      entry.content.date.iso, entry.content.project, DecimalText.canonical(entry.content.hours), entry.content.category, fileName, Int64(position), runID)
             try evaluation(entry.entryID, entry.timesheetID, entry.exportID, "held", reason, [reason], entry)
             return .held(reason)
         case .rejected(let codes):
@@ -182,10 +210,12 @@ final class TimePostingStage: TimeEntryLookup {
             """)
         var after: (business: String, file: String, position: Int64, id: String) = ("", "", -1, "")
         while true {
+            // The page reads the holds table, which the entries before it changed.
+            try drainWrites()
             s.bind(after.business, after.file, after.position, after.id, Int64(page))
             var batch: [HeldEntry] = []
             var rows = 0
-            do {
+            try writes.withConnection {
                 defer { s.reset() }
                 while try s.step() {
                     rows += 1
@@ -210,24 +240,22 @@ final class TimePostingStage: TimeEntryLookup {
         lastPostings = nil
         let cents = DecimalText.hundredths(p.hours)
         let c = p.reverses == nil ? entry.content : nil
-        let s = sql.postingInsert
-        s.bind(p.id, p.ref, p.reverses, p.pernr, p.erpProject, p.laborClass, p.postingDate.iso, p.period,
-               DecimalText.format(p.hours, scale: 2), cents, DecimalText.format(p.costAmount, scale: 2), DecimalText.format(p.billAmount, scale: 2), p.currency, p.bucket,
-               c?.pernr, c?.date.iso, c?.project, c.map { DecimalText.canonical($0.hours) }, c?.category, entry.exportID, runID)
-        try s.run()
+        try write(.postingInsert, key: p.ref, p.id, p.ref, p.reverses, p.pernr, p.erpProject, p.laborClass, p.postingDate.iso, p.period,
+                  DecimalText.format(p.hours, scale: 2), cents, DecimalText.format(p.costAmount, scale: 2), DecimalText.format(p.billAmount, scale: 2), p.currency, p.bucket,
+                  c?.pernr, c?.date.iso, c?.project, c.map { DecimalText.canonical($0.hours) }, c?.category, entry.exportID, runID)
         unrecordedCents += cents
-        if postedWeek?.pernr == p.pernr, let i = postedWeek?.index(of: p.postingDate) { postedWeek?.cents[i] += cents }
+        for w in postedWeeks.indices where postedWeeks[w].pernr == p.pernr {
+            if let i = postedWeeks[w].index(of: p.postingDate) { postedWeeks[w].cents[i] += cents }
+        }
         let monday = ISOWeek(containing: p.postingDate).monday
         // Gathered in a dry run too: check 12 reads the daily sums back.
         weekBuckets[WeekBucket(monday: monday.dayNumber, pernr: p.pernr, bucket: p.bucket), default: Array(repeating: 0, count: 7)][p.postingDate.dayNumber - monday.dayNumber] += cents
         if weekBuckets.count >= 256 { try flushWeekBuckets() }
         if dueWeeks.insert(monday.dayNumber).inserted {
-            sql.weekDue.bind(monday.iso)
-            try sql.weekDue.run()
+            try write(.weekDue, monday.iso)
         }
         if let reversed = p.reverses {
-            sql.postingReversed.bind(p.id, reversed)
-            try sql.postingReversed.run()
+            try write(.postingReversed, key: p.ref, p.id, reversed)
         }
     }
 
@@ -243,38 +271,63 @@ final class TimePostingStage: TimeEntryLookup {
     static let dayColumns = (1...7).map { "day\($0)_cents" }
 
     func flushWeekBuckets() throws {
-        let s = sql.postedWeekAdd
         for (k, d) in weekBuckets {
-            s.bind(BusinessDate(dayNumber: k.monday).iso, k.pernr, k.bucket, d.reduce(0, +), d[0], d[1], d[2], d[3], d[4], d[5], d[6])
-            try s.run()
+            try write(.postedWeekAdd, key: Self.weekKey(k.pernr, k.monday), BusinessDate(dayNumber: k.monday).iso, k.pernr, k.bucket, d.reduce(0, +), d[0], d[1], d[2], d[3], d[4], d[5], d[6])
         }
         weekBuckets.removeAll(keepingCapacity: true)
     }
 
-    /// Writes what is still gathered in memory; call before the transaction commits.
-    func finish() throws { try flushWeekBuckets() }
+    /// Writes what is still gathered in memory and waits for every queued write; call before the
+    /// transaction commits.
+    func finish() throws {
+        try flushWeekBuckets()
+        try writes.finish()
+    }
+
+    /// Stops the writer without waiting for its queue (the transaction is abandoned); idempotent.
+    func close() { writes.close() }
+
+    /// Queues a row; `key` names what lookups it changes (an entry id, or `weekKey`).
+    func write<each V: RawBindable>(_ statement: Write, key: String? = nil, _ values: repeat each V) throws {
+        if let key, readerReads != nil { written.insert(key) }
+        try writes.row(statement.rawValue, key: key, repeat each values)
+    }
+
+    /// The key of a worker's ISO week (Monday's day number) in `written`.
+    static func weekKey(_ pernr: String, _ monday: Int) -> String { "\u{1}\(monday)\u{1}" + pernr }
+
+    /// Waits until every queued write ran: the tables are current again.
+    func drainWrites() throws { try writes.drain() }
+
+    /// Runs a lookup of `key` (nil: of something this transaction never writes) on the second
+    /// connection, unless the transaction may have written the key: then on the writer's
+    /// connection, after the queued writes for it.
+    func read<T>(_ key: String?, _ body: (ReadStatements) throws -> T) throws -> T {
+        if let readerReads, !(key.map(written.mayContain) ?? false) { return try body(readerReads) }
+        if let key, writes.isInFlight(key) { try writes.drain() }
+        return try writes.withConnection { try body(mainReads) }
+    }
 
     func isHeld(_ entryID: String) throws -> Bool {
         guard mayHaveHolds else { return false }
-        let s = sql.holdExists
-        s.bind(entryID)
-        defer { s.reset() }
-        return try s.step()
+        return try read(entryID) { reads in
+            let s = reads.holdExists
+            s.bind(entryID)
+            defer { s.reset() }
+            return try s.step()
+        }
     }
 
     func deleteHold(_ entryID: String) throws {
         guard mayHaveHolds else { return }
-        sql.holdDelete.bind(entryID)
-        try sql.holdDelete.run()
+        try write(.holdDelete, key: entryID, entryID)
     }
 
 
     func evaluation(_ id: String, _ timesheet: String?, _ exportID: String, _ outcome: String, _ primary: ReasonCode?, _ reasons: [ReasonCode], _ entry: TimeEntry?, latest updateLatest: Bool = true) throws {
         guard audit else { unrecordedCents = 0; return }
-        let s = sql.evaluation
-        s.bind(id, timesheet, exportID, runID, outcome, primary?.rawValue, reasons.map(\.rawValue).joined(separator: ","),
-               entry?.content.pernr, entry?.content.date.iso, entry.map { DecimalText.canonical($0.content.hours) })
-        try s.run()
+        try write(.evaluation, id, timesheet, exportID, runID, outcome, primary?.rawValue, reasons.map(\.rawValue).joined(separator: ","),
+                  entry?.content.pernr, entry?.content.date.iso, entry.map { DecimalText.canonical($0.content.hours) })
         if updateLatest { try latest(id, outcome, primary, entry?.content.pernr, entry?.content.date, entry?.content.hours) }
     }
 
@@ -286,9 +339,7 @@ final class TimePostingStage: TimeEntryLookup {
         let posted = unrecordedCents
         unrecordedCents = 0
         guard outcome != "dropped", !(outcome == "skipped" && primary == .notApproved) else { return }
-        let s = sql.latest
-        s.bind(id, outcome, primary?.rawValue, pernr, date?.iso, hours.map(DecimalText.hundredths), posted)
-        try s.run()
+        try write(.latest, id, outcome, primary?.rawValue, pernr, date?.iso, hours.map(DecimalText.hundredths), posted)
     }
 
     /// Hundredths posted by the decision in progress, not yet added to its latest outcome.
@@ -330,26 +381,26 @@ final class TimePostingStage: TimeEntryLookup {
     // periods are read once per transaction (they are small next to the timesheets); worker
     // ranges and postings are read per entry through indexes, the last worker's ranges reused
     // (a timesheet's entries share their worker).
-    lazy var projects: [String: ProjectInfo] = (try? Self.loadProjects(db)) ?? [:]
-    lazy var rates: [String: [(from: BusinessDate, to: BusinessDate, project: String, rate: RateInfo)]] = (try? Self.loadRates(db)) ?? [:]
-    lazy var periods: [(from: BusinessDate, to: BusinessDate, info: PeriodInfo)] = (try? Self.loadPeriods(db, company: company)) ?? []
-    lazy var hasWorkers: Bool = (try? db.tableExists("workers")) ?? false
+    lazy var projects: [String: ProjectInfo] = writes.withConnection { (try? Self.loadProjects(db)) ?? [:] }
+    lazy var rates: [String: [(from: BusinessDate, to: BusinessDate, project: String, rate: RateInfo)]] = writes.withConnection { (try? Self.loadRates(db)) ?? [:] }
+    lazy var periods: [(from: BusinessDate, to: BusinessDate, info: PeriodInfo)] = writes.withConnection { (try? Self.loadPeriods(db, company: company)) ?? [] }
+    let hasWorkers: Bool
     var lastWorker: (pernr: String, ranges: [WorkerRange])?
-    var workerRangesStatement: RawStatement?
     var lastPostings: (entryID: String, rows: [StoredPosting])?
 
     func workerRanges(pernr: String) throws -> [WorkerRange] {
         if let last = lastWorker, last.pernr == pernr { return last.ranges }
         guard hasWorkers else { return [] }
-        if workerRangesStatement == nil {
-            workerRangesStatement = try RawStatement(db, "SELECT valid_from, valid_to, region, practice, job_code, billable_role, std_hours_week FROM workers WHERE pernr = ? ORDER BY valid_from")
-        }
-        let s = workerRangesStatement!
-        s.bind(pernr)
-        defer { s.reset() }
-        var ranges: [WorkerRange] = []
-        while try s.step() {
-            if let r = Self.workerRange(s, from: 0) { ranges.append(r) }
+        // The time pipeline never writes workers: the second connection always serves.
+        let ranges: [WorkerRange] = try read(nil) { reads in
+            guard let s = reads.workerRanges else { return [] }
+            s.bind(pernr)
+            defer { s.reset() }
+            var ranges: [WorkerRange] = []
+            while try s.step() {
+                if let r = Self.workerRange(s, from: 0) { ranges.append(r) }
+            }
+            return ranges
         }
         lastWorker = (pernr, ranges)
         return ranges
@@ -415,7 +466,9 @@ final class TimePostingStage: TimeEntryLookup {
     func category(_ name: String) -> CategoryInfo? { categories[name] }
 
     /// Posted cents per day of one worker's ISO week, read once per worker and week (a
-    /// timesheet's entries share both) and kept current by `insert`.
+    /// timesheet's entries share both) and kept current by `insert`. The last few are kept: an
+    /// entry dated outside its timesheet's week reads another week, and the entries after it
+    /// come back to the first (which may still be in the write queue).
     struct PostedWeek {
         var pernr: String
         var monday: BusinessDate
@@ -426,21 +479,27 @@ final class TimePostingStage: TimeEntryLookup {
             return (0..<7).contains(i) ? i : nil
         }
     }
-    var postedWeek: PostedWeek?
+    var postedWeeks: [PostedWeek] = []
+    static let postedWeeksKept = 8
 
     func postedHundredths(pernr: String, on date: BusinessDate) throws -> Int64 {
-        if let week = postedWeek, week.pernr == pernr, let i = week.index(of: date) { return week.cents[i] }
+        for week in postedWeeks.reversed() where week.pernr == pernr {
+            if let i = week.index(of: date) { return week.cents[i] }
+        }
         // What is still gathered in memory goes to the table first, so that the sums are whole.
         if !weekBuckets.isEmpty { try flushWeekBuckets() }
         let monday = ISOWeek(containing: date).monday
         var week = PostedWeek(pernr: pernr, monday: monday, cents: Array(repeating: 0, count: 7))
-        let s = sql.postedWeek
-        s.bind(monday.iso, pernr)
-        defer { s.reset() }
-        if try s.step() {
-            for i in 0..<7 { week.cents[i] = s.int64(Int32(i)) ?? 0 }
+        try read(Self.weekKey(pernr, monday.dayNumber)) { reads in
+            let s = reads.postedWeek
+            s.bind(monday.iso, pernr)
+            defer { s.reset() }
+            if try s.step() {
+                for i in 0..<7 { week.cents[i] = s.int64(Int32(i)) ?? 0 }
+            }
         }
-        postedWeek = week
+        if postedWeeks.count == Self.postedWeeksKept { postedWeeks.removeFirst() }
+        postedWeeks.append(week)
         return week.cents[week.index(of: date)!]
     }
 
@@ -453,12 +512,15 @@ final class TimePostingStage: TimeEntryLookup {
     /// Every posting of an entry id, oldest first (one query serves both lookups below).
     func postings(of entryID: String) throws -> [StoredPosting] {
         if let last = lastPostings, last.entryID == entryID { return last.rows }
-        let s = sql.postingsOfEntry
-        s.bind(entryID)
-        defer { s.reset() }
-        var rows: [StoredPosting] = []
-        while try s.step() {
-            rows.append(StoredPosting(columns: (0..<19).map { s.text(Int32($0)) }))
+        let rows: [StoredPosting] = try read(entryID) { reads in
+            let s = reads.postingsOfEntry
+            s.bind(entryID)
+            defer { s.reset() }
+            var rows: [StoredPosting] = []
+            while try s.step() {
+                rows.append(StoredPosting(columns: (0..<19).map { s.text(Int32($0)) }))
+            }
+            return rows
         }
         lastPostings = (entryID, rows)
         return rows

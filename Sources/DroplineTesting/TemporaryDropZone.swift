@@ -31,9 +31,10 @@ public final class TemporaryDropZone {
     }
 
     /// Runs in-process with settle time 0.
-    public func run(asOf: String, pipelines: [String] = [], at instant: String? = nil) throws -> RunSummary {
+    public func run(asOf: String, pipelines: [String] = [], at instant: String? = nil, dryRun: Bool = false) throws -> RunSummary {
         var request = RunRequest(root: zone.root)
         request.settleSeconds = 0
+        request.dryRun = dryRun
         request.asOf = BusinessDate(iso: asOf)
         request.pipelines = pipelines
         if let instant, let date = ISO8601DateFormatter().date(from: instant) {

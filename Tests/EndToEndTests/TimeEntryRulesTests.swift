@@ -224,6 +224,60 @@ struct TimeEntryRulesTests {
         #expect(try ZoneReports(root: zone.root).gapCents() == 575)
     }
 
+    /// One file whose entries depend on earlier entries of the same file: a duplicate, a
+    /// correction, the daily 24 hours across two timesheets, and a held entry held again. A real
+    /// run decides them while their writes are still queued (or long written: a thousand
+    /// rejected entries between the two timesheets); a dry run decides them the same way.
+    @Test(arguments: [false, true])
+    func decisionsWithinOneFileSeeEachOther(dryRun: Bool) throws {
+        let zone = try afterRunOne()
+        func entry(_ id: Int, _ date: String, _ hours: String, project: String = "PRJ-10042") -> String {
+            "    <Entry id=\"TE-\(String(format: "%08d", id))\" date=\"\(date)\" project=\"\(project)\" hours=\"\(hours)\" category=\"billable\"/>"
+        }
+        func sheet(_ id: Int, worker: String = "00012345", _ entries: [String]) -> String {
+            "  <Timesheet id=\"TS-\(String(format: "%07d", id))\" worker=\"\(worker)\" weekStart=\"2026-11-23\" status=\"approved\">\n" + entries.joined(separator: "\n") + "\n  </Timesheet>"
+        }
+        let first = [entry(601, "2026-11-28", "10.00"), entry(602, "2026-11-28", "8.00"), entry(603, "2026-11-29", "5.00")]
+        let filler = (0..<1000).map { entry(10_000 + $0, "2026-11-28", "1.00", project: "PRJ-99999") }
+        let second = [entry(601, "2026-11-28", "10.00"), entry(603, "2026-11-29", "6.00"), entry(604, "2026-11-28", "7.00"), entry(605, "2026-11-28", "6.00")]
+        let held = [entry(606, "2026-11-27", "1.00")]
+        let sheets = [sheet(61, first), sheet(62, filler), sheet(63, second), sheet(64, worker: "00077777", held), sheet(65, worker: "00077777", held)]
+        let entries = first.count + filler.count + second.count + 2 * held.count
+        // 23 + 1000 + 29 + 2 hours.
+        let text = """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <TimesheetExport xmlns="urn:example:psa:time:2" exportId="PSA-T-20261127-070" sourceSystem="PSA" generatedAt="2026-11-27T23:50:00Z" businessDate="2026-11-27" schemaVersion="2">
+            \(sheets.joined(separator: "\n"))
+              <Control timesheetCount="\(sheets.count)" entryCount="\(entries)" totalHours="1054.00"/>
+            </TimesheetExport>
+
+            """
+        try zone.drop(data: Data(text.utf8), as: "PSA_TIMESHEETS_PSA01_20261127_070.xml")
+        let summary = try zone.run(asOf: "2026-11-28", at: "2026-11-28T03:00:00Z", dryRun: dryRun)
+        let file = try #require(summary.files.first)
+        #expect(file.outcome == "loaded", "\(file.message ?? "")")
+        // Posted: 601, 602, 603, 603 corrected, 605; skipped: 601 again; rejected: 604 (25 hours
+        // on 2026-11-28) and the filler; held: 606, then 606 again (the first is superseded).
+        #expect(file.records == ["loaded": 5, "held": 2, "rejected": 1001, "skipped": 1])
+        #expect(file.reasons == ["unknown_project": 1000, "day_over_24": 1, "unknown_worker": 2])
+        #expect(file.superseded == 1)
+        guard !dryRun else { return }
+        try DatabaseQueue(path: zone.root + "/warehouse.sqlite").read { db in
+            let postings = try Row.fetchAll(db, sql: "SELECT posting_id, reverses, reversed_by, posting_date, hours FROM postings WHERE entry_id BETWEEN 'TE-00000601' AND 'TE-00000606' ORDER BY seq")
+                .map { "\($0[0] as String) \($0[1] as String? ?? "-") \($0[2] as String? ?? "-") \($0[3] as String) \($0[4] as String)" }
+            #expect(postings == [
+                "P-TE-00000601-001 - - 2026-11-28 10.00",
+                "P-TE-00000602-001 - - 2026-11-28 8.00",
+                "P-TE-00000603-001 - P-TE-00000603-002 2026-11-29 5.00",
+                "P-TE-00000603-002 P-TE-00000603-001 - 2026-11-29 -5.00",
+                "P-TE-00000603-003 - - 2026-11-29 6.00",
+                "P-TE-00000605-001 - - 2026-11-28 6.00",
+            ])
+            #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM holds WHERE entry_id = 'TE-00000606'") == 1)
+            #expect(try Int.fetchOne(db, sql: "SELECT SUM(day6_cents) FROM posted_week WHERE pernr = '00012345' AND monday = '2026-11-23'") == 2400)
+        }
+    }
+
     @Test func heldEntryExpiresIntoAReject() throws {
         let zone = try afterRunOne()
         // TE-00000003 is held no_erp_project_number since B = 2026-11-27; a run on 2026-12-02 rejects it.

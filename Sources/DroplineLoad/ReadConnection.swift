@@ -1,0 +1,26 @@
+import GRDB
+import GRDBSQLite
+
+/// A second, read-only connection to the database file of a connection in a write transaction:
+/// it sees what was committed before that transaction, never the transaction's own changes, and
+/// it can be used on another thread than the writer's. Nil for an in-memory or temporary database.
+public final class ReadConnection {
+    let handle: OpaquePointer
+
+    public init?(besides db: Database) {
+        guard let main = db.sqliteConnection, let name = sqlite3_db_filename(main, "main") else { return nil }
+        let path = String(cString: name)
+        guard !path.isEmpty else { return nil }
+        var h: OpaquePointer?
+        guard sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK, let h else {
+            if let h { sqlite3_close_v2(h) }
+            return nil
+        }
+        handle = h
+    }
+
+    /// Closed once its statements are finalized too (`sqlite3_close_v2`).
+    deinit { sqlite3_close_v2(handle) }
+
+    public func prepare(_ sql: String) throws -> RawStatement { try RawStatement(connection: handle, sql) }
+}

@@ -1,0 +1,263 @@
+import CDroplineSQLite
+import Foundation
+import GRDBSQLite
+
+/// Runs the writes of one transaction on a second thread, in the order they were given, while the
+/// caller goes on deciding: the SQLite work of an insert overlaps with the Swift work of the next
+/// record. A write is a row for one of the prepared statements given at creation; its values
+/// are copied into a byte buffer (no allocation per row, nothing freed on the other thread), and
+/// buffers go back and forth in batches.
+///
+/// While writes are queued the connection is the writer's: the caller reads it only through
+/// `withConnection` (the writer takes the same lock per row), after `drain()` when a queued row
+/// could change what it reads. A row may name a key (an entry id, say); `isInFlight` tells
+/// whether a row with that key may not have run yet.
+///
+/// A failed row stops the writer: later rows are dropped and the failure is thrown by the next
+/// `row`, `drain` or `finish`; the transaction is then rolled back by its owner. `close()` must
+/// run before the transaction ends, whatever happened (it joins the thread). `synchronous` runs
+/// every row at once on the caller's thread instead (no thread at all), through the same code.
+public final class WriteBehind: @unchecked Sendable {
+    static let rowsPerBatch = 256
+    static let capacity = 8
+
+    public let synchronous: Bool
+    let statements: [RawStatement]
+    /// The connection: held by the writer for one row, by the caller for one read.
+    let connection = NSLock()
+    /// Guards `queue`, `spare`, `busy`, `completed`, `failure`, `closed`.
+    let state = NSCondition()
+    var queue: [Batch] = []
+    /// Buffers the writer is done with, for the caller to fill again.
+    var spare: [Batch] = []
+    var busy = false
+    /// The last batch the writer finished.
+    var completed = 0
+    var failure: (any Error)?
+    var closed = false
+    let stopped = DispatchSemaphore(value: 0)
+    var started = false
+
+    // Caller side only.
+    var pending = Batch()
+    var pendingKeys: [String] = []
+    var handedOver = 0
+    /// Keys of the batches handed over and not known to be finished, oldest first.
+    var keysOfBatches: [(seq: Int, keys: [String])] = []
+    var keysStart = 0
+    /// How many unfinished batches (or the pending one) carry each key.
+    var inFlight: [String: Int] = [:]
+
+    /// Rows of one batch: per row the statement's index, then per parameter a tag (0 NULL,
+    /// 1 text with a 4-byte length, 2 an 8-byte integer) and its bytes.
+    struct Batch {
+        var seq = 0
+        var rows = 0
+        var bytes: [UInt8] = []
+    }
+
+    /// Writes one row's values into a batch, in parameter order.
+    public struct RowEncoder {
+        var bytes: [UInt8]
+
+        public mutating func text(_ value: String?) {
+            guard var value else { return bytes.append(0) }
+            bytes.append(1)
+            value.withUTF8 { utf8 in
+                withUnsafeBytes(of: UInt32(utf8.count).littleEndian) { bytes.append(contentsOf: $0) }
+                bytes.append(contentsOf: utf8)
+            }
+        }
+
+        public mutating func integer(_ value: Int64?) {
+            guard let value else { return bytes.append(0) }
+            bytes.append(2)
+            withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+        }
+    }
+
+    public init(statements: [RawStatement], synchronous: Bool = false) {
+        self.statements = statements
+        self.synchronous = synchronous
+        pending.bytes.reserveCapacity(1 << 16)
+    }
+
+    deinit { close() }
+
+    /// Queues a row for `statements[statement]`; it runs after every row queued before it.
+    public func row<each V: RawBindable>(_ statement: Int, key: String? = nil, _ values: repeat each V) throws {
+        var encoder = RowEncoder(bytes: pending.bytes)
+        pending.bytes = []
+        encoder.bytes.append(UInt8(statement))
+        for value in repeat each values { value.encode(into: &encoder) }
+        pending.bytes = encoder.bytes
+        pending.rows += 1
+        if synchronous {
+            defer {
+                pending.rows = 0
+                pending.bytes.removeAll(keepingCapacity: true)
+            }
+            return try execute(pending)
+        }
+        if let key {
+            pendingKeys.append(key)
+            inFlight[key, default: 0] += 1
+        }
+        if pending.rows >= Self.rowsPerBatch { try handOver() }
+    }
+
+    /// Whether a row queued with `key` may not have run yet.
+    public func isInFlight(_ key: String) -> Bool {
+        guard !synchronous, !inFlight.isEmpty else { return false }
+        state.lock()
+        let done = completed
+        state.unlock()
+        forget(upTo: done)
+        return inFlight[key] != nil
+    }
+
+    /// Returns once every queued row has run; throws the first failure.
+    public func drain() throws {
+        guard !synchronous else { return }
+        try handOver()
+        state.lock()
+        while (!queue.isEmpty || busy) && failure == nil { state.wait() }
+        let done = completed
+        let failed = failure
+        state.unlock()
+        if let failed { throw failed }
+        forget(upTo: done)
+    }
+
+    /// Runs `body` with the connection to itself (a read between the writer's rows).
+    public func withConnection<T>(_ body: () throws -> T) rethrows -> T {
+        connection.lock()
+        defer { connection.unlock() }
+        return try body()
+    }
+
+    /// Drains, then stops the thread.
+    public func finish() throws {
+        defer { close() }
+        try drain()
+    }
+
+    /// Stops the thread, dropping rows not yet run; waits until it no longer uses the connection.
+    public func close() {
+        state.lock()
+        closed = true
+        queue.removeAll()
+        state.broadcast()
+        state.unlock()
+        pending.rows = 0
+        pending.bytes.removeAll()
+        if started {
+            stopped.wait()
+            started = false
+        }
+    }
+
+    func forget(upTo done: Int) {
+        while keysStart < keysOfBatches.count, keysOfBatches[keysStart].seq <= done {
+            for key in keysOfBatches[keysStart].keys {
+                if inFlight[key] == 1 { inFlight.removeValue(forKey: key) } else { inFlight[key]! -= 1 }
+            }
+            keysStart += 1
+        }
+        if keysStart > 64 {
+            keysOfBatches.removeFirst(keysStart)
+            keysStart = 0
+        }
+    }
+
+    func handOver() throws {
+        state.lock()
+        defer { state.unlock() }
+        if let failure { throw failure }
+        guard pending.rows > 0 else { return }
+        while queue.count >= Self.capacity && failure == nil { state.wait() }
+        if let failure { throw failure }
+        handedOver += 1
+        pending.seq = handedOver
+        queue.append(pending)
+        keysOfBatches.append((handedOver, pendingKeys))
+        pendingKeys = []
+        pending = spare.popLast() ?? Batch()
+        pending.rows = 0
+        pending.bytes.removeAll(keepingCapacity: true)
+        if pending.bytes.capacity == 0 { pending.bytes.reserveCapacity(1 << 16) }
+        state.broadcast()
+        if !started {
+            started = true
+            let thread = Thread { [self] in run() }
+            thread.name = "dropline-write"
+            thread.start()
+        }
+    }
+
+    func run() {
+        while true {
+            state.lock()
+            while queue.isEmpty && !closed { state.wait() }
+            if queue.isEmpty {
+                state.unlock()
+                stopped.signal()
+                return
+            }
+            let batch = queue.removeFirst()
+            busy = true
+            let failed = failure != nil
+            state.unlock()
+            var failedWith: (any Error)?
+            if !failed {
+                do { try execute(batch) } catch { failedWith = error }
+            }
+            state.lock()
+            busy = false
+            completed = batch.seq
+            if let failedWith, failure == nil { failure = failedWith }
+            if spare.count < 2 { spare.append(batch) }
+            state.broadcast()
+            state.unlock()
+        }
+    }
+
+    /// Binds and runs each row of the batch in order, the connection held per row.
+    func execute(_ batch: Batch) throws {
+        try batch.bytes.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            var at = 0
+            func load<T: FixedWidthInteger>(_: T.Type) -> T {
+                var v: T = 0
+                withUnsafeMutableBytes(of: &v) { $0.copyMemory(from: UnsafeRawBufferPointer(start: base + at, count: MemoryLayout<T>.size)) }
+                at += MemoryLayout<T>.size
+                return T(littleEndian: v)
+            }
+            for _ in 0..<batch.rows {
+                let statement = statements[Int(base[at])]
+                at += 1
+                let h = statement.handle
+                let count = sqlite3_bind_parameter_count(h)
+                connection.lock()
+                defer { connection.unlock() }
+                var index: Int32 = 1
+                while index <= count {
+                    defer { index += 1 }
+                    let tag = base[at]
+                    at += 1
+                    switch tag {
+                    case 1:
+                        let n = Int(load(UInt32.self))
+                        base.advanced(by: at).withMemoryRebound(to: CChar.self, capacity: max(n, 1)) {
+                            _ = sqlite3_bind_text(h, index, $0, Int32(n), RawStatement.transient)
+                        }
+                        at += n
+                    case 2: sqlite3_bind_int64(h, index, load(Int64.self))
+                    default: sqlite3_bind_null(h, index)
+                    }
+                }
+                try statement.run()
+            }
+        }
+    }
+}

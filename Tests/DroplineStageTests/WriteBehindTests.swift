@@ -1,0 +1,142 @@
+import DroplineCore
+import DroplineLoad
+import Foundation
+import GRDB
+import Testing
+
+struct WriteBehindTests {
+    /// A file database (the second connection needs a file) with one table.
+    func database() throws -> (DatabaseQueue, String) {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("writebehind-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        var config = Configuration()
+        config.prepareDatabase { try $0.execute(sql: "PRAGMA journal_mode = WAL") }
+        let queue = try DatabaseQueue(path: dir + "/w.sqlite", configuration: config)
+        try queue.write { try $0.execute(sql: "CREATE TABLE t (k TEXT PRIMARY KEY, v TEXT, n INTEGER)") }
+        return (queue, dir)
+    }
+
+    static let insert = "INSERT INTO t (k, v, n) VALUES (?, ?, ?)"
+    static let update = "UPDATE t SET n = n + ? WHERE k = ?"
+
+    @Test func rowsRunInOrderWithTheirValues() throws {
+        let (queue, dir) = try database()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try queue.write { db in
+            let writes = WriteBehind(statements: [try RawStatement(db, Self.insert), try RawStatement(db, Self.update)])
+            defer { writes.close() }
+            // More rows than one batch, updates right behind the inserts they change.
+            for i in 0..<2000 {
+                try writes.row(0, key: "k\(i)", "k\(i)", i % 7 == 0 ? nil : "värde \(i) ✓", Int64(i) - 1000)
+                if i % 3 == 0 { try writes.row(1, Int64(1_000_000_000_000), "k\(i)") }
+            }
+            try writes.finish()
+        }
+        let rows = try queue.read { try Row.fetchAll($0, sql: "SELECT k, v, n FROM t") }
+        #expect(rows.count == 2000)
+        for row in rows {
+            let k: String = row[0]
+            let i = Int(k.dropFirst())!
+            let v: String? = row[1]
+            #expect(v == (i % 7 == 0 ? nil : "värde \(i) ✓"))
+            #expect(row[2] as Int64 == Int64(i) - 1000 + (i % 3 == 0 ? 1_000_000_000_000 : 0))
+        }
+    }
+
+    @Test func aKeyIsInFlightUntilItsRowRan() throws {
+        let (queue, dir) = try database()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try queue.write { db in
+            let writes = WriteBehind(statements: [try RawStatement(db, Self.insert)])
+            defer { writes.close() }
+            try writes.row(0, key: "a", "a", "x", Int64(1))
+            #expect(writes.isInFlight("a"))
+            #expect(!writes.isInFlight("b"))
+            try writes.drain()
+            #expect(!writes.isInFlight("a"))
+            // Drained: the caller may read the connection itself.
+            #expect(try writes.withConnection { try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM t") } == 1)
+            try writes.finish()
+        }
+    }
+
+    @Test func aFailedRowIsThrownAndNothingAfterItRuns() throws {
+        let (queue, dir) = try database()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var thrown: (any Error)?
+        try queue.inDatabase { db in
+            try db.execute(sql: "BEGIN")
+            let writes = WriteBehind(statements: [try RawStatement(db, Self.insert)])
+            defer { writes.close() }
+            do {
+                try writes.row(0, "a", "x", Int64(1))
+                try writes.row(0, "a", "duplicate", Int64(2))
+                for i in 0..<600 { try writes.row(0, "after\(i)", "x", Int64(i)) }
+                try writes.finish()
+            } catch {
+                thrown = error
+            }
+            writes.close()
+            #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM t WHERE k LIKE 'after%'") == 0)
+            try db.execute(sql: "ROLLBACK")
+        }
+        #expect((thrown as? DatabaseError)?.resultCode == .SQLITE_CONSTRAINT)
+        #expect(try queue.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM t") } == 0)
+    }
+
+    @Test func closeWithoutFinishingLeavesTheConnectionToTheCaller() throws {
+        let (queue, dir) = try database()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try queue.inDatabase { db in
+            try db.execute(sql: "BEGIN")
+            let writes = WriteBehind(statements: [try RawStatement(db, Self.insert)])
+            for i in 0..<5000 { try writes.row(0, "k\(i)", "x", Int64(i)) }
+            writes.close()
+            writes.close()
+            // The writer is gone: the transaction can be rolled back at once.
+            try db.execute(sql: "ROLLBACK")
+        }
+        #expect(try queue.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM t") } == 0)
+    }
+
+    @Test func synchronousRowsRunAtOnce() throws {
+        let (queue, dir) = try database()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try queue.write { db in
+            let writes = WriteBehind(statements: [try RawStatement(db, Self.insert)], synchronous: true)
+            try writes.row(0, key: "a", "a", "x", Int64(1))
+            #expect(!writes.isInFlight("a"))
+            #expect(try Int.fetchOne(db, sql: "SELECT n FROM t WHERE k = 'a'") == 1)
+            try writes.finish()
+        }
+    }
+
+    @Test func theSecondConnectionSeesOnlyWhatWasCommitted() throws {
+        let (queue, dir) = try database()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try queue.write { try $0.execute(sql: "INSERT INTO t VALUES ('old', 'x', 1)") }
+        try queue.write { db in
+            try db.execute(sql: "INSERT INTO t VALUES ('new', 'x', 2)")
+            let reader = try #require(ReadConnection(besides: db))
+            let s = try reader.prepare("SELECT COUNT(*), MAX(n) FROM t")
+            #expect(try s.step())
+            #expect(s.int64(0) == 1 && s.int64(1) == 1)
+            s.reset()
+        }
+        let memory = try DatabaseQueue()
+        try memory.read { #expect(ReadConnection(besides: $0) == nil) }
+    }
+
+    @Test func keyFilterNeverForgetsAKeyAndRarelyInventsOne() {
+        var filter = KeyFilter(expectedKeys: 100_000)
+        for i in 0..<100_000 { filter.insert("TE-\(i)") }
+        for i in 0..<100_000 { #expect(filter.mayContain("TE-\(i)"), "inserted key \(i) reported absent") }
+        let invented = (0..<100_000).filter { filter.mayContain("TX-\($0)") }.count
+        // About 16 bits a key, four in one word: well under 1 % in theory; 2 % leaves room.
+        #expect(invented < 2_000, "\(invented) false positives in 100,000")
+        // Past its size it still answers correctly, only more "maybe".
+        var small = KeyFilter(expectedKeys: 10)
+        for i in 0..<50_000 { small.insert("k\(i)") }
+        #expect((0..<50_000).allSatisfy { small.mayContain("k\($0)") })
+    }
+}
