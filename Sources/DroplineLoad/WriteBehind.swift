@@ -16,13 +16,13 @@ import GRDBSQLite
 /// A failed row stops the writer: later rows are dropped and the failure is thrown by the next
 /// `row`, `drain` or `finish`; the transaction is then rolled back by its owner. `close()` must
 /// run before the transaction ends, whatever happened (it joins the thread). `synchronous` runs
-/// every row at once on the caller's thread instead (no thread at all), through the same code.
+/// every row at once on the caller's thread instead (no thread at all, no copy).
 public final class WriteBehind: @unchecked Sendable {
     static let rowsPerBatch = 256
     static let capacity = 8
 
     public let synchronous: Bool
-    let statements: [RawStatement]
+    public let statements: [RawStatement]
     /// The connection: held by the writer for one row, by the caller for one read.
     let connection = NSLock()
     /// Guards `queue`, `spare`, `busy`, `completed`, `failure`, `closed`.
@@ -84,26 +84,34 @@ public final class WriteBehind: @unchecked Sendable {
 
     deinit { close() }
 
-    /// Queues a row for `statements[statement]`; it runs after every row queued before it.
-    public func row<each V: RawBindable>(_ statement: Int, key: String? = nil, _ values: repeat each V) throws {
+    /// Queues a row for `statements[statement]`, its values written by `encode` in parameter
+    /// order; it runs after every row queued before it. Synchronous: bound and run at once
+    /// through `bind` instead. (Two closures, so that the caller's generic code is specialized
+    /// where the values' types are known.)
+    public func row(_ statement: Int, key: String? = nil, bind: (RawStatement) -> Void, encode: (inout RowEncoder) -> Void) throws {
+        if synchronous {
+            let s = statements[statement]
+            bind(s)
+            return try s.run()
+        }
         var encoder = RowEncoder(bytes: pending.bytes)
         pending.bytes = []
         encoder.bytes.append(UInt8(statement))
-        for value in repeat each values { value.encode(into: &encoder) }
+        encode(&encoder)
         pending.bytes = encoder.bytes
         pending.rows += 1
-        if synchronous {
-            defer {
-                pending.rows = 0
-                pending.bytes.removeAll(keepingCapacity: true)
-            }
-            return try execute(pending)
-        }
         if let key {
             pendingKeys.append(key)
             inFlight[key, default: 0] += 1
         }
         if pending.rows >= Self.rowsPerBatch { try handOver() }
+    }
+
+    /// `row` with the values given in parameter order.
+    public func row<each V: RawBindable>(_ statement: Int, key: String? = nil, _ values: repeat each V) throws {
+        try row(statement, key: key, bind: { $0.bind(repeat each values) }, encode: { row in
+            for value in repeat each values { value.encode(into: &row) }
+        })
     }
 
     /// Whether a row queued with `key` may not have run yet.

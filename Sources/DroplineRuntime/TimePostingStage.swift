@@ -244,8 +244,9 @@ final class TimePostingStage: TimeEntryLookup {
                   DecimalText.format(p.hours, scale: 2), cents, DecimalText.format(p.costAmount, scale: 2), DecimalText.format(p.billAmount, scale: 2), p.currency, p.bucket,
                   c?.pernr, c?.date.iso, c?.project, c.map { DecimalText.canonical($0.hours) }, c?.category, entry.exportID, runID)
         unrecordedCents += cents
-        for w in postedWeeks.indices where postedWeeks[w].pernr == p.pernr {
-            if let i = postedWeeks[w].index(of: p.postingDate) { postedWeeks[w].cents[i] += cents }
+        if postedWeek?.pernr == p.pernr, let i = postedWeek?.index(of: p.postingDate) { postedWeek?.cents[i] += cents }
+        for w in earlierWeeks.indices where earlierWeeks[w].pernr == p.pernr {
+            if let i = earlierWeeks[w].index(of: p.postingDate) { earlierWeeks[w].cents[i] += cents }
         }
         let monday = ISOWeek(containing: p.postingDate).monday
         // Gathered in a dry run too: check 12 reads the daily sums back.
@@ -290,7 +291,15 @@ final class TimePostingStage: TimeEntryLookup {
     /// Queues a row; `key` names what lookups it changes (an entry id, or `weekKey`).
     func write<each V: RawBindable>(_ statement: Write, key: String? = nil, _ values: repeat each V) throws {
         if let key, readerReads != nil { written.insert(key) }
-        try writes.row(statement.rawValue, key: key, repeat each values)
+        if writes.synchronous {
+            let s = writes.statements[statement.rawValue]
+            s.bind(repeat each values)
+            return try s.run()
+        }
+        // Not the variadic `row`: spelled out here, the closures are specialized for the values.
+        try writes.row(statement.rawValue, key: key, bind: { $0.bind(repeat each values) }, encode: { row in
+            for value in repeat each values { value.encode(into: &row) }
+        })
     }
 
     /// The key of a worker's ISO week (Monday's day number) in `written`.
@@ -303,7 +312,9 @@ final class TimePostingStage: TimeEntryLookup {
     /// connection, unless the transaction may have written the key: then on the writer's
     /// connection, after the queued writes for it.
     func read<T>(_ key: String?, _ body: (ReadStatements) throws -> T) throws -> T {
-        if let readerReads, !(key.map(written.mayContain) ?? false) { return try body(readerReads) }
+        // No second connection: the writes are synchronous, the caller has the connection.
+        guard let readerReads else { return try body(mainReads) }
+        if !(key.map(written.mayContain) ?? false) { return try body(readerReads) }
         if let key, writes.isInFlight(key) { try writes.drain() }
         return try writes.withConnection { try body(mainReads) }
     }
@@ -479,12 +490,18 @@ final class TimePostingStage: TimeEntryLookup {
             return (0..<7).contains(i) ? i : nil
         }
     }
-    var postedWeeks: [PostedWeek] = []
-    static let postedWeeksKept = 8
+    var postedWeek: PostedWeek?
+    /// The weeks read before `postedWeek`, newest last.
+    var earlierWeeks: [PostedWeek] = []
+    static let earlierWeeksKept = 7
 
     func postedHundredths(pernr: String, on date: BusinessDate) throws -> Int64 {
-        for week in postedWeeks.reversed() where week.pernr == pernr {
-            if let i = week.index(of: date) { return week.cents[i] }
+        if let week = postedWeek, week.pernr == pernr, let i = week.index(of: date) { return week.cents[i] }
+        if let w = earlierWeeks.lastIndex(where: { $0.pernr == pernr && $0.index(of: date) != nil }) {
+            let week = earlierWeeks.remove(at: w)
+            if let current = postedWeek { earlierWeeks.append(current) }
+            postedWeek = week
+            return week.cents[week.index(of: date)!]
         }
         // What is still gathered in memory goes to the table first, so that the sums are whole.
         if !weekBuckets.isEmpty { try flushWeekBuckets() }
@@ -498,8 +515,11 @@ final class TimePostingStage: TimeEntryLookup {
                 for i in 0..<7 { week.cents[i] = s.int64(Int32(i)) ?? 0 }
             }
         }
-        if postedWeeks.count == Self.postedWeeksKept { postedWeeks.removeFirst() }
-        postedWeeks.append(week)
+        if let current = postedWeek {
+            if earlierWeeks.count == Self.earlierWeeksKept { earlierWeeks.removeFirst() }
+            earlierWeeks.append(current)
+        }
+        postedWeek = week
         return week.cents[week.index(of: date)!]
     }
 

@@ -8,10 +8,14 @@ public final class XMLSchema {
     let context: xmlSchemaValidCtxtPtr
     let collector = XMLErrorCollector()
     public let path: String
+    /// Decides the common valid record without libxml2 (nil: every element goes to libxml2).
+    let shortcut: SchemaShortcut?
 
-    public init(path: String) throws {
+    /// `shortcut: false` validates every element with libxml2 (to compare the two in tests).
+    public init(path: String, shortcut useShortcut: Bool = true) throws {
         xmlInitParser()
         self.path = path
+        shortcut = useShortcut ? SchemaShortcut(path: path) : nil
         guard let parser = xmlSchemaNewParserCtxt(path) else {
             throw FileFailure(.unreadableFile, "cannot open schema \(path)")
         }
@@ -34,6 +38,14 @@ public final class XMLSchema {
         xmlSchemaFreeValidCtxt(context)
         xmlSchemaFree(schema)
     }
+
+    /// Whether the compiled shortcut finds `element` certainly valid (then libxml2 is not asked).
+    public func certainlyValid(_ element: XMLElement, excluding: Set<XMLName> = []) -> Bool {
+        shortcut?.accepts(element, excluding: excluding) ?? false
+    }
+
+    /// Names of the global elements the shortcut covers.
+    public var shortcutElements: [String] { shortcut.map { $0.elements.keys.sorted() } ?? [] }
 
     /// Validates one element subtree against its global declaration; returns the messages.
     func validate(element node: xmlNodePtr) -> [String] {

@@ -279,14 +279,19 @@ public final class XMLStreamReader {
             if child.pointee.type == XML_ELEMENT_NODE {
                 if plan.nestedRecords.contains(XMLName(namespace: internedNamespace(child), local: internedName(child))) {
                     hasNested = true
-                    element.children[index].schemaErrors = plan.schema.validate(element: child)
+                    let record = element.children[index]
+                    record.schemaErrors = plan.schema.certainlyValid(record) ? [] : plan.schema.validate(element: child)
                 }
                 index += 1
             }
             c = child.pointee.next
         }
         guard hasNested else {
-            element.schemaErrors = plan.schema.validate(element: node)
+            element.schemaErrors = plan.schema.certainlyValid(element) ? [] : plan.schema.validate(element: node)
+            return
+        }
+        if plan.schema.certainlyValid(element, excluding: plan.nestedRecords) {
+            element.schemaErrors = []
             return
         }
         // Header: a copy without the nested records.

@@ -1,22 +1,11 @@
 @testable import DroplineCore
+import DroplineTesting
 import Foundation
 import Testing
 
 /// The integer fast paths of `DecimalText` give what Foundation's `Decimal` arithmetic gives, on
 /// edge cases and on 20,000 seeded random values across the whole range (fitting or not).
 struct ExactDecimalTests {
-    /// SplitMix64: the same values on every run.
-    struct Seeded: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let edges: [Decimal] = [
         "0", "-0", "0.005", "-0.005", "0.015", "2.5", "-2.5", "999.995", "-999.995", "0.000000000000000001",
         "0.0000000000000000001", "18446744073709551615", "18446744073709551616", "184467440737095516.15",
@@ -24,7 +13,7 @@ struct ExactDecimalTests {
     ].map { Decimal(string: $0, locale: Locale(identifier: "en_US_POSIX"))! }
 
     static func values() -> [Decimal] {
-        var g = Seeded(state: 20261129)
+        var g = SeededGenerator(seed: 20261129)
         var out = edges
         for _ in 0..<20_000 {
             // Significands of 1 to 20 digits, exponents from -20 to 3.
@@ -59,7 +48,7 @@ struct ExactDecimalTests {
     }
 
     @Test func amountsMatchFoundation() {
-        var g = Seeded(state: 7)
+        var g = SeededGenerator(seed: 7)
         let rates = Self.values().prefix(2_000)
         for rate in rates {
             let cents = Int64.random(in: -240_000...240_000, using: &g)

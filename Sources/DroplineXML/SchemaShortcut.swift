@@ -1,0 +1,405 @@
+import CLibXML2
+
+/// A second, compiled reading of an interface XSD for the common case, so that a valid record
+/// costs a few table lookups instead of a libxml2 validation. It understands a subset: global
+/// elements whose complex types have a sequence of child elements and attributes of simple types
+/// restricting `xs:string`, `xs:date`, `xs:dateTime` or `xs:nonNegativeInteger` with `pattern`,
+/// `enumeration`, `minLength` and `maxLength`. `accepts` is true only for an element that is
+/// certainly valid; for anything it cannot decide (another construct in its declaration,
+/// non-ASCII text under a pattern, whitespace to collapse, an unusual date form) it is false,
+/// and libxml2 validates the element as before, with its own messages.
+final class SchemaShortcut {
+    enum Base { case string, date, dateTime, nonNegativeInteger }
+
+    struct SimpleType {
+        var base: Base
+        /// One entry per derivation step; a step's patterns are alternatives, steps all apply.
+        var patterns: [[XSDPattern]] = []
+        var enumerations: [Set<String>] = []
+        var minLength: Int?
+        var maxLength: Int?
+    }
+
+    struct Attribute {
+        var name: String
+        var type: SimpleType
+        var required: Bool
+    }
+
+    enum Content {
+        case empty
+        case sequence([Particle])
+        case simple(SimpleType)
+    }
+
+    struct Particle {
+        var element: ElementDecl
+        var min: Int
+        var max: Int?
+    }
+
+    final class ElementDecl {
+        let namespace: String?
+        let local: String
+        var attributes: [Attribute] = []
+        var requiredAttributes = 0
+        var content: Content = .empty
+
+        init(namespace: String?, local: String) {
+            self.namespace = namespace
+            self.local = local
+        }
+    }
+
+    static let xsd = "http://www.w3.org/2001/XMLSchema"
+    let targetNamespace: String?
+    /// Global elements the subset covers, by local name.
+    private(set) var elements: [String: ElementDecl] = [:]
+
+    // MARK: checking
+
+    /// True only when `element` (a global element of the schema) is certainly valid. Children
+    /// named in `excluding` are left out, as for a header validated without its nested records.
+    func accepts(_ element: XMLElement, excluding: Set<XMLName> = []) -> Bool {
+        guard element.namespace == targetNamespace, let decl = elements[element.local] else { return false }
+        return check(element, decl, excluding: excluding)
+    }
+
+    func check(_ el: XMLElement, _ decl: ElementDecl, excluding: Set<XMLName>) -> Bool {
+        var required = 0
+        for a in el.attributes {
+            guard a.namespace == nil, let attribute = decl.attributes.first(where: { $0.name == a.local }),
+                Self.accepts(a.value, attribute.type)
+            else { return false }
+            if attribute.required { required += 1 }
+        }
+        guard required == decl.requiredAttributes else { return false }
+        switch decl.content {
+        case .simple(let type):
+            return el.children.isEmpty && Self.accepts(el.text, type)
+        case .empty:
+            return el.text.isEmpty && el.children.allSatisfy { excluding.contains(XMLName(namespace: $0.namespace, local: $0.local)) }
+        case .sequence(let particles):
+            guard el.text.utf8.allSatisfy(Self.isSpace) else { return false }
+            var p = 0
+            var count = 0
+            for child in el.children {
+                if !excluding.isEmpty, excluding.contains(XMLName(namespace: child.namespace, local: child.local)) { continue }
+                while p < particles.count, !(child.local == particles[p].element.local && child.namespace == particles[p].element.namespace) || count == particles[p].max {
+                    guard count >= particles[p].min else { return false }
+                    p += 1
+                    count = 0
+                }
+                guard p < particles.count, check(child, particles[p].element, excluding: []) else { return false }
+                count += 1
+            }
+            while p < particles.count {
+                guard count >= particles[p].min else { return false }
+                p += 1
+                count = 0
+            }
+            return true
+        }
+    }
+
+    static func isSpace(_ b: UInt8) -> Bool { b == 32 || b == 9 || b == 10 || b == 13 }
+
+    static func accepts(_ value: String, _ type: SimpleType) -> Bool {
+        var value = value
+        return value.withUTF8 { bytes in
+            if type.base != .string {
+                // Other types collapse whitespace first: left to libxml2.
+                guard !bytes.contains(where: isSpace), lexicallyValid(bytes, type.base) else { return false }
+            }
+            for step in type.patterns {
+                guard step.contains(where: { $0.matches(bytes) == true }) else { return false }
+            }
+            if type.minLength != nil || type.maxLength != nil {
+                let length = bytes.allSatisfy { $0 < 128 } ? bytes.count : String(decoding: bytes, as: UTF8.self).unicodeScalars.count
+                if let min = type.minLength, length < min { return false }
+                if let max = type.maxLength, length > max { return false }
+            }
+            if !type.enumerations.isEmpty {
+                let text = String(decoding: bytes, as: UTF8.self)
+                guard type.enumerations.allSatisfy({ $0.contains(text) }) else { return false }
+            }
+            return true
+        }
+    }
+
+    /// The plain forms only: `YYYY-MM-DD`; `YYYY-MM-DDThh:mm:ss[.f+][Z|±hh:mm]`; digits.
+    static func lexicallyValid(_ b: UnsafeBufferPointer<UInt8>, _ base: Base) -> Bool {
+        func digits(_ at: Int, _ n: Int) -> Int? {
+            guard at + n <= b.count else { return nil }
+            var v = 0
+            for i in at..<(at + n) {
+                guard b[i] >= 48, b[i] <= 57 else { return nil }
+                v = v * 10 + Int(b[i] - 48)
+            }
+            return v
+        }
+        func date() -> Bool {
+            guard b.count >= 10, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"),
+                let y = digits(0, 4), let m = digits(5, 2), let d = digits(8, 2), y >= 1, (1...12).contains(m), d >= 1
+            else { return false }
+            let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+            let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1]
+            return d <= days
+        }
+        switch base {
+        case .string: return true
+        case .nonNegativeInteger: return (1...18).contains(b.count) && digits(0, b.count) != nil
+        case .date: return b.count == 10 && date()
+        case .dateTime:
+            guard b.count >= 19, date(), b[10] == UInt8(ascii: "T"), b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"),
+                let h = digits(11, 2), let mi = digits(14, 2), let s = digits(17, 2), h < 24, mi < 60, s < 60
+            else { return false }
+            var i = 19
+            if i < b.count, b[i] == UInt8(ascii: ".") {
+                i += 1
+                let start = i
+                while i < b.count, b[i] >= 48, b[i] <= 57 { i += 1 }
+                guard i > start else { return false }
+            }
+            if i == b.count { return true }
+            if b[i] == UInt8(ascii: "Z") { return i + 1 == b.count }
+            guard b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-"), i + 6 == b.count, b[i + 3] == UInt8(ascii: ":"),
+                let th = digits(i + 1, 2), let tm = digits(i + 4, 2)
+            else { return false }
+            return th < 14 && tm < 60
+        }
+    }
+
+    // MARK: compiling
+
+    /// An XSD element as read for compiling: QName values of `type`, `base` and `ref` resolved
+    /// to `{namespace}local`.
+    struct Node {
+        var namespace: String?
+        var local: String
+        var attributes: [String: String]
+        var children: [Node]
+        var isXSD: Bool { namespace == SchemaShortcut.xsd }
+        func kids() -> [Node] { children.filter { !($0.isXSD && $0.local == "annotation") } }
+    }
+
+    struct Unsupported: Error {}
+
+    /// Nil when the file cannot be read or its top level has constructs outside the subset
+    /// (imports, includes, groups): then every element goes to libxml2.
+    init?(path: String) {
+        guard let root = Self.read(path), root.isXSD, root.local == "schema" else { return nil }
+        targetNamespace = root.attributes["targetNamespace"]
+        let qualified = root.attributes["elementFormDefault"] == "qualified"
+        guard (root.attributes["attributeFormDefault"] ?? "unqualified") == "unqualified" else { return nil }
+        var simple: [String: Node] = [:]
+        var complex: [String: Node] = [:]
+        var globals: [Node] = []
+        for n in root.kids() {
+            guard n.isXSD, let name = n.attributes["name"] else { return nil }
+            let key = "{\(targetNamespace ?? "")}\(name)"
+            switch n.local {
+            case "simpleType": simple[key] = n
+            case "complexType": complex[key] = n
+            case "element": globals.append(n)
+            default: return nil
+            }
+        }
+        var compiler = Compiler(targetNamespace: targetNamespace, qualified: qualified, simple: simple, complex: complex)
+        let declared = Dictionary(globals.map { ($0.attributes["name"]!, ElementDecl(namespace: targetNamespace, local: $0.attributes["name"]!)) }, uniquingKeysWith: { a, _ in a })
+        compiler.globals = declared
+        var failed = Set<ObjectIdentifier>()
+        for g in globals {
+            let decl = declared[g.attributes["name"]!]!
+            if (try? compiler.fill(decl, from: g)) == nil { failed.insert(ObjectIdentifier(decl)) }
+        }
+        // An element is covered when it and every global it refers to compiled.
+        for decl in declared.values {
+            var seen = Set<ObjectIdentifier>()
+            if Self.usable(decl, failed: failed, seen: &seen) { elements[decl.local] = decl }
+        }
+    }
+
+    static func usable(_ decl: ElementDecl, failed: Set<ObjectIdentifier>, seen: inout Set<ObjectIdentifier>) -> Bool {
+        if failed.contains(ObjectIdentifier(decl)) { return false }
+        guard seen.insert(ObjectIdentifier(decl)).inserted, case .sequence(let particles) = decl.content else { return true }
+        return particles.allSatisfy { usable($0.element, failed: failed, seen: &seen) }
+    }
+
+    struct Compiler {
+        let targetNamespace: String?
+        let qualified: Bool
+        let simple: [String: Node]
+        let complex: [String: Node]
+        var globals: [String: ElementDecl] = [:]
+
+        func fill(_ decl: ElementDecl, from n: Node) throws {
+            for (k, _) in n.attributes where !["name", "type", "minOccurs", "maxOccurs", "ref"].contains(k) { throw Unsupported() }
+            if let type = n.attributes["type"] {
+                if let t = complex[type] {
+                    try complexType(t, into: decl)
+                } else {
+                    decl.content = .simple(try simpleType(named: type, depth: 0))
+                }
+            } else {
+                let inline = n.kids()
+                guard inline.count == 1, inline[0].isXSD else { throw Unsupported() }
+                switch inline[0].local {
+                case "complexType": try complexType(inline[0], into: decl)
+                case "simpleType": decl.content = .simple(try simpleType(inline[0], depth: 0))
+                default: throw Unsupported()
+                }
+            }
+        }
+
+        func complexType(_ n: Node, into decl: ElementDecl) throws {
+            for (k, _) in n.attributes where k != "name" { throw Unsupported() }
+            var particles: [Particle]?
+            for c in n.kids() {
+                guard c.isXSD else { throw Unsupported() }
+                switch c.local {
+                case "sequence":
+                    guard particles == nil, c.attributes.isEmpty else { throw Unsupported() }
+                    particles = try c.kids().map(particle)
+                    for (a, b) in zip(particles!, particles!.dropFirst()) where a.element.local == b.element.local && a.element.namespace == b.element.namespace {
+                        throw Unsupported()
+                    }
+                case "attribute":
+                    let a = try attribute(c)
+                    guard !decl.attributes.contains(where: { $0.name == a.name }) else { throw Unsupported() }
+                    decl.attributes.append(a)
+                    if a.required { decl.requiredAttributes += 1 }
+                default: throw Unsupported()
+                }
+            }
+            decl.content = particles.map(Content.sequence) ?? .empty
+        }
+
+        func particle(_ n: Node) throws -> Particle {
+            guard n.isXSD, n.local == "element" else { throw Unsupported() }
+            let min = try occurs(n.attributes["minOccurs"]) ?? 1
+            let maxText = n.attributes["maxOccurs"]
+            let max: Int? = maxText == "unbounded" ? nil : (try occurs(maxText) ?? 1)
+            if let max, max < min { throw Unsupported() }
+            if let ref = n.attributes["ref"] {
+                for (k, _) in n.attributes where !["ref", "minOccurs", "maxOccurs"].contains(k) { throw Unsupported() }
+                guard let (ns, local) = split(ref), ns == targetNamespace, let g = globals[local] else { throw Unsupported() }
+                return Particle(element: g, min: min, max: max)
+            }
+            guard let name = n.attributes["name"] else { throw Unsupported() }
+            let decl = ElementDecl(namespace: qualified ? targetNamespace : nil, local: name)
+            try fill(decl, from: n)
+            return Particle(element: decl, min: min, max: max)
+        }
+
+        func occurs(_ text: String?) throws -> Int? {
+            guard let text else { return nil }
+            guard let v = Int(text), v >= 0 else { throw Unsupported() }
+            return v
+        }
+
+        func attribute(_ n: Node) throws -> Attribute {
+            for (k, _) in n.attributes where !["name", "type", "use"].contains(k) { throw Unsupported() }
+            guard let name = n.attributes["name"] else { throw Unsupported() }
+            let use = n.attributes["use"] ?? "optional"
+            guard use == "optional" || use == "required" else { throw Unsupported() }
+            let type: SimpleType
+            if let t = n.attributes["type"] {
+                guard n.kids().isEmpty else { throw Unsupported() }
+                type = try simpleType(named: t, depth: 0)
+            } else {
+                let inline = n.kids()
+                guard inline.count == 1, inline[0].isXSD, inline[0].local == "simpleType" else { throw Unsupported() }
+                type = try simpleType(inline[0], depth: 0)
+            }
+            return Attribute(name: name, type: type, required: use == "required")
+        }
+
+        func simpleType(named qname: String, depth: Int) throws -> SimpleType {
+            guard depth < 16 else { throw Unsupported() }
+            switch qname {
+            case "{\(SchemaShortcut.xsd)}string": return SimpleType(base: .string)
+            case "{\(SchemaShortcut.xsd)}date": return SimpleType(base: .date)
+            case "{\(SchemaShortcut.xsd)}dateTime": return SimpleType(base: .dateTime)
+            case "{\(SchemaShortcut.xsd)}nonNegativeInteger": return SimpleType(base: .nonNegativeInteger)
+            default:
+                guard let n = simple[qname] else { throw Unsupported() }
+                return try simpleType(n, depth: depth + 1)
+            }
+        }
+
+        func simpleType(_ n: Node, depth: Int) throws -> SimpleType {
+            for (k, _) in n.attributes where k != "name" { throw Unsupported() }
+            let kids = n.kids()
+            guard kids.count == 1, kids[0].isXSD, kids[0].local == "restriction", let base = kids[0].attributes["base"] else { throw Unsupported() }
+            var type = try simpleType(named: base, depth: depth)
+            var step: [XSDPattern] = []
+            var enumeration: Set<String>?
+            for f in kids[0].kids() {
+                guard f.isXSD, let value = f.attributes["value"] else { throw Unsupported() }
+                switch f.local {
+                case "pattern":
+                    guard let p = XSDPattern(value) else { throw Unsupported() }
+                    step.append(p)
+                case "enumeration":
+                    guard type.base == .string else { throw Unsupported() }
+                    enumeration = (enumeration ?? []).union([value])
+                case "minLength", "maxLength":
+                    guard type.base == .string, let v = Int(value), v >= 0 else { throw Unsupported() }
+                    if f.local == "minLength" { type.minLength = max(type.minLength ?? 0, v) } else { type.maxLength = min(type.maxLength ?? v, v) }
+                default: throw Unsupported()
+                }
+            }
+            if !step.isEmpty { type.patterns.append(step) }
+            if let enumeration { type.enumerations.append(enumeration) }
+            return type
+        }
+
+        func split(_ clark: String) -> (String?, String)? {
+            guard clark.hasPrefix("{"), let close = clark.firstIndex(of: "}") else { return nil }
+            let ns = String(clark[clark.index(after: clark.startIndex)..<close])
+            return (ns.isEmpty ? nil : ns, String(clark[clark.index(after: close)...]))
+        }
+    }
+
+    /// Reads the XSD with libxml2's tree API (no network, no entities), resolving QName values.
+    static func read(_ path: String) -> Node? {
+        guard let doc = xmlReadFile(path, nil, Int32(XML_PARSE_NONET.rawValue)) else { return nil }
+        defer { xmlFreeDoc(doc) }
+        guard let root = xmlDocGetRootElement(doc) else { return nil }
+        func text(_ p: UnsafePointer<xmlChar>?) -> String? { p.map { String(cString: $0) } }
+        func convert(_ node: xmlNodePtr) -> Node {
+            var attributes: [String: String] = [:]
+            var a = node.pointee.properties
+            while let attr = a {
+                let name = text(attr.pointee.name) ?? ""
+                if attr.pointee.ns == nil {
+                    var value = ""
+                    var t = attr.pointee.children
+                    while let piece = t {
+                        if let content = piece.pointee.content { value += String(cString: content) }
+                        t = piece.pointee.next
+                    }
+                    if ["type", "base", "ref"].contains(name) {
+                        let parts = value.split(separator: ":", maxSplits: 1).map(String.init)
+                        let prefix = parts.count == 2 ? parts[0] : nil
+                        let ns = xmlSearchNs(doc, node, prefix).flatMap { text($0.pointee.href) }
+                        value = "{\(ns ?? "")}\(parts.last ?? "")"
+                    }
+                    attributes[name] = value
+                } else {
+                    attributes["{}" + name] = ""
+                }
+                a = attr.pointee.next
+            }
+            var children: [Node] = []
+            var c = node.pointee.children
+            while let child = c {
+                if child.pointee.type == XML_ELEMENT_NODE { children.append(convert(child)) }
+                c = child.pointee.next
+            }
+            return Node(namespace: node.pointee.ns.flatMap { text($0.pointee.href) }, local: text(node.pointee.name) ?? "", attributes: attributes, children: children)
+        }
+        return convert(root)
+    }
+}

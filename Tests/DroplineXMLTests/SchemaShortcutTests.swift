@@ -1,0 +1,146 @@
+import DroplineCore
+import DroplineTesting
+import DroplineXML
+import Foundation
+import Testing
+
+/// The compiled shortcut may only ever call valid what libxml2 calls valid: checked on thousands
+/// of seeded near-valid timesheets (edits of valid values, odd dates, non-ASCII digits, unknown
+/// and missing attributes, stray text and children), and it must take the common valid record.
+struct SchemaShortcutTests {
+    static let timesheetSchema = TestPaths.pipelines + "/schemas/psa-timesheets.xsd"
+    static let ns = "urn:example:psa:time:2"
+    static let entryName = XMLName(namespace: ns, local: "Entry")
+
+    @Test func coversTheShippedInterfacesWhereTheSubsetAllows() throws {
+        #expect(try XMLSchema(path: Self.timesheetSchema).shortcutElements == ["Entry", "Timesheet", "TimesheetExport"])
+        // Every shipped schema loads; elements outside the subset are simply not covered.
+        for name in try FileManager.default.contentsOfDirectory(atPath: TestPaths.pipelines + "/schemas") where name.hasSuffix(".xsd") {
+            _ = try XMLSchema(path: TestPaths.pipelines + "/schemas/" + name)
+        }
+    }
+
+    struct Case {
+        var timesheet: [(String, String)] = [("id", "TS-0000001"), ("worker", "00012345"), ("weekStart", "2026-11-23"), ("status", "approved"), ("submittedAt", "2026-11-27T17:00:00Z")]
+        var entry: [(String, String)] = [("id", "TE-00000001"), ("date", "2026-11-24"), ("project", "PRJ-10042"), ("task", "T-01"), ("hours", "7.50"), ("category", "billable")]
+        var entryBody = ""
+        var timesheetExtra = ""
+
+        func document() -> String {
+            func attrs(_ list: [(String, String)]) -> String {
+                list.map { " \($0.0)=\"\($0.1.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: "\"", with: "&quot;").replacingOccurrences(of: "\t", with: "&#9;"))\"" }.joined()
+            }
+            let entry = entryBody.isEmpty ? "<Entry\(attrs(entry))/>" : "<Entry\(attrs(entry))>\(entryBody)</Entry>"
+            return """
+                <?xml version="1.0" encoding="UTF-8"?>
+                <TimesheetExport xmlns="\(SchemaShortcutTests.ns)" exportId="PSA-T-1" sourceSystem="PSA" generatedAt="2026-11-27T23:30:00Z" businessDate="2026-11-27" schemaVersion="2">
+                  <Timesheet\(attrs(timesheet))>\(timesheetExtra)
+                    \(entry)
+                  </Timesheet>
+                  <Control timesheetCount="1" entryCount="1" totalHours="7.50"/>
+                </TimesheetExport>
+
+                """
+        }
+    }
+
+    static let odd = ["", " ", "2024-02-29", "2026-02-29", "2100-02-29", "2000-02-29", "2026-13-01", "2026-00-10", "0000-01-01", "2026-11-31",
+                      "2026-11-24Z", "2026-11-24+01:00", " 2026-11-24", "2026-11-24 ", "+2026-11-24", "12026-11-24",
+                      "2026-11-27T24:00:00Z", "2026-11-27T23:59:60Z", "2026-11-27T10:00:00+14:00", "2026-11-27T10:00:00-13:59",
+                      "2026-11-27T10:00:00.Z", "2026-11-27T10:00:00.123456789Z", "2026-11-27T10:00:00.1234567890Z", "2026-11-27T10:00:00",
+                      "2026-11-27t10:00:00Z", "TE-0000000\u{661}", "TE-00000001 ", "PRJ-\u{661}0042", "billable\u{a0}", "bill able", "billable\t",
+                      "approved ", "APPROVED", "x", String(repeating: "c", count: 40), String(repeating: "c", count: 41), "-0.5", "7.", ".5", "7,50",
+                      "0", "00", "-", "T-", "T-01-", "A" + String(repeating: "-", count: 19), "A" + String(repeating: "-", count: 20), "\u{e9}t\u{e9}"]
+    static let alphabet = Array("0123456789-:.TZ+ABPRJEabcxyz_ \t\u{e9}\u{661}")
+
+    func mutate(_ value: String, _ g: inout SeededGenerator) -> String {
+        if Int.random(in: 0..<4, using: &g) == 0 { return Self.odd.randomElement(using: &g)! }
+        var chars = Array(value)
+        for _ in 0..<Int.random(in: 1...3, using: &g) {
+            let c = Self.alphabet.randomElement(using: &g)!
+            switch Int.random(in: 0..<3, using: &g) {
+            case 0: chars.insert(c, at: Int.random(in: 0...chars.count, using: &g))
+            case 1 where !chars.isEmpty: chars.remove(at: Int.random(in: 0..<chars.count, using: &g))
+            default: if !chars.isEmpty { chars[Int.random(in: 0..<chars.count, using: &g)] = c }
+            }
+        }
+        return String(chars)
+    }
+
+    func randomCase(_ g: inout SeededGenerator) -> Case {
+        var c = Case()
+        for _ in 0..<Int.random(in: 0...2, using: &g) {
+            switch Int.random(in: 0..<10, using: &g) {
+            case 0..<4:
+                let i = Int.random(in: 0..<c.entry.count, using: &g)
+                c.entry[i].1 = mutate(c.entry[i].1, &g)
+            case 4..<6:
+                let i = Int.random(in: 0..<c.timesheet.count, using: &g)
+                c.timesheet[i].1 = mutate(c.timesheet[i].1, &g)
+            case 6:
+                if Bool.random(using: &g) { c.entry.remove(at: Int.random(in: 0..<c.entry.count, using: &g)) } else { c.timesheet.remove(at: Int.random(in: 0..<c.timesheet.count, using: &g)) }
+            case 7:
+                let extra = ["note", "approver", "id2"].randomElement(using: &g)!
+                if !c.entry.contains(where: { $0.0 == extra }) { c.entry.append((extra, "x")) }
+                if Bool.random(using: &g), !c.timesheet.contains(where: { $0.0 == "approver" }) { c.timesheet.append(("approver", mutate("00012345", &g))) }
+            case 8:
+                c.entryBody = ["<Note>fine \u{e9}</Note>", "<Note/>", "<Note>" + String(repeating: "n", count: 2001) + "</Note>", "<Note>a</Note><Note>b</Note>",
+                               "text", "  \n  ", "<Other/>", "<Note><b/></Note>", "<Note x=\"1\">a</Note>"].randomElement(using: &g)!
+            default:
+                c.timesheetExtra = ["stray", "<Note>x</Note>", "  ", "<![CDATA[ ]]>"].randomElement(using: &g)!
+            }
+        }
+        return c
+    }
+
+    /// The header and the entry of the case's only timesheet, as read with libxml2 validating.
+    func read(_ text: String, schema: XMLSchema) throws -> (header: XMLElement, entry: XMLElement?)? {
+        let path = NSTemporaryDirectory() + "shortcut-" + UUID().uuidString + ".xml"
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let plan = XMLStreamReader.ValidationPlan(schema: schema, nestedRecords: [Self.entryName], trailer: XMLName(namespace: Self.ns, local: "Control"))
+        let reader = try XMLStreamReader(path: path, plan: plan)
+        _ = try reader.readRoot()
+        guard let unit = try reader.nextUnit() else { return nil }
+        return (unit, unit.children.first { $0.is(namespace: Self.ns, local: "Entry") })
+    }
+
+    @Test func neverCallsValidWhatLibxml2Rejects() throws {
+        let libxml2 = try XMLSchema(path: Self.timesheetSchema, shortcut: false)
+        let shortcut = try XMLSchema(path: Self.timesheetSchema)
+        var g = SeededGenerator(seed: 2026_11_29)
+        var taken = 0, valid = 0, checked = 0
+        for _ in 0..<4000 {
+            let c = randomCase(&g)
+            guard let read = try read(c.document(), schema: libxml2) else { continue }
+            let pairs: [(XMLElement?, Set<XMLName>)] = [(read.header, [Self.entryName]), (read.entry, [])]
+            for (element, excluding) in pairs {
+                guard let element, let errors = element.schemaErrors else { continue }
+                checked += 1
+                let accepted = shortcut.certainlyValid(element, excluding: excluding)
+                if accepted { taken += 1 }
+                if errors.isEmpty { valid += 1 }
+                #expect(!accepted || errors.isEmpty, "shortcut took an element libxml2 rejects (\(errors.first ?? "")): \(c.document())")
+            }
+        }
+        // The shortcut must do its job: most valid elements are taken without libxml2.
+        #expect(checked > 7000)
+        #expect(valid > 1000 && Double(taken) > 0.8 * Double(valid), "taken \(taken) of \(valid) valid elements")
+    }
+
+    @Test func validationResultsAreTheSameWithAndWithoutIt() throws {
+        let libxml2 = try XMLSchema(path: Self.timesheetSchema, shortcut: false)
+        let shortcut = try XMLSchema(path: Self.timesheetSchema)
+        var g = SeededGenerator(seed: 7)
+        for _ in 0..<500 {
+            let text = randomCase(&g).document()
+            let a = try read(text, schema: libxml2), b = try read(text, schema: shortcut)
+            #expect(a?.header.schemaErrors == b?.header.schemaErrors)
+            #expect(a?.entry?.schemaErrors == b?.entry?.schemaErrors)
+        }
+        // The plain valid record never reaches libxml2's messages.
+        let plain = try read(Case().document(), schema: shortcut)
+        #expect(plain?.header.schemaErrors == [] && plain?.entry?.schemaErrors == [])
+        #expect(shortcut.certainlyValid(try #require(plain?.entry)))
+    }
+}
