@@ -1,15 +1,15 @@
 /// A set of strings that answers "maybe" or "certainly not", in fixed memory: a blocked Bloom
 /// filter, four bits in one 64-bit word per key (one cache line touched per question). Sized
-/// for an expected number of keys at about 16 bits a key, between 8 KiB and 32 MiB; past the
-/// expected number it still answers correctly, only more often "maybe".
+/// for an expected number of keys at 12 to 24 bits a key, between 8 KiB and 16 MiB (about
+/// 11 million keys); past that it still answers correctly, only more often "maybe".
 public struct KeyFilter: Sendable {
     var words: [UInt64]
     let mask: Int
 
     public init(expectedKeys: Int) {
         var count = 1024
-        let wanted = max(expectedKeys, 0) / 4
-        while count < wanted && count < 1 << 22 { count <<= 1 }
+        let wanted = max(expectedKeys, 0) / 64 * 12
+        while count < wanted && count < 1 << 21 { count <<= 1 }
         words = Array(repeating: 0, count: count)
         mask = count - 1
     }

@@ -7,17 +7,21 @@ extension XMLRecordExtractor {
     /// exactly what `run` would give them, in the same order; a handler that throws stops the
     /// parser. Records travel in small batches through a bounded hand-off, so memory stays flat.
     /// Returns only once the parsing thread has finished with the file.
-    public func runConcurrently(path: String, checkControl: Bool = true, header handleHeader: ([String: Value]) throws -> Void, record handle: (Record) throws -> Void) throws -> ExtractSummary {
-        let handoff = Handoff(capacity: 8)
+    /// `prepare` runs on the parsing thread for each record, and what it gives travels with the
+    /// record: work that needs nothing but the record (transforms, reading fields) is done there,
+    /// off the thread that decides and writes. It must not touch the caller's state.
+    public func runConcurrently<Prepared>(path: String, checkControl: Bool = true, prepare: @escaping (Record) -> Prepared, header handleHeader: ([String: Value]) throws -> Void, record handle: (Record, Prepared) throws -> Void) throws -> ExtractSummary {
+        let handoff = Handoff<Prepared>(capacity: 8)
         let finished = DispatchSemaphore(value: 0)
         let extractor = Unchecked(self)
+        let prepare = Unchecked(prepare)
         let thread = Thread {
-            var batch: [Record] = []
-            batch.reserveCapacity(Handoff.batchSize)
+            var batch: [(Record, Prepared)] = []
+            batch.reserveCapacity(handoffBatchSize)
             let result = Result {
                 try extractor.value.run(path: path, checkControl: checkControl, header: { try handoff.put(.header($0)) }, record: { r in
-                    batch.append(r)
-                    if batch.count == Handoff.batchSize {
+                    batch.append((r, prepare.value(r)))
+                    if batch.count == handoffBatchSize {
                         try handoff.put(.records(batch))
                         batch.removeAll(keepingCapacity: true)
                     }
@@ -37,7 +41,7 @@ extension XMLRecordExtractor {
         while true {
             switch handoff.take() {
             case .header(let h): try handleHeader(h)
-            case .records(let records): for r in records { try handle(r) }
+            case .records(let records): for (r, p) in records { try handle(r, p) }
             case .done(let result):
                 switch result {
                 case .success(let summary): return summary
@@ -55,15 +59,17 @@ struct Unchecked<T>: @unchecked Sendable, Error {
     init(_ value: T) { self.value = value }
 }
 
+/// Records handed over at a time.
+let handoffBatchSize = 256
+
 /// A bounded, blocking queue between one producer and one consumer.
-final class Handoff: @unchecked Sendable {
+final class Handoff<Prepared>: @unchecked Sendable {
     enum Item {
         case header([String: Value])
-        case records([Record])
+        case records([(Record, Prepared)])
         case done(Result<ExtractSummary, Unchecked<any Error>>)
     }
 
-    static let batchSize = 256
     let capacity: Int
     let condition = NSCondition()
     var items: [Item] = []

@@ -96,7 +96,15 @@ final class FileProcessor {
                 let validator = RecordValidator(rules: d.validations, lookup: session)
                 var conflict: FileFailure?
                 var rejectedParents: [String: [RecordIssue]] = [:]
-                _ = try extractor.runConcurrently(path: path, header: { header in
+                // On the parsing thread: transforms and, for time entries, the fields the stage reads.
+                let entryType = posting?.record
+                let prepare = { (r: DroplineCore.Record) -> Prepared in
+                    guard r.issues.isEmpty else { return Prepared() }
+                    var t = r
+                    transformer.apply(&t)
+                    return Prepared(transformed: t, draft: t.type == entryType ? TimePostingStage.draft(of: t) : nil)
+                }
+                _ = try extractor.runConcurrently(path: path, prepare: prepare, header: { header in
                     exportID = header["export_id"]?.text
                     businessDate = header["business_date"]?.date
                     generatedAt = header["generated_at"]?.text
@@ -104,7 +112,7 @@ final class FileProcessor {
                     if let exportID, let prior = try ledger.loadedExport(pipeline: d.name, exportID: exportID), prior.sha256 != digest.hex {
                         conflict = FileFailure(.exportIdConflict, "export id \(exportID) was already loaded from \(prior.name) with different content. Quarantined; nothing loaded. Ask the sender for a new export id, or confirm which version is right.")
                     }
-                }, record: { extracted in
+                }, record: { extracted, prepared in
                     var record = extracted
                     var issues: [RecordIssue] = []
                     var outcome = "loaded"
@@ -113,10 +121,10 @@ final class FileProcessor {
                     } else if !record.issues.isEmpty {
                         issues = record.issues  // schema or cast faults: not evaluated further
                     } else {
-                        transformer.apply(&record)
+                        if let transformed = prepared.transformed { record = transformed } else { transformer.apply(&record) }
                         issues = record.issues + (try validator.check(record))
                         if issues.isEmpty, let stage, record.type == stage.load.record {
-                            switch try stage.entry(record, exportID: exportID ?? "", businessDate: businessDate ?? context.runDate, fileName: name) {
+                            switch try stage.entry(prepared.draft ?? TimePostingStage.draft(of: record), exportID: exportID ?? "", businessDate: businessDate ?? context.runDate, fileName: name) {
                             case .posted: outcome = "loaded"
                             case .held(let reason):
                                 outcome = "held"
@@ -264,6 +272,13 @@ final class FileProcessor {
         AtomicFile.syncFolder(of: target)
         if FileManager.default.fileExists(atPath: path + ".done") { unlink(path + ".done") }
     }
+}
+
+/// What the parsing thread prepared for a record: the record after its transforms, and what the
+/// time posting stage reads of an entry.
+struct Prepared {
+    var transformed: DroplineCore.Record?
+    var draft: TimePostingStage.Draft?
 }
 
 /// `<name>.error.json` beside a quarantined file.

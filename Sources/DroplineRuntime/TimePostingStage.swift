@@ -124,27 +124,42 @@ final class TimePostingStage: TimeEntryLookup {
         try write(.timesheetStatus, r["timesheet_id"].text, r["status"].text, r["submitted_at"].text, businessDate.iso, exportID)
     }
 
+    /// What `entry` reads of an entry record, by field name: taken with `draft(of:)` on the
+    /// parsing thread (`XMLRecordExtractor.runConcurrently`), off the thread that decides.
+    struct Draft: Sendable {
+        var id: String
+        var timesheetID: String?
+        var approved: Bool
+        /// Nil when one of them is missing.
+        var content: EntryContent?
+        var weekStart: BusinessDate?
+        var ordinal: Int
+    }
+
+    static func draft(of r: DroplineCore.Record) -> Draft {
+        var content: EntryContent?
+        if let pernr = r["worker"].text, let date = r["date"].date, let project = r["project"].text, let hours = r["hours"].decimal, let category = r["category"].text {
+            content = EntryContent(pernr: pernr, date: date, project: project, hours: hours, category: category)
+        }
+        return Draft(id: r["entry_id"].text ?? "", timesheetID: r["timesheet_id"].text, approved: r["status"].text == "approved", content: content, weekStart: r["week_start"].date, ordinal: r.ordinal)
+    }
+
     /// An entry from a loaded export (§4.2 steps 2-5).
-    func entry(_ r: DroplineCore.Record, exportID: String, businessDate: BusinessDate, fileName: String) throws -> Outcome {
-        let id = r["entry_id"].text ?? ""
-        if try isHeld(id) {
-            try deleteHold(id)
-            try evaluation(id, r["timesheet_id"].text, exportID, "dropped", .superseded, [.superseded], nil)
+    func entry(_ d: Draft, exportID: String, businessDate: BusinessDate, fileName: String) throws -> Outcome {
+        if try isHeld(d.id) {
+            try deleteHold(d.id)
+            try evaluation(d.id, d.timesheetID, exportID, "dropped", .superseded, [.superseded], nil)
             superseded += 1
         }
-        guard r["status"].text == "approved" else {
-            try evaluation(id, r["timesheet_id"].text, exportID, "skipped", .notApproved, [.notApproved], nil)
+        guard d.approved else {
+            try evaluation(d.id, d.timesheetID, exportID, "skipped", .notApproved, [.notApproved], nil)
             return .skipped(.notApproved)
         }
-        guard let pernr = r["worker"].text, let date = r["date"].date, let project = r["project"].text,
-            let hours = r["hours"].decimal, let category = r["category"].text, let weekStart = r["week_start"].date
-        else {
+        guard let content = d.content, let weekStart = d.weekStart else {
             return .rejected([RecordIssue(code: .invalidField, field: nil, expected: "worker, date, project, hours and category", actual: nil, hint: "the entry misses a required attribute")])
         }
-        let entry = TimeEntry(entryID: id, timesheetID: r["timesheet_id"].text ?? "", weekStart: weekStart,
-                              content: EntryContent(pernr: pernr, date: date, project: project, hours: hours, category: category),
-                              exportID: exportID, businessDate: businessDate)
-        return try decide(entry, fileName: fileName, position: r.ordinal)
+        let entry = TimeEntry(entryID: d.id, timesheetID: d.timesheetID ?? "", weekStart: weekStart, content: content, exportID: exportID, businessDate: businessDate)
+        return try decide(entry, fileName: fileName, position: d.ordinal)
     }
 
     /// An entry rejected before the rules ran (schema, cast or its timesheet header): recorded

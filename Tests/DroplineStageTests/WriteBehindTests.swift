@@ -132,7 +132,7 @@ struct WriteBehindTests {
         for i in 0..<100_000 { filter.insert("TE-\(i)") }
         for i in 0..<100_000 { #expect(filter.mayContain("TE-\(i)"), "inserted key \(i) reported absent") }
         let invented = (0..<100_000).filter { filter.mayContain("TX-\($0)") }.count
-        // About 16 bits a key, four in one word: well under 1 % in theory; 2 % leaves room.
+        // 12 to 24 bits a key, four in one word: under 1 % in theory; 2 % leaves room.
         #expect(invented < 2_000, "\(invented) false positives in 100,000")
         // Past its size it still answers correctly, only more "maybe".
         var small = KeyFilter(expectedKeys: 10)
