@@ -172,7 +172,7 @@ public final class WriteBehind: @unchecked Sendable {
             }
             keysStart += 1
         }
-        if keysStart > 64 {
+        if keysStart > 16 {
             keysOfBatches.removeFirst(keysStart)
             keysStart = 0
         }
@@ -185,6 +185,8 @@ public final class WriteBehind: @unchecked Sendable {
         guard pending.rows > 0 else { return }
         while queue.count >= Self.capacity && failure == nil { state.wait() }
         if let failure { throw failure }
+        // What the writer finished is forgotten here too, so the key sets stay as small as the queue.
+        forget(upTo: completed)
         handedOver += 1
         pending.seq = handedOver
         queue.append(pending)

@@ -90,7 +90,7 @@ final class FileProcessor {
             try warehouse.unitOfWork(dryRun: context.dryRun) { db in
                 try WarehouseSession.ensureSchema(db, for: d)
                 let session = WarehouseSession(db: db, runID: context.runID)
-                let stage = try posting.map { try TimePostingStage(db: db, load: $0, settings: settings, runID: context.runID, runDate: context.runDate, audit: !context.dryRun, expectedEntries: Int(digest.bytes / 100)) }
+                let stage = try posting.map { try TimePostingStage(db: db, load: $0, settings: settings, runID: context.runID, runDate: context.runDate, audit: !context.dryRun, writeBehind: true, expectedEntries: Int(digest.bytes / 100)) }
                 defer { stage?.close() }
                 if let stage { session.beforeAccess = { try stage.drainWrites() } }
                 let validator = RecordValidator(rules: d.validations, lookup: session)

@@ -90,15 +90,18 @@ final class TimePostingStage: TimeEntryLookup {
     /// holds still are: later entries of the same run read them.
     let audit: Bool
 
-    /// `expectedEntries`: about how many entries the transaction will decide (sizes `written`).
-    init(db: Database, load: TimePostingLoad, settings: ZoneSettings, runID: String, runDate: BusinessDate, audit: Bool = true, expectedEntries: Int = 0) throws {
+    /// `writeBehind`: writes on a second thread and lookups on a second connection (a real run
+    /// deciding a file of `expectedEntries` entries, which sizes `written`); without it, or in a
+    /// dry run, everything runs on the caller's thread (re-evaluating holds reads them in pages
+    /// between the writes, so it would only wait for the writer).
+    init(db: Database, load: TimePostingLoad, settings: ZoneSettings, runID: String, runDate: BusinessDate, audit: Bool = true, writeBehind: Bool = false, expectedEntries: Int = 0) throws {
         self.db = db
         self.audit = audit
         let hasWorkers = try db.tableExists("workers")
         self.hasWorkers = hasWorkers
         mainReads = try ReadStatements({ try RawStatement(db, $0) }, hasWorkers: hasWorkers)
         // A dry run's transaction holds the whole run, earlier files too: one connection.
-        let reader = audit ? ReadConnection(besides: db) : nil
+        let reader = audit && writeBehind ? ReadConnection(besides: db) : nil
         self.reader = reader
         readerReads = try reader.map { r in try ReadStatements(r.prepare, hasWorkers: hasWorkers) }
         writes = WriteBehind(statements: try Write.allCases.map { try RawStatement(db, $0.sql) }, synchronous: readerReads == nil)
