@@ -1,5 +1,5 @@
 import DroplineCore
-import DroplineLoad
+@testable import DroplineLoad
 import Foundation
 import GRDB
 import Testing
@@ -58,6 +58,25 @@ struct WriteBehindTests {
             #expect(try writes.withConnection { try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM t") } == 1)
             try writes.finish()
         }
+    }
+
+    /// The keys it tracks are those of the rows still queued, however many rows went through.
+    @Test func trackedKeysStayAsFewAsTheQueuedRows() throws {
+        let (queue, dir) = try database()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try queue.write { db in
+            let writes = WriteBehind(statements: [try RawStatement(db, Self.insert)])
+            defer { writes.close() }
+            let bound = (WriteBehind.capacity + 2) * WriteBehind.rowsPerBatch
+            for i in 0..<50_000 {
+                try writes.row(0, key: "k\(i)", "k\(i)", "x", Int64(i))
+                #expect(writes.inFlight.count <= bound)
+                #expect(writes.keysOfBatches.count - writes.keysStart <= WriteBehind.capacity + 2)
+            }
+            try writes.finish()
+            #expect(writes.inFlight.isEmpty)
+        }
+        #expect(try queue.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM t") } == 50_000)
     }
 
     @Test func aFailedRowIsThrownAndNothingAfterItRuns() throws {
