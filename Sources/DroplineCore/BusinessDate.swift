@@ -37,10 +37,18 @@ public struct BusinessDate: Sendable, Hashable, Comparable, Codable, CustomStrin
 
     /// Parses `YYYY-MM-DD` exactly (no zone, no surrounding text).
     public init?(iso text: Substring) {
-        let u = Array(text.utf8)
-        guard u.count == 10, u[4] == UInt8(ascii: "-"), u[7] == UInt8(ascii: "-"),
-            let y = Self.digits(u, 0, 4), let m = Self.digits(u, 5, 2), let d = Self.digits(u, 8, 2)
-        else { return nil }
+        // Ten bytes on the stack: no array per date parsed.
+        guard text.utf8.count == 10 else { return nil }
+        var u: (UInt64, UInt64) = (0, 0)
+        let parsed: (Int, Int, Int)? = withUnsafeMutableBytes(of: &u) { raw in
+            raw.copyBytes(from: text.utf8)
+            let b = UnsafeBufferPointer(start: raw.baseAddress!.assumingMemoryBound(to: UInt8.self), count: 10)
+            guard b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"),
+                let y = Self.digits(b, 0, 4), let m = Self.digits(b, 5, 2), let d = Self.digits(b, 8, 2)
+            else { return nil }
+            return (y, m, d)
+        }
+        guard let (y, m, d) = parsed else { return nil }
         self.init(year: y, month: m, day: d)
     }
 
@@ -53,6 +61,16 @@ public struct BusinessDate: Sendable, Hashable, Comparable, Codable, CustomStrin
             let d = Self.digits(u, 6, 2)
         else { return nil }
         self.init(year: y, month: m, day: d)
+    }
+
+    static func digits(_ u: UnsafeBufferPointer<UInt8>, _ start: Int, _ count: Int) -> Int? {
+        var value = 0
+        for i in start..<(start + count) {
+            let c = u[i]
+            guard c >= 48, c <= 57 else { return nil }
+            value = value * 10 + Int(c - 48)
+        }
+        return value
     }
 
     static func digits(_ u: [UInt8], _ start: Int, _ count: Int) -> Int? {
@@ -100,11 +118,25 @@ public struct BusinessDate: Sendable, Hashable, Comparable, Codable, CustomStrin
     public var description: String { iso }
 
     public var iso: String {
-        zeroPad(year, 4) + "-" + zeroPad(month, 2) + "-" + zeroPad(day, 2)
+        String(unsafeUninitializedCapacity: 10) { b in
+            put(year, 4, b, 0)
+            b[4] = UInt8(ascii: "-")
+            put(month, 2, b, 5)
+            b[7] = UInt8(ascii: "-")
+            put(day, 2, b, 8)
+            return 10
+        }
     }
 
     /// `YYYYMMDD`.
-    public var compact: String { zeroPad(year, 4) + zeroPad(month, 2) + zeroPad(day, 2) }
+    public var compact: String {
+        String(unsafeUninitializedCapacity: 8) { b in
+            put(year, 4, b, 0)
+            put(month, 2, b, 4)
+            put(day, 2, b, 6)
+            return 8
+        }
+    }
 
     public static func < (a: BusinessDate, b: BusinessDate) -> Bool {
         (a.year, a.month, a.day) < (b.year, b.month, b.day)
@@ -126,6 +158,32 @@ public struct BusinessDate: Sendable, Hashable, Comparable, Codable, CustomStrin
 
 /// Decimal digits of a non-negative value, zero-padded to `width` (`zeroPad(7, 3)` = "007").
 public func zeroPad(_ value: Int, _ width: Int) -> String {
-    let s = String(value)
-    return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+    guard value >= 0, width <= 20 else {
+        let s = String(value)
+        return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+    }
+    var digits = 1
+    var v = value
+    while v >= 10 {
+        v /= 10
+        digits += 1
+    }
+    let n = max(digits, width)
+    return String(unsafeUninitializedCapacity: n) { b in
+        put(value, n, b, 0)
+        return n
+    }
+}
+
+/// Writes `value` (not negative) as exactly `width` decimal digits at `at`, zero-padded; digits
+/// beyond `width` are dropped (callers pass a width that holds the value).
+@inline(__always)
+func put(_ value: Int, _ width: Int, _ b: UnsafeMutableBufferPointer<UInt8>, _ at: Int) {
+    var v = value
+    var i = at + width - 1
+    while i >= at {
+        b[i] = UInt8(48 + v % 10)
+        v /= 10
+        i -= 1
+    }
 }

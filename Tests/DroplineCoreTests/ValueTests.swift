@@ -83,3 +83,29 @@ struct GlobTests {
         #expect(Suggestion.closest(to: "zzz", in: ["pattern"]) == nil)
     }
 }
+
+/// Dates and zero-padded numbers are written byte by byte; they must read as the plain formulas.
+struct DateTextTests {
+    @Test func isoAndCompactRoundTripEveryFewDaysOfTheRange() throws {
+        var day = BusinessDate(iso: "0001-01-01")!.dayNumber
+        let last = BusinessDate.openEnd.dayNumber
+        while day <= last {
+            let d = BusinessDate(dayNumber: day)
+            let plain = String(format: "%04d-%02d-%02d", d.year, d.month, d.day)
+            #expect(d.iso == plain)
+            #expect(d.compact == plain.replacingOccurrences(of: "-", with: ""))
+            #expect(BusinessDate(iso: d.iso) == d)
+            #expect(BusinessDate(compact: Substring(d.compact)) == d)
+            day += 37
+        }
+        for bad in ["2026-02-29", "2026-13-01", "2026-1-01", "2026-01-001", "2026/01/01", "２０２６-01-01", "", "2026-01-0x"] {
+            #expect(BusinessDate(iso: bad) == nil, "\(bad)")
+        }
+    }
+
+    @Test func zeroPadMatchesPrintf() {
+        for (v, w) in [(0, 1), (0, 4), (7, 2), (12, 2), (123, 2), (2026, 4), (99_999, 3), (Int.max, 5), (5, 20)] {
+            #expect(zeroPad(v, w) == String(format: "%0\(w)ld", v), "\(v) \(w)")
+        }
+    }
+}
