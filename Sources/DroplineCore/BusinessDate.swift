@@ -37,18 +37,7 @@ public struct BusinessDate: Sendable, Hashable, Comparable, Codable, CustomStrin
 
     /// Parses `YYYY-MM-DD` exactly (no zone, no surrounding text).
     public init?(iso text: Substring) {
-        // Ten bytes on the stack: no array per date parsed.
-        guard text.utf8.count == 10 else { return nil }
-        var u: (UInt64, UInt64) = (0, 0)
-        let parsed: (Int, Int, Int)? = withUnsafeMutableBytes(of: &u) { raw in
-            raw.copyBytes(from: text.utf8)
-            let b = UnsafeBufferPointer(start: raw.baseAddress!.assumingMemoryBound(to: UInt8.self), count: 10)
-            guard b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"),
-                let y = Self.digits(b, 0, 4), let m = Self.digits(b, 5, 2), let d = Self.digits(b, 8, 2)
-            else { return nil }
-            return (y, m, d)
-        }
-        guard let (y, m, d) = parsed else { return nil }
+        guard let (y, m, d) = Self.fields(text, length: 10, dashes: true) else { return nil }
         self.init(year: y, month: m, day: d)
     }
 
@@ -56,31 +45,31 @@ public struct BusinessDate: Sendable, Hashable, Comparable, Codable, CustomStrin
 
     /// Parses `YYYYMMDD` exactly.
     public init?(compact text: Substring) {
-        let u = Array(text.utf8)
-        guard u.count == 8, let y = Self.digits(u, 0, 4), let m = Self.digits(u, 4, 2),
-            let d = Self.digits(u, 6, 2)
-        else { return nil }
+        guard let (y, m, d) = Self.fields(text, length: 8, dashes: false) else { return nil }
         self.init(year: y, month: m, day: d)
     }
 
-    static func digits(_ u: UnsafeBufferPointer<UInt8>, _ start: Int, _ count: Int) -> Int? {
-        var value = 0
-        for i in start..<(start + count) {
-            let c = u[i]
-            guard c >= 48, c <= 57 else { return nil }
-            value = value * 10 + Int(c - 48)
+    /// Year, month and day digits of `YYYY-MM-DD` or `YYYYMMDD`, read from the bytes copied to
+    /// the stack (no array per date parsed).
+    static func fields(_ text: Substring, length: Int, dashes: Bool) -> (Int, Int, Int)? {
+        guard text.utf8.count == length else { return nil }
+        var bytes: (UInt64, UInt64) = (0, 0)
+        return withUnsafeMutableBytes(of: &bytes) { raw in
+            raw.copyBytes(from: text.utf8)
+            let b = raw.bindMemory(to: UInt8.self)
+            func number(_ start: Int, _ count: Int) -> Int? {
+                var value = 0
+                for i in start..<(start + count) {
+                    guard b[i] >= 48, b[i] <= 57 else { return nil }
+                    value = value * 10 + Int(b[i] - 48)
+                }
+                return value
+            }
+            let (m, d) = dashes ? (5, 8) : (4, 6)
+            if dashes, b[4] != UInt8(ascii: "-") || b[7] != UInt8(ascii: "-") { return nil }
+            guard let year = number(0, 4), let month = number(m, 2), let day = number(d, 2) else { return nil }
+            return (year, month, day)
         }
-        return value
-    }
-
-    static func digits(_ u: [UInt8], _ start: Int, _ count: Int) -> Int? {
-        var value = 0
-        for i in start..<(start + count) {
-            let c = u[i]
-            guard c >= 48, c <= 57 else { return nil }
-            value = value * 10 + Int(c - 48)
-        }
-        return value
     }
 
     /// Days since 1970-01-01 (proleptic Gregorian), for arithmetic.
