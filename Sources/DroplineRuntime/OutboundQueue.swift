@@ -113,7 +113,9 @@ struct OutboundQueue {
         // Totals in exact hundredths (every amount is written with two decimals).
         var hours: Int64 = 0, cost: Int64 = 0, bill: Int64 = 0
         let digest = try AtomicFile.stream(to: dir + "/" + name) { sink in
-            var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<LaborPostings xmlns=\"urn:example:erp:labor:1\" batchId=\"\(batch)\" company=\"\(settings.company)\" createdAt=\"\(createdAt)\">\n"
+            // Bytes straight from SQLite's column buffers: no String per value.
+            var out = Array("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<LaborPostings xmlns=\"urn:example:erp:labor:1\" batchId=\"\(batch)\" company=\"\(settings.company)\" createdAt=\"\(createdAt)\">\n".utf8)
+            out.reserveCapacity(1 << 17)
             try warehouse.read { db in
                 let s = try RawStatement(db, """
                     SELECT posting_id, entry_id, reverses, pernr, erp_project, labor_class, posting_date, period, hours, cost_amount, bill_amount, currency
@@ -121,34 +123,51 @@ struct OutboundQueue {
                     """)
                 s.bind(name)
                 defer { s.reset() }
-                while try s.step() {
-                    let h = s.text(8) ?? "", c = s.text(9) ?? "", b = s.text(10) ?? ""
-                    guard let hc = Self.hundredths(h), let cc = Self.hundredths(c), let bc = Self.hundredths(b) else {
+                /// ` label="value"`; a NULL value is written empty unless `optional`.
+                func attribute(_ label: StaticString, _ column: Int32, escaped: Bool = false, optional: Bool = false) {
+                    s.withBytes(column) { bytes in
+                        if bytes == nil && optional { return }
+                        out.append(label)
+                        if let bytes { if escaped { SnapshotWriter.appendEscaped(bytes, to: &out) } else { out.append(contentsOf: bytes) } }
+                        out.append(UInt8(ascii: "\""))
+                    }
+                }
+                func amount(_ label: StaticString, _ column: Int32) throws -> Int64 {
+                    let value = s.withBytes(column) { bytes -> Int64? in
+                        out.append(label)
+                        if let bytes { out.append(contentsOf: bytes) }
+                        out.append(UInt8(ascii: "\""))
+                        return bytes.flatMap(Self.hundredths)
+                    }
+                    guard let value else {
                         throw DatabaseError(resultCode: .SQLITE_CORRUPT, message: "a posting amount is not a decimal with two places")
                     }
-                    hours += hc
-                    cost += cc
-                    bill += bc
+                    return value
+                }
+                while try s.step() {
+                    out.append("  <Posting")
+                    attribute(" id=\"", 0, escaped: true)
+                    attribute(" ref=\"", 1, escaped: true)
+                    attribute(" reverses=\"", 2, escaped: true, optional: true)
+                    attribute(" pernr=\"", 3)
+                    attribute(" erpProject=\"", 4)
+                    attribute(" laborClass=\"", 5)
+                    attribute(" postingDate=\"", 6)
+                    attribute(" period=\"", 7)
+                    hours += try amount(" hours=\"", 8)
+                    cost += try amount(" costAmount=\"", 9)
+                    bill += try amount(" billAmount=\"", 10)
+                    attribute(" currency=\"", 11)
+                    out.append("/>\n")
                     count += 1
-                    out += "  <Posting id=\""
-                    out += SnapshotWriter.escape(s.text(0) ?? "")
-                    out += "\" ref=\""
-                    out += SnapshotWriter.escape(s.text(1) ?? "")
-                    out += "\""
-                    if let r = s.text(2) {
-                        out += " reverses=\""
-                        out += SnapshotWriter.escape(r)
-                        out += "\""
-                    }
-                    out += " pernr=\"\(s.text(3) ?? "")\" erpProject=\"\(s.text(4) ?? "")\" laborClass=\"\(s.text(5) ?? "")\" postingDate=\"\(s.text(6) ?? "")\" period=\"\(s.text(7) ?? "")\" hours=\"\(h)\" costAmount=\"\(c)\" billAmount=\"\(b)\" currency=\"\(s.text(11) ?? "")\"/>\n"
-                    if out.utf8.count >= 1 << 16 {
-                        try sink(Data(out.utf8))
+                    if out.count >= 1 << 16 {
+                        try sink(Data(out))
                         out.removeAll(keepingCapacity: true)
                     }
                 }
             }
-            out += "  <Control postingCount=\"\(count)\" totalHours=\"\(DecimalText.format(hundredths: hours))\" totalCost=\"\(DecimalText.format(hundredths: cost))\" totalBill=\"\(DecimalText.format(hundredths: bill))\"/>\n</LaborPostings>\n"
-            try sink(Data(out.utf8))
+            out += Array("  <Control postingCount=\"\(count)\" totalHours=\"\(DecimalText.format(hundredths: hours))\" totalCost=\"\(DecimalText.format(hundredths: cost))\" totalBill=\"\(DecimalText.format(hundredths: bill))\"/>\n</LaborPostings>\n".utf8)
+            try sink(Data(out))
         }
         try AtomicFile.writeCompanions(of: dir + "/" + name, digest: digest, checksum: true)
         try markWritten(name, digest: digest, records: count)
@@ -159,7 +178,12 @@ struct OutboundQueue {
 
     /// `-12.50` -> -1250; nil unless exactly `[-]digits.dd`.
     static func hundredths(_ text: String) -> Int64? {
-        var u = text.utf8[...]
+        var text = text
+        return text.withUTF8(hundredths)
+    }
+
+    static func hundredths(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
+        var u = bytes[...]
         let negative = u.first == UInt8(ascii: "-")
         if negative { u = u.dropFirst() }
         guard u.count >= 4, u.count <= 17, u[u.index(u.endIndex, offsetBy: -3)] == UInt8(ascii: ".") else { return nil }

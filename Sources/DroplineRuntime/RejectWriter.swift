@@ -44,20 +44,19 @@ final class RejectWriter {
         var json: [UInt8] {
             var out: [UInt8] = []
             out.reserveCapacity(256)
-            func put(_ s: StaticString) { out.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount)) }
             func string(_ s: String) {
                 out.append(UInt8(ascii: "\""))
                 for b in s.utf8 {
                     switch b {
-                    case UInt8(ascii: "\""): put("\\\"")
-                    case UInt8(ascii: "\\"): put("\\\\")
-                    case 0x0A: put("\\n")
-                    case 0x0D: put("\\r")
-                    case 0x09: put("\\t")
-                    case 0x08: put("\\b")
-                    case 0x0C: put("\\f")
+                    case UInt8(ascii: "\""): out.append("\\\"")
+                    case UInt8(ascii: "\\"): out.append("\\\\")
+                    case 0x0A: out.append("\\n")
+                    case 0x0D: out.append("\\r")
+                    case 0x09: out.append("\\t")
+                    case 0x08: out.append("\\b")
+                    case 0x0C: out.append("\\f")
                     case 0..<0x20:
-                        put("\\u00")
+                        out.append("\\u00")
                         let hex: [UInt8] = Array("0123456789abcdef".utf8)
                         out.append(hex[Int(b >> 4)])
                         out.append(hex[Int(b & 15)])
@@ -71,11 +70,11 @@ final class RejectWriter {
                 if !first { out.append(UInt8(ascii: ",")) }
                 first = false
                 out.append(UInt8(ascii: "\""))
-                put(name)
-                put("\":")
+                out.append(name)
+                out.append("\":")
                 string(value)
             }
-            put("{\"checks\":[")
+            out.append("{\"checks\":[")
             for (i, c) in checks.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
                 out.append(UInt8(ascii: "{"))
@@ -87,17 +86,17 @@ final class RejectWriter {
                 field("hint", c.hint, first: &first)
                 out.append(UInt8(ascii: "}"))
             }
-            put("],\"format_version\":")
+            out.append("],\"format_version\":")
             out.append(contentsOf: String(format_version).utf8)
             if let key {
-                put(",\"key\":")
+                out.append(",\"key\":")
                 string(key)
             }
-            put(",\"line\":")
+            out.append(",\"line\":")
             out.append(contentsOf: String(line).utf8)
-            put(",\"primary_reason\":")
+            out.append(",\"primary_reason\":")
             string(primary_reason)
-            put(",\"record_type\":")
+            out.append(",\"record_type\":")
             string(record_type)
             out.append(UInt8(ascii: "}"))
             return out
