@@ -8,13 +8,13 @@ import GRDB
 /// warehouse tables and records every decision (postings, holds, evaluations) in the caller's
 /// transaction. One instance per transaction; `finish()` or `close()` before it ends.
 ///
-/// In a real run (everything before this transaction is committed) writes run behind, on a
-/// second thread (`WriteBehind`), while the next entries are decided, and lookups read through a
-/// second connection (`ReadConnection`), which sees the warehouse as it was before the
-/// transaction. `written` remembers, in fixed memory, which entry ids and workers the
-/// transaction wrote: a lookup of one of those (or a false "maybe") reads the writer's connection
-/// instead, after the queue when a write for that key is still in it. A dry run does everything
-/// on the caller's thread and one connection.
+/// Deciding a file in a real run (everything before this transaction is committed), writes run
+/// behind, on a second thread (`WriteBehind`), while the next entries are decided, and lookups
+/// read through a second connection (`ReadConnection`), which sees the warehouse as it was
+/// before the transaction. `written` remembers, in fixed memory, which entry ids and worker weeks
+/// the transaction wrote: a lookup of one of those (or a false "maybe") reads the writer's
+/// connection instead, after the queue when a write for that key is still in it. A dry run and
+/// the re-evaluation of holds do everything on the caller's thread and one connection.
 final class TimePostingStage: TimeEntryLookup {
     enum Outcome {
         case posted(Int)
