@@ -19,12 +19,19 @@ struct WriteBehindTests {
     static let insert = "INSERT INTO t (k, v, n) VALUES (?, ?, ?)"
     static let update = "UPDATE t SET n = n + ? WHERE k = ?"
 
+    /// Runs `body` with a writer over `sql` inside one write transaction; closes it whatever happens.
+    func writing(_ queue: DatabaseQueue, _ sql: [String] = [Self.insert], synchronous: Bool = false, _ body: (Database, WriteBehind) throws -> Void) throws {
+        try queue.write { db in
+            let writes = WriteBehind(statements: try sql.map { try RawStatement(db, $0) }, synchronous: synchronous)
+            defer { writes.close() }
+            try body(db, writes)
+        }
+    }
+
     @Test func rowsRunInOrderWithTheirValues() throws {
         let (queue, dir) = try database()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try queue.write { db in
-            let writes = WriteBehind(statements: [try RawStatement(db, Self.insert), try RawStatement(db, Self.update)])
-            defer { writes.close() }
+        try writing(queue, [Self.insert, Self.update]) { _, writes in
             // More rows than one batch, updates right behind the inserts they change.
             for i in 0..<2000 {
                 try writes.row(0, key: "k\(i)", "k\(i)", i % 7 == 0 ? nil : "värde \(i) ✓", Int64(i) - 1000)
@@ -46,9 +53,7 @@ struct WriteBehindTests {
     @Test func aKeyIsInFlightUntilItsRowRan() throws {
         let (queue, dir) = try database()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try queue.write { db in
-            let writes = WriteBehind(statements: [try RawStatement(db, Self.insert)])
-            defer { writes.close() }
+        try writing(queue) { db, writes in
             try writes.row(0, key: "a", "a", "x", Int64(1))
             #expect(writes.isInFlight("a"))
             #expect(!writes.isInFlight("b"))
@@ -64,9 +69,7 @@ struct WriteBehindTests {
     @Test func trackedKeysStayAsFewAsTheQueuedRows() throws {
         let (queue, dir) = try database()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try queue.write { db in
-            let writes = WriteBehind(statements: [try RawStatement(db, Self.insert)])
-            defer { writes.close() }
+        try writing(queue) { _, writes in
             let bound = (WriteBehind.capacity + 2) * WriteBehind.rowsPerBatch
             for i in 0..<50_000 {
                 try writes.row(0, key: "k\(i)", "k\(i)", "x", Int64(i))
@@ -121,8 +124,7 @@ struct WriteBehindTests {
     @Test func synchronousRowsRunAtOnce() throws {
         let (queue, dir) = try database()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try queue.write { db in
-            let writes = WriteBehind(statements: [try RawStatement(db, Self.insert)], synchronous: true)
+        try writing(queue, synchronous: true) { db, writes in
             try writes.row(0, key: "a", "a", "x", Int64(1))
             #expect(!writes.isInFlight("a"))
             #expect(try Int.fetchOne(db, sql: "SELECT n FROM t WHERE k = 'a'") == 1)
