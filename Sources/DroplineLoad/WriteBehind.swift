@@ -22,7 +22,7 @@ public final class WriteBehind: @unchecked Sendable {
     static let capacity = 8
 
     public let synchronous: Bool
-    public let statements: [RawStatement]
+    let statements: [RawStatement]
     /// The connection: held by the writer for one row, by the caller for one read.
     let connection = NSLock()
     /// Guards `queue`, `spare`, `busy`, `completed`, `failure`, `closed`.

@@ -177,11 +177,6 @@ struct OutboundQueue {
     }
 
     /// `-12.50` -> -1250; nil unless exactly `[-]digits.dd`.
-    static func hundredths(_ text: String) -> Int64? {
-        var text = text
-        return text.withUTF8(hundredths)
-    }
-
     static func hundredths(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
         var u = bytes[...]
         let negative = u.first == UInt8(ascii: "-")

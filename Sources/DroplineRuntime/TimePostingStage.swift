@@ -98,7 +98,6 @@ final class TimePostingStage: TimeEntryLookup {
         self.db = db
         self.audit = audit
         let hasWorkers = try db.tableExists("workers")
-        self.hasWorkers = hasWorkers
         mainReads = try ReadStatements({ try RawStatement(db, $0) }, hasWorkers: hasWorkers)
         // A dry run's transaction holds the whole run, earlier files too: one connection.
         let reader = audit && writeBehind ? ReadConnection(besides: db) : nil
@@ -309,11 +308,6 @@ final class TimePostingStage: TimeEntryLookup {
     /// Queues a row; `key` names what lookups it changes (an entry id, or `weekKey`).
     func write<each V: RawBindable>(_ statement: Write, key: String? = nil, _ values: repeat each V) throws {
         if let key, readerReads != nil { written.insert(key) }
-        if writes.synchronous {
-            let s = writes.statements[statement.rawValue]
-            s.bind(repeat each values)
-            return try s.run()
-        }
         // Not the variadic `row`: spelled out here, the closures are specialized for the values.
         try writes.row(statement.rawValue, key: key, bind: { $0.bind(repeat each values) }, encode: { row in
             for value in repeat each values { value.encode(into: &row) }
@@ -413,14 +407,12 @@ final class TimePostingStage: TimeEntryLookup {
     lazy var projects: [String: ProjectInfo] = writes.withConnection { (try? Self.loadProjects(db)) ?? [:] }
     lazy var rates: [String: [(from: BusinessDate, to: BusinessDate, project: String, rate: RateInfo)]] = writes.withConnection { (try? Self.loadRates(db)) ?? [:] }
     lazy var periods: [(from: BusinessDate, to: BusinessDate, info: PeriodInfo)] = writes.withConnection { (try? Self.loadPeriods(db, company: company)) ?? [] }
-    let hasWorkers: Bool
     var lastWorker: (pernr: String, ranges: [WorkerRange])?
     var lastPostings: (entryID: String, rows: [StoredPosting])?
 
     func workerRanges(pernr: String) throws -> [WorkerRange] {
         if let last = lastWorker, last.pernr == pernr { return last.ranges }
-        guard hasWorkers else { return [] }
-        // The time pipeline never writes workers: the second connection always serves.
+        // No workers table: no statement, no ranges. The time pipeline never writes workers: the second connection always serves.
         let ranges: [WorkerRange] = try read(nil) { reads in
             guard let s = reads.workerRanges else { return [] }
             s.bind(pernr)
