@@ -99,7 +99,6 @@ final class FileProcessor {
                 // On the parsing thread: transforms and, for time entries, the fields the stage reads.
                 let entryType = posting?.record
                 let prepare = { (r: DroplineCore.Record) -> Prepared in
-                    guard r.issues.isEmpty else { return Prepared() }
                     var t = r
                     transformer.apply(&t)
                     return Prepared(transformed: t, draft: t.type == entryType ? TimePostingStage.draft(of: t) : nil)
@@ -121,7 +120,7 @@ final class FileProcessor {
                     } else if !record.issues.isEmpty {
                         issues = record.issues  // schema or cast faults: not evaluated further
                     } else {
-                        if let transformed = prepared.transformed { record = transformed } else { transformer.apply(&record) }
+                        record = prepared.transformed
                         issues = record.issues + (try validator.check(record))
                         if issues.isEmpty, let stage, record.type == stage.load.record {
                             switch try stage.entry(prepared.draft ?? TimePostingStage.draft(of: record), exportID: exportID ?? "", businessDate: businessDate ?? context.runDate, fileName: name) {
@@ -274,10 +273,10 @@ final class FileProcessor {
     }
 }
 
-/// What the parsing thread prepared for a record: the record after its transforms, and what the
-/// time posting stage reads of an entry.
+/// What the parsing thread prepared for a record: the record after its transforms (used only
+/// when the record had no fault before them), and what the time posting stage reads of an entry.
 struct Prepared {
-    var transformed: DroplineCore.Record?
+    var transformed: DroplineCore.Record
     var draft: TimePostingStage.Draft?
 }
 
