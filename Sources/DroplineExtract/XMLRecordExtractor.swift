@@ -21,8 +21,8 @@ public final class XMLRecordExtractor {
     let limits: XMLLimits
     let topLevel: [RecordPlan]
 
-    /// A record type compiled for the per-element loop: a class, so that handing it around does
-    /// not copy (retain and release) every field definition of every record.
+    /// A record type compiled for the per-element loop: classes, so that handing it around and
+    /// walking its fields does not copy (retain and release) every field definition of every record.
     final class RecordPlan {
         let definition: RecordDefinition
         let name: String
@@ -43,13 +43,7 @@ public final class XMLRecordExtractor {
 
     final class FieldPlan {
         let definition: FieldDefinition
-        let name: String
-        let path: FieldPath
-        init(_ f: FieldDefinition) {
-            definition = f
-            name = f.name
-            path = f.path
-        }
+        init(_ f: FieldDefinition) { definition = f }
     }
 
     public init(definition: XMLExtractDefinition, schema: XMLSchema?, limits: XMLLimits = XMLLimits()) {
@@ -205,10 +199,11 @@ public final class XMLRecordExtractor {
             for a in el.attributes where a.namespace == nil { rec.fields[SnakeCase.convert(a.local)] = .string(a.value) }
         }
         for field in plan.fields {
-            switch FieldCaster.cast(FieldReader.raw(field.path, record: el, ancestors: ancestors, root: root), field.definition) {
-            case .success(let v): rec.fields[field.name] = v
+            let f = field.definition
+            switch FieldCaster.cast(FieldReader.raw(f.path, record: el, ancestors: ancestors, root: root), f) {
+            case .success(let v): rec.fields[f.name] = v
             case .failure(let issue):
-                rec.fields[field.name] = .null
+                rec.fields[f.name] = .null
                 // Schema messages already cover the same fault; keep cast issues when there are none.
                 if schemaErrors.isEmpty { rec.issues.append(issue) }
             }
