@@ -5,7 +5,7 @@ public struct Record: Sendable {
     /// The record type's name in the pipeline (`worker`, `project`, `entry`).
     public var type: String
     /// Field values by field name (after casts and transforms).
-    public var fields: [String: Value]
+    public var fields: FieldMap
     /// 1-based line of the record element in the input.
     public var line: Int
     /// Ordinal of the record within its type in the file, from 1.
@@ -16,9 +16,9 @@ public struct Record: Sendable {
     /// among its parent's element children. Used to cut reject files out of the original bytes.
     public var position: [Int] = []
     /// What the element adds to each `sum` control total (by check index), as written.
-    public var controlSums: [Int: Decimal] = [:]
+    public var controlSums = ControlSums()
 
-    public init(type: String, fields: [String: Value] = [:], line: Int, ordinal: Int, issues: [RecordIssue] = []) {
+    public init(type: String, fields: FieldMap = [:], line: Int, ordinal: Int, issues: [RecordIssue] = []) {
         self.type = type
         self.fields = fields
         self.line = line
@@ -29,6 +29,92 @@ public struct Record: Sendable {
     public subscript(field: String) -> Value {
         get { fields[field] ?? .null }
         set { fields[field] = newValue }
+    }
+}
+
+/// What one element adds to the `sum` control totals, by check index. Most record types have
+/// at most one sum: that one is held inline, so a record needs no table of its own for it.
+public struct ControlSums: Sendable, Sequence {
+    var first: (index: Int, value: Decimal)?
+    var more: [(index: Int, value: Decimal)] = []
+
+    public init() {}
+
+    /// Records a check's contribution (each check index once).
+    public mutating func append(_ index: Int, _ value: Decimal) {
+        if first == nil { first = (index, value) } else { more.append((index, value)) }
+    }
+
+    public var isEmpty: Bool { first == nil }
+
+    public struct Iterator: IteratorProtocol {
+        let sums: ControlSums
+        var position = 0
+
+        public mutating func next() -> (index: Int, value: Decimal)? {
+            defer { position += 1 }
+            if position == 0 { return sums.first }
+            return position - 1 < sums.more.count ? sums.more[position - 1] : nil
+        }
+    }
+
+    public func makeIterator() -> Iterator { Iterator(sums: self) }
+}
+
+/// A record's fields by name, in the order they were set: one array searched from the front.
+/// Records have a handful of fields, whose names are short strings compared by their bits, so
+/// the search is cheaper than hashing every name, and a record is one allocation, not a hash table.
+public struct FieldMap: Sendable, Equatable, Sequence, ExpressibleByDictionaryLiteral {
+    var entries: ContiguousArray<(name: String, value: Value)> = []
+
+    public init() {}
+
+    public init(dictionaryLiteral elements: (String, Value)...) {
+        for (k, v) in elements { self[k] = v }
+    }
+
+    public init(_ dictionary: [String: Value]) {
+        for (k, v) in dictionary.sorted(by: { $0.key < $1.key }) { self[k] = v }
+    }
+
+    @inline(__always)
+    func index(of name: String) -> Int? {
+        entries.withUnsafeBufferPointer { b in
+            for i in b.indices where b[i].name == name { return i }
+            return nil
+        }
+    }
+
+    public subscript(name: String) -> Value? {
+        get { index(of: name).map { entries[$0].value } }
+        set {
+            if let i = index(of: name) {
+                if let newValue { entries[i].value = newValue } else { entries.remove(at: i) }
+            } else if let newValue {
+                entries.append((name, newValue))
+            }
+        }
+    }
+
+    @discardableResult
+    public mutating func removeValue(forKey name: String) -> Value? {
+        guard let i = index(of: name) else { return nil }
+        return entries.remove(at: i).value
+    }
+
+    public mutating func reserveCapacity(_ n: Int) { entries.reserveCapacity(n) }
+
+    public var count: Int { entries.count }
+    public var isEmpty: Bool { entries.isEmpty }
+    public var keys: [String] { entries.map(\.name) }
+
+    public func makeIterator() -> some IteratorProtocol<(key: String, value: Value)> {
+        entries.lazy.map { (key: $0.name, value: $0.value) }.makeIterator()
+    }
+
+    /// Equal when they hold the same names with the same values, whatever the order.
+    public static func == (a: FieldMap, b: FieldMap) -> Bool {
+        a.count == b.count && a.entries.allSatisfy { b[$0.name] == $0.value }
     }
 }
 

@@ -4,12 +4,16 @@ import Foundation
 /// Turns raw text into a typed `Value` per `FieldType`, or an `invalid_field` issue.
 public enum FieldCaster {
     public static func cast(_ raw: String?, _ field: FieldDefinition) -> Result<Value, RecordIssue> {
+        cast(raw, name: field.name, type: field.type, emptyIsNull: field.emptyIsNull)
+    }
+
+    public static func cast(_ raw: String?, name: String, type: FieldType, emptyIsNull: Bool) -> Result<Value, RecordIssue> {
         guard let raw else { return .success(.null) }
-        if raw.isEmpty && field.emptyIsNull { return .success(.null) }
+        if raw.isEmpty && emptyIsNull { return .success(.null) }
         func fail(_ expected: String) -> Result<Value, RecordIssue> {
-            .failure(RecordIssue(code: .invalidField, field: field.name, expected: expected, actual: raw, hint: "correct the value to the expected form"))
+            .failure(RecordIssue(code: .invalidField, field: name, expected: expected, actual: raw, hint: "correct the value to the expected form"))
         }
-        switch field.type {
+        switch type {
         case .string:
             return .success(.string(raw))
         case .integer:

@@ -30,8 +30,8 @@ public final class XMLRecordExtractor {
         let fields: ContiguousArray<FieldPlan>
         /// Record types nested directly in this one.
         var nested: [RecordPlan] = []
-        /// The `sum` control checks over this record type: check index and field path.
-        var sums: [(index: Int, path: FieldPath)] = []
+        /// The `sum` control checks over this record type: check index and where the value is.
+        var sums: [(index: Int, access: FieldPlan.Access)] = []
 
         init(_ d: RecordDefinition) {
             definition = d
@@ -41,9 +41,53 @@ public final class XMLRecordExtractor {
         }
     }
 
+    /// A field compiled for the per-record loop. Its parts are stored apart (not as the
+    /// `FieldDefinition`): copying the whole definition out of the plan for every field of every
+    /// record retained and released each of its strings and path steps, an eighth of the
+    /// parsing thread's time.
     final class FieldPlan {
-        let definition: FieldDefinition
-        init(_ f: FieldDefinition) { definition = f }
+        let name: String
+        let type: FieldType
+        let emptyIsNull: Bool
+        let access: Access
+
+        /// Where the raw text is: an attribute of the record or of an ancestor (the common
+        /// forms `@a`, `../@a`), else the path as declared.
+        enum Access {
+            case attribute(up: Int, namespace: String?, local: String)
+            case path(FieldPath)
+
+            init(_ path: FieldPath) {
+                let ups = path.steps.prefix { $0 == .parent }.count
+                if path.steps.count == ups + 1, case .attribute(let q) = path.steps[ups] {
+                    self = .attribute(up: ups, namespace: q.namespace, local: q.local)
+                } else {
+                    self = .path(path)
+                }
+            }
+
+            /// What `FieldReader.raw` gives for the path.
+            func raw(record: XMLElement, ancestors: [XMLElement], root: XMLElement) -> String? {
+                switch self {
+                case .attribute(let up, let namespace, let local):
+                    let element = up == 0 ? record : (up <= ancestors.count ? ancestors[ancestors.count - up] : nil)
+                    return element?.attribute(namespace: namespace, local: local)
+                case .path(let p):
+                    return FieldReader.raw(p, record: record, ancestors: ancestors, root: root)
+                }
+            }
+        }
+
+        init(_ f: FieldDefinition) {
+            name = f.name
+            type = f.type
+            emptyIsNull = f.emptyIsNull
+            access = Access(f.path)
+        }
+
+        func raw(record: XMLElement, ancestors: [XMLElement], root: XMLElement) -> String? {
+            access.raw(record: record, ancestors: ancestors, root: root)
+        }
     }
 
     public init(definition: XMLExtractDefinition, schema: XMLSchema?, limits: XMLLimits = XMLLimits()) {
@@ -56,7 +100,7 @@ public final class XMLRecordExtractor {
             if let parent = p.definition.parent { byName[parent]?.nested.append(p) }
         }
         for (i, c) in definition.control.checks.enumerated() {
-            if case .sum(let rec, let path) = c.total { byName[rec]?.sums.append((i, path)) }
+            if case .sum(let rec, let path) = c.total { byName[rec]?.sums.append((i, FieldPlan.Access(path))) }
         }
         topLevel = plans.filter { $0.definition.path.count == 2 }
     }
@@ -96,7 +140,8 @@ public final class XMLRecordExtractor {
         }
 
         var counts: [String: Int] = [:]
-        var sums: [Int: Decimal] = [:]
+        var sums = Array(repeating: ExactSum(), count: definition.control.checks.count)
+        var summed = Array(repeating: false, count: definition.control.checks.count)
         var trailer: XMLElement?
         var unitIndex = -1
         while let unit = try reader.nextUnit() {
@@ -119,13 +164,18 @@ public final class XMLRecordExtractor {
             for e in emitted {
                 let ordinal = counts[e.plan.name, default: 0] + 1
                 counts[e.plan.name] = ordinal
-                var contributions: [Int: Decimal] = [:]
-                for (i, p) in e.plan.sums {
-                    if let raw = FieldReader.raw(p, record: e.element, ancestors: e.ancestors, root: root),
-                        let v = DecimalText.parse(raw.xmlTrimmed) {
-                        sums[i, default: 0] += v
-                        contributions[i] = v
-                    }
+                var contributions = ControlSums()
+                for (i, access) in e.plan.sums {
+                    guard let raw = access.raw(record: e.element, ancestors: e.ancestors, root: root) else { continue }
+                    let text = raw.xmlTrimmed
+                    if let x = DecimalText.parseExact(text) {
+                        sums[i].add(x)
+                        contributions.append(i, Decimal(sign: x.negative ? .minus : .plus, exponent: -x.scale, significand: Decimal(x.magnitude)))
+                    } else if let v = DecimalText.parse(text) {
+                        sums[i].add(v)
+                        contributions.append(i, v)
+                    } else { continue }
+                    summed[i] = true
                 }
                 if structural == nil {
                     var r = record(e.plan, e.element, ancestors: e.ancestors, root: root, ordinal: ordinal)
@@ -141,7 +191,8 @@ public final class XMLRecordExtractor {
             throw structural ?? FileFailure(.schemaRoot, "no trailer \(definition.control.element) as the last child of the root", line: root.line)
         }
         if let s = structural { throw s }
-        guard checkControl else { return ExtractSummary(header: header, counts: counts, sums: sums) }
+        let totals = Dictionary(uniqueKeysWithValues: sums.indices.filter { summed[$0] }.map { ($0, sums[$0].total) })
+        guard checkControl else { return ExtractSummary(header: header, counts: counts, sums: totals) }
         if let errors = reader.rootLevelErrors, let first = errors.first {
             throw FileFailure(.schemaRoot, "root attributes or trailer break the schema: \(first)", line: trailer.line)
         }
@@ -159,14 +210,14 @@ public final class XMLRecordExtractor {
                 actual = Decimal(counts[rec] ?? 0)
                 what = "\(rec) records"
             case .sum(let rec, let p):
-                actual = sums[i] ?? 0
+                actual = totals[i] ?? 0
                 what = "sum of \(rec) \(p)"
             }
             if stated != actual {
                 throw FileFailure(.controlTotalMismatch, "trailer \(check.attribute) says \(raw), the file has \(DecimalText.canonical(actual)) (\(what)). Quarantined; nothing loaded. Ask the sender to re-export.", line: trailer.line)
             }
         }
-        return ExtractSummary(header: header, counts: counts, sums: sums)
+        return ExtractSummary(header: header, counts: counts, sums: totals)
     }
 
     struct Emitted {
@@ -199,11 +250,10 @@ public final class XMLRecordExtractor {
             for a in el.attributes where a.namespace == nil { rec.fields[SnakeCase.convert(a.local)] = .string(a.value) }
         }
         for field in plan.fields {
-            let f = field.definition
-            switch FieldCaster.cast(FieldReader.raw(f.path, record: el, ancestors: ancestors, root: root), f) {
-            case .success(let v): rec.fields[f.name] = v
+            switch FieldCaster.cast(field.raw(record: el, ancestors: ancestors, root: root), name: field.name, type: field.type, emptyIsNull: field.emptyIsNull) {
+            case .success(let v): rec.fields[field.name] = v
             case .failure(let issue):
-                rec.fields[f.name] = .null
+                rec.fields[field.name] = .null
                 // Schema messages already cover the same fault; keep cast issues when there are none.
                 if schemaErrors.isEmpty { rec.issues.append(issue) }
             }

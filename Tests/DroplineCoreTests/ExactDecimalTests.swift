@@ -72,4 +72,43 @@ struct ExactDecimalTests {
         #expect(DecimalText.hundredths(Decimal(string: "7.129")!) == 712)
         #expect(DecimalText.hundredths(Decimal(string: "-7.129")!) == -712)
     }
+
+    /// `parseExact` reads what `parse` reads, to the same value, or declines (more than 18
+    /// digits); `ExactSum` totals what `Decimal` addition totals, through overflow of its integer.
+    @Test func exactParsingAndSumsMatchFoundation() {
+        var g = SeededGenerator(seed: 1129)
+        var texts = ["0", "-0", "0.00", "7.50", "-7.50", "24", "8.125", "0.0000001", "123456789012345678", "1234567890123456789",
+                     "9223372036854.775807", "-9223372036854.775808", "", "-", ".5", "5.", "1.2.3", "+1", "1e3", " 1", "١٢"]
+        for _ in 0..<5_000 {
+            let whole = String(UInt64.random(in: 0...UInt64.max, using: &g) % [10, 1_000, 1_000_000_000_000, UInt64.max][Int.random(in: 0...3, using: &g)])
+            let fraction = String(repeating: "0", count: Int.random(in: 0...2, using: &g)) + String(Int.random(in: 0...999_999, using: &g))
+            let text = (Bool.random(using: &g) ? "-" : "") + whole + (Bool.random(using: &g) ? "." + fraction : "")
+            texts.append(text)
+        }
+        var sum = ExactSum()
+        var want: Decimal = 0
+        var exact = 0
+        for t in texts {
+            let parsed = DecimalText.parse(t)
+            if let x = DecimalText.parseExact(Substring(t)) {
+                exact += 1
+                let value = Decimal(sign: x.negative ? .minus : .plus, exponent: -x.scale, significand: Decimal(x.magnitude))
+                #expect(parsed == value, "\(t)")
+                #expect(DecimalText.exact(value) == x, "\(t)")
+                sum.add(x)
+                want += value
+            } else if let parsed {
+                #expect(t.filter(\.isNumber).count > 18, "\(t)")
+                sum.add(parsed)
+                want += parsed
+            }
+            #expect(sum.total == want, "after \(t)")
+        }
+        // Both paths are taken (a quarter of the whole parts have up to 20 digits).
+        #expect(exact > 3_000 && exact < texts.count - 500)
+        // Terms that overflow the integer: the total stays exact.
+        var big = ExactSum()
+        for _ in 0..<3 { big.add(DecimalText.parseExact("9000000000000.5")!) }
+        #expect(big.total == Decimal(string: "27000000000001.5")!)
+    }
 }

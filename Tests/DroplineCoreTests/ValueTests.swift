@@ -109,3 +109,38 @@ struct DateTextTests {
         }
     }
 }
+
+/// A record's fields and control sums: the small inline forms behave like the dictionaries they
+/// replaced.
+struct RecordStorageTests {
+    @Test func fieldMapActsAsADictionary() {
+        var m: FieldMap = ["b": .string("2"), "a": .integer(1)]
+        #expect(m["a"] == .integer(1) && m["b"] == .string("2") && m["c"] == nil)
+        m["a"] = .string("one")
+        m["c"] = .null
+        #expect(m.count == 3 && m["a"] == .string("one") && m["c"] == .null)
+        #expect(m.removeValue(forKey: "b") == .string("2") && m.removeValue(forKey: "b") == nil)
+        m["c"] = nil
+        #expect(m.keys == ["a"])
+        // Equal whatever the order the names were set in.
+        var x = FieldMap(), y = FieldMap()
+        for (k, v) in [("p", Value.integer(1)), ("q", .integer(2)), ("r", .null)] { x[k] = v }
+        for (k, v) in [("r", Value.null), ("p", .integer(1)), ("q", .integer(2))] { y[k] = v }
+        #expect(x == y)
+        y["q"] = .integer(3)
+        #expect(x != y)
+        #expect(Dictionary(uniqueKeysWithValues: x.map { ($0.key, $0.value) }) == ["p": .integer(1), "q": .integer(2), "r": .null])
+        var r = Record(type: "t", line: 1, ordinal: 1)
+        r["f"] = .string("v")
+        #expect(r["f"] == .string("v") && r["missing"] == .null)
+    }
+
+    @Test func controlSumsKeepEveryCheck() {
+        var s = ControlSums()
+        #expect(s.isEmpty && Array(s).isEmpty)
+        s.append(2, 7.5)
+        s.append(0, 1)
+        s.append(5, -2)
+        #expect(s.map(\.index) == [2, 0, 5] && s.map(\.value) == [7.5, 1, -2])
+    }
+}

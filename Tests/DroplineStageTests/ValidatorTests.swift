@@ -5,7 +5,7 @@ import Foundation
 import Testing
 
 struct ValidatorTests {
-    func record(_ fields: [String: Value]) -> Record { Record(type: "r", fields: fields, line: 1, ordinal: 1) }
+    func record(_ fields: FieldMap) -> Record { Record(type: "r", fields: fields, line: 1, ordinal: 1) }
     func rule(_ r: ValidationDefinition.Rule, _ reason: ReasonCode = .invalidField) -> ValidationDefinition {
         ValidationDefinition(record: "r", rule: r, reason: reason)
     }
