@@ -86,13 +86,56 @@ public enum DecimalText {
     /// `value` as an `Exact`, or nil when it does not fit (a significand of more than 64 bits, a
     /// fraction of more than 18 digits) or is NaN. One conversion of the significand.
     public static func exact(_ value: Decimal) -> Exact? {
+        if rawLayoutKnown { return rawExact(value) }
+        return foundationExact(value)
+    }
+
+    static func foundationExact(_ value: Decimal) -> Exact? {
         if value.isNaN { return nil }
         if value.isZero { return Exact(negative: false, magnitude: 0, scale: 0) }
         let significand = value.significand
-        var m = NSDecimalNumber(decimal: significand).uint64Value
+        let m = NSDecimalNumber(decimal: significand).uint64Value
         // Past 64 bits the conversion gives 0 or wraps: the round trip tells.
         guard m != 0, Decimal(m) == significand else { return nil }
-        var e = value.exponent
+        return normalised(negative: value.sign == .minus, m, exponent: value.exponent)
+    }
+
+    /// `exact` read from the value's bytes: the exponent (a signed byte), then the length of the
+    /// significand in 16-bit words and the sign in the next byte, then the significand's words,
+    /// least significant first, from byte 4. That is `NSDecimal`'s layout, which swift-foundation
+    /// keeps but does not expose; `rawLayoutKnown` checks it on sample values before it is used.
+    /// Converting through `NSDecimalNumber` instead allocated an object for every call, several
+    /// times per time entry.
+    static func rawExact(_ value: Decimal) -> Exact? {
+        withUnsafeBytes(of: value) { b -> Exact? in
+            let length = Int(b[1] >> 4)
+            let negative = b[1] & 0x08 != 0
+            if length == 0 { return negative ? nil : Exact(negative: false, magnitude: 0, scale: 0) }  // NaN, zero
+            guard length <= 4 else { return nil }
+            var m: UInt64 = 0
+            for i in stride(from: length - 1, through: 0, by: -1) {
+                m = m << 16 | UInt64(b[4 + 2 * i]) | UInt64(b[5 + 2 * i]) << 8
+            }
+            guard m != 0 else { return nil }
+            return normalised(negative: negative, m, exponent: Int(Int8(bitPattern: b[0])))
+        }
+    }
+
+    /// Whether `rawExact` reads this platform's `Decimal` right: both ways agree on values of
+    /// every significand length, sign and exponent direction, NaN and zero included.
+    static let rawLayoutKnown: Bool = {
+        guard MemoryLayout<Decimal>.size == 20 else { return false }
+        let samples: [Decimal] = [0, 1, -1, 7.5, -123.45, 65535, 65536, -4_294_967_296, Decimal(UInt64.max), Decimal(UInt64.max) + 1, .nan,
+                                  Decimal(sign: .minus, exponent: -18, significand: 123_456_789_012_345_678), Decimal(sign: .plus, exponent: 3, significand: 42),
+                                  Decimal(sign: .plus, exponent: 40, significand: 1), Decimal(string: "340282366920938463463374607431768211455")!]
+        return samples.allSatisfy { rawExact($0) == foundationExact($0) }
+    }()
+
+    /// `(negative ? -1 : 1) × m × 10^exponent` as an `Exact` (trailing zeros dropped), nil if
+    /// it does not fit.
+    static func normalised(negative: Bool, _ m: UInt64, exponent: Int) -> Exact? {
+        var m = m
+        var e = exponent
         while e > 0 {
             let (p, overflow) = m.multipliedReportingOverflow(by: 10)
             if overflow { return nil }
@@ -105,7 +148,7 @@ public enum DecimalText {
             scale -= 1
         }
         guard scale < tens.count else { return nil }
-        return Exact(negative: value.sign == .minus, magnitude: m, scale: scale)
+        return Exact(negative: negative, magnitude: m, scale: scale)
     }
 
     /// `x` in units of 10^-`scale`, rounded half-up (ties away from zero) on the magnitude; nil
@@ -152,13 +195,28 @@ public enum DecimalText {
     /// The digits of `n` with a point before the last `scale` of them (`12345`, 2 -> `123.45`;
     /// `5`, 2 -> `0.05`), and a minus if `negative`.
     static func fixedText(negative: Bool, _ n: UInt64, scale: Int) -> String {
-        var digits = String(n)
-        if scale > 0 {
-            let count = digits.utf8.count
-            if count <= scale { digits = String(repeating: "0", count: scale - count + 1) + digits }
-            digits.insert(".", at: digits.index(digits.endIndex, offsetBy: -scale))
+        // At most 20 digits, a point, a sign and the zeros before the point: written backwards
+        // into a buffer, one string made from it.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24 + max(0, scale)) { b in
+            var i = b.count
+            var v = n
+            var written = 0
+            repeat {
+                if scale > 0 && written == scale {
+                    i -= 1
+                    b[i] = UInt8(ascii: ".")
+                }
+                i -= 1
+                b[i] = UInt8(48 + v % 10)
+                v /= 10
+                written += 1
+            } while v > 0 || written <= scale
+            if negative {
+                i -= 1
+                b[i] = UInt8(ascii: "-")
+            }
+            return String(decoding: UnsafeBufferPointer(rebasing: b[i...]), as: UTF8.self)
         }
-        return negative ? "-" + digits : digits
     }
 
     /// Number of fraction digits after stripping trailing zeros (`7.500` -> 1, `1.125` -> 3).

@@ -79,10 +79,19 @@ public struct FieldMap: Sendable, Equatable, Sequence, ExpressibleByDictionaryLi
 
     @inline(__always)
     func index(of name: String) -> Int? {
-        entries.withUnsafeBufferPointer { b in
-            for i in b.indices where b[i].name == name { return i }
+        // Lengths first: for a small string it is read from the string itself, and most names
+        // of a record differ in length, so few full comparisons run.
+        let length = name.utf8.count
+        return entries.withUnsafeBufferPointer { b in
+            for i in b.indices where b[i].name.utf8.count == length && b[i].name == name { return i }
             return nil
         }
+    }
+
+    /// Adds a field the map does not have yet (the caller knows), without looking for it.
+    public mutating func appendNew(_ name: String, _ value: Value) {
+        assert(index(of: name) == nil, "appendNew of a field already present")
+        entries.append((name, value))
     }
 
     public subscript(name: String) -> Value? {

@@ -41,7 +41,9 @@ extension XMLRecordExtractor {
         while true {
             switch handoff.take() {
             case .header(let h): try handleHeader(h)
-            case .records(let records): for (r, p) in records { try handle(r, p) }
+            case .records(let records):
+                // By index: the elements are passed borrowed, not copied out of the batch first.
+                for i in records.indices { try handle(records[i].0, records[i].1) }
             case .done(let result):
                 switch result {
                 case .success(let summary): return summary

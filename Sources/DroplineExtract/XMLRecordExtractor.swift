@@ -249,11 +249,14 @@ public final class XMLRecordExtractor {
         if def.allAttributes {
             for a in el.attributes where a.namespace == nil { rec.fields[SnakeCase.convert(a.local)] = .string(a.value) }
         }
+        // A record type's field names are distinct (keys of one mapping): unless attributes were
+        // taken first, every field is new to the record.
+        let fresh = !def.allAttributes
         for field in plan.fields {
             switch FieldCaster.cast(field.raw(record: el, ancestors: ancestors, root: root), name: field.name, type: field.type, emptyIsNull: field.emptyIsNull) {
-            case .success(let v): rec.fields[field.name] = v
+            case .success(let v): if fresh { rec.fields.appendNew(field.name, v) } else { rec.fields[field.name] = v }
             case .failure(let issue):
-                rec.fields[field.name] = .null
+                if fresh { rec.fields.appendNew(field.name, .null) } else { rec.fields[field.name] = .null }
                 // Schema messages already cover the same fault; keep cast issues when there are none.
                 if schemaErrors.isEmpty { rec.issues.append(issue) }
             }

@@ -13,7 +13,7 @@ public enum SQLiteSetup {
 /// the `Database` it was prepared on (finalized on deinit, before the connection closes).
 /// Errors are GRDB `DatabaseError`s, so storage failures are classified as usual.
 public final class RawStatement {
-    let handle: OpaquePointer
+    @usableFromInline let handle: OpaquePointer
     let connection: OpaquePointer
     public let sql: String
 
@@ -36,8 +36,9 @@ public final class RawStatement {
     deinit { sqlite3_finalize(handle) }
 
     /// SQLite copies bound text (`SQLITE_TRANSIENT`): the Swift string need not outlive the bind.
-    static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+    @usableFromInline static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
+    @usableFromInline
     func bindText(_ text: String?, at index: Int32) {
         guard var text else {
             sqlite3_bind_null(handle, index)
@@ -52,6 +53,7 @@ public final class RawStatement {
         }
     }
 
+    @usableFromInline
     func bindInteger(_ value: Int64?, at index: Int32) {
         if let value { sqlite3_bind_int64(handle, index, value) } else { sqlite3_bind_null(handle, index) }
     }
@@ -114,25 +116,25 @@ public protocol RawBindable {
 }
 
 extension String: RawBindable {
-    public func bind(to statement: RawStatement, at index: Int32) { statement.bindText(self, at: index) }
-    public func encode(into row: inout WriteBehind.RowEncoder) { row.text(self) }
+    @inlinable public func bind(to statement: RawStatement, at index: Int32) { statement.bindText(self, at: index) }
+    @inlinable public func encode(into row: inout WriteBehind.RowEncoder) { row.text(self) }
 }
 
 extension Int64: RawBindable {
-    public func bind(to statement: RawStatement, at index: Int32) { statement.bindInteger(self, at: index) }
-    public func encode(into row: inout WriteBehind.RowEncoder) { row.integer(self) }
+    @inlinable public func bind(to statement: RawStatement, at index: Int32) { statement.bindInteger(self, at: index) }
+    @inlinable public func encode(into row: inout WriteBehind.RowEncoder) { row.integer(self) }
 }
 
 extension Int: RawBindable {
-    public func bind(to statement: RawStatement, at index: Int32) { statement.bindInteger(Int64(self), at: index) }
-    public func encode(into row: inout WriteBehind.RowEncoder) { row.integer(Int64(self)) }
+    @inlinable public func bind(to statement: RawStatement, at index: Int32) { statement.bindInteger(Int64(self), at: index) }
+    @inlinable public func encode(into row: inout WriteBehind.RowEncoder) { row.integer(Int64(self)) }
 }
 
 extension Optional: RawBindable where Wrapped: RawBindable {
-    public func bind(to statement: RawStatement, at index: Int32) {
+    @inlinable public func bind(to statement: RawStatement, at index: Int32) {
         if let self { self.bind(to: statement, at: index) } else { sqlite3_bind_null(statement.handle, index) }
     }
-    public func encode(into row: inout WriteBehind.RowEncoder) {
+    @inlinable public func encode(into row: inout WriteBehind.RowEncoder) {
         if let self { self.encode(into: &row) } else { row.text(nil) }
     }
 }

@@ -58,8 +58,9 @@ public final class WriteBehind: @unchecked Sendable {
 
     /// Writes one row's values into a batch, in parameter order.
     public struct RowEncoder {
-        var bytes: [UInt8]
+        @usableFromInline var bytes: [UInt8]
 
+        @inlinable
         public mutating func text(_ value: String?) {
             guard var value else { return bytes.append(0) }
             bytes.append(1)
@@ -69,6 +70,7 @@ public final class WriteBehind: @unchecked Sendable {
             }
         }
 
+        @inlinable
         public mutating func integer(_ value: Int64?) {
             guard let value else { return bytes.append(0) }
             bytes.append(2)

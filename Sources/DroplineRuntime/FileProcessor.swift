@@ -112,15 +112,16 @@ final class FileProcessor {
                         conflict = FileFailure(.exportIdConflict, "export id \(exportID) was already loaded from \(prior.name) with different content. Quarantined; nothing loaded. Ask the sender for a new export id, or confirm which version is right.")
                     }
                 }, record: { extracted, prepared in
-                    var record = extracted
                     var issues: [RecordIssue] = []
                     var outcome = "loaded"
-                    if let parent = parents[record.type], let parentIssues = rejectedParents[parent] {
+                    let parentIssues = parents[extracted.type].flatMap { rejectedParents[$0] }
+                    // Faults before the transforms (its parent's, schema or cast): not evaluated further.
+                    let record = parentIssues == nil && extracted.issues.isEmpty ? prepared.transformed : extracted
+                    if let parentIssues {
                         issues = parentIssues
-                    } else if !record.issues.isEmpty {
-                        issues = record.issues  // schema or cast faults: not evaluated further
+                    } else if !extracted.issues.isEmpty {
+                        issues = extracted.issues
                     } else {
-                        record = prepared.transformed
                         issues = record.issues + (try validator.check(record))
                         if issues.isEmpty, let stage, record.type == stage.load.record {
                             switch try stage.entry(prepared.draft ?? TimePostingStage.draft(of: record), exportID: exportID ?? "", businessDate: businessDate ?? context.runDate, fileName: name) {

@@ -30,6 +30,7 @@ struct ExactDecimalTests {
         var exactCount = 0
         for v in Self.values() {
             if DecimalText.exact(v) != nil { exactCount += 1 }
+            #expect(DecimalText.rawExact(v) == DecimalText.foundationExact(v), "\(v)")
             #expect(DecimalText.significantScale(v) == DecimalText.foundationSignificantScale(v), "\(v)")
             #expect(DecimalText.canonical(v) == v.description, "\(v)")
             for scale in [0, 2, 4] {
@@ -43,6 +44,9 @@ struct ExactDecimalTests {
                 #expect(hundredths == nil, "\(v)")
             }
         }
+        // The significand is read from the value's bytes on this platform, not through
+        // NSDecimalNumber (the comparison above covers that reading).
+        #expect(DecimalText.rawLayoutKnown)
         // Most values take the fast path, some do not: both are covered.
         #expect(exactCount > 10_000 && exactCount < 20_000)
     }
