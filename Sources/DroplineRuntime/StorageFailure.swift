@@ -3,8 +3,8 @@ import GRDB
 
 /// Recognises storage failures (disk full, file too large, I/O errors) among the errors a load
 /// can throw, so that the run stops with exit 74 instead of blaming the input file.
-enum StorageFailure {
-    static func classify(_ error: any Error) -> String? {
+public enum StorageFailure {
+    public static func classify(_ error: any Error) -> String? {
         if let e = error as? DatabaseError {
             switch e.resultCode {
             case .SQLITE_FULL: return "the disk is full (database)"

@@ -75,7 +75,7 @@ final class TimePostingStage: TimeEntryLookup {
                     content_pernr, content_date, content_project, content_hours, content_category, export_id, run_id)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
-            case .postingReversed: "UPDATE postings SET reversed_by = ? WHERE posting_id = ?"
+            case .postingReversed: "UPDATE postings SET reversed_by = ? WHERE entry_id = ? AND posting_id = ?"
             case .weekDue: "INSERT OR IGNORE INTO utilization_due (iso_week_monday) VALUES (?)"
             case .postedWeekAdd: """
                 INSERT INTO posted_week (monday, pernr, bucket, hours_cents, \(TimePostingStage.dayColumns.joined(separator: ", "))) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -273,7 +273,7 @@ final class TimePostingStage: TimeEntryLookup {
             try write(.weekDue, monday.iso)
         }
         if let reversed = p.reverses {
-            try write(.postingReversed, key: p.ref, p.id, reversed)
+            try write(.postingReversed, key: p.ref, p.id, p.ref, reversed)
         }
     }
 

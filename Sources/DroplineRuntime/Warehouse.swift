@@ -158,6 +158,31 @@ public enum Warehouse {
                 DROP INDEX postings_day;
                 """)
         }
+        // Every posting wrote two B-trees more than its lookups need: the unique index of posting
+        // ids and AUTOINCREMENT's `sqlite_sequence` row, rewritten by every insert. A posting id
+        // is `P-<entry id>-<n>` (n digits only), so it is unique exactly when the pair (entry id,
+        // posting id) is: one unique index by entry serves the lookups and keeps the guarantee.
+        // Postings are never deleted, so SQLite's choice of rowid without AUTOINCREMENT (the
+        // largest plus one) never gives again a seq that a labor file's range names.
+        m.registerMigration("v6: postings numbered without AUTOINCREMENT; one unique index of postings by entry and posting id") { db in
+            let columns = "posting_id, entry_id, reverses, reversed_by, pernr, erp_project, labor_class, posting_date, period, hours, hours_cents, cost_amount, bill_amount, currency, bucket, content_pernr, content_date, content_project, content_hours, content_category, export_id, run_id"
+            try db.execute(sql: """
+                CREATE TABLE postings_v6 (
+                    seq INTEGER PRIMARY KEY,
+                    posting_id TEXT NOT NULL, entry_id TEXT NOT NULL, reverses TEXT, reversed_by TEXT,
+                    pernr TEXT NOT NULL, erp_project TEXT NOT NULL, labor_class TEXT NOT NULL,
+                    posting_date TEXT NOT NULL, period TEXT NOT NULL,
+                    hours TEXT NOT NULL, hours_cents INTEGER NOT NULL, cost_amount TEXT NOT NULL, bill_amount TEXT NOT NULL,
+                    currency TEXT NOT NULL, bucket TEXT NOT NULL,
+                    content_pernr TEXT, content_date TEXT, content_project TEXT, content_hours TEXT, content_category TEXT,
+                    export_id TEXT, run_id TEXT NOT NULL);
+                INSERT INTO postings_v6 (seq, \(columns)) SELECT seq, \(columns) FROM postings ORDER BY seq;
+                DROP TABLE postings;
+                ALTER TABLE postings_v6 RENAME TO postings;
+                CREATE UNIQUE INDEX postings_entry ON postings(entry_id, posting_id);
+                DELETE FROM sqlite_sequence WHERE name = 'postings';
+                """)
+        }
         try m.refuseNewer(queue, path: path)
         if let upTo { try m.migrate(queue, upTo: upTo) } else { try m.migrate(queue) }
         return queue

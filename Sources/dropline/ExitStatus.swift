@@ -37,8 +37,15 @@ enum ExitStatus {
             printError("dropline: I/O error: \(e.localizedDescription)")
             code = ioError
         default:
-            printError("dropline: internal error: \(error)")
-            code = software
+            // Storage failing anywhere else (opening or upgrading the warehouse, a commit) is
+            // still storage, not a fault of Dropline's.
+            if let io = StorageFailure.classify(error) {
+                printError("dropline: storage failed: \(io). Nothing half-written was kept; free space or fix the disk, then run again.")
+                code = ioError
+            } else {
+                printError("dropline: internal error: \(error)")
+                code = software
+            }
         }
         return ExitCode(code)
     }

@@ -67,12 +67,29 @@ struct WarehouseUpgradeTests {
                 "2026-11-30 1001 billable 725 600,125,0,0,0,0,0", "2026-11-30 1002 billable 500 0,0,300,200,0,0,0",
             ])
             #expect(try !db.indexes(on: "postings").contains { $0.name == "postings_day" })
+            // v6: the same postings under the same seq, one unique index by entry and posting id,
+            // no AUTOINCREMENT counter.
+            let postings = try Row.fetchAll(db, sql: "SELECT seq, posting_id FROM postings ORDER BY seq")
+            #expect(postings.map { "\($0[0] as Int) \($0[1] as String)" } == ["1 P-TE-1-001", "2 P-TE-2-001", "3 P-TE-3-001", "4 P-TE-4-001", "5 P-TE-5-001", "6 P-TE-6-001", "7 P-TE-8-001"])
+            #expect(try db.indexes(on: "postings").map { "\($0.name) \($0.columns) \($0.isUnique)" } == ["postings_entry [\"entry_id\", \"posting_id\"] true"])
+            #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sqlite_sequence WHERE name = 'postings'") == 0)
             #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM time_entry_latest") == 8)
             let net = try Row.fetchAll(db, sql: "SELECT entry_id, posted_cents FROM time_entry_latest ORDER BY entry_id")
             #expect(net.map { "\($0[0] as String) \($0[1] as Int)" } == ["TE-1 800", "TE-2 400", "TE-3 250", "TE-4 600", "TE-5 125", "TE-6 300", "TE-7 0", "TE-8 200"])
             #expect(try String.fetchOne(db, sql: "SELECT outcome FROM time_entry_latest WHERE entry_id = 'TE-7'") == "held")
             let evaluations = try Row.fetchAll(db, sql: "SELECT id, entry_id, outcome FROM time_entry_evaluation ORDER BY id")
             #expect(evaluations.map { "\($0[0] as Int) \($0[1] as String) \($0[2] as String)" } == ["1 TE-7 held", "2 TE-1 posted"])
+        }
+        // A new posting takes the next seq; a repeated posting id is refused (rolled back after).
+        try upgraded.inTransaction { db in
+            let insert = """
+                INSERT INTO postings (posting_id, entry_id, pernr, erp_project, labor_class, posting_date, period, hours, hours_cents, cost_amount, bill_amount, currency, bucket, run_id)
+                VALUES (?, ?, '1001', 'P-1', 'BIL', '2026-12-04', '2026-12', '1.00', 100, '0.00', '0.00', 'EUR', 'billable', 'r2')
+                """
+            try db.execute(sql: insert, arguments: ["P-TE-9-001", "TE-9"])
+            #expect(try Int.fetchOne(db, sql: "SELECT seq FROM postings WHERE posting_id = 'P-TE-9-001'") == 8)
+            #expect(throws: DatabaseError.self) { try db.execute(sql: insert, arguments: ["P-TE-9-001", "TE-9"]) }
+            return .rollback
         }
         // Held 5.00 + rejected 3.00 - 2.00 still posted for it + not in any file 3.00 + 2.00
         // + in a file not yet written 7.25.
