@@ -100,7 +100,7 @@ struct RejectDocument {
         let next = try positions.cursor()
         func wanted(_ u: Int, _ c: Int) -> Bool { next.current.map { Int($0.unit) == u && Int($0.child) == c } ?? false }
         func skip(while below: (Int) -> Bool) throws { while let p = next.current, below(Int(p.unit)) { try next.advance() } }
-        let trailerNames: Set<String> = [d.extract.control.element.written, d.extract.control.element.local]
+        let trailerNames: Set<[UInt8]> = [Array(d.extract.control.element.written.utf8), Array(d.extract.control.element.local.utf8)]
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         var offset = 0
         var first = true
@@ -112,7 +112,12 @@ struct RejectDocument {
                 first = false
                 if n >= 2, (chunk[0] == 0xFF && chunk[1] == 0xFE) || (chunk[0] == 0xFE && chunk[1] == 0xFF) { return nil }
             }
-            for i in 0..<n {
+            var i = -1
+            while true {
+                // Bytes that cannot change the scanner's state (text between tags, attribute
+                // values) are passed over with memchr, not fed one by one.
+                i = chunk.withUnsafeBufferPointer { scanner.skipInert($0, from: i + 1, to: n) }
+                if i >= n { break }
                 let event = scanner.feed(chunk[i])
                 let here = offset + i
                 switch event {
@@ -154,7 +159,7 @@ struct RejectDocument {
                             try next.advance()
                         } else if !children.isEmpty, let tagEnd = unitTagEnd {
                             try included((unitGap, unitStart, tagEnd, children, lastEnd[3], end))
-                        } else if trailerNames.contains(scanner.lastElementName) {
+                        } else if trailerNames.contains(scanner.lastName) {
                             layout.trailer = (unitGap, unitStart, end)
                         }
                         try skip { $0 == unit }
@@ -253,12 +258,30 @@ struct ByteScanner {
     var quote: UInt8 = 0
     var previous: UInt8 = 0
     var tail: [UInt8] = []
+    /// The name being read; buffers reused from tag to tag (no allocation per element).
     var name: [UInt8] = []
     var collectingName = false
-    /// Name (as written) of the last element whose start or end tag was read.
-    var lastElementName = ""
+    /// Name (as written, UTF-8) of the last element whose start or end tag was read.
+    var lastName: [UInt8] = []
 
     static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D }
+
+    /// The index from `i` (below `n`) of the next byte `feed` must see, or `n`: in text the next
+    /// '<', inside a quoted attribute value the closing quote; elsewhere `i` itself. The bytes
+    /// passed over would only have been remembered as `previous`, which is set as if fed.
+    mutating func skipInert(_ b: UnsafeBufferPointer<UInt8>, from i: Int, to n: Int) -> Int {
+        guard i < n, let base = b.baseAddress else { return i }
+        let target: UInt8
+        if state == .text { target = UInt8(ascii: "<") } else if state == .startTag && quote != 0 { target = quote } else { return i }
+        let j = memchr(base + i, Int32(target), n - i).map { UnsafePointer($0.assumingMemoryBound(to: UInt8.self)) - base } ?? n
+        if j > i { previous = b[j - 1] }
+        return j
+    }
+
+    mutating func endName() {
+        collectingName = false
+        swap(&name, &lastName)
+    }
 
     mutating func feed(_ b: UInt8) -> Event {
         defer { previous = b }
@@ -269,7 +292,7 @@ struct ByteScanner {
         case .lt:
             if b == UInt8(ascii: "/") {
                 state = .endTag
-                name = []
+                name.removeAll(keepingCapacity: true)
                 collectingName = true
                 return .none
             }
@@ -277,7 +300,8 @@ struct ByteScanner {
             if b == UInt8(ascii: "!") { state = .markup; tail = []; return .none }
             state = .startTag
             depth += 1
-            name = [b]
+            name.removeAll(keepingCapacity: true)
+            name.append(b)
             collectingName = true
             return .open(depth)
         case .markup:
@@ -299,8 +323,7 @@ struct ByteScanner {
             }
             if collectingName {
                 if Self.isSpace(b) || b == UInt8(ascii: "/") || b == UInt8(ascii: ">") {
-                    collectingName = false
-                    lastElementName = String(decoding: name, as: UTF8.self)
+                    endName()
                 } else {
                     name.append(b)
                 }
@@ -318,8 +341,7 @@ struct ByteScanner {
         case .endTag:
             if collectingName {
                 if Self.isSpace(b) || b == UInt8(ascii: ">") {
-                    collectingName = false
-                    lastElementName = String(decoding: name, as: UTF8.self)
+                    endName()
                 } else {
                     name.append(b)
                 }
