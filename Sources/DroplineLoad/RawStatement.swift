@@ -95,9 +95,11 @@ public final class RawStatement {
     }
 
     /// The column's text as bytes (valid inside `body` only), or nil for NULL: no String made.
-    public func withBytes<T>(_ column: Int32, _ body: (UnsafeBufferPointer<UInt8>?) throws -> T) rethrows -> T {
-        guard let p = sqlite3_column_text(handle, column) else { return try body(nil) }
-        return try body(UnsafeBufferPointer(start: p, count: Int(sqlite3_column_bytes(handle, column))))
+    /// The column's text bytes, valid until the next step, reset or column read of the
+    /// statement; nil for NULL.
+    public func bytes(_ column: Int32) -> UnsafeBufferPointer<UInt8>? {
+        guard let p = sqlite3_column_text(handle, column) else { return nil }
+        return UnsafeBufferPointer(start: p, count: Int(sqlite3_column_bytes(handle, column)))
     }
 
     public func int64(_ column: Int32) -> Int64? {
