@@ -56,9 +56,9 @@ extension XMLRecordExtractor {
 
 /// A value handed between threads whose type is not `Sendable`; the hand-off itself orders the
 /// accesses (one side at a time).
-struct Unchecked<T>: @unchecked Sendable, Error {
-    let value: T
-    init(_ value: T) { self.value = value }
+public struct Unchecked<T>: @unchecked Sendable, Error {
+    public let value: T
+    public init(_ value: T) { self.value = value }
 }
 
 /// Records handed over at a time.

@@ -75,6 +75,7 @@ final class FileProcessor {
         var reasons: [String: Int] = [:]
         var superseded = 0
         var rejectDocument = RejectDocument()
+        var cut: RejectCut?
         let started = Date()
         do {
             let schema = try d.extract.schemaPath.map(schema(at:))
@@ -157,6 +158,11 @@ final class FileProcessor {
                     counts[outcome, default: 0] += 1
                 })
                 if let conflict { throw conflict }
+                // The reject XML is cut from the original on another thread while the last
+                // writes run and the transaction commits; it is put in place after the commit.
+                if !context.dryRun && !rejectDocument.isEmpty {
+                    cut = try startRejectCut(rejectDocument, source: path, name: name, definition: d, exportID: exportID)
+                }
                 try stage?.finish()
                 superseded = stage?.superseded ?? 0
                 if d.loads.contains(where: { if case .snapshotFile(let f) = $0 { f.sendOnce == nil } else { false } }) {
@@ -166,9 +172,11 @@ final class FileProcessor {
                                arguments: [digest.hex, d.name, name, exportID, businessDate?.iso, generatedAt, context.runID, counts["loaded"], counts["rejected"]])
             }
         } catch let failure as FileFailure {
+            cut?.abandon()
             rejects.discard()
             return quarantine(name: name, path: path, pipeline: d.name, sha: digest.hex, bytes: digest.bytes, failure: failure, logger: logger, exportID: exportID, businessDate: businessDate)
         } catch {
+            cut?.abandon()
             rejects.discard()
             if let io = StorageFailure.classify(error) {
                 logger.error("Storage failed; run stopped", metadata: ["stage": "load", "error": "\(io)"])
@@ -184,8 +192,9 @@ final class FileProcessor {
         if !context.dryRun {
             do {
                 try rejects.finish()
-                if !rejectDocument.isEmpty { try writeRejectDocument(rejectDocument, source: path, name: name, definition: d, exportID: exportID, count: rejects.count) }
+                if let cut { try finishRejectCut(cut, definition: d, count: rejects.count) }
             } catch {
+                cut?.abandon()
                 logger.error("Reject file not written", metadata: ["stage": "reject", "error": "\(type(of: error))"])
             }
             let location = archiveDestination(name: name, pipeline: d.name)
@@ -201,15 +210,25 @@ final class FileProcessor {
         return Outcome(result: result, businessDate: businessDate)
     }
 
-    /// The reject XML beside the JSON lines, and the folder's README.txt.
-    func writeRejectDocument(_ doc: RejectDocument, source: String, name: String, definition d: PipelineDefinition, exportID: String?, count: Int) throws {
-        let dir = zone.rejected + "/" + d.name + "/" + context.runID
+    /// Starts cutting the reject XML out of `source` into a partial file beside it in work/ (a
+    /// run that dies leaves nothing of it in rejected/; recovery removes partial files), with the
+    /// export id it will have, `<id>-R<NNN>`.
+    func startRejectCut(_ doc: RejectDocument, source: String, name: String, definition d: PipelineDefinition, exportID: String?) throws -> RejectCut {
         let original = RejectExportID.base(of: exportID ?? name)
         let seq = try ledger.nextRejectSequence(exportID: original)
-        let derived = RejectExportID.derive(base: original, sequence: seq)
-        let target = dir + "/" + name
-        if try doc.write(source: source, target: target, definition: d, newExportID: derived) {
-            try ledger.recordRejectFile(.init(path: String(target.dropFirst(zone.root.count + 1)), pipeline: d.name, run_id: context.runID, original_name: name, original_export_id: original, derived_export_id: derived, records: count, created_at: ISO8601DateFormatter().string(from: context.clock())), seq: seq)
+        return RejectCut(doc, source: source, partial: source + ".rejects.xml.partial", definition: d, original: original, seq: seq, name: name)
+    }
+
+    /// Waits for the cut, puts the reject XML beside the JSON lines and records it; writes the
+    /// folder's README.txt.
+    func finishRejectCut(_ cut: RejectCut, definition d: PipelineDefinition, count: Int) throws {
+        let dir = zone.rejected + "/" + d.name + "/" + context.runID
+        if try cut.wait() {
+            let target = dir + "/" + cut.name
+            try DropZone.makePrivateFolder(dir)
+            guard rename(cut.partial, target) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+            AtomicFile.syncFolder(of: target)
+            try ledger.recordRejectFile(.init(path: String(target.dropFirst(zone.root.count + 1)), pipeline: d.name, run_id: context.runID, original_name: cut.name, original_export_id: cut.original, derived_export_id: cut.derived, records: count, created_at: ISO8601DateFormatter().string(from: context.clock())), seq: cut.seq)
         }
         try RejectReadme.write(folder: dir, pipeline: d.name, runID: context.runID, runDate: context.runDate, zoneRoot: zone.root)
     }
@@ -271,6 +290,51 @@ final class FileProcessor {
         chmod(target, 0o600)
         AtomicFile.syncFolder(of: target)
         if FileManager.default.fileExists(atPath: path + ".done") { unlink(path + ".done") }
+    }
+}
+
+/// A reject XML being cut on a thread of its own (`RejectDocument.write` into `partial`); the
+/// caller no longer touches the document.
+final class RejectCut: @unchecked Sendable {
+    let partial: String
+    let original: String
+    let derived: String
+    let seq: Int
+    let name: String
+    let done = DispatchSemaphore(value: 0)
+    var result: Result<Bool, any Error> = .success(false)
+    var joined = false
+
+    init(_ doc: RejectDocument, source: String, partial: String, definition d: PipelineDefinition, original: String, seq: Int, name: String) {
+        self.partial = partial
+        self.original = original
+        self.derived = RejectExportID.derive(base: original, sequence: seq)
+        self.seq = seq
+        self.name = name
+        let derived = derived
+        // Handed over: the caller no longer touches the document.
+        let doc = Unchecked(doc)
+        let thread = Thread { [self] in
+            result = Result { try doc.value.write(source: source, target: partial, definition: d, newExportID: derived) }
+            done.signal()
+        }
+        thread.name = "dropline-reject-cut"
+        thread.start()
+    }
+
+    /// Whether the document was written (false: the source cannot be cut); rethrows its error.
+    func wait() throws -> Bool {
+        if !joined {
+            done.wait()
+            joined = true
+        }
+        return try result.get()
+    }
+
+    /// Waits and removes what was written (the load did not commit).
+    func abandon() {
+        _ = try? wait()
+        unlink(partial)
     }
 }
 
