@@ -219,10 +219,22 @@ public final class XMLStreamReader {
 
     func internedAttributes(_ node: xmlNodePtr) -> [XMLAttribute] {
         var out: [XMLAttribute] = []
+        var count = 0
+        var p = node.pointee.properties
+        while let attr = p {
+            count += 1
+            p = attr.pointee.next
+        }
+        out.reserveCapacity(count)
         var a = node.pointee.properties
         while let attr = a {
             var value = ""
             var c = attr.pointee.children
+            if let t = c, t.pointee.next == nil {
+                // The usual single text node: one string, nothing appended.
+                if let content = t.pointee.content { value = String(cString: content) }
+                c = nil
+            }
             while let t = c {
                 if let content = t.pointee.content { value += String(cString: content) }
                 c = t.pointee.next
