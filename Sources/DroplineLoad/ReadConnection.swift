@@ -7,10 +7,14 @@ import GRDBSQLite
 public final class ReadConnection {
     let handle: OpaquePointer
 
-    public init?(besides db: Database) {
+    public convenience init?(besides db: Database) {
         guard let main = db.sqliteConnection, let name = sqlite3_db_filename(main, "main") else { return nil }
-        let path = String(cString: name)
-        guard !path.isEmpty else { return nil }
+        self.init(path: String(cString: name))
+    }
+
+    /// A read-only connection to the database file at `path`; nil if there is none.
+    public init?(path: String) {
+        guard !path.isEmpty, path != ":memory:" else { return nil }
         var h: OpaquePointer?
         guard sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK, let h else {
             if let h { sqlite3_close_v2(h) }

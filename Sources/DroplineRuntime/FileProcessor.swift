@@ -295,46 +295,58 @@ final class FileProcessor {
 
 /// A reject XML being cut on a thread of its own (`RejectDocument.write` into `partial`); the
 /// caller no longer touches the document.
-final class RejectCut: @unchecked Sendable {
+final class RejectCut {
     let partial: String
     let original: String
     let derived: String
     let seq: Int
     let name: String
-    let done = DispatchSemaphore(value: 0)
-    var result: Result<Bool, any Error> = .success(false)
-    var joined = false
+    let task: BackgroundTask<Bool>
 
     init(_ doc: RejectDocument, source: String, partial: String, definition d: PipelineDefinition, original: String, seq: Int, name: String) {
         self.partial = partial
         self.original = original
-        self.derived = RejectExportID.derive(base: original, sequence: seq)
+        let derived = RejectExportID.derive(base: original, sequence: seq)
+        self.derived = derived
         self.seq = seq
         self.name = name
-        let derived = derived
         // Handed over: the caller no longer touches the document.
         let doc = Unchecked(doc)
-        let thread = Thread { [self] in
-            result = Result { try doc.value.write(source: source, target: partial, definition: d, newExportID: derived) }
-            done.signal()
-        }
-        thread.name = "dropline-reject-cut"
-        thread.start()
+        task = BackgroundTask(name: "dropline-reject-cut") { try doc.value.write(source: source, target: partial, definition: d, newExportID: derived) }
     }
 
     /// Whether the document was written (false: the source cannot be cut); rethrows its error.
-    func wait() throws -> Bool {
-        if !joined {
-            done.wait()
-            joined = true
-        }
-        return try result.get()
-    }
+    func wait() throws -> Bool { try task.wait() }
 
     /// Waits and removes what was written (the load did not commit).
     func abandon() {
         _ = try? wait()
         unlink(partial)
+    }
+}
+
+/// Work run on a thread of its own; `wait()` joins it (once) and returns or rethrows its result.
+final class BackgroundTask<T>: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var result: Result<T, any Error>?
+    private var joined = false
+
+    init(name: String, _ work: @escaping () throws -> T) {
+        let work = Unchecked(work)
+        let thread = Thread { [self] in
+            result = Result { try work.value() }
+            done.signal()
+        }
+        thread.name = name
+        thread.start()
+    }
+
+    func wait() throws -> T {
+        if !joined {
+            done.wait()
+            joined = true
+        }
+        return try result!.get()
     }
 }
 

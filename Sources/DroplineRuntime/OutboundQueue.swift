@@ -97,6 +97,17 @@ struct OutboundQueue {
         return outputs
     }
 
+    /// Runs `body` with `sql` prepared on a read-only connection of its own (committed data; the
+    /// run's connection stays free for other work meanwhile, such as utilization), or on the
+    /// run's connection when there is no file to open a second one on.
+    func readPostings(_ sql: String, _ body: (RawStatement) throws -> Void) throws {
+        if let reader = ReadConnection(path: warehouse.path) {
+            try body(try reader.prepare(sql))
+        } else {
+            try warehouse.read { db in try body(try RawStatement(db, sql)) }
+        }
+    }
+
     func markWritten(_ name: String, digest: String, records: Int) throws {
         try warehouse.write { db in
             try db.execute(sql: "UPDATE outbound_file SET status = 'written', sha256 = ?, records = ? WHERE name = ?", arguments: [digest, records, name])
@@ -116,11 +127,10 @@ struct OutboundQueue {
             // Bytes straight from SQLite's column buffers: no String per value.
             var out = Array("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<LaborPostings xmlns=\"urn:example:erp:labor:1\" batchId=\"\(batch)\" company=\"\(settings.company)\" createdAt=\"\(createdAt)\">\n".utf8)
             out.reserveCapacity(1 << 17)
-            try warehouse.read { db in
-                let s = try RawStatement(db, """
-                    SELECT posting_id, entry_id, reverses, pernr, erp_project, labor_class, posting_date, period, hours, cost_amount, bill_amount, currency
-                    FROM postings WHERE seq BETWEEN (SELECT first_seq FROM outbound_file WHERE name = ?1) AND (SELECT last_seq FROM outbound_file WHERE name = ?1) ORDER BY seq
-                    """)
+            try readPostings("""
+                SELECT posting_id, entry_id, reverses, pernr, erp_project, labor_class, posting_date, period, hours, cost_amount, bill_amount, currency
+                FROM postings WHERE seq BETWEEN (SELECT first_seq FROM outbound_file WHERE name = ?1) AND (SELECT last_seq FROM outbound_file WHERE name = ?1) ORDER BY seq
+                """) { s in
                 s.bind(name)
                 defer { s.reset() }
                 // `out` goes in and out of these as an inout parameter: captured by nested

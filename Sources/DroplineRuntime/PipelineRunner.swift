@@ -133,8 +133,13 @@ public final class PipelineRunner {
             if !request.dryRun {
                 try outbound.reserveSnapshots(of: definition, createdAt: createdAt)
                 try postingRun?.reserveLaborFile(createdAt: createdAt)
-                summary.outputs += try outbound.writePending(pipeline: definition.name)
-                if let postingRun { summary.outputs += try postingRun.refreshUtilization() }
+                // The pipeline's outbound files (the labor file reads postings through a
+                // connection of its own) are written while utilization is refreshed.
+                let name = definition.name
+                let files = BackgroundTask(name: "dropline-outbound") { try outbound.writePending(pipeline: name) }
+                let utilization = Result { try postingRun?.refreshUtilization() ?? [] }
+                summary.outputs += try files.wait()
+                summary.outputs += try utilization.get()
                 let manifests = ManifestWriter(zone: zone, context: context, ledger: ledger)
                 if let path = try manifests.write(definition, outputs: summary.outputs.filter { $0.pipeline == definition.name }, holds: posting == nil ? nil : summary.holds, version: DroplineInfo.version) {
                     summary.manifests.append(path)
