@@ -9,6 +9,24 @@ import Testing
 struct WarehouseUpgradeTests {
     static let v2 = "v2: postings, holds, time_entry_evaluation, timesheet_status, outbound files and sequences, sent_row, utilization"
 
+    /// A new warehouse gets 16 KiB pages; an existing one keeps its page size (changing it
+    /// would rewrite the whole file) and is upgraded as usual.
+    @Test func newWarehousesTakeLargePagesExistingOnesKeepTheirs() throws {
+        let dir = NSTemporaryDirectory() + "dropline-pages-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let fresh = try Warehouse.open(path: dir + "/new.sqlite")
+        let freshPages = try fresh.read { try Int.fetchOne($0, sql: "PRAGMA page_size") }
+        #expect(freshPages == 16384)
+        try fresh.close()
+        let existing = try DatabaseQueue(path: dir + "/old.sqlite")
+        try existing.write { try $0.execute(sql: "CREATE TABLE left_by_someone (x)") }
+        try existing.close()
+        let upgraded = try Warehouse.open(path: dir + "/old.sqlite")
+        let (pages, postings) = try upgraded.read { db in (try Int.fetchOne(db, sql: "PRAGMA page_size"), try db.tableExists("postings")) }
+        #expect(pages == 4096 && postings)
+    }
+
     @Test func v2WarehouseUpgradesToPostingRanges() throws {
         let root = NSTemporaryDirectory() + "dropline-upgrade-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: root) }
