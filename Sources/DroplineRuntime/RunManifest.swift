@@ -114,7 +114,10 @@ struct ManifestWriter {
             pipeline: .init(name: d.name, version: d.version, path: relative(d.sourcePath), sha256: d.sourceSHA256),
             reference_files: d.dependencies.compactMap { hash($0) },
             inputs: inputs,
-            outputs: outputs.compactMap { o in hash(zone.root + "/" + o.path).map { RunManifest.Output(path: o.path, bytes: $0.bytes, sha256: $0.sha256, records: o.records, control: o.control) } },
+            // The digest each writer took of the bytes it streamed, fsynced and renamed into place
+            // (not read back: the labor file of a 1 GB night is over a gigabyte); `verify`
+            // hashes the files on disk against it.
+            outputs: outputs.compactMap { o in size(zone.root + "/" + o.path).map { RunManifest.Output(path: o.path, bytes: $0, sha256: o.sha256, records: o.records, control: o.control) } },
             rejects: rejects, holds: holds, previous_manifest_sha256: previous?.sha256,
             timings: .init(written_at: ISO8601DateFormatter().string(from: context.clock())))
         let data = try manifest.encoded()
@@ -131,6 +134,11 @@ struct ManifestWriter {
     /// Zone-relative where possible (files of the zone), else as given.
     func relative(_ path: String) -> String {
         path.hasPrefix(zone.root + "/") ? String(path.dropFirst(zone.root.count + 1)) : path
+    }
+
+    func size(_ path: String) -> Int64? {
+        var st = stat()
+        return stat(path, &st) == 0 ? Int64(st.st_size) : nil
     }
 
     func hash(_ path: String) -> RunManifest.FileHash? {
