@@ -114,29 +114,29 @@ public final class RawStatement {
 /// A value `RawStatement.bind(_:...)` and `WriteBehind.row` take: text, an integer, or nil for NULL.
 public protocol RawBindable {
     func bind(to statement: RawStatement, at index: Int32)
-    func encode(into row: inout WriteBehind.RowEncoder)
+    func write(into row: inout WriteBehind.RowValues)
 }
 
 extension String: RawBindable {
     @inlinable public func bind(to statement: RawStatement, at index: Int32) { statement.bindText(self, at: index) }
-    @inlinable public func encode(into row: inout WriteBehind.RowEncoder) { row.text(self) }
+    @inlinable public func write(into row: inout WriteBehind.RowValues) { row.text(self) }
 }
 
 extension Int64: RawBindable {
     @inlinable public func bind(to statement: RawStatement, at index: Int32) { statement.bindInteger(self, at: index) }
-    @inlinable public func encode(into row: inout WriteBehind.RowEncoder) { row.integer(self) }
+    @inlinable public func write(into row: inout WriteBehind.RowValues) { row.integer(self) }
 }
 
 extension Int: RawBindable {
     @inlinable public func bind(to statement: RawStatement, at index: Int32) { statement.bindInteger(Int64(self), at: index) }
-    @inlinable public func encode(into row: inout WriteBehind.RowEncoder) { row.integer(Int64(self)) }
+    @inlinable public func write(into row: inout WriteBehind.RowValues) { row.integer(Int64(self)) }
 }
 
 extension Optional: RawBindable where Wrapped: RawBindable {
     @inlinable public func bind(to statement: RawStatement, at index: Int32) {
         if let self { self.bind(to: statement, at: index) } else { sqlite3_bind_null(statement.handle, index) }
     }
-    @inlinable public func encode(into row: inout WriteBehind.RowEncoder) {
-        if let self { self.encode(into: &row) } else { row.text(nil) }
+    @inlinable public func write(into row: inout WriteBehind.RowValues) {
+        if let self { self.write(into: &row) } else { row.text(nil) }
     }
 }

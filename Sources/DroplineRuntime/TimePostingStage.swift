@@ -123,7 +123,13 @@ final class TimePostingStage: TimeEntryLookup {
     /// A timesheet header: remembers its latest status (approval backlog).
     func header(_ r: DroplineCore.Record, exportID: String, businessDate: BusinessDate) throws {
         guard audit else { return }
-        try write(.timesheetStatus, r["timesheet_id"].text, r["status"].text, r["submitted_at"].text, businessDate.iso, exportID)
+        try write(.timesheetStatus) {
+            $0.text(r["timesheet_id"].text)
+            $0.text(r["status"].text)
+            $0.text(r["submitted_at"].text)
+            $0.text(businessDate.iso)
+            $0.text(exportID)
+        }
     }
 
     /// What `entry` reads of an entry record, by field name: taken with `draft(of:)` on the
@@ -190,8 +196,22 @@ final class TimePostingStage: TimeEntryLookup {
             return .held(reason)
         case .held(let reason):
             mayHaveHolds = true
-            try write(.holdInsert, key: entry.entryID, entry.entryID, reason.rawValue, entry.businessDate.iso, entry.timesheetID, entry.weekStart.iso, entry.exportID, entry.content.pernr,
-                      entry.content.date.iso, entry.content.project, DecimalText.canonical(entry.content.hours), entry.content.category, fileName, Int64(position), runID)
+            try write(.holdInsert, key: entry.entryID) {
+                $0.text(entry.entryID)
+                $0.text(reason.rawValue)
+                $0.text(entry.businessDate.iso)
+                $0.text(entry.timesheetID)
+                $0.text(entry.weekStart.iso)
+                $0.text(entry.exportID)
+                $0.text(entry.content.pernr)
+                $0.text(entry.content.date.iso)
+                $0.text(entry.content.project)
+                $0.text(DecimalText.canonical(entry.content.hours))
+                $0.text(entry.content.category)
+                $0.text(fileName)
+                $0.integer(Int64(position))
+                $0.text(runID)
+            }
             try evaluation(entry.entryID, entry.timesheetID, entry.exportID, "held", reason, [reason], entry)
             return .held(reason)
         case .rejected(let codes):
@@ -257,9 +277,29 @@ final class TimePostingStage: TimeEntryLookup {
         lastPostings = nil
         let cents = DecimalText.hundredths(p.hours)
         let c = p.reverses == nil ? entry.content : nil
-        try write(.postingInsert, key: p.ref, p.id, p.ref, p.reverses, p.pernr, p.erpProject, p.laborClass, p.postingDate.iso, p.period,
-                  DecimalText.format(p.hours, scale: 2), cents, DecimalText.format(p.costAmount, scale: 2), DecimalText.format(p.billAmount, scale: 2), p.currency, p.bucket,
-                  c?.pernr, c?.date.iso, c?.project, c.map { DecimalText.canonical($0.hours) }, c?.category, entry.exportID, runID)
+        try write(.postingInsert, key: p.ref) {
+            $0.text(p.id)
+            $0.text(p.ref)
+            $0.text(p.reverses)
+            $0.text(p.pernr)
+            $0.text(p.erpProject)
+            $0.text(p.laborClass)
+            $0.text(p.postingDate.iso)
+            $0.text(p.period)
+            $0.text(DecimalText.format(p.hours, scale: 2))
+            $0.integer(cents)
+            $0.text(DecimalText.format(p.costAmount, scale: 2))
+            $0.text(DecimalText.format(p.billAmount, scale: 2))
+            $0.text(p.currency)
+            $0.text(p.bucket)
+            $0.text(c?.pernr)
+            $0.text(c?.date.iso)
+            $0.text(c?.project)
+            $0.text(c.map { DecimalText.canonical($0.hours) })
+            $0.text(c?.category)
+            $0.text(entry.exportID)
+            $0.text(runID)
+        }
         unrecordedCents += cents
         if postedWeek?.pernr == p.pernr, let i = postedWeek?.index(of: p.postingDate) { postedWeek?.cents[i] += cents }
         for w in earlierWeeks.indices where earlierWeeks[w].pernr == p.pernr {
@@ -290,7 +330,13 @@ final class TimePostingStage: TimeEntryLookup {
 
     func flushWeekBuckets() throws {
         for (k, d) in weekBuckets {
-            try write(.postedWeekAdd, key: Self.weekKey(k.pernr, k.monday), BusinessDate(dayNumber: k.monday).iso, k.pernr, k.bucket, d.reduce(0, +), d[0], d[1], d[2], d[3], d[4], d[5], d[6])
+            try write(.postedWeekAdd, key: Self.weekKey(k.pernr, k.monday)) {
+                $0.text(BusinessDate(dayNumber: k.monday).iso)
+                $0.text(k.pernr)
+                $0.text(k.bucket)
+                $0.integer(d.reduce(0, +))
+                for day in d { $0.integer(day) }
+            }
         }
         weekBuckets.removeAll(keepingCapacity: true)
     }
@@ -305,13 +351,18 @@ final class TimePostingStage: TimeEntryLookup {
     /// Stops the writer without waiting for its queue (the transaction is abandoned); idempotent.
     func close() { writes.close() }
 
-    /// Queues a row; `key` names what lookups it changes (an entry id, or `weekKey`).
-    func write<each V: RawBindable>(_ statement: Write, key: String? = nil, _ values: repeat each V) throws {
+    /// Queues a row, its values written in parameter order with their concrete types; `key`
+    /// names what lookups it changes (an entry id, or `weekKey`).
+    func write(_ statement: Write, key: String? = nil, _ values: (inout WriteBehind.RowValues) -> Void) throws {
         if let key, readerReads != nil { written.insert(key) }
-        // Not the variadic `row`: spelled out here, the closures are specialized for the values.
-        try writes.row(statement.rawValue, key: key, bind: { $0.bind(repeat each values) }, encode: { row in
-            for value in repeat each values { value.encode(into: &row) }
-        })
+        try writes.row(statement.rawValue, key: key, values)
+    }
+
+    /// `write` with the values as arguments, for the rare rows (a generic call per value).
+    func write<each V: RawBindable>(_ statement: Write, key: String? = nil, _ values: repeat each V) throws {
+        try write(statement, key: key) { row in
+            for value in repeat each values { value.write(into: &row) }
+        }
     }
 
     /// The key of a worker's ISO week (Monday's day number) in `written`.
@@ -349,8 +400,18 @@ final class TimePostingStage: TimeEntryLookup {
 
     func evaluation(_ id: String, _ timesheet: String?, _ exportID: String, _ outcome: String, _ primary: ReasonCode?, _ reasons: [ReasonCode], _ entry: TimeEntry?, latest updateLatest: Bool = true) throws {
         guard audit else { unrecordedCents = 0; return }
-        try write(.evaluation, id, timesheet, exportID, runID, outcome, primary?.rawValue, reasons.map(\.rawValue).joined(separator: ","),
-                  entry?.content.pernr, entry?.content.date.iso, entry.map { DecimalText.canonical($0.content.hours) })
+        try write(.evaluation) {
+            $0.text(id)
+            $0.text(timesheet)
+            $0.text(exportID)
+            $0.text(runID)
+            $0.text(outcome)
+            $0.text(primary?.rawValue)
+            $0.text(reasons.count == 1 ? reasons[0].rawValue : reasons.map(\.rawValue).joined(separator: ","))
+            $0.text(entry?.content.pernr)
+            $0.text(entry?.content.date.iso)
+            $0.text(entry.map { DecimalText.canonical($0.content.hours) })
+        }
         if updateLatest { try latest(id, outcome, primary, entry?.content.pernr, entry?.content.date, entry?.content.hours) }
     }
 
@@ -362,7 +423,15 @@ final class TimePostingStage: TimeEntryLookup {
         let posted = unrecordedCents
         unrecordedCents = 0
         guard outcome != "dropped", !(outcome == "skipped" && primary == .notApproved) else { return }
-        try write(.latest, id, outcome, primary?.rawValue, pernr, date?.iso, hours.map(DecimalText.hundredths), posted)
+        try write(.latest) {
+            $0.text(id)
+            $0.text(outcome)
+            $0.text(primary?.rawValue)
+            $0.text(pernr)
+            $0.text(date?.iso)
+            $0.integer(hours.map(DecimalText.hundredths))
+            $0.integer(posted)
+        }
     }
 
     /// Hundredths posted by the decision in progress, not yet added to its latest outcome.
