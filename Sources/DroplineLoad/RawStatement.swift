@@ -59,6 +59,16 @@ public final class RawStatement {
     }
 
 
+    /// One text to parameter 1: the per-record lookups' form, without the generic calls of
+    /// the variadic `bind`.
+    public func bind(_ text: String) { bindText(text, at: 1) }
+
+    /// Two texts to parameters 1 and 2.
+    public func bind(_ first: String, _ second: String) {
+        bindText(first, at: 1)
+        bindText(second, at: 2)
+    }
+
     /// Binds the values to parameters 1, 2, ... (text, integers or NULL for nil), without
     /// building an array of them.
     public func bind<each V: RawBindable>(_ values: repeat each V) {
