@@ -16,11 +16,28 @@ public struct KeyFilter: Sendable {
 
     @inline(__always)
     func probe(_ key: String) -> (index: Int, bits: UInt64) {
-        // FNV-1a over the UTF-8 bytes, then SplitMix64's finalizer to spread them: a few
-        // nanoseconds for an entry id, where `Hasher` (SipHash) took several times that. Keys
-        // made to collide only make the filter answer "maybe" more often, never wrongly.
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in key.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+        // The UTF-8 bytes eight at a time, each word multiplied in, then SplitMix64's finalizer
+        // to spread them: a few nanoseconds for an entry id, where `Hasher` (SipHash) took
+        // several times that. Keys made to collide only make the filter answer "maybe" more
+        // often, never wrongly.
+        var key = key
+        var h = key.withUTF8 { b -> UInt64 in
+            var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(b.count)
+            var i = 0
+            while i + 8 <= b.count {
+                h = (h ^ UnsafeRawPointer(b.baseAddress! + i).loadUnaligned(as: UInt64.self)) &* 0xff51_afd7_ed55_8ccd
+                h ^= h >> 32
+                i += 8
+            }
+            var tail: UInt64 = 0
+            var shift: UInt64 = 0
+            while i < b.count {
+                tail |= UInt64(b[i]) << shift
+                shift += 8
+                i += 1
+            }
+            return (h ^ tail) &* 0xc4ce_b9fe_1a85_ec53
+        }
         h = (h ^ (h >> 30)) &* 0xbf58_476d_1ce4_e5b9
         h = (h ^ (h >> 27)) &* 0x94d0_49bb_1331_11eb
         h ^= h >> 31

@@ -99,6 +99,8 @@ final class FileProcessor {
                 var rejectedParents: [String: [RecordIssue]] = [:]
                 // On the parsing thread: transforms and, for time entries, the fields the stage reads.
                 let entryType = posting?.record
+                var facts = TypeFacts()
+                var tally = Array(repeating: 0, count: RecordOutcome.allCases.count)
                 let prepare = { (r: DroplineCore.Record) -> Prepared in
                     var t = r
                     transformer.apply(&t)
@@ -114,8 +116,11 @@ final class FileProcessor {
                     }
                 }, record: { extracted, prepared in
                     var issues: [RecordIssue] = []
-                    var outcome = "loaded"
-                    let parentIssues = parents[extracted.type].flatMap { rejectedParents[$0] }
+                    var outcome = RecordOutcome.loaded
+                    // What the definition says of the record's type, looked up once per run of
+                    // records of one type (no hashing of the type name per record).
+                    if extracted.type != facts.type { facts = TypeFacts(extracted.type, parents: parents, hasChildren: hasChildren, containers: containers) }
+                    let parentIssues = facts.parent.flatMap { rejectedParents[$0] }
                     // Faults before the transforms (its parent's, schema or cast): not evaluated further.
                     let record = parentIssues == nil && extracted.issues.isEmpty ? prepared.transformed : extracted
                     if let parentIssues {
@@ -126,11 +131,11 @@ final class FileProcessor {
                         issues = record.issues + (try validator.check(record))
                         if issues.isEmpty, let stage, record.type == stage.load.record {
                             switch try stage.entry(prepared.draft ?? TimePostingStage.draft(of: record), exportID: exportID ?? "", businessDate: businessDate ?? context.runDate, fileName: name) {
-                            case .posted: outcome = "loaded"
+                            case .posted: outcome = .loaded
                             case .held(let reason):
-                                outcome = "held"
+                                outcome = .held
                                 reasons[reason.rawValue, default: 0] += 1
-                            case .skipped: outcome = "skipped"
+                            case .skipped: outcome = .skipped
                             case .rejected(let list): issues = list
                             }
                         } else if issues.isEmpty {
@@ -140,23 +145,24 @@ final class FileProcessor {
                             if let issue = try session.load(record, with: d.loads, shape: shapes[record.type] ?? []) { issues = [issue] }
                         }
                     }
-                    if hasChildren.contains(record.type) {
+                    if facts.hasChildren {
                         if issues.isEmpty { rejectedParents.removeValue(forKey: record.type) } else { rejectedParents[record.type] = issues }
                     }
-                    if containers.contains(record.type) { return }
+                    if facts.isContainer { return }
                     if !issues.isEmpty {
-                        if let stage, record.type == stage.load.record, outcome == "loaded", issues.allSatisfy({ $0.code == .invalidField }) {
+                        if let stage, record.type == stage.load.record, outcome == .loaded, issues.allSatisfy({ $0.code == .invalidField }) {
                             // Rejected before the rules ran: still one evaluation of the entry.
                             try stage.rejectedBeforeEvaluation(extracted, exportID: exportID ?? "", issues: issues)
                         }
-                        outcome = "rejected"
+                        outcome = .rejected
                         let rejection = Rejection(recordType: record.type, key: Self.key(record, d), line: record.line, issues: issues)
                         reasons[rejection.primary.rawValue, default: 0] += 1
                         try rejects.append(rejection)
                         try rejectDocument.add(extracted, definition: d)
                     }
-                    counts[outcome, default: 0] += 1
+                    tally[outcome.rawValue] += 1
                 })
+                counts = Dictionary(uniqueKeysWithValues: RecordOutcome.allCases.map { ("\($0)", tally[$0.rawValue]) })
                 if let conflict { throw conflict }
                 // The reject XML is cut from the original on another thread while the last
                 // writes run and the transaction commits; it is put in place after the commit.
@@ -347,6 +353,28 @@ final class BackgroundTask<T>: @unchecked Sendable {
             joined = true
         }
         return try result!.get()
+    }
+}
+
+/// What a record counts as in a file's tally.
+private enum RecordOutcome: Int, CaseIterable {
+    case loaded, rejected, held, skipped
+}
+
+/// What a file's definition says of one record type, for the per-record loop.
+private struct TypeFacts {
+    var type = ""
+    var parent: String?
+    var hasChildren = false
+    var isContainer = false
+
+    init() {}
+
+    init(_ type: String, parents: [String: String], hasChildren: Set<String>, containers: Set<String>) {
+        self.type = type
+        parent = parents[type]
+        self.hasChildren = hasChildren.contains(type)
+        isContainer = containers.contains(type)
     }
 }
 
