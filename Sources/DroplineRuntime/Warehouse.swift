@@ -18,7 +18,7 @@ public enum Warehouse {
         config.prepareDatabase { db in
             // 16 KiB pages for a new warehouse (a no-op on an existing one): a quarter of the WAL
             // frames, system calls and B-tree pages per row of 4 KiB pages. 1 GB night, run
-            // 101.8 s -> 89.0 s (`bench/ab 1 1000`), most of it in the commit's checkpoint.
+            // 101.8 s -> 89.0 s (`bench/ab 1 1000`).
             try db.execute(sql: "PRAGMA page_size = 16384")
             try db.execute(sql: "PRAGMA journal_mode = WAL")
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
