@@ -21,8 +21,8 @@ public final class XMLRecordExtractor {
     let limits: XMLLimits
     let topLevel: [RecordPlan]
 
-    /// A record type compiled for the per-element loop: classes, so that handing it around and
-    /// walking its fields does not copy (retain and release) every field definition of every record.
+    /// A record type compiled for the per-element loop: a class, handed around by reference;
+    /// its fields are compiled `FieldPlan` values, so walking them copies no field definition.
     final class RecordPlan {
         let definition: RecordDefinition
         let name: String
