@@ -88,6 +88,24 @@ public struct FieldMap: Sendable, Equatable, Sequence, ExpressibleByDictionaryLi
         }
     }
 
+    /// A field's `Value.text`, `Value.date` and `Value.decimal`, read in place: through the
+    /// subscript, every read copied the whole value out and destroyed it again.
+    public func text(_ name: String) -> String? {
+        guard let i = index(of: name) else { return nil }
+        if case .string(let s) = entries[i].value { return s }
+        return entries[i].value.text
+    }
+
+    public func date(_ name: String) -> BusinessDate? {
+        guard let i = index(of: name), case .date(let d) = entries[i].value else { return nil }
+        return d
+    }
+
+    public func decimal(_ name: String) -> Decimal? {
+        guard let i = index(of: name) else { return nil }
+        return entries[i].value.decimal
+    }
+
     /// Adds a field the map does not have yet (the caller knows), without looking for it.
     public mutating func appendNew(_ name: String, _ value: Value) {
         assert(index(of: name) == nil, "appendNew of a field already present")

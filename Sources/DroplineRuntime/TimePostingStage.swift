@@ -145,11 +145,12 @@ final class TimePostingStage: TimeEntryLookup {
     }
 
     static func draft(of r: DroplineCore.Record) -> Draft {
+        let f = r.fields
         var content: EntryContent?
-        if let pernr = r["worker"].text, let date = r["date"].date, let project = r["project"].text, let hours = r["hours"].decimal, let category = r["category"].text {
+        if let pernr = f.text("worker"), let date = f.date("date"), let project = f.text("project"), let hours = f.decimal("hours"), let category = f.text("category") {
             content = EntryContent(pernr: pernr, date: date, project: project, hours: hours, category: category)
         }
-        return Draft(id: r["entry_id"].text ?? "", timesheetID: r["timesheet_id"].text, approved: r["status"].text == "approved", content: content, weekStart: r["week_start"].date, ordinal: r.ordinal)
+        return Draft(id: f.text("entry_id") ?? "", timesheetID: f.text("timesheet_id"), approved: f.text("status") == "approved", content: content, weekStart: f.date("week_start"), ordinal: r.ordinal)
     }
 
     /// An entry from a loaded export (§4.2 steps 2-5).

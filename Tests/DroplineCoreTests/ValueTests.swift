@@ -133,6 +133,13 @@ struct RecordStorageTests {
         var r = Record(type: "t", line: 1, ordinal: 1)
         r["f"] = .string("v")
         #expect(r["f"] == .string("v") && r["missing"] == .null)
+        // The in-place readers give what the value's own accessors give.
+        let d = BusinessDate(iso: "2026-11-30")!
+        let typed: FieldMap = ["s": .string("a long text of more than fifteen bytes"), "n": .null, "i": .integer(7), "d": .date(d), "x": .decimal(7.5, scale: 2)]
+        for name in ["s", "n", "i", "d", "x", "absent"] {
+            let v = typed[name] ?? .null
+            #expect(typed.text(name) == v.text && typed.date(name) == v.date && typed.decimal(name) == v.decimal, "\(name)")
+        }
     }
 
     @Test func controlSumsKeepEveryCheck() {
