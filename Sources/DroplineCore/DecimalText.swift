@@ -8,7 +8,7 @@ public enum DecimalText {
     public static func parse(_ text: Substring, separator: UInt8 = UInt8(ascii: "."), allowSign: Bool = true) -> Decimal? {
         guard let s = scan(text, separator: separator, allowSign: allowSign) else { return nil }
         guard s.overflow else {
-            return Decimal(sign: s.negative && s.mantissa != 0 ? .minus : .plus, exponent: -s.scale, significand: Decimal(s.mantissa))
+            return decimal(negative: s.negative, s.mantissa, scale: s.scale)
         }
         // Long values: let Foundation do the arithmetic on a normalised string.
         var normalised = String(decoding: text.utf8.dropFirst(s.negative ? 1 : 0), as: UTF8.self)
@@ -21,12 +21,8 @@ public enum DecimalText {
     /// What `parse` accepts, as an `Exact` without building a `Decimal`; nil also for a value of
     /// more than 18 digits (which `parse` still reads).
     public static func parseExact(_ text: Substring, separator: UInt8 = UInt8(ascii: "."), allowSign: Bool = true) -> Exact? {
-        guard var s = scan(text, separator: separator, allowSign: allowSign), !s.overflow else { return nil }
-        while s.scale > 0, s.mantissa % 10 == 0 {
-            s.mantissa /= 10
-            s.scale -= 1
-        }
-        return Exact(negative: s.negative && s.mantissa != 0, magnitude: s.mantissa, scale: s.scale)
+        guard let s = scan(text, separator: separator, allowSign: allowSign), !s.overflow else { return nil }
+        return normalised(negative: s.negative && s.mantissa != 0, s.mantissa, exponent: -s.scale)
     }
 
     /// `[-]digits[<separator>digits]` read into a 64-bit mantissa and a count of fraction digits
@@ -81,6 +77,14 @@ public enum DecimalText {
         public var negative: Bool
         public var magnitude: UInt64
         public var scale: Int
+
+        public var decimal: Decimal { DecimalText.decimal(negative: negative, magnitude, scale: scale) }
+    }
+
+    /// `(negative ? -1 : 1) × n / 10^scale` as a `Decimal`, without arithmetic (zero is never
+    /// negative).
+    static func decimal(negative: Bool, _ n: UInt64, scale: Int) -> Decimal {
+        Decimal(sign: negative && n != 0 ? .minus : .plus, exponent: -scale, significand: Decimal(n))
     }
 
     /// `value` as an `Exact`, or nil when it does not fit (a significand of more than 64 bits, a
@@ -186,7 +190,7 @@ public enum DecimalText {
         guard !overflow, 2 + factor.scale < tens.count else { return nil }
         let negative = (hundredths < 0) != factor.negative
         guard let n = units(Exact(negative: negative, magnitude: m, scale: 2 + factor.scale), scale: scale) else { return nil }
-        return Decimal(sign: negative && n != 0 ? .minus : .plus, exponent: -scale, significand: Decimal(n))
+        return decimal(negative: negative, n, scale: scale)
     }
 
     /// 10^0 ... 10^18.
@@ -242,7 +246,7 @@ public enum DecimalText {
         if scale >= 0, let x = exact(value) {
             if x.scale <= scale { return value }
             if let n = units(x, scale: scale) {
-                return Decimal(sign: x.negative && n != 0 ? .minus : .plus, exponent: -scale, significand: Decimal(n))
+                return decimal(negative: x.negative, n, scale: scale)
             }
         }
         return foundationRoundHalfUp(value, scale: scale)
@@ -281,7 +285,7 @@ public enum DecimalText {
 
     /// The exact value of a count of hundredths, without a division.
     public static func fromHundredths(_ n: Int64) -> Decimal {
-        Decimal(sign: n < 0 ? .minus : .plus, exponent: -2, significand: Decimal(n.magnitude))
+        decimal(negative: n < 0, n.magnitude, scale: 2)
     }
 
     /// Text with two decimals of a count of hundredths (`-1250` -> `-12.50`).
@@ -326,7 +330,7 @@ public struct ExactSum: Sendable {
                 return
             }
         }
-        add(Decimal(sign: x.negative ? .minus : .plus, exponent: -x.scale, significand: Decimal(x.magnitude)))
+        add(x.decimal)
     }
 
     public mutating func add(_ d: Decimal) {
@@ -334,7 +338,7 @@ public struct ExactSum: Sendable {
     }
 
     public var total: Decimal {
-        let whole = Decimal(sign: units < 0 ? .minus : .plus, exponent: -Self.scale, significand: Decimal(units.magnitude))
+        let whole = DecimalText.decimal(negative: units < 0, units.magnitude, scale: Self.scale)
         return rest.isZero ? whole : whole + rest
     }
 }

@@ -73,10 +73,6 @@ public struct FieldMap: Sendable, Equatable, Sequence, ExpressibleByDictionaryLi
         for (k, v) in elements { self[k] = v }
     }
 
-    public init(_ dictionary: [String: Value]) {
-        for (k, v) in dictionary.sorted(by: { $0.key < $1.key }) { self[k] = v }
-    }
-
     @inline(__always)
     func index(of name: String) -> Int? {
         // Lengths first: for a small string it is read from the string itself, and most names

@@ -172,7 +172,7 @@ public final class XMLRecordExtractor {
                     let text = raw.xmlTrimmed
                     if let x = DecimalText.parseExact(text) {
                         sums[i].add(x)
-                        contributions.append(i, Decimal(sign: x.negative ? .minus : .plus, exponent: -x.scale, significand: Decimal(x.magnitude)))
+                        contributions.append(i, x.decimal)
                     } else if let v = DecimalText.parse(text) {
                         sums[i].add(v)
                         contributions.append(i, v)
@@ -256,13 +256,15 @@ public final class XMLRecordExtractor {
         let fresh = !def.allAttributes
         for i in plan.fields.indices {
             let field = plan.fields[i]
+            let value: Value
             switch FieldCaster.cast(field.raw(record: el, ancestors: ancestors, root: root), name: field.name, type: field.type, emptyIsNull: field.emptyIsNull) {
-            case .success(let v): if fresh { rec.fields.appendNew(field.name, v) } else { rec.fields[field.name] = v }
+            case .success(let v): value = v
             case .failure(let issue):
-                if fresh { rec.fields.appendNew(field.name, .null) } else { rec.fields[field.name] = .null }
+                value = .null
                 // Schema messages already cover the same fault; keep cast issues when there are none.
                 if schemaErrors.isEmpty { rec.issues.append(issue) }
             }
+            if fresh { rec.fields.appendNew(field.name, value) } else { rec.fields[field.name] = value }
         }
         return rec
     }

@@ -104,7 +104,6 @@ public final class RawStatement {
         return String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
     }
 
-    /// The column's text as bytes (valid inside `body` only), or nil for NULL: no String made.
     /// The column's text bytes, valid until the next step, reset or column read of the
     /// statement; nil for NULL.
     public func bytes(_ column: Int32) -> UnsafeBufferPointer<UInt8>? {
