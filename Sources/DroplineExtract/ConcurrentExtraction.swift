@@ -10,7 +10,7 @@ extension XMLRecordExtractor {
     /// `prepare` runs on the parsing thread for each record, and what it gives travels with the
     /// record: work that needs nothing but the record (transforms, reading fields) is done there,
     /// off the thread that decides and writes. It must not touch the caller's state.
-    public func runConcurrently<Prepared>(path: String, checkControl: Bool = true, prepare: @escaping (Record) -> Prepared, header handleHeader: ([String: Value]) throws -> Void, record handle: (Record, Prepared) throws -> Void) throws -> ExtractSummary {
+    public func runConcurrently<Prepared>(path: String, checkControl: Bool = true, prepare: @escaping (Record) -> Prepared, header handleHeader: ([String: Value]) throws -> Void, records handle: ([(Record, Prepared)]) throws -> Void) throws -> ExtractSummary {
         let handoff = Handoff<Prepared>(capacity: 8)
         let finished = DispatchSemaphore(value: 0)
         let extractor = Unchecked(self)
@@ -41,9 +41,7 @@ extension XMLRecordExtractor {
         while true {
             switch handoff.take() {
             case .header(let h): try handleHeader(h)
-            case .records(let records):
-                // By index: the elements are passed borrowed, not copied out of the batch first.
-                for i in records.indices { try handle(records[i].0, records[i].1) }
+            case .records(let records): try handle(records)
             case .done(let result):
                 switch result {
                 case .success(let summary): return summary

@@ -106,15 +106,7 @@ final class FileProcessor {
                     transformer.apply(&t)
                     return Prepared(transformed: t, draft: t.type == entryType ? TimePostingStage.draft(of: t) : nil)
                 }
-                _ = try extractor.runConcurrently(path: path, prepare: prepare, header: { header in
-                    exportID = header["export_id"]?.text
-                    businessDate = header["business_date"]?.date
-                    generatedAt = header["generated_at"]?.text
-                    session.setExport(id: exportID ?? "")
-                    if let exportID, let prior = try ledger.loadedExport(pipeline: d.name, exportID: exportID), prior.sha256 != digest.hex {
-                        conflict = FileFailure(.exportIdConflict, "export id \(exportID) was already loaded from \(prior.name) with different content. Quarantined; nothing loaded. Ask the sender for a new export id, or confirm which version is right.")
-                    }
-                }, record: { extracted, prepared in
+                func handle(_ extracted: DroplineCore.Record, _ prepared: Prepared) throws {
                     var issues: [RecordIssue] = []
                     var outcome = RecordOutcome.loaded
                     // What the definition says of the record's type, looked up once per run of
@@ -161,6 +153,19 @@ final class FileProcessor {
                         try rejectDocument.add(extracted, definition: d)
                     }
                     tally[outcome.rawValue] += 1
+                }
+                _ = try extractor.runConcurrently(path: path, prepare: prepare, header: { header in
+                    exportID = header["export_id"]?.text
+                    businessDate = header["business_date"]?.date
+                    generatedAt = header["generated_at"]?.text
+                    session.setExport(id: exportID ?? "")
+                    if let exportID, let prior = try ledger.loadedExport(pipeline: d.name, exportID: exportID), prior.sha256 != digest.hex {
+                        conflict = FileFailure(.exportIdConflict, "export id \(exportID) was already loaded from \(prior.name) with different content. Quarantined; nothing loaded. Ask the sender for a new export id, or confirm which version is right.")
+                    }
+                }, records: { batch in
+                    // By index, in this concrete context: the elements are borrowed, not copied
+                    // out of the batch through generic value witnesses.
+                    for i in batch.indices { try handle(batch[i].0, batch[i].1) }
                 })
                 counts = Dictionary(uniqueKeysWithValues: RecordOutcome.allCases.map { ("\($0)", tally[$0.rawValue]) })
                 if let conflict { throw conflict }
