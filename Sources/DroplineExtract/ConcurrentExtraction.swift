@@ -10,20 +10,19 @@ extension XMLRecordExtractor {
     /// `prepare` runs on the parsing thread for each record, and what it gives travels with the
     /// record: work that needs nothing but the record (transforms, reading fields) is done there,
     /// off the thread that decides and writes. It must not touch the caller's state.
-    public func runConcurrently<Prepared>(path: String, checkControl: Bool = true, prepare: @escaping (Record) -> Prepared, header handleHeader: ([String: Value]) throws -> Void, records handle: ([(Record, Prepared)]) throws -> Void) throws -> ExtractSummary {
+    public func runConcurrently<Prepared>(path: String, checkControl: Bool = true, prepare: @escaping (Record) -> Prepared, header handleHeader: ([String: Value]) throws -> Void, records handle: (RecordBatch<Prepared>) throws -> Void) throws -> ExtractSummary {
         let handoff = Handoff<Prepared>(capacity: 8)
         let finished = DispatchSemaphore(value: 0)
         let extractor = Unchecked(self)
         let prepare = Unchecked(prepare)
         let thread = Thread {
-            var batch: [(Record, Prepared)] = []
-            batch.reserveCapacity(handoffBatchSize)
+            var batch = RecordBatch<Prepared>(capacity: handoffBatchSize)
             let result = Result {
                 try extractor.value.run(path: path, checkControl: checkControl, header: { try handoff.put(.header($0)) }, record: { r in
                     batch.append((r, prepare.value(r)))
-                    if batch.count == handoffBatchSize {
+                    if batch.isFull {
                         try handoff.put(.records(batch))
-                        batch.removeAll(keepingCapacity: true)
+                        batch = RecordBatch(capacity: handoffBatchSize)
                     }
                 })
             }
@@ -62,11 +61,48 @@ public struct Unchecked<T>: @unchecked Sendable, Error {
 /// Records handed over at a time.
 let handoffBatchSize = 256
 
+/// Records and what `prepare` gave for them, filled on one thread and taken out on another,
+/// each pair moved in and moved out once: an array's element borrowed by a call is copied
+/// (retaining every reference in the record) and destroyed again, since the array could change
+/// during the call. Pairs not taken are destroyed with the batch.
+public final class RecordBatch<Prepared>: @unchecked Sendable {
+    @usableFromInline let pairs: UnsafeMutablePointer<(Record, Prepared)>
+    let capacity: Int
+    @usableFromInline var count = 0
+    @usableFromInline var taken = 0
+
+    init(capacity: Int) {
+        pairs = .allocate(capacity: capacity)
+        self.capacity = capacity
+    }
+
+    deinit {
+        (pairs + taken).deinitialize(count: count - taken)
+        pairs.deallocate()
+    }
+
+    var isFull: Bool { count == capacity }
+    var isEmpty: Bool { count == 0 }
+
+    func append(_ pair: consuming (Record, Prepared)) {
+        precondition(count < capacity)
+        (pairs + count).initialize(to: pair)
+        count += 1
+    }
+
+    /// The next pair in order, moved out; nil after the last.
+    @inlinable public func take() -> (Record, Prepared)? {
+        guard taken < count else { return nil }
+        defer { taken += 1 }
+        return (pairs + taken).move()
+    }
+}
+
 /// A bounded, blocking queue between one producer and one consumer.
 final class Handoff<Prepared>: @unchecked Sendable {
     enum Item {
         case header([String: Value])
-        case records([(Record, Prepared)])
+        case records(RecordBatch<Prepared>)
         case done(Result<ExtractSummary, Unchecked<any Error>>)
     }
 

@@ -163,9 +163,7 @@ final class FileProcessor {
                         conflict = FileFailure(.exportIdConflict, "export id \(exportID) was already loaded from \(prior.name) with different content. Quarantined; nothing loaded. Ask the sender for a new export id, or confirm which version is right.")
                     }
                 }, records: { batch in
-                    // By index, in this concrete context: the elements are borrowed, not copied
-                    // out of the batch through generic value witnesses.
-                    for i in batch.indices { try handle(batch[i].0, batch[i].1) }
+                    while let (extracted, prepared) = batch.take() { try handle(extracted, prepared) }
                 })
                 counts = Dictionary(uniqueKeysWithValues: RecordOutcome.allCases.map { ("\($0)", tally[$0.rawValue]) })
                 if let conflict { throw conflict }
