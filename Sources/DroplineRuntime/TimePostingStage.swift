@@ -32,8 +32,12 @@ final class TimePostingStage: TimeEntryLookup {
     let categories: [String: CategoryInfo]
     /// Held entries dropped because the current run's export carries them again.
     var superseded = 0
-    /// False while the holds table is known to be empty: the per-entry hold lookup is skipped.
-    var mayHaveHolds: Bool
+    /// False when the holds table was empty as the transaction began: then only an entry this
+    /// stage held (`heldHere` says "maybe") needs a hold lookup, not every entry after the first
+    /// hold.
+    let holdsBefore: Bool
+    /// Entry ids this stage held, in fixed memory.
+    var heldHere: KeyFilter
     /// ISO weeks already marked in `utilization_due` by this transaction.
     var dueWeeks: Set<Int> = []
     let writes: WriteBehind
@@ -105,7 +109,8 @@ final class TimePostingStage: TimeEntryLookup {
         readerReads = try reader.map { r in try ReadStatements(r.prepare, hasWorkers: hasWorkers) }
         writes = WriteBehind(statements: try Write.allCases.map { try RawStatement(db, $0.sql) }, synchronous: readerReads == nil)
         written = KeyFilter(expectedKeys: readerReads == nil ? 0 : expectedEntries)
-        self.mayHaveHolds = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM holds)") ?? true
+        holdsBefore = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM holds)") ?? true
+        heldHere = KeyFilter(expectedKeys: expectedEntries / 16)
         self.load = load
         self.company = settings.company
         self.runID = runID
@@ -196,7 +201,7 @@ final class TimePostingStage: TimeEntryLookup {
             try evaluation(entry.entryID, entry.timesheetID, entry.exportID, "held", reason, [reason], entry, latest: false)
             return .held(reason)
         case .held(let reason):
-            mayHaveHolds = true
+            heldHere.insert(entry.entryID)
             try write(.holdInsert, key: entry.entryID) {
                 $0.text(entry.entryID)
                 $0.text(reason.rawValue)
@@ -383,8 +388,11 @@ final class TimePostingStage: TimeEntryLookup {
         return try writes.withConnection { try body(mainReads) }
     }
 
+    /// Whether a hold row of the entry may exist (false: certainly none).
+    func mayBeHeld(_ entryID: String) -> Bool { holdsBefore || heldHere.mayContain(entryID) }
+
     func isHeld(_ entryID: String) throws -> Bool {
-        guard mayHaveHolds else { return false }
+        guard mayBeHeld(entryID) else { return false }
         return try read(entryID) { reads in
             let s = reads.holdExists
             s.bind(entryID)
@@ -394,7 +402,7 @@ final class TimePostingStage: TimeEntryLookup {
     }
 
     func deleteHold(_ entryID: String) throws {
-        guard mayHaveHolds else { return }
+        guard mayBeHeld(entryID) else { return }
         try write(.holdDelete, key: entryID, entryID)
     }
 
