@@ -285,8 +285,10 @@ public final class WriteBehind: @unchecked Sendable {
                     switch tag {
                     case 1:
                         let n = Int(load(UInt32.self))
+                        // Not copied by SQLite (static): the batch outlives the row's run, and every
+                        // parameter is bound again before the statement runs again.
                         base.advanced(by: at).withMemoryRebound(to: CChar.self, capacity: max(n, 1)) {
-                            _ = sqlite3_bind_text(h, index, $0, Int32(n), RawStatement.transient)
+                            _ = sqlite3_bind_text(h, index, $0, Int32(n), nil)
                         }
                         at += n
                     case 2: sqlite3_bind_int64(h, index, load(Int64.self))
