@@ -16,7 +16,7 @@ import GRDBSQLite
 /// A failed row stops the writer: later rows are dropped and the failure is thrown by the next
 /// `row`, `drain` or `finish`; the transaction is then rolled back by its owner. `close()` must
 /// run before the transaction ends, whatever happened (it joins the thread). `synchronous` runs
-/// every row at once on the caller's thread instead (no thread at all, no copy).
+/// every row at once on the caller's thread instead (no thread at all), from the same bytes.
 public final class WriteBehind: @unchecked Sendable {
     static let rowsPerBatch = 256
     static let capacity = 8
@@ -86,47 +86,36 @@ public final class WriteBehind: @unchecked Sendable {
 
     deinit { close() }
 
-    /// Where a row's values go, in parameter order: into the queue's byte buffer, or (synchronous)
-    /// bound straight to the statement. Callers write each value with its concrete type: values
-    /// handed through a parameter pack were copied, inspected and destroyed through generic
-    /// witnesses, a quarter of the deciding thread's time.
+    /// A row's values, in parameter order, encoded into the batch's bytes. Callers write each value
+    /// with its concrete type: values handed through a parameter pack were copied, inspected and
+    /// destroyed through generic witnesses, a quarter of the deciding thread's time.
     public struct RowValues {
         @usableFromInline var encoder: RowEncoder
-        @usableFromInline let statement: RawStatement?
-        @usableFromInline var index: Int32 = 0
 
         @inlinable
-        public mutating func text(_ value: String?) { put({ $0.bindText(value, at: $1) }, { $0.text(value) }) }
+        public mutating func text(_ value: String?) { encoder.text(value) }
 
         @inlinable
-        public mutating func integer(_ value: Int64?) { put({ $0.bindInteger(value, at: $1) }, { $0.integer(value) }) }
-
-        @inlinable
-        mutating func put(_ bind: (RawStatement, Int32) -> Void, _ encode: (inout RowEncoder) -> Void) {
-            if let statement {
-                index += 1
-                bind(statement, index)
-            } else {
-                encode(&encoder)
-            }
-        }
+        public mutating func integer(_ value: Int64?) { encoder.integer(value) }
     }
 
     /// Queues a row for `statements[statement]`, its values written by `values` in parameter
-    /// order; it runs after every row queued before it. Synchronous: bound and run at once.
+    /// order; it runs after every row queued before it. Synchronous: runs at once, from the same
+    /// bytes (SQLite then binds the text without copying it, as the writer does).
     public func row(_ statement: Int, key: String? = nil, _ values: (inout RowValues) -> Void) throws {
-        if synchronous {
-            let s = statements[statement]
-            var row = RowValues(encoder: RowEncoder(bytes: []), statement: s)
-            values(&row)
-            return try s.run()
-        }
-        var row = RowValues(encoder: RowEncoder(bytes: pending.bytes), statement: nil)
+        var row = RowValues(encoder: RowEncoder(bytes: pending.bytes))
         pending.bytes = []
         row.encoder.bytes.append(UInt8(statement))
         values(&row)
         pending.bytes = row.encoder.bytes
         pending.rows += 1
+        if synchronous {
+            defer {
+                pending.rows = 0
+                pending.bytes.removeAll(keepingCapacity: true)
+            }
+            return try execute(pending)
+        }
         if let key {
             pendingKeys.append(key)
             inFlight[key, default: 0] += 1
