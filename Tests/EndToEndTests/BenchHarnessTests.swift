@@ -27,5 +27,13 @@ struct BenchHarnessTests {
         #expect(rss["run"].map { $0 > 0 } == true)
         // The night was generated where BENCH_DIR says, not in the checkout.
         #expect(FileManager.default.fileExists(atPath: dir + "/.data/2/PSA_TIMESHEETS_PSA01_20261127_001.xml"))
+        // bench/sqlite-floor on the same night: SQLite storing the rows the run wrote.
+        let floor = try runProcess("/bin/bash", [TestPaths.repository + "/bench/sqlite-floor", "2"],
+                                   environment: ["DROPLINE_BIN": TestPaths.binary, "BENCH_DIR": dir])
+        #expect(floor.exitCode == 0, "\(floor.stdout)\n\(floor.stderr)")
+        let rows = floor.stdout.split(separator: "\n").first { $0.hasPrefix("sqlite3: insert the run's ") }
+        let count = rows.flatMap { Int($0.dropFirst("sqlite3: insert the run's ".count).prefix { $0.isNumber }) }
+        #expect((count ?? 0) > entries, "\(floor.stdout)")
+        #expect(floor.stdout.contains("sqlite3 copy / xmllint: "), "\(floor.stdout)")
     }
 }
