@@ -5,7 +5,8 @@ extension XMLRecordExtractor {
     /// `run` with parsing, schema checks and field casts on a second thread, overlapped with
     /// the handlers on the caller's thread (transform, rules, warehouse writes). The handlers see
     /// exactly what `run` would give them, in the same order; a handler that throws stops the
-    /// parser. Records travel in small batches through a bounded hand-off, so memory stays flat.
+    /// parser. Records travel in small batches through a bounded hand-off, so memory stays flat;
+    /// `records` takes each record out of its batch (`RecordBatch.take`).
     /// Returns only once the parsing thread has finished with the file.
     /// `prepare` runs on the parsing thread for each record, and what it gives travels with the
     /// record: work that needs nothing but the record (transforms, reading fields) is done there,

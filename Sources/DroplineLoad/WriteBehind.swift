@@ -57,7 +57,19 @@ public final class WriteBehind: @unchecked Sendable {
     }
 
     /// Writes one row's values into a batch, in parameter order.
-    public struct RowEncoder {
+    public init(statements: [RawStatement], synchronous: Bool = false) {
+        self.statements = statements
+        self.synchronous = synchronous
+        pending.bytes.reserveCapacity(1 << 16)
+    }
+
+    deinit { close() }
+
+    /// A row's values, in parameter order, encoded into the batch's bytes as `Batch` says. Callers
+    /// write each value with its concrete type: values handed through a parameter pack were
+    /// copied, inspected and destroyed through generic witnesses, a quarter of the deciding
+    /// thread's time.
+    public struct RowValues {
         @usableFromInline var bytes: [UInt8]
 
         @inlinable
@@ -78,36 +90,15 @@ public final class WriteBehind: @unchecked Sendable {
         }
     }
 
-    public init(statements: [RawStatement], synchronous: Bool = false) {
-        self.statements = statements
-        self.synchronous = synchronous
-        pending.bytes.reserveCapacity(1 << 16)
-    }
-
-    deinit { close() }
-
-    /// A row's values, in parameter order, encoded into the batch's bytes. Callers write each value
-    /// with its concrete type: values handed through a parameter pack were copied, inspected and
-    /// destroyed through generic witnesses, a quarter of the deciding thread's time.
-    public struct RowValues {
-        @usableFromInline var encoder: RowEncoder
-
-        @inlinable
-        public mutating func text(_ value: String?) { encoder.text(value) }
-
-        @inlinable
-        public mutating func integer(_ value: Int64?) { encoder.integer(value) }
-    }
-
     /// Queues a row for `statements[statement]`, its values written by `values` in parameter
     /// order; it runs after every row queued before it. Synchronous: runs at once, from the same
     /// bytes (SQLite then binds the text without copying it, as the writer does).
     public func row(_ statement: Int, key: String? = nil, _ values: (inout RowValues) -> Void) throws {
-        var row = RowValues(encoder: RowEncoder(bytes: pending.bytes))
+        var row = RowValues(bytes: pending.bytes)
         pending.bytes = []
-        row.encoder.bytes.append(UInt8(statement))
+        row.bytes.append(UInt8(statement))
         values(&row)
-        pending.bytes = row.encoder.bytes
+        pending.bytes = row.bytes
         pending.rows += 1
         if synchronous {
             defer {
