@@ -54,7 +54,7 @@ final class TimePostingStage: TimeEntryLookup {
 
         init(_ prepare: (String) throws -> RawStatement, hasWorkers: Bool) throws {
             holdExists = try prepare("SELECT 1 FROM holds WHERE entry_id = ?")
-            postingsOfEntry = try prepare("SELECT posting_id, entry_id, reverses, reversed_by, pernr, erp_project, labor_class, posting_date, period, hours, cost_amount, bill_amount, currency, bucket, content_pernr, content_date, content_project, content_hours, content_category FROM postings WHERE entry_id = ? ORDER BY seq")
+            postingsOfEntry = try prepare("SELECT posting_id, entry_id, reverses, reversed_by, pernr, erp_project, labor_class, posting_date, period, hours, cost_amount, bill_amount, currency, bucket, content_pernr, content_date, content_project, content_hours, content_category, seq FROM postings WHERE entry_id = ?")
             postedWeek = try prepare("SELECT \(TimePostingStage.dayColumns.map { "SUM(\($0))" }.joined(separator: ", ")) FROM posted_week WHERE monday = ? AND pernr = ?")
             workerRanges = hasWorkers ? try prepare("SELECT valid_from, valid_to, region, practice, job_code, billable_role, std_hours_week FROM workers WHERE pernr = ? ORDER BY valid_from") : nil
         }
@@ -614,6 +614,7 @@ final class TimePostingStage: TimeEntryLookup {
     /// One stored posting, columns as `postingsOfEntry` selects them.
     struct StoredPosting {
         var columns: [String?]
+        var seq: Int64
         subscript(_ i: Int) -> String? { columns[i] }
     }
 
@@ -626,8 +627,11 @@ final class TimePostingStage: TimeEntryLookup {
             defer { s.reset() }
             var rows: [StoredPosting] = []
             while try s.step() {
-                rows.append(StoredPosting(columns: (0..<19).map { s.text(Int32($0)) }))
+                rows.append(StoredPosting(columns: (0..<19).map { s.text(Int32($0)) }, seq: s.int64(19) ?? 0))
             }
+            // Oldest first, sorted here: an ORDER BY seq made SQLite open and close a sorter for
+            // every lookup (the index is by entry and posting id), nearly always for no row.
+            if rows.count > 1 { rows.sort { $0.seq < $1.seq } }
             return rows
         }
         lastPostings = (entryID, rows)
