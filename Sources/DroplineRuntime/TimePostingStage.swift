@@ -33,15 +33,15 @@ final class TimePostingStage: TimeEntryLookup {
     /// Held entries dropped because the current run's export carries them again.
     var superseded = 0
     /// False when the holds table was empty as the transaction began: then only an entry this
-    /// stage held (`heldHere` says "maybe") needs a hold lookup, not every entry after the first
+    /// stage wrote (`written` says "maybe") needs a hold lookup, not every entry after the first
     /// hold.
     let holdsBefore: Bool
-    /// Entry ids this stage held, in fixed memory.
-    var heldHere: KeyFilter
     /// ISO weeks already marked in `utilization_due` by this transaction.
     var dueWeeks: Set<Int> = []
     let writes: WriteBehind
-    /// Keys (entry ids, and worker weeks as `weekKey`) of what this transaction wrote.
+    /// Keys (entry ids, and worker weeks as `weekKey`) of what this stage wrote that a lookup
+    /// must know of: with a second connection every key (`read`), without one (everything is read
+    /// on the writer's connection) only the entries it held (`mayBeHeld`).
     var written: KeyFilter
     /// The lookups on the writer's connection, and on the second connection when there is one.
     let mainReads: ReadStatements
@@ -94,9 +94,8 @@ final class TimePostingStage: TimeEntryLookup {
     /// holds still are: later entries of the same run read them.
     let audit: Bool
 
-    /// `writeBehind`: writes on a second thread and lookups on a second connection (a real run
-    /// deciding a file of `expectedEntries` entries, which sizes `written`); without it, or in a
-    /// dry run, everything runs on the caller's thread (re-evaluating holds reads them in pages
+    /// `expectedEntries` sizes `written`. `writeBehind`: writes on a second thread and lookups on
+    /// a second connection (a real run deciding a file); without it, or in a dry run, everything runs on the caller's thread (re-evaluating holds reads them in pages
     /// between the writes, so it would only wait for the writer).
     init(db: Database, load: TimePostingLoad, settings: ZoneSettings, runID: String, runDate: BusinessDate, audit: Bool = true, writeBehind: Bool = false, expectedEntries: Int = 0) throws {
         self.db = db
@@ -108,9 +107,8 @@ final class TimePostingStage: TimeEntryLookup {
         self.reader = reader
         readerReads = try reader.map { r in try ReadStatements(r.prepare, hasWorkers: hasWorkers) }
         writes = WriteBehind(statements: try Write.allCases.map { try RawStatement(db, $0.sql) }, synchronous: readerReads == nil)
-        written = KeyFilter(expectedKeys: readerReads == nil ? 0 : expectedEntries)
+        written = KeyFilter(expectedKeys: readerReads == nil ? expectedEntries / 16 : expectedEntries)
         holdsBefore = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM holds)") ?? true
-        heldHere = KeyFilter(expectedKeys: expectedEntries / 16)
         self.load = load
         self.company = settings.company
         self.runID = runID
@@ -201,7 +199,6 @@ final class TimePostingStage: TimeEntryLookup {
             try evaluation(entry.entryID, entry.timesheetID, entry.exportID, "held", reason, [reason], entry, latest: false)
             return .held(reason)
         case .held(let reason):
-            heldHere.insert(entry.entryID)
             try write(.holdInsert, key: entry.entryID) {
                 $0.text(entry.entryID)
                 $0.text(reason.rawValue)
@@ -360,7 +357,7 @@ final class TimePostingStage: TimeEntryLookup {
     /// Queues a row, its values written in parameter order with their concrete types; `key`
     /// names what lookups it changes (an entry id, or `weekKey`).
     func write(_ statement: Write, key: String? = nil, _ values: (inout WriteBehind.RowValues) -> Void) throws {
-        if let key, readerReads != nil { written.insert(key) }
+        if let key, readerReads != nil || statement == .holdInsert { written.insert(key) }
         try writes.row(statement.rawValue, key: key, values)
     }
 
@@ -388,8 +385,10 @@ final class TimePostingStage: TimeEntryLookup {
         return try writes.withConnection { try body(mainReads) }
     }
 
-    /// Whether a hold row of the entry may exist (false: certainly none).
-    func mayBeHeld(_ entryID: String) -> Bool { holdsBefore || heldHere.mayContain(entryID) }
+    /// Whether a hold row of the entry may exist (false: certainly none). A hold this stage wrote
+    /// is keyed by the entry id in `written`, which the entry's postings lookup then reads again
+    /// (one cache miss for both).
+    func mayBeHeld(_ entryID: String) -> Bool { holdsBefore || written.mayContain(entryID) }
 
     func isHeld(_ entryID: String) throws -> Bool {
         guard mayBeHeld(entryID) else { return false }
