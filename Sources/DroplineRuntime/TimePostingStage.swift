@@ -95,8 +95,9 @@ final class TimePostingStage: TimeEntryLookup {
     let audit: Bool
 
     /// `expectedEntries` sizes `written`. `writeBehind`: writes on a second thread and lookups on
-    /// a second connection (a real run deciding a file); without it, or in a dry run, everything runs on the caller's thread (re-evaluating holds reads them in pages
-    /// between the writes, so it would only wait for the writer).
+    /// a second connection (a real run deciding a file); without it, or in a dry run, everything
+    /// runs on the caller's thread (re-evaluating holds reads them in pages between the writes,
+    /// so it would only wait for the writer).
     init(db: Database, load: TimePostingLoad, settings: ZoneSettings, runID: String, runDate: BusinessDate, audit: Bool = true, writeBehind: Bool = false, expectedEntries: Int = 0) throws {
         self.db = db
         self.audit = audit
