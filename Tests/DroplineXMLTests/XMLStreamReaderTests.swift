@@ -5,10 +5,18 @@ import DroplineXML
 import Foundation
 import Testing
 
-struct XMLStreamReaderTests {
+/// A class, so that the files a test writes are removed when it ends (each test has an instance).
+final class XMLStreamReaderTests {
+    var written: [String] = []
+
+    deinit {
+        for path in written { try? FileManager.default.removeItem(atPath: path) }
+    }
+
     func temp(_ bytes: [UInt8]) throws -> String {
         let path = NSTemporaryDirectory() + "dropline-xml-" + UUID().uuidString + ".xml"
         try Data(bytes).write(to: URL(fileURLWithPath: path))
+        written.append(path)
         return path
     }
     func temp(_ text: String) throws -> String { try temp(Array(text.utf8)) }
