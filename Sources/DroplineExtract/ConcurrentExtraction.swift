@@ -6,7 +6,8 @@ extension XMLRecordExtractor {
     /// the handlers on the caller's thread (transform, rules, warehouse writes). The handlers see
     /// exactly what `run` would give them, in the same order; a handler that throws stops the
     /// parser. Records travel in small batches through a bounded hand-off, so memory stays flat;
-    /// `records` takes each record out of its batch (`RecordBatch.take`).
+    /// `records` reads each record of its batch (`RecordBatch.forEach`), and the batch goes back
+    /// to the parsing thread, which destroys its records there and fills it again.
     /// Returns only once the parsing thread has finished with the file.
     /// `prepare` runs on the parsing thread for each record, and what it gives travels with the
     /// record: work that needs nothing but the record (transforms, reading fields) is done there,
@@ -23,7 +24,7 @@ extension XMLRecordExtractor {
                     batch.append((r, prepare.value(r)))
                     if batch.isFull {
                         try handoff.put(.records(batch))
-                        batch = RecordBatch(capacity: handoffBatchSize)
+                        batch = handoff.returned() ?? RecordBatch(capacity: handoffBatchSize)
                     }
                 })
             }
@@ -41,7 +42,9 @@ extension XMLRecordExtractor {
         while true {
             switch handoff.take() {
             case .header(let h): try handleHeader(h)
-            case .records(let records): try handle(records)
+            case .records(let records):
+                try handle(records)
+                handoff.giveBack(records)
             case .done(let result):
                 switch result {
                 case .success(let summary): return summary
@@ -62,15 +65,16 @@ public struct Unchecked<T>: @unchecked Sendable, Error {
 /// Records handed over at a time.
 let handoffBatchSize = 256
 
-/// Records and what `prepare` gave for them, filled on one thread and taken out on another,
-/// each pair moved in and moved out once: an array's element borrowed by a call is copied
-/// (retaining every reference in the record) and destroyed again, since the array could change
-/// during the call. Pairs not taken are destroyed with the batch.
+/// Records and what `prepare` gave for them, filled on the parsing thread and read on another,
+/// then handed back to be emptied and filled again: the records are destroyed on the thread that
+/// allocated them (freeing there is cheaper than on another thread, and it is not the thread
+/// that decides). A pair is moved out for the reader and back in: an array's element borrowed by
+/// a call is copied (retaining every reference in the record) and destroyed again, since the
+/// array could change during the call.
 public final class RecordBatch<Prepared>: @unchecked Sendable {
     @usableFromInline let pairs: UnsafeMutablePointer<(Record, Prepared)>
     let capacity: Int
     @usableFromInline var count = 0
-    @usableFromInline var taken = 0
 
     init(capacity: Int) {
         pairs = .allocate(capacity: capacity)
@@ -78,7 +82,7 @@ public final class RecordBatch<Prepared>: @unchecked Sendable {
     }
 
     deinit {
-        (pairs + taken).deinitialize(count: count - taken)
+        pairs.deinitialize(count: count)
         pairs.deallocate()
     }
 
@@ -91,15 +95,25 @@ public final class RecordBatch<Prepared>: @unchecked Sendable {
         count += 1
     }
 
-    /// The next pair in order, moved out; nil after the last.
-    @inlinable public func take() -> (Record, Prepared)? {
-        guard taken < count else { return nil }
-        defer { taken += 1 }
-        return (pairs + taken).move()
+    /// Destroys the pairs, for the batch to be filled again.
+    func empty() {
+        pairs.deinitialize(count: count)
+        count = 0
+    }
+
+    /// Calls `body` with each pair in order; the pairs stay in the batch.
+    @inlinable public func forEach(_ body: (Record, Prepared) throws -> Void) rethrows {
+        for i in 0..<count {
+            // Moved out and back in: borrowed in place, each would be copied for the call.
+            let pair = (pairs + i).move()
+            defer { (pairs + i).initialize(to: pair) }
+            try body(pair.0, pair.1)
+        }
     }
 }
 
-/// A bounded, blocking queue between one producer and one consumer.
+/// A bounded, blocking queue between one producer and one consumer, and the way back for the
+/// consumer's spent batches.
 final class Handoff<Prepared>: @unchecked Sendable {
     enum Item {
         case header([String: Value])
@@ -111,6 +125,8 @@ final class Handoff<Prepared>: @unchecked Sendable {
     let condition = NSCondition()
     var items: [Item] = []
     var cancelled = false
+    /// Batches the consumer is done with: never more than were ever in flight at once.
+    var spent: [RecordBatch<Prepared>] = []
 
     init(capacity: Int) { self.capacity = capacity }
 
@@ -131,6 +147,22 @@ final class Handoff<Prepared>: @unchecked Sendable {
         let item = items.removeFirst()
         condition.broadcast()
         return item
+    }
+
+    /// Hands a batch the consumer has read back to the producer.
+    func giveBack(_ batch: RecordBatch<Prepared>) {
+        condition.lock()
+        spent.append(batch)
+        condition.unlock()
+    }
+
+    /// A spent batch, emptied, if there is one.
+    func returned() -> RecordBatch<Prepared>? {
+        condition.lock()
+        let batch = spent.popLast()
+        condition.unlock()
+        batch?.empty()
+        return batch
     }
 
     func cancel() {

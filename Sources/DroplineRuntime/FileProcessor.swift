@@ -163,7 +163,7 @@ final class FileProcessor {
                         conflict = FileFailure(.exportIdConflict, "export id \(exportID) was already loaded from \(prior.name) with different content. Quarantined; nothing loaded. Ask the sender for a new export id, or confirm which version is right.")
                     }
                 }, records: { batch in
-                    while let (extracted, prepared) = batch.take() { try handle(extracted, prepared) }
+                    try batch.forEach(handle)
                 })
                 counts = Dictionary(uniqueKeysWithValues: RecordOutcome.allCases.map { ("\($0)", tally[$0.rawValue]) })
                 if let conflict { throw conflict }
