@@ -26,5 +26,22 @@ public final class ReadConnection {
     /// Closed once its statements are finalized too (`sqlite3_close_v2`).
     deinit { sqlite3_close_v2(handle) }
 
+    /// Makes every later read see the database as the first of them does, until `endSnapshot`:
+    /// one read transaction for all of them. Each read on its own began and ended one, and in
+    /// WAL mode that costs more than an index lookup (a shared lock, the WAL index header, the
+    /// read mark). While it lasts, a checkpoint cannot move what is newer into the database
+    /// file: end it before the writer commits.
+    public func beginSnapshot() throws { try execute("BEGIN DEFERRED") }
+
+    /// Ends the read transaction of `beginSnapshot`; does nothing without one.
+    public func endSnapshot() {
+        if sqlite3_get_autocommit(handle) == 0 { _ = try? execute("COMMIT") }
+    }
+
+    func execute(_ sql: String) throws {
+        let code = sqlite3_exec(handle, sql, nil, nil, nil)
+        guard code == SQLITE_OK else { throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(handle)), sql: sql) }
+    }
+
     public func prepare(_ sql: String) throws -> RawStatement { try RawStatement(connection: handle, sql) }
 }

@@ -105,6 +105,8 @@ final class TimePostingStage: TimeEntryLookup {
         mainReads = try ReadStatements({ try RawStatement(db, $0) }, hasWorkers: hasWorkers)
         // A dry run's transaction holds the whole run, earlier files too: one connection.
         let reader = audit && writeBehind ? ReadConnection(besides: db) : nil
+        // Its reads all see the warehouse as committed before this transaction anyway.
+        try reader?.beginSnapshot()
         self.reader = reader
         readerReads = try reader.map { r in try ReadStatements(r.prepare, hasWorkers: hasWorkers) }
         writes = WriteBehind(statements: try Write.allCases.map { try RawStatement(db, $0.sql) }, synchronous: readerReads == nil)
@@ -350,10 +352,15 @@ final class TimePostingStage: TimeEntryLookup {
     func finish() throws {
         try flushWeekBuckets()
         try writes.finish()
+        reader?.endSnapshot()
     }
 
-    /// Stops the writer without waiting for its queue (the transaction is abandoned); idempotent.
-    func close() { writes.close() }
+    /// Stops the writer without waiting for its queue (the transaction is abandoned) and ends
+    /// the second connection's snapshot; idempotent.
+    func close() {
+        writes.close()
+        reader?.endSnapshot()
+    }
 
     /// Queues a row, its values written in parameter order with their concrete types; `key`
     /// names what lookups it changes (an entry id, or `weekKey`).

@@ -148,6 +148,30 @@ struct WriteBehindTests {
         try memory.read { #expect(ReadConnection(besides: $0) == nil) }
     }
 
+    @Test func aSnapshotKeepsWhatTheFirstReadSawUntilItEnds() throws {
+        let (queue, dir) = try database()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try queue.write { try $0.execute(sql: "INSERT INTO t VALUES ('old', 'x', 1)") }
+        let reader = try #require(ReadConnection(path: dir + "/w.sqlite"))
+        let s = try reader.prepare("SELECT COUNT(*) FROM t")
+        func count() throws -> Int64? {
+            defer { s.reset() }
+            return try s.step() ? s.int64(0) : nil
+        }
+        try reader.beginSnapshot()
+        #expect(try count() == 1)
+        try queue.write { try $0.execute(sql: "INSERT INTO t VALUES ('new', 'x', 2)") }
+        #expect(try count() == 1, "a read inside the snapshot saw a later commit")
+        // The held snapshot keeps a checkpoint from moving the later commit into the file.
+        let busy = try queue.writeWithoutTransaction { try Row.fetchOne($0, sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        #expect(busy?[0] as Int? == 1)
+        reader.endSnapshot()
+        reader.endSnapshot()
+        #expect(try count() == 2)
+        let done = try queue.writeWithoutTransaction { try Row.fetchOne($0, sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        #expect(done?[0] as Int? == 0)
+    }
+
     @Test func keyFilterNeverForgetsAKeyAndRarelyInventsOne() {
         var filter = KeyFilter(expectedKeys: 100_000)
         for i in 0..<100_000 { filter.insert("TE-\(i)") }
