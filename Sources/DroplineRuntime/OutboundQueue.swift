@@ -176,13 +176,13 @@ struct OutboundQueue {
                     out.append("/>\n")
                     count += 1
                     if out.count >= 1 << 16 {
-                        try sink(Data(out))
+                        try sink(out)
                         out.removeAll(keepingCapacity: true)
                     }
                 }
             }
             out += Array("  <Control postingCount=\"\(count)\" totalHours=\"\(DecimalText.format(hundredths: hours))\" totalCost=\"\(DecimalText.format(hundredths: cost))\" totalBill=\"\(DecimalText.format(hundredths: bill))\"/>\n</LaborPostings>\n".utf8)
-            try sink(Data(out))
+            try sink(out)
         }
         try AtomicFile.writeCompanions(of: dir + "/" + name, digest: digest, checksum: true)
         try markWritten(name, digest: digest, records: count)
