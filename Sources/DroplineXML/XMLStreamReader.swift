@@ -84,6 +84,8 @@ public final class XMLStreamReader {
     deinit {
         xmlTextReaderClose(reader)
         xmlFreeTextReader(reader)
+        recent.deinitialize(count: Self.recentSlots)
+        recent.deallocate()
     }
 
     /// Bytes of input consumed so far.
@@ -199,16 +201,34 @@ public final class XMLStreamReader {
         }
     }
 
-    /// Names and namespace URIs live in the parser's dictionary for the whole document, so their
-    /// Swift strings are made once per distinct pointer.
-    var interned: [UnsafeRawPointer: String] = [:]
+    /// Swift strings of names and namespace URIs, made once per pointer: the string last made
+    /// in each of 256 slots chosen by the pointer. A hit is checked byte for byte, since not all
+    /// of them live as long as the document: a namespace declared on a record is freed with it,
+    /// and its memory may then hold another record's URI (a cache trusting the pointer alone
+    /// gave records the namespace of an earlier one). Checking is cheaper than hashing.
+    static let recentSlots = 256
+    let recent: UnsafeMutablePointer<(key: UnsafeRawPointer?, value: String)> = {
+        let p = UnsafeMutablePointer<(key: UnsafeRawPointer?, value: String)>.allocate(capacity: recentSlots)
+        p.initialize(repeating: (nil, ""), count: recentSlots)
+        return p
+    }()
 
     func intern(_ p: UnsafePointer<xmlChar>) -> String {
         let key = UnsafeRawPointer(p)
-        if let s = interned[key] { return s }
+        let slot = recent + Int(UInt(bitPattern: key) >> 3 & UInt(Self.recentSlots - 1))
+        if slot.pointee.key == key, Self.spells(slot.pointee.value, p) { return slot.pointee.value }
         let s = String(cString: p)
-        if interned.count < 4096 { interned[key] = s }
+        slot.pointee = (key, s)
         return s
+    }
+
+    /// Whether the NUL-terminated `p` holds exactly the UTF-8 of `s` (which has no NUL).
+    static func spells(_ s: String, _ p: UnsafePointer<xmlChar>) -> Bool {
+        var s = s
+        return s.withUTF8 { u in
+            for i in 0..<u.count where p[i] != u[i] { return false }
+            return p[u.count] == 0
+        }
     }
 
     func internedName(_ node: xmlNodePtr) -> String { intern(node.pointee.name) }

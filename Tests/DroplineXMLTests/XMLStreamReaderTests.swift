@@ -62,6 +62,22 @@ final class XMLStreamReaderTests {
         #expect(note?.namespace == "urn:example:psa:time:2")
     }
 
+    /// Names are cached by libxml2's pointer: a namespace declared on one unit and freed with
+    /// it must not lend its URI to another unit's namespace that reuses the memory.
+    @Test func namespacesDeclaredPerUnitKeepTheirOwnURIs() throws {
+        let count = 3_000
+        var text = "<r>"
+        for i in 0..<count { text += "<p:a xmlns:p=\"urn:unit:\(i)\" p:n=\"\(i)\"><p:b/></p:a>" }
+        text += "</r>"
+        let (_, units) = try units(try temp(text))
+        #expect(units.count == count)
+        let wrong = units.indices.filter { i in
+            let u = units[i]
+            return u.namespace != "urn:unit:\(i)" || u.attribute(namespace: "urn:unit:\(i)", local: "n") != "\(i)" || u.children.first?.namespace != "urn:unit:\(i)"
+        }
+        #expect(wrong.isEmpty, "\(wrong.count) units with another unit's namespace, first \(wrong.first ?? -1)")
+    }
+
     @Test func readsUTF16WithByteOrderMark() throws {
         let text = "<?xml version=\"1.0\" encoding=\"UTF-16\"?><r><a x=\"é\"/></r>"
         var bytes: [UInt8] = [0xFF, 0xFE]
