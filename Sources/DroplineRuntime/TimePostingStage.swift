@@ -555,10 +555,16 @@ final class TimePostingStage: TimeEntryLookup {
 
     func project(code: String) throws -> ProjectInfo? { projects[code] }
 
+    /// The rates of the last role and region asked for (a timesheet's entries share them).
+    var lastRates: (role: String, region: String, rates: [(from: BusinessDate, to: BusinessDate, project: String, rate: RateInfo)])?
+
     func rate(role: String, region: String, project: String, on date: BusinessDate) throws -> RateInfo? {
+        if lastRates?.role != role || lastRates?.region != region {
+            lastRates = (role, region, rates[role + "\u{1}" + region] ?? [])
+        }
         // The first effective project rate, else the first effective general one (no array built).
         var general: RateInfo?
-        for r in rates[role + "\u{1}" + region] ?? [] where r.from <= date && date <= r.to {
+        for r in lastRates!.rates where r.from <= date && date <= r.to {
             if r.project == project { return r.rate }
             if general == nil && r.project.isEmpty { general = r.rate }
         }
