@@ -113,6 +113,20 @@ struct DateTextTests {
 /// A record's fields and control sums: the small inline forms behave like the dictionaries they
 /// replaced.
 struct RecordStorageTests {
+    /// A name is found whatever its string's storage: long names live in objects of their own,
+    /// so equal names need not have equal words, and a name made from a slice is found too.
+    @Test func fieldMapFindsNamesWhateverTheirStorage() {
+        let long = String(repeating: "field_name_", count: 3)
+        var m = FieldMap()
+        m.appendNew("short", .integer(1))
+        m.appendNew(long, .integer(2))
+        let otherLong = String(repeating: "field_", count: 1) + "name_" + String(repeating: "field_name_", count: 2)
+        #expect(otherLong == long)
+        #expect(m[otherLong] == .integer(2))
+        #expect(m[String("a short one"[...].dropFirst(2).prefix(5))] == .integer(1))
+        #expect(m[String(long.dropLast())] == nil && m["shor"] == nil)
+    }
+
     @Test func fieldMapActsAsADictionary() {
         var m: FieldMap = ["b": .string("2"), "a": .integer(1)]
         #expect(m["a"] == .integer(1) && m["b"] == .string("2") && m["c"] == nil)
