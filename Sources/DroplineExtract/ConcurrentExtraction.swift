@@ -13,7 +13,9 @@ extension XMLRecordExtractor {
     /// record: work that needs nothing but the record (transforms, reading fields) is done there,
     /// off the thread that decides and writes. It must not touch the caller's state.
     public func runConcurrently<Prepared>(path: String, checkControl: Bool = true, prepare: @escaping (Record) -> Prepared, header handleHeader: ([String: Value]) throws -> Void, records handle: (RecordBatch<Prepared>) throws -> Void) throws -> ExtractSummary {
-        let handoff = Handoff<Prepared>(capacity: 8)
+        let handoff = BoundedQueue<Handed<Prepared>>(capacity: 8)
+        // The way back for batches the caller has read (never more than were in flight).
+        let spent = BoundedQueue<RecordBatch<Prepared>>(capacity: 16)
         let finished = DispatchSemaphore(value: 0)
         let extractor = Unchecked(self)
         let prepare = Unchecked(prepare)
@@ -24,7 +26,12 @@ extension XMLRecordExtractor {
                     batch.append((r, prepare.value(r)))
                     if batch.isFull {
                         try handoff.put(.records(batch))
-                        batch = handoff.returned() ?? RecordBatch(capacity: handoffBatchSize)
+                        if let back = spent.poll() {
+                            back.empty()
+                            batch = back
+                        } else {
+                            batch = RecordBatch(capacity: handoffBatchSize)
+                        }
                     }
                 })
             }
@@ -40,11 +47,13 @@ extension XMLRecordExtractor {
             finished.wait()
         }
         while true {
-            switch handoff.take() {
+            // Only this side cancels, when it leaves: every take has an item.
+            guard let item = handoff.take() else { throw CancellationError() }
+            switch item {
             case .header(let h): try handleHeader(h)
             case .records(let records):
                 try handle(records)
-                handoff.giveBack(records)
+                try? spent.put(records)
             case .done(let result):
                 switch result {
                 case .success(let summary): return summary
@@ -112,64 +121,9 @@ public final class RecordBatch<Prepared>: @unchecked Sendable {
     }
 }
 
-/// A bounded, blocking queue between one producer and one consumer, and the way back for the
-/// consumer's spent batches.
-final class Handoff<Prepared>: @unchecked Sendable {
-    enum Item {
-        case header([String: Value])
-        case records(RecordBatch<Prepared>)
-        case done(Result<ExtractSummary, Unchecked<any Error>>)
-    }
-
-    let capacity: Int
-    let condition = NSCondition()
-    var items: [Item] = []
-    var cancelled = false
-    /// Batches the consumer is done with: never more than were ever in flight at once.
-    var spent: [RecordBatch<Prepared>] = []
-
-    init(capacity: Int) { self.capacity = capacity }
-
-    /// Waits for room; throws once the consumer has gone away.
-    func put(_ item: Item) throws {
-        condition.lock()
-        defer { condition.unlock() }
-        while items.count >= capacity && !cancelled { condition.wait() }
-        if cancelled { throw CancellationError() }
-        items.append(item)
-        condition.broadcast()
-    }
-
-    func take() -> Item {
-        condition.lock()
-        defer { condition.unlock() }
-        while items.isEmpty { condition.wait() }
-        let item = items.removeFirst()
-        condition.broadcast()
-        return item
-    }
-
-    /// Hands a batch the consumer has read back to the producer.
-    func giveBack(_ batch: RecordBatch<Prepared>) {
-        condition.lock()
-        spent.append(batch)
-        condition.unlock()
-    }
-
-    /// A spent batch, emptied, if there is one.
-    func returned() -> RecordBatch<Prepared>? {
-        condition.lock()
-        let batch = spent.popLast()
-        condition.unlock()
-        batch?.empty()
-        return batch
-    }
-
-    func cancel() {
-        condition.lock()
-        cancelled = true
-        items.removeAll()
-        condition.broadcast()
-        condition.unlock()
-    }
+/// What the parsing thread hands over, in document order.
+enum Handed<Prepared> {
+    case header([String: Value])
+    case records(RecordBatch<Prepared>)
+    case done(Result<ExtractSummary, Unchecked<any Error>>)
 }

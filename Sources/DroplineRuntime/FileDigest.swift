@@ -152,29 +152,26 @@ public final class StreamSink {
     func abandon() { writer.abandon() }
 }
 
-/// Hashes and writes a file's chunks in order on a thread of its own (started with the first
-/// chunk, so a small file costs no thread): on a large file the kernel's copy into the page
-/// cache and the hashing took half the time of the thread formatting it (a 1.4 GB labor file).
-/// At most `capacity` chunks wait, so memory stays bounded.
+/// Hashes and writes a file's chunks in order on a thread of its own (started with the second
+/// chunk: a file of one chunk is written at once, without a thread): on a large file the
+/// kernel's copy into the page cache and the hashing took half the time of the thread
+/// formatting it (a 1.4 GB labor file). At most `capacity` chunks wait, so memory stays bounded.
 final class FileChunkWriter: @unchecked Sendable {
     static let capacity = 4
     let handle: FileHandle
-    /// Guards everything below.
-    let condition = NSCondition()
-    var queue: [Data] = []
+    /// Chunks to write; nil after the last. The writer cancels it when a write fails.
+    let chunks = BoundedQueue<Data?>(capacity: capacity)
+    let stopped = DispatchSemaphore(value: 0)
+    var running = false
+    /// Written by the writer thread before it cancels `chunks` or stops; read after either.
     var hasher = SHA256()
     var failure: (any Error)?
-    var closed = false
-    var running = false
-    var stopped = false
 
     init(_ handle: FileHandle) { self.handle = handle }
 
     /// Queues a chunk; throws the writer's failure, if it had one. The last chunk of a file
     /// that had no other is written at once, on the caller's thread.
     func put(_ chunk: Data, last: Bool = false) throws {
-        condition.lock()
-        defer { condition.unlock() }
         if !running && last {
             hasher.update(data: chunk)
             return try handle.write(contentsOf: chunk)
@@ -185,53 +182,40 @@ final class FileChunkWriter: @unchecked Sendable {
             thread.name = "dropline-file-writer"
             thread.start()
         }
-        while queue.count >= Self.capacity && failure == nil { condition.wait() }
-        if let failure { throw failure }
-        queue.append(chunk)
-        condition.broadcast()
+        do { try chunks.put(chunk) } catch { throw failure ?? error }
     }
 
     /// Waits until every queued chunk is written; the digest, or the first failure.
     func finish() throws -> SHA256.Digest {
-        condition.lock()
-        defer { condition.unlock() }
-        closed = true
-        condition.broadcast()
-        while running && !stopped { condition.wait() }
+        if running {
+            try? chunks.put(nil)
+            stopped.wait()
+            running = false
+        }
         if let failure { throw failure }
         return hasher.finalize()
     }
 
     /// Drops what is queued and waits for the thread; idempotent.
     func abandon() {
-        condition.lock()
-        queue.removeAll()
-        if failure == nil { failure = CancellationError() }
-        closed = true
-        condition.broadcast()
-        while running && !stopped { condition.wait() }
-        condition.unlock()
+        chunks.cancel()
+        if running {
+            stopped.wait()
+            running = false
+        }
     }
 
     func run() {
-        condition.lock()
-        while true {
-            while queue.isEmpty && !closed { condition.wait() }
-            if queue.isEmpty || failure != nil { break }
-            let chunk = queue.removeFirst()
-            condition.broadcast()
-            condition.unlock()
-            var error: (any Error)?
+        while let item = chunks.take(), let chunk = item {
             do {
                 hasher.update(data: chunk)
                 try handle.write(contentsOf: chunk)
-            } catch let e { error = e }
-            condition.lock()
-            if let error, failure == nil { failure = error }
+            } catch {
+                failure = error
+                chunks.cancel()
+            }
         }
-        stopped = true
-        condition.broadcast()
-        condition.unlock()
+        stopped.signal()
     }
 }
 

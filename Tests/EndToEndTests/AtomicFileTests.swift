@@ -1,4 +1,4 @@
-import DroplineRuntime
+@testable import DroplineRuntime
 import Foundation
 import Testing
 
@@ -34,6 +34,23 @@ final class AtomicFileTests {
         #expect(digest == (try FileDigest.sha256(path: path)).hex)
         if total == 0 { #expect(digest == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855") }
         #expect(!FileManager.default.fileExists(atPath: path + ".tmp"))
+    }
+
+    /// A write that fails on the writer's thread (`/dev/full`: no space) reaches the producer,
+    /// at its next chunk or at the end, and nothing waits forever.
+    @Test func aFailedWriteReachesTheProducer() throws {
+        let handle = try #require(FileHandle(forWritingAtPath: "/dev/full"))
+        let writer = FileChunkWriter(handle)
+        let chunk = Data(Self.chunk(1, 1 << 20))
+        var failed = false
+        do {
+            for _ in 0..<16 { try writer.put(chunk) }
+            _ = try writer.finish()
+        } catch {
+            failed = true
+        }
+        writer.abandon()
+        #expect(failed)
     }
 
     struct ProducerFailed: Error {}
