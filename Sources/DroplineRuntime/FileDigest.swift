@@ -67,14 +67,14 @@ public enum AtomicFile {
 
     /// Streams a file through `produce` (which calls its sink with chunks) to a `.tmp` name,
     /// fsyncs and renames it; returns the SHA-256 of what was written. Memory stays flat: a large
-    /// file is hashed and written a mebibyte at a time on a thread of its own (`FileChunkWriter`)
+    /// file is hashed and written a mebibyte at a time on a thread of its own (`StreamSink`)
     /// while `produce` makes the next chunk.
     public static func stream(to path: String, permissions: mode_t = 0o644, _ produce: (StreamSink) throws -> Void) throws -> String {
         let tmp = path + ".tmp"
         // Not FileManager.createFile: it writes through a hidden `.dat.nosync*` file of its own,
         // which a kill at the wrong instant leaves behind in the outbound folder.
         let handle = try openForWriting(tmp, permissions: permissions, append: false)
-        let sink = StreamSink(FileChunkWriter(handle))
+        let sink = StreamSink(handle)
         let digest: SHA256.Digest
         do {
             try produce(sink)
@@ -117,14 +117,26 @@ public enum AtomicFile {
     }
 }
 
-/// What `AtomicFile.stream` hands its producer: takes the file's bytes in order and gathers
-/// them into chunks for the writer.
-public final class StreamSink {
+/// What `AtomicFile.stream` hands its producer: takes the file's bytes in order, gathers them
+/// into chunks of a mebibyte, and hashes and writes the chunks in order on a thread of its own
+/// (started with the second chunk: a file of one chunk is written at once, without a thread). On
+/// a large file the kernel's copy into the page cache and the hashing took half the time of the
+/// thread formatting it (a 1.4 GB labor file). At most `capacity` chunks wait, so memory stays
+/// bounded.
+public final class StreamSink: @unchecked Sendable {
     static let chunkBytes = 1 << 20
-    let writer: FileChunkWriter
+    static let capacity = 4
+    let handle: FileHandle
     var buffer = Data()
+    /// Chunks to write; nil after the last. The writer cancels it when a write fails.
+    let chunks = BoundedQueue<Data?>(capacity: capacity)
+    let stopped = DispatchSemaphore(value: 0)
+    var running = false
+    /// Written by the writer thread before it cancels `chunks` or stops; read after either.
+    var hasher = SHA256()
+    var failure: (any Error)?
 
-    init(_ writer: FileChunkWriter) { self.writer = writer }
+    init(_ handle: FileHandle) { self.handle = handle }
 
     public func callAsFunction(_ data: Data) throws {
         buffer.append(data)
@@ -138,60 +150,28 @@ public final class StreamSink {
 
     func handOverIfFull() throws {
         guard buffer.count >= Self.chunkBytes else { return }
-        try writer.put(buffer)
-        buffer = Data(capacity: Self.chunkBytes + (1 << 16))
-    }
-
-    /// Hands over the rest and waits for every chunk; the digest of all of them.
-    func finish() throws -> SHA256.Digest {
-        try writer.put(buffer, last: true)
-        buffer = Data()
-        return try writer.finish()
-    }
-
-    func abandon() { writer.abandon() }
-}
-
-/// Hashes and writes a file's chunks in order on a thread of its own (started with the second
-/// chunk: a file of one chunk is written at once, without a thread): on a large file the
-/// kernel's copy into the page cache and the hashing took half the time of the thread
-/// formatting it (a 1.4 GB labor file). At most `capacity` chunks wait, so memory stays bounded.
-final class FileChunkWriter: @unchecked Sendable {
-    static let capacity = 4
-    let handle: FileHandle
-    /// Chunks to write; nil after the last. The writer cancels it when a write fails.
-    let chunks = BoundedQueue<Data?>(capacity: capacity)
-    let stopped = DispatchSemaphore(value: 0)
-    var running = false
-    /// Written by the writer thread before it cancels `chunks` or stops; read after either.
-    var hasher = SHA256()
-    var failure: (any Error)?
-
-    init(_ handle: FileHandle) { self.handle = handle }
-
-    /// Queues a chunk; throws the writer's failure, if it had one. The last chunk of a file
-    /// that had no other is written at once, on the caller's thread.
-    func put(_ chunk: Data, last: Bool = false) throws {
-        if !running && last {
-            hasher.update(data: chunk)
-            return try handle.write(contentsOf: chunk)
-        }
         if !running {
             running = true
             let thread = Thread { [self] in run() }
             thread.name = "dropline-file-writer"
             thread.start()
         }
-        do { try chunks.put(chunk) } catch { throw failure ?? error }
+        do { try chunks.put(buffer) } catch { throw failure ?? error }
+        buffer = Data(capacity: Self.chunkBytes + (1 << 16))
     }
 
-    /// Waits until every queued chunk is written; the digest, or the first failure.
+    /// Writes the rest and waits for every chunk; the digest of all of them, or the first failure.
     func finish() throws -> SHA256.Digest {
         if running {
+            do { try chunks.put(buffer) } catch { throw failure ?? error }
             try? chunks.put(nil)
             stopped.wait()
             running = false
+        } else {
+            hasher.update(data: buffer)
+            try handle.write(contentsOf: buffer)
         }
+        buffer = Data()
         if let failure { throw failure }
         return hasher.finalize()
     }

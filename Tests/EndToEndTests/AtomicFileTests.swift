@@ -40,16 +40,16 @@ final class AtomicFileTests {
     /// at its next chunk or at the end, and nothing waits forever.
     @Test func aFailedWriteReachesTheProducer() throws {
         let handle = try #require(FileHandle(forWritingAtPath: "/dev/full"))
-        let writer = FileChunkWriter(handle)
+        let sink = StreamSink(handle)
         let chunk = Data(Self.chunk(1, 1 << 20))
         var failed = false
         do {
-            for _ in 0..<16 { try writer.put(chunk) }
-            _ = try writer.finish()
+            for _ in 0..<16 { try sink(chunk) }
+            _ = try sink.finish()
         } catch {
             failed = true
         }
-        writer.abandon()
+        sink.abandon()
         #expect(failed)
     }
 
