@@ -490,7 +490,9 @@ final class TimePostingStage: TimeEntryLookup {
     // ranges and postings are read per entry through indexes, the last worker's ranges reused
     // (a timesheet's entries share their worker).
     lazy var projects: [String: ProjectInfo] = writes.withConnection { (try? Self.loadProjects(db)) ?? [:] }
-    lazy var rates: [String: [(from: BusinessDate, to: BusinessDate, project: String, rate: RateInfo)]] = writes.withConnection { (try? Self.loadRates(db)) ?? [:] }
+    /// A rate valid from one date to another, for one project or (empty) for any.
+    typealias RateRange = (from: BusinessDate, to: BusinessDate, project: String, rate: RateInfo)
+    lazy var rates: [String: [RateRange]] = writes.withConnection { (try? Self.loadRates(db)) ?? [:] }
     lazy var periods: [(from: BusinessDate, to: BusinessDate, info: PeriodInfo)] = writes.withConnection { (try? Self.loadPeriods(db, company: company)) ?? [] }
     var lastWorker: (pernr: String, ranges: [WorkerRange])?
     var lastPostings: (entryID: String, rows: [StoredPosting])?
@@ -533,9 +535,9 @@ final class TimePostingStage: TimeEntryLookup {
         return out
     }
 
-    static func loadRates(_ db: Database) throws -> [String: [(from: BusinessDate, to: BusinessDate, project: String, rate: RateInfo)]] {
+    static func loadRates(_ db: Database) throws -> [String: [RateRange]] {
         guard try db.tableExists("rates") else { return [:] }
-        var out: [String: [(from: BusinessDate, to: BusinessDate, project: String, rate: RateInfo)]] = [:]
+        var out: [String: [RateRange]] = [:]
         for row in try Row.fetchAll(db, sql: "SELECT role, region, project_key, valid_from, valid_to, bill_rate, cost_rate, currency FROM rates") {
             guard let from = BusinessDate(iso: row[3] as String), let to = BusinessDate(iso: row[4] as String),
                 let bill = DecimalText.parse(row[5] as String), let cost = DecimalText.parse(row[6] as String)
@@ -556,15 +558,19 @@ final class TimePostingStage: TimeEntryLookup {
     func project(code: String) throws -> ProjectInfo? { projects[code] }
 
     /// The rates of the last role and region asked for (a timesheet's entries share them).
-    var lastRates: (role: String, region: String, rates: [(from: BusinessDate, to: BusinessDate, project: String, rate: RateInfo)])?
+    var lastRates: (role: String, region: String, ranges: [RateRange])?
 
     func rate(role: String, region: String, project: String, on date: BusinessDate) throws -> RateInfo? {
-        if lastRates?.role != role || lastRates?.region != region {
-            lastRates = (role, region, rates[role + "\u{1}" + region] ?? [])
+        let ranges: [RateRange]
+        if let last = lastRates, last.role == role, last.region == region {
+            ranges = last.ranges
+        } else {
+            ranges = rates[role + "\u{1}" + region] ?? []
+            lastRates = (role, region, ranges)
         }
         // The first effective project rate, else the first effective general one (no array built).
         var general: RateInfo?
-        for r in lastRates!.rates where r.from <= date && date <= r.to {
+        for r in ranges where r.from <= date && date <= r.to {
             if r.project == project { return r.rate }
             if general == nil && r.project.isEmpty { general = r.rate }
         }
