@@ -49,7 +49,7 @@ final class FileProcessor {
         var result = RunSummary.FileResult(name: name, pipeline: d.name, sha256: digest.hex, outcome: "loaded", reason: nil, message: nil, records: [:], reasons: [:])
 
         // Identify: same bytes seen before (a deliberate reprocess skips this check).
-        if reprocessOf == nil, let prior = try? ledger.seen(sha256: digest.hex) {
+        if reprocessOf == nil, let prior = try ledger.seen(sha256: digest.hex) {
             result.outcome = "skipped"
             result.reason = ReasonCode.duplicateFile.rawValue
             result.message = "byte-identical to \(prior.name) taken in run \(prior.runID); nothing loaded"

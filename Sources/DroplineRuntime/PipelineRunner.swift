@@ -95,7 +95,7 @@ public final class PipelineRunner {
             let postingRun = posting.map { TimePostingRun(zone: zone, settings: settings, context: context, ledger: ledger, warehouse: warehouse, definition: definition, load: $0) }
             var carried = Set<String>()
             if let postingRun {
-                carried = postingRun.carriedAgain(in: files.map { zone.inbox + "/" + $0.0 }, digests: &processor.knownDigests)
+                carried = try postingRun.carriedAgain(in: files.map { zone.inbox + "/" + $0.0 }, digests: &processor.knownDigests)
                 summary.holds = try postingRun.reevaluateHolds(where: { !carried.contains($0) }, label: "HELD")
             }
             for item in reprocess where item.pipeline == definition.name {

@@ -22,16 +22,18 @@ struct TimePostingRun {
     /// Held entry ids that the given exports carry again: they are decided from the export
     /// (superseded), so their re-evaluation waits until the exports were processed.
     /// Files the ledger already knows by their bytes are skipped (they will be duplicates); their
-    /// digests are handed back so that nothing is hashed twice.
-    func carriedAgain(in paths: [String], digests: inout [String: (hex: String, bytes: Int64)]) -> Set<String> {
-        guard let held = try? warehouse.read({ try Set(String.fetchAll($0, sql: "SELECT entry_id FROM holds")) }), !held.isEmpty,
-            let rec = definition.record(named: load.record), let idField = rec.fields.first(where: { $0.name == "entry_id" })
+    /// digests are handed back so that nothing is hashed twice. A file that cannot be read or
+    /// parsed is passed over here (processing it quarantines it); a failed read of the warehouse
+    /// or the ledger fails the run.
+    func carriedAgain(in paths: [String], digests: inout [String: (hex: String, bytes: Int64)]) throws -> Set<String> {
+        let held = try warehouse.read { try Set(String.fetchAll($0, sql: "SELECT entry_id FROM holds")) }
+        guard !held.isEmpty, let rec = definition.record(named: load.record), let idField = rec.fields.first(where: { $0.name == "entry_id" })
         else { return [] }
         var found = Set<String>()
         for path in paths {
             if let digest = try? FileDigest.sha256(path: path) {
                 digests[(path as NSString).lastPathComponent] = digest
-                if (try? ledger.seen(sha256: digest.hex)) != nil { continue }
+                if try ledger.seen(sha256: digest.hex) != nil { continue }
             }
             guard let reader = try? XMLStreamReader(path: path), let root = try? reader.readRoot() else { continue }
             func visit(_ el: DroplineXML.XMLElement, _ ancestors: [DroplineXML.XMLElement], depth: Int) {

@@ -112,6 +112,9 @@ final class TimePostingStage: TimeEntryLookup {
         writes = WriteBehind(statements: try Write.allCases.map { try RawStatement(db, $0.sql) }, synchronous: readerReads == nil)
         written = KeyFilter(expectedKeys: readerReads == nil ? expectedEntries / 16 : expectedEntries)
         holdsBefore = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM holds)") ?? true
+        projects = try Self.loadProjects(db)
+        rates = try Self.loadRates(db)
+        periods = try Self.loadPeriods(db, company: settings.company)
         self.load = load
         self.company = settings.company
         self.runID = runID
@@ -486,14 +489,15 @@ final class TimePostingStage: TimeEntryLookup {
     // MARK: TimeEntryLookup
 
     // Reference data the time pipeline does not change while a file loads: projects, rates and
-    // periods are read once per transaction (they are small next to the timesheets); worker
-    // ranges and postings are read per entry through indexes, the last worker's ranges reused
-    // (a timesheet's entries share their worker).
-    lazy var projects: [String: ProjectInfo] = writes.withConnection { (try? Self.loadProjects(db)) ?? [:] }
+    // periods are read once per transaction, as the stage begins (they are small next to the
+    // timesheets; a failed read fails the unit instead of deciding every entry without them);
+    // worker ranges and postings are read per entry through indexes, the last worker's ranges
+    // reused (a timesheet's entries share their worker).
+    let projects: [String: ProjectInfo]
     /// A rate valid from one date to another, for one project or (empty) for any.
     typealias RateRange = (from: BusinessDate, to: BusinessDate, project: String, rate: RateInfo)
-    lazy var rates: [String: [RateRange]] = writes.withConnection { (try? Self.loadRates(db)) ?? [:] }
-    lazy var periods: [(from: BusinessDate, to: BusinessDate, info: PeriodInfo)] = writes.withConnection { (try? Self.loadPeriods(db, company: company)) ?? [] }
+    let rates: [String: [RateRange]]
+    let periods: [(from: BusinessDate, to: BusinessDate, info: PeriodInfo)]
     var lastWorker: (pernr: String, ranges: [WorkerRange])?
     var lastPostings: (entryID: String, rows: [StoredPosting])?
 

@@ -295,6 +295,25 @@ struct TimeEntryRulesTests {
         #expect(text.contains("<Control timesheetCount=\"1\" entryCount=\"1\" totalHours=\"6.00\"/>"))
         #expect(try DatabaseQueue(path: zone.root + "/warehouse.sqlite").read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM holds") } == 0)
     }
+
+    /// Reference data the rules cannot read (here a rate card without its bill rates) stops the
+    /// run before anything is decided: no entry is rejected as `no_rate` against an empty rate
+    /// card, the export waits in the inbox, and the error names what is missing.
+    @Test func unreadableReferenceDataDecidesNothing() throws {
+        let zone = try afterRunOne()
+        let warehouse = try DatabaseQueue(path: zone.root + "/warehouse.sqlite")
+        func count(_ sql: String) throws -> Int? { try warehouse.read { try Int.fetchOne($0, sql: sql) } }
+        let evaluations = try count("SELECT COUNT(*) FROM time_entry_evaluation")
+        #expect(try count("SELECT COUNT(*) FROM holds") == 1)
+        try warehouse.write { try $0.execute(sql: "ALTER TABLE rates RENAME COLUMN bill_rate TO bill") }
+        let name = "PSA_TIMESHEETS_PSA01_20261127_004.xml"
+        try zone.drop(TestPaths.examples + "/bad/" + name)
+        let error = #expect(throws: (any Error).self) { try zone.run(asOf: "2026-11-28", at: "2026-11-28T03:00:00Z") }
+        #expect(error.map { "\($0)" }?.contains("bill_rate") == true)
+        #expect(zone.files(in: "inbox").contains(name))
+        #expect(try count("SELECT COUNT(*) FROM time_entry_evaluation") == evaluations)
+        #expect(try count("SELECT COUNT(*) FROM holds") == 1)
+    }
 }
 
 /// Contract "done means": night 1 holds for an unknown worker, a closing period and a missing ERP
