@@ -402,6 +402,10 @@ public struct SnapshotFileLoad: Sendable {
 public struct TimePostingLoad: Sendable {
     public static let entryFields = ["entry_id", "timesheet_id", "worker", "week_start", "status", "date", "project", "hours", "category"]
     public static let headerFields = ["timesheet_id", "status", "submitted_at"]
+    /// The utilization buckets whose hours are facts (contract §7.4), in the order of the facts'
+    /// columns; a category maps to one of them or to `absence`, which lowers the capacity.
+    public static let countedBuckets = ["billable", "productive", "strategic", "internal", "training", "bench"]
+    public static let buckets = countedBuckets + ["absence"]
     public var record: String
     public var header: String
     /// Overrides the zone's hold_days.

@@ -73,8 +73,9 @@ extension DefinitionBuilder {
         }
     }
 
-    /// A governed reference file: YAML with `format_version`, `version`, `columns`, `rows`.
-    func referenceTable(_ path: String, at node: Node?) -> ReferenceTable? {
+    /// A governed reference file: YAML with `format_version`, `version`, `columns`, `rows`;
+    /// `check` finds what is wrong with a row (by column), reported at the row.
+    func referenceTable(_ path: String, at node: Node?, check: ([String: String]) -> [(message: String, hint: String)] = { _ in [] }) -> ReferenceTable? {
         let sub = YAMLReader(file: path)
         guard let text = try? String(contentsOfFile: path, encoding: .utf8), let root = sub.compose(text),
             let m = sub.mapping(root, "reference")
@@ -95,7 +96,9 @@ extension DefinitionBuilder {
                     continue
                 }
                 if rows[cells[0]] != nil { sub.error(item, .duplicate, "key '\(cells[0])' appears twice") }
-                rows[cells[0]] = Dictionary(uniqueKeysWithValues: zip(columns, cells))
+                let row = Dictionary(uniqueKeysWithValues: zip(columns, cells))
+                for problem in check(row) { sub.error(item, .invalidValue, problem.message, hint: problem.hint) }
+                rows[cells[0]] = row
             }
         } else { _ = m.require("rows") }
         m.finish()
@@ -103,6 +106,20 @@ extension DefinitionBuilder {
         guard sub.diagnostics.isEmpty else { return nil }
         // Rows are keyed by the first column; the map stage's `key` names it.
         return ReferenceTable(version: version, columns: columns, rows: rows)
+    }
+
+    /// A row of the governed category mapping: a bucket outside the contract's would drop the
+    /// category's hours from utilization, a blank labor class would reach the ERP's labor file.
+    static func categoryRow(_ row: [String: String]) -> [(message: String, hint: String)] {
+        var problems: [(message: String, hint: String)] = []
+        let category = row["psa_category"] ?? ""
+        if let bucket = row["utilization_bucket"], !TimePostingLoad.buckets.contains(bucket) {
+            problems.append(("'\(category)' maps to the utilization bucket '\(bucket)'", "one of: \(TimePostingLoad.buckets.joined(separator: ", "))"))
+        }
+        if let labor = row["erp_labor_class"], labor.isEmpty || labor != labor.trimmingCharacters(in: .whitespacesAndNewlines) {
+            problems.append(("'\(category)' has the ERP labor class '\(labor)'", "the ERP's labor class, without surrounding spaces (e.g. LBR-BILL)"))
+        }
+        return problems
     }
 
     // MARK: validate
@@ -280,7 +297,7 @@ extension DefinitionBuilder {
             let target = m.string("target") ?? "erp"
             guard let refRel = m.string("categories", required: true),
                 let refPath = file(refRel, at: m.value("categories"), kind: "reference"),
-                let table = referenceTable(refPath, at: m.value("categories"))
+                let table = referenceTable(refPath, at: m.value("categories"), check: Self.categoryRow)
             else { return nil }
             for col in ["psa_category", "erp_labor_class", "utilization_bucket"] where !table.columns.contains(col) {
                 r.error(m.value("categories"), .unknownField, "category mapping \(refRel) needs the column '\(col)'")

@@ -68,7 +68,6 @@ public struct UtilizationRow: Sendable, Equatable {
 /// worker at a time: memory holds the groups (region, practice, job, billable role), never the
 /// workers, so a week of any workforce streams.
 public struct UtilizationWeek {
-    static let buckets = ["billable", "productive", "strategic", "internal", "training", "bench"]
 
     struct Group: Hashable { var region, practice, job, billable: String }
     struct Sums { var workers = 0; var capacity: Decimal = 0; var buckets: [String: Decimal] = [:] }
@@ -106,7 +105,7 @@ public struct UtilizationWeek {
         }.map { key, s in
             let absence = s.buckets["absence"] ?? 0
             let available = s.capacity - absence
-            let values = Self.buckets.map { s.buckets[$0] ?? 0 }
+            let values = TimePostingLoad.countedBuckets.map { s.buckets[$0] ?? 0 }
             let actual = values.reduce(0, +)
             func f2(_ d: Decimal) -> String { DecimalText.format(d, scale: 2) }
             func ratio(_ n: Decimal) -> String? { available > 0 ? DecimalText.format(n / available, scale: 4) : nil }

@@ -42,6 +42,30 @@ struct LintTests {
         #expect(d.first?.description.hasSuffix("[unknown_key]\n    hint: known keys: done_marker, max_file_bytes, pattern, settle_seconds") == true)
     }
 
+    /// The governed category mapping may only name the contract's utilization buckets and
+    /// non-blank labor classes; the error points at the row in the reference file.
+    @Test func categoryMappingRowsAreChecked() throws {
+        let dir = try folder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/reference/category-mapping.yaml"
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        try text.replacingOccurrences(of: "[training, LBR-TRNG, training]", with: "[training, LBR-TRNG, trainin]")
+            .replacingOccurrences(of: "[bench, LBR-BNCH, bench]", with: "[bench, \" \", bench]")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let d: [Diagnostic]
+        do {
+            _ = try PipelineLoader().load(file: dir + "/time_entries.yaml")
+            d = []
+        } catch let e as DefinitionError { d = e.diagnostics }
+        #expect(d.map(\.code) == [.invalidValue, .invalidValue])
+        #expect(d.map(\.file) == [path, path])
+        #expect(d.map(\.line) == [lines.firstIndex { $0.contains("[training,") }! + 1, lines.firstIndex { $0.contains("[bench,") }! + 1])
+        #expect(d.first?.message.contains("'trainin'") == true)
+        #expect(d.first?.hint == "one of: billable, productive, strategic, internal, training, bench, absence")
+        #expect(d.last?.message.contains("ERP labor class ' '") == true)
+    }
+
     @Test func unknownStageKind() throws {
         let yaml = workers.replacingOccurrences(of: "  - compare: {", with: "  - comapre: {")
         let d = try diagnostics(yaml)
