@@ -47,7 +47,9 @@ public final class YAMLReader {
 
     /// Position of the first `&anchor` or `*alias` outside quotes and comments, if any.
     static func firstAnchorOrAlias(_ text: String) -> (Int, Int)? {
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // YAML's line breaks are LF, CR and CRLF; Swift keeps CRLF as one Character, which a
+        // split at "\n" alone would never find (a Windows-edited file was one long line here).
+        for (index, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             var quote: Character?
             var previous: Character = " "
             var column = 0

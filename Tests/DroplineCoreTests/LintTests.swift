@@ -96,6 +96,12 @@ struct LintTests {
         let d = try diagnostics("format_version: 1\npipeline: &a workers\ndescription: *a\n")
         #expect(d.first?.code == .anchorsForbidden)
         #expect(d.first?.line == 2)
+        // Windows line endings behind a first line of comment (the whole file was one commented line).
+        for breakText in ["\r\n", "\r"] {
+            let crlf = try diagnostics(["# the workers", "format_version: 1", "pipeline: &a workers", "description: *a", ""].joined(separator: breakText))
+            #expect(crlf.first?.code == .anchorsForbidden)
+            #expect(crlf.first?.line == 3)
+        }
     }
 
     @Test func hugeAndDeeplyNestedDefinitionsAreRefused() throws {
