@@ -25,7 +25,10 @@ public final class YAMLReader {
                 error(nil, .yamlSyntax, "the file is empty")
                 return nil
             }
-            guard checkShape(node, depth: 0) else { return nil }
+            // Written out, every node takes at least a byte of the text: a tree with more nodes
+            // than twice the bytes shares nodes through aliases the scan did not see.
+            var budget = 2 * text.utf8.count + 16
+            guard checkShape(node, depth: 0, budget: &budget) else { return nil }
             return node
         } catch let e as YamlError {
             var line = 1, column = 1
@@ -45,7 +48,11 @@ public final class YAMLReader {
         }
     }
 
-    /// Position of the first `&anchor` or `*alias` outside quotes and comments, if any.
+    /// Position of the first `&anchor` or `*alias` outside quotes and comments, if any. The scan
+    /// errs towards refusing: a `&` or `*` where a YAML token may start (line start, after any
+    /// whitespace, a flow or block indicator or a byte order mark), followed by a character an
+    /// anchor name may begin with, counts. Yams keeps no anchor on the composed nodes, so this is
+    /// what stands between an alias and its expansion (see `checkShape` for the second guard).
     static func firstAnchorOrAlias(_ text: String) -> (Int, Int)? {
         // YAML's line breaks are LF, CR and CRLF; Swift keeps CRLF as one Character, which a
         // split at "\n" alone would never find (a Windows-edited file was one long line here).
@@ -58,14 +65,14 @@ public final class YAMLReader {
             while i < chars.count {
                 let c = chars[i]
                 column += 1
+                let tokenStart = i == 0 || previous.isWhitespace || "[{,:-?\u{FEFF}".contains(previous)
                 if let q = quote {
                     if c == q { quote = nil }
                 } else if c == "\"" || c == "'" {
-                    if previous == " " || previous == ":" || previous == "[" || previous == "{" || previous == "," || previous == "-" { quote = c }
-                } else if c == "#" && (previous == " " || i == 0) {
+                    if tokenStart { quote = c }
+                } else if c == "#" && (i == 0 || previous.isWhitespace) {
                     break
-                } else if (c == "&" || c == "*"), " [{,:-".contains(previous) || i == 0,
-                    i + 1 < chars.count, chars[i + 1].isLetter || chars[i + 1].isNumber || chars[i + 1] == "_" {
+                } else if c == "&" || c == "*", tokenStart, i + 1 < chars.count, !chars[i + 1].isWhitespace, !",[]{}".contains(chars[i + 1]) {
                     return (index + 1, column)
                 }
                 previous = c
@@ -75,9 +82,14 @@ public final class YAMLReader {
         return nil
     }
 
-    private func checkShape(_ node: Node, depth: Int) -> Bool {
+    private func checkShape(_ node: Node, depth: Int, budget: inout Int) -> Bool {
         if depth > maxDepth {
             self.error(node, .tooLarge, "nesting deeper than \(maxDepth) levels")
+            return false
+        }
+        budget -= 1
+        if budget < 0 {
+            self.error(node, .anchorsForbidden, "the definition expands to more values than its text holds: anchors and aliases are not allowed", hint: "write the value out; aliases can expand without bound")
             return false
         }
         if node.anchor != nil {
@@ -90,10 +102,10 @@ public final class YAMLReader {
             return false
         case .scalar: return true
         case .mapping(let m):
-            for (k, v) in m where !checkShape(k, depth: depth + 1) || !checkShape(v, depth: depth + 1) { return false }
+            for (k, v) in m where !checkShape(k, depth: depth + 1, budget: &budget) || !checkShape(v, depth: depth + 1, budget: &budget) { return false }
             return true
         case .sequence(let s):
-            for v in s where !checkShape(v, depth: depth + 1) { return false }
+            for v in s where !checkShape(v, depth: depth + 1, budget: &budget) { return false }
             return true
         }
     }

@@ -1,4 +1,4 @@
-import DroplineCore
+@testable import DroplineCore
 import DroplineTesting
 import Foundation
 import Testing
@@ -102,6 +102,33 @@ struct LintTests {
             #expect(crlf.first?.code == .anchorsForbidden)
             #expect(crlf.first?.line == 3)
         }
+    }
+
+    /// Aliases that expand 10^5 times (small enough that a missing guard fails the test, not
+    /// hangs it), written where the text scan used to miss them, and where it still does.
+    @Test func aliasesAreRefusedWhereverTheyStand() throws {
+        func laughs(_ separator: String, anchorPrefix: String = "a") -> [String] {
+            var parts = ["&\(anchorPrefix)0 [x, x, x, x, x, x, x, x, x, x]"]
+            for i in 1...4 { parts.append("&\(anchorPrefix)\(i) [\(separator)" + Array(repeating: "*\(anchorPrefix)\(i - 1)", count: 10).joined(separator: ",\(separator)") + "]") }
+            return parts
+        }
+        let tabs = ["format_version: 1"] + laughs("\t").enumerated().map { "k\($0.offset):\t\($0.element)" }
+        let dashNames = ["format_version: 1"] + laughs(" ", anchorPrefix: "-a").enumerated().map { "k\($0.offset): \($0.element)" }
+        for (yaml, line) in [(tabs.joined(separator: "\n"), 2), (dashNames.joined(separator: "\n"), 2)] {
+            let d = try diagnostics(yaml + "\n")
+            #expect(d.map(\.code) == [.anchorsForbidden])
+            #expect(d.first?.line == line)
+        }
+        // A double-quoted value over two lines: its closing quote on line 3 reads as an opening
+        // one to the line-by-line scan, which then takes the anchors after it for quoted text.
+        // The expanded tree, far larger than the text, is refused.
+        let multiline = "format_version: 1\nz: [ \"x\n  \", " + laughs(" ").joined(separator: ", ") + " ]\n"
+        #expect(YAMLReader.firstAnchorOrAlias(multiline) == nil)
+        let d = try diagnostics(multiline)
+        #expect(d.map(\.code) == [.anchorsForbidden])
+        #expect(d.first?.line == 3)
+        // Ampersands and asterisks inside plain text are not anchors.
+        #expect(YAMLReader.firstAnchorOrAlias("description: R&D and Q & A, 2*3, *\n") == nil)
     }
 
     @Test func hugeAndDeeplyNestedDefinitionsAreRefused() throws {
