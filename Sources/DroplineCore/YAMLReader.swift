@@ -1,3 +1,4 @@
+import CYaml
 import Yams
 
 /// Reads a Yams node tree into typed values, collecting diagnostics with line:column instead of
@@ -25,10 +26,7 @@ public final class YAMLReader {
                 error(nil, .yamlSyntax, "the file is empty")
                 return nil
             }
-            // Written out, every node takes at least a byte of the text: a tree with more nodes
-            // than twice the bytes shares nodes through aliases the scan did not see.
-            var budget = 2 * text.utf8.count + 16
-            guard checkShape(node, depth: 0, budget: &budget) else { return nil }
+            guard checkShape(node, depth: 0) else { return nil }
             return node
         } catch let e as YamlError {
             var line = 1, column = 1
@@ -48,48 +46,35 @@ public final class YAMLReader {
         }
     }
 
-    /// Position of the first `&anchor` or `*alias` outside quotes and comments, if any. The scan
-    /// errs towards refusing: a `&` or `*` where a YAML token may start (line start, after any
-    /// whitespace, a flow or block indicator or a byte order mark), followed by a character an
-    /// anchor name may begin with, counts. Yams keeps no anchor on the composed nodes, so this is
-    /// what stands between an alias and its expansion (see `checkShape` for the second guard).
+    /// Position (line, column) of the first anchor or alias, if any: read from libyaml's own
+    /// tokens (the C library inside Yams, so exactly what Yams will see), which only scans and
+    /// never composes, so nothing expands. A scan error stops the search; composing then fails
+    /// at the same place. Yams keeps no anchor on the nodes it composes, and it hashes mapping
+    /// keys as it composes (an alias as a key would be expanded right there): so this check
+    /// has to come first.
     static func firstAnchorOrAlias(_ text: String) -> (Int, Int)? {
-        // YAML's line breaks are LF, CR and CRLF; Swift keeps CRLF as one Character, which a
-        // split at "\n" alone would never find (a Windows-edited file was one long line here).
-        for (index, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
-            var quote: Character?
-            var previous: Character = " "
-            var column = 0
-            let chars = Array(line)
-            var i = 0
-            while i < chars.count {
-                let c = chars[i]
-                column += 1
-                let tokenStart = i == 0 || previous.isWhitespace || "[{,:-?\u{FEFF}".contains(previous)
-                if let q = quote {
-                    if c == q { quote = nil }
-                } else if c == "\"" || c == "'" {
-                    if tokenStart { quote = c }
-                } else if c == "#" && (i == 0 || previous.isWhitespace) {
-                    break
-                } else if c == "&" || c == "*", tokenStart, i + 1 < chars.count, !chars[i + 1].isWhitespace, !",[]{}".contains(chars[i + 1]) {
-                    return (index + 1, column)
+        var parser = yaml_parser_t()
+        guard yaml_parser_initialize(&parser) == 1 else { return (1, 1) }
+        defer { yaml_parser_delete(&parser) }
+        var bytes = Array(text.utf8)
+        return bytes.withUnsafeMutableBufferPointer { b -> (Int, Int)? in
+            yaml_parser_set_input_string(&parser, b.baseAddress, b.count)
+            var token = yaml_token_t()
+            while yaml_parser_scan(&parser, &token) == 1 {
+                defer { yaml_token_delete(&token) }
+                switch token.type {
+                case YAML_ANCHOR_TOKEN, YAML_ALIAS_TOKEN: return (Int(token.start_mark.line) + 1, Int(token.start_mark.column) + 1)
+                case YAML_STREAM_END_TOKEN: return nil
+                default: continue
                 }
-                previous = c
-                i += 1
             }
+            return nil
         }
-        return nil
     }
 
-    private func checkShape(_ node: Node, depth: Int, budget: inout Int) -> Bool {
+    private func checkShape(_ node: Node, depth: Int) -> Bool {
         if depth > maxDepth {
             self.error(node, .tooLarge, "nesting deeper than \(maxDepth) levels")
-            return false
-        }
-        budget -= 1
-        if budget < 0 {
-            self.error(node, .anchorsForbidden, "the definition expands to more values than its text holds: anchors and aliases are not allowed", hint: "write the value out; aliases can expand without bound")
             return false
         }
         if node.anchor != nil {
@@ -102,10 +87,10 @@ public final class YAMLReader {
             return false
         case .scalar: return true
         case .mapping(let m):
-            for (k, v) in m where !checkShape(k, depth: depth + 1, budget: &budget) || !checkShape(v, depth: depth + 1, budget: &budget) { return false }
+            for (k, v) in m where !checkShape(k, depth: depth + 1) || !checkShape(v, depth: depth + 1) { return false }
             return true
         case .sequence(let s):
-            for v in s where !checkShape(v, depth: depth + 1, budget: &budget) { return false }
+            for v in s where !checkShape(v, depth: depth + 1) { return false }
             return true
         }
     }
