@@ -10,12 +10,40 @@ public enum DecimalText {
         guard s.overflow else {
             return decimal(negative: s.negative, s.mantissa, scale: s.scale)
         }
-        // Long values: let Foundation do the arithmetic on a normalised string.
-        var normalised = String(decoding: text.utf8.dropFirst(s.negative ? 1 : 0), as: UTF8.self)
-        if separator != UInt8(ascii: ".") {
-            normalised = normalised.replacingOccurrences(of: String(UnicodeScalar(separator)), with: ".")
+        return long(text.utf8.dropFirst(s.negative ? 1 : 0), negative: s.negative, separator: separator)
+    }
+
+    /// Whether `text` has the lexical form `parse` reads, whatever its length.
+    public static func isLexical(_ text: Substring, separator: UInt8 = UInt8(ascii: "."), allowSign: Bool = true) -> Bool {
+        scan(text, separator: separator, allowSign: allowSign) != nil
+    }
+
+    /// Most significant digits a `Decimal` holds exactly (its significand has 128 bits).
+    public static let maxSignificantDigits = 38
+
+    /// A value of more than 18 digits (already known to be of the lexical form), exactly: its
+    /// digits without leading and trailing zeros become the significand, or nil when more than
+    /// `maxSignificantDigits` remain or the exponent is out of `Decimal`'s range. Foundation's
+    /// `Decimal(string:)` would round those silently (`8.000…0001` read as 8).
+    static func long(_ utf8: Substring.UTF8View.SubSequence, negative: Bool, separator: UInt8) -> Decimal? {
+        var digits: [UInt8] = []
+        var scale = 0
+        var fraction = false
+        for c in utf8 {
+            if c == separator { fraction = true; continue }
+            if fraction { scale += 1 }
+            if digits.isEmpty && c == UInt8(ascii: "0") { continue }
+            digits.append(c)
         }
-        return Decimal(string: (s.negative ? "-" : "") + normalised, locale: Locale(identifier: "en_US_POSIX"))
+        while digits.last == UInt8(ascii: "0") {
+            digits.removeLast()
+            scale -= 1
+        }
+        if digits.isEmpty { return Decimal(0) }
+        guard digits.count <= maxSignificantDigits, (-128...127).contains(-scale),
+            let significand = Decimal(string: String(decoding: digits, as: UTF8.self), locale: Locale(identifier: "en_US_POSIX"))
+        else { return nil }
+        return Decimal(sign: negative ? .minus : .plus, exponent: -scale, significand: significand)
     }
 
     /// What `parse` accepts, as an `Exact` without building a `Decimal`; nil also for a value of

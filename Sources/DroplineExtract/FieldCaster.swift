@@ -24,6 +24,9 @@ public enum FieldCaster {
             let t = raw.xmlTrimmed
             let sepText = String(UnicodeScalar(separator))
             guard let d = DecimalText.parse(t, separator: separator, allowSign: signed) else {
+                if DecimalText.isLexical(t, separator: separator, allowSign: signed) {
+                    return fail("a decimal of at most \(DecimalText.maxSignificantDigits) significant digits")
+                }
                 return fail("a decimal with '\(sepText)' as separator" + (signed ? "" : ", not negative"))
             }
             if let scale, DecimalText.significantScale(d) > scale { return fail("at most \(scale) decimals") }

@@ -203,7 +203,9 @@ public final class XMLRecordExtractor {
             guard let raw = trailer.attribute(namespace: check.attribute.namespace, local: check.attribute.local).map({ String($0.xmlTrimmed) }),
                 let stated = DecimalText.parse(Substring(raw))
             else {
-                throw FileFailure(.schemaRoot, "trailer attribute \(check.attribute) is missing or not a number", line: trailer.line)
+                let raw = trailer.attribute(namespace: check.attribute.namespace, local: check.attribute.local).map { $0.xmlTrimmed } ?? ""
+                let why = DecimalText.isLexical(raw) ? "has more than \(DecimalText.maxSignificantDigits) significant digits, too many to check exactly" : "is missing or not a number"
+                throw FileFailure(.schemaRoot, "trailer attribute \(check.attribute) \(why)", line: trailer.line)
             }
             let actual: Decimal
             let what: String

@@ -115,4 +115,22 @@ struct ExactDecimalTests {
         for _ in 0..<3 { big.add(DecimalText.parseExact("9000000000000.5")!) }
         #expect(big.total == Decimal(string: "27000000000001.5")!)
     }
+
+    /// Values of more than 18 digits are read exactly or not at all: up to 38 significant digits
+    /// (leading and trailing zeros are not), never rounded the way `Decimal(string:)` rounds.
+    @Test func longValuesAreExactOrRefused() {
+        let thirtyEight = "1234567890123456789.0123456789012345678"
+        #expect(DecimalText.parse(thirtyEight) == Decimal(string: thirtyEight))
+        #expect(DecimalText.parse("-" + thirtyEight) == Decimal(string: "-" + thirtyEight))
+        #expect(DecimalText.parse(String(repeating: "0", count: 100_000) + "8.00") == 8)
+        #expect(DecimalText.parse("8." + String(repeating: "0", count: 100_000)) == 8)
+        #expect(DecimalText.parse("0." + String(repeating: "0", count: 30) + "1") == Decimal(sign: .plus, exponent: -31, significand: 1))
+        #expect(DecimalText.parse("1" + String(repeating: "0", count: 100) + ".0") == Decimal(sign: .plus, exponent: 100, significand: 1))
+        #expect(DecimalText.parse(String(repeating: "0", count: 40)) == 0)
+        // Decimal(string:) gives 8 for the first: an entry's hours would have posted as 8.00.
+        #expect(DecimalText.parse("8." + String(repeating: "0", count: 40) + "1") == nil)
+        #expect(DecimalText.parse(String(repeating: "9", count: 39)) == nil)
+        #expect(DecimalText.parse("0." + String(repeating: "0", count: 200) + "1") == nil)
+        #expect(DecimalText.parse("1" + String(repeating: "0", count: 200)) == nil)
+    }
 }

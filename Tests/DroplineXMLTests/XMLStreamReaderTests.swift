@@ -157,4 +157,14 @@ struct FieldCasterTests {
             Issue.record("\(raw) was accepted as \(type)")
         }
     }
+
+    /// A decimal too precise to hold exactly is refused with that reason, not rounded.
+    @Test func refusesDecimalsItCannotHoldExactly() {
+        let raw = "8." + String(repeating: "0", count: 40) + "1"
+        if case .failure(let issue) = FieldCaster.cast(raw, field(.decimal(separator: UInt8(ascii: "."), scale: nil, signed: false))) {
+            #expect(issue.expected == "a decimal of at most 38 significant digits")
+        } else {
+            Issue.record("\(raw) was accepted")
+        }
+    }
 }
