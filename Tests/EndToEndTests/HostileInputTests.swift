@@ -169,3 +169,66 @@ struct FileSizeLimitTests {
         #expect(r.stderr.contains("dropline.yaml:3:3: error: unknown key 'max_file_byte' in 'limits'; did you mean 'max_file_bytes'?"))
     }
 }
+
+/// The timesheet pipeline reads on one thread, decides on a second and writes on a third: a
+/// failure found deep in a large export (a cut, a control character, a control total that only
+/// the last line can contradict, after every entry was decided and written) stops all three and
+/// rolls the file back; the next export then loads exactly as it would alone.
+@Suite(.serialized)
+struct HostileTimesheetTests {
+    func masterData(_ zone: TemporaryDropZone) throws {
+        for name in try FileManager.default.contentsOfDirectory(atPath: TestPaths.samples + "/night-1")
+        where name.hasSuffix(".xml") && !name.hasPrefix("PSA_TIMESHEETS") && !name.hasPrefix("ERP_RATES_ERP01_20261127_002") {
+            try zone.drop(TestPaths.samples + "/night-1/" + name)
+        }
+    }
+
+    func counts(_ zone: TemporaryDropZone) throws -> [Int] {
+        try DatabaseQueue(path: zone.root + "/warehouse.sqlite").read { db in
+            try ["postings", "time_entry_evaluation", "time_entry_latest", "holds", "timesheet_status", "posted_week"].map { try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \($0)") ?? -1 }
+        }
+    }
+
+    @Test func failuresDeepInALargeExportLoadNothing() throws {
+        let good = SampleDrop.timesheets(exportID: "PSA-T-GEN-099")
+        let bytes = Array(good.utf8)
+        let entries = good.components(separatedBy: "<Entry ").count - 1
+        #expect(entries > 4_000)
+        var broken: [(name: String, data: Data, reason: String)] = []
+        for (i, share) in [0.4, 0.7, 0.97].enumerated() {
+            broken.append(("PSA_TIMESHEETS_PSA01_20261127_00\(i + 1).xml", Data(bytes.prefix(Int(Double(bytes.count) * share))), "not_well_formed"))
+        }
+        var control = bytes
+        let at = bytes.count * 6 / 10
+        let quote = control[at...].firstIndex(of: UInt8(ascii: "\""))! + 1
+        control[quote] = 0x01
+        broken.append(("PSA_TIMESHEETS_PSA01_20261127_004.xml", Data(control), "not_well_formed"))
+        let wrongTotal = good.replacingOccurrences(of: "entryCount=\"\(entries)\"", with: "entryCount=\"\(entries + 1)\"")
+        broken.append(("PSA_TIMESHEETS_PSA01_20261127_005.xml", Data(wrongTotal.utf8), "control_total_mismatch"))
+
+        let alone = try TemporaryDropZone()
+        try masterData(alone)
+        try alone.drop(data: Data(good.utf8), as: "PSA_TIMESHEETS_PSA01_20261127_099.xml")
+        _ = try alone.run(asOf: "2026-11-28")
+
+        let zone = try TemporaryDropZone()
+        try masterData(zone)
+        for (i, b) in broken.enumerated() {
+            // An export id of its own (the text is ASCII, so the cut and the control byte stay).
+            try zone.drop(data: Data(String(decoding: b.data, as: UTF8.self).replacingOccurrences(of: "PSA-T-GEN-099", with: "PSA-T-GEN-00\(i + 1)").utf8), as: b.name)
+        }
+        try zone.drop(data: Data(good.utf8), as: "PSA_TIMESHEETS_PSA01_20261127_099.xml")
+        let summary = try zone.run(asOf: "2026-11-28")
+        for b in broken {
+            let f = try #require(summary.files.first { $0.name == b.name })
+            #expect(f.outcome == "quarantined", "\(b.name)")
+            #expect(f.reason == b.reason, "\(b.name): \(f.message ?? "")")
+        }
+        let last = try #require(summary.files.first { $0.name == "PSA_TIMESHEETS_PSA01_20261127_099.xml" })
+        #expect(last.outcome == "loaded")
+        #expect((last.records["loaded"] ?? 0) > 0)
+        let expected = try counts(alone)
+        #expect(expected[0] > 0)
+        #expect(try counts(zone) == expected)
+    }
+}
