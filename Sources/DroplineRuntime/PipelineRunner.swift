@@ -27,7 +27,7 @@ public final class PipelineRunner {
         let settings = try ZoneSettings.load(root: zone.root)
         let definitions = try Self.definitions(zone: zone, settings: settings, override: request.pipelinesDirectory)
         for name in request.pipelines where !definitions.contains(where: { $0.name == name }) {
-            throw RunError.unknownPipeline("no pipeline '\(name)'" + (Suggestion.closest(to: name, in: definitions.map(\.name)).map { "; did you mean '\($0)'?" } ?? ""))
+            throw RunError.unknownPipeline(name, among: definitions.map(\.name))
         }
         let selected = request.pipelines.isEmpty ? Set(definitions.map(\.name)) : Set(request.pipelines)
         try zone.createFolders()

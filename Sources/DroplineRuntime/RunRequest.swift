@@ -48,4 +48,9 @@ public enum RunError: Error, CustomStringConvertible {
         case .locked(let s), .noZone(let s), .unknownPipeline(let s), .io(let s), .newerZone(let s): s
         }
     }
+
+    /// A pipeline name the zone does not define, with the closest one it does.
+    public static func unknownPipeline(_ name: String, among names: [String]) -> RunError {
+        .unknownPipeline("no pipeline '\(name)'" + (Suggestion.closest(to: name, in: names).map { "; did you mean '\($0)'?" } ?? ""))
+    }
 }

@@ -19,7 +19,14 @@ struct HistoryCommand: ParsableCommand {
         }
         do {
             let files = try Ledger(path: z.ledger).files(pipeline: pipeline, limit: limit)
+            if files.isEmpty, let pipeline {
+                // A mistyped name would read as "nothing processed"; a pipeline the zone no
+                // longer defines still has its history.
+                let names = try PipelineRunner.definitions(zone: z, settings: ZoneSettings.load(root: z.root), override: nil).map(\.name)
+                if !names.contains(pipeline) { throw RunError.unknownPipeline(pipeline, among: names) }
+            }
             if json { return printJSON(files) }
+            if files.isEmpty { return print("no files processed" + (pipeline.map { " by pipeline '\($0)'" } ?? "")) }
             for f in files {
                 print("\(f.runID)  \(f.pipeline.padding(toLength: 12, withPad: " ", startingAt: 0)) \(f.outcome.padding(toLength: 11, withPad: " ", startingAt: 0)) \(f.name)\(f.reason.map { "  [\($0)]" } ?? "")  loaded \(f.loaded), rejected \(f.rejected)\(f.reprocessOf.map { "  (reprocess of \($0))" } ?? "")")
             }

@@ -30,6 +30,12 @@ struct HeldCommand: ParsableCommand {
     @Option(help: "Only this hold reason (unknown_worker, period_closing, no_erp_project_number).") var reason: String?
     @Flag(help: "JSON output.") var json = false
 
+    func validate() throws {
+        if let reason, !TimeEntryRules.holdReasons.contains(where: { $0.rawValue == reason }) {
+            throw ValidationError("--reason must be a hold reason (\(TimeEntryRules.holdReasons.map(\.rawValue).sorted().joined(separator: ", "))), got '\(reason)'")
+        }
+    }
+
     func run() throws {
         let holds: [ZoneReports.Hold]
         do { holds = try ZoneReports(root: zone.resolvedRoot).holds(reason: reason) } catch { throw ExitStatus.report(error) }
@@ -66,12 +72,13 @@ struct UtilizationReport: ParsableCommand {
         case .json:
             printJSON(rows.map { r in Dictionary(uniqueKeysWithValues: zip(UtilizationRow.columns, r.fields.map { $0 ?? "" })) })
         case .table:
-            print(Self.render(rows, week: ISOWeek(label: week)!))
+            print(Self.render(rows, week: ISOWeek(label: week)!, filters: [region.map { "region \($0)" }, practice.map { "practice \($0)" }].compactMap { $0 }.joined(separator: ", ")))
         }
     }
 
-    static func render(_ rows: [UtilizationRow], week: ISOWeek) -> String {
-            if rows.isEmpty { return "no utilization facts for \(week.label)" }
+    /// `filters`: what narrowed the rows, named when none is left.
+    static func render(_ rows: [UtilizationRow], week: ISOWeek, filters: String = "") -> String {
+            if rows.isEmpty { return "no utilization facts for \(week.label)" + (filters.isEmpty ? "" : " (\(filters))") }
             var body = rows.map { r in [r.region, r.practice, r.jobCode, r.billableRole, String(r.workers), r.hours[0], r.hours[2], r.hours[3], r.hours[4], r.hours[9], r.ratios[0] ?? "-", r.ratios[1] ?? "-"] }
             var sums = [Decimal](repeating: 0, count: 10)
             for r in rows { for i in 0..<10 { sums[i] += DecimalText.parse(r.hours[i]) ?? 0 } }
@@ -87,6 +94,13 @@ struct ReconcileCommand: ParsableCommand {
     @OptionGroup var zone: ZoneOptions
     @Option(help: "Only this period, e.g. 2026-11.") var period: String?
     @Flag(help: "JSON output.") var json = false
+
+    func validate() throws {
+        // A mistyped period matches no entry and would read as "no gaps".
+        if let period, BusinessDate(iso: period + "-01") == nil {
+            throw ValidationError("--period needs a month like 2026-11, got '\(period)'")
+        }
+    }
 
     func run() throws {
         let r: ZoneReports.Reconciliation
