@@ -19,12 +19,7 @@ struct HistoryCommand: ParsableCommand {
         }
         do {
             let files = try Ledger(path: z.ledger).files(pipeline: pipeline, limit: limit)
-            if files.isEmpty, let pipeline {
-                // A mistyped name would read as "nothing processed"; a pipeline the zone no
-                // longer defines still has its history.
-                let names = try PipelineRunner.definitions(zone: z, settings: ZoneSettings.load(root: z.root), override: nil).map(\.name)
-                if !names.contains(pipeline) { throw RunError.unknownPipeline(pipeline, among: names) }
-            }
+            try zone.refuseUnknown(pipeline: pipeline, matchedNothing: files.isEmpty)
             if json { return printJSON(files) }
             if files.isEmpty { return print("no files processed" + (pipeline.map { " by pipeline '\($0)'" } ?? "")) }
             for f in files {

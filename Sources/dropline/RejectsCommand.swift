@@ -21,7 +21,10 @@ struct RejectsCommand: ParsableCommand {
 
         func run() throws {
             let entries: [RejectReview.Entry]
-            do { entries = try RejectReview(root: zone.resolvedRoot).list(pipeline: pipeline, since: since.flatMap { BusinessDate(iso: $0) }) } catch { throw ExitStatus.report(error) }
+            do {
+                entries = try RejectReview(root: zone.resolvedRoot).list(pipeline: pipeline, since: since.flatMap { BusinessDate(iso: $0) })
+                try zone.refuseUnknown(pipeline: pipeline, matchedNothing: entries.isEmpty)
+            } catch { throw ExitStatus.report(error) }
             if json { return printJSON(entries) }
             if entries.isEmpty { return print("no rejected records") }
             print(table(["pipeline", "run", "file", "records", "reject file"], entries.map { [$0.pipeline, $0.run_id, $0.file, String($0.records), $0.xml ?? $0.jsonl] }, numeric: [3]))

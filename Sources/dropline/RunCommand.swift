@@ -10,6 +10,16 @@ struct ZoneOptions: ParsableArguments {
     var resolvedRoot: String {
         root ?? ProcessInfo.processInfo.environment["DROPLINE_ROOT"] ?? FileManager.default.currentDirectoryPath
     }
+
+    /// Refuses a pipeline filter that matched nothing and names no pipeline the zone defines:
+    /// a typo would read as "nothing there". A pipeline the zone no longer defines still shows
+    /// what it left.
+    func refuseUnknown(pipeline: String?, matchedNothing: Bool) throws {
+        guard matchedNothing, let pipeline else { return }
+        let zone = DropZone(root: resolvedRoot)
+        let names = try PipelineRunner.definitions(zone: zone, settings: ZoneSettings.load(root: zone.root), override: nil).map(\.name)
+        if !names.contains(pipeline) { throw RunError.unknownPipeline(pipeline, among: names) }
+    }
 }
 
 struct RunCommand: ParsableCommand {
