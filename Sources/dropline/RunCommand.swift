@@ -42,7 +42,7 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("settle-seconds"), help: "Override every pipeline's settle time.")
     var settleSeconds: Int?
 
-    @Option(help: "Pipelines folder (default: from dropline.yaml).")
+    @Option(name: [.customLong("pipelines"), .customLong("pipelines-directory")], help: "Pipelines folder (default: from dropline.yaml).")
     var pipelinesDirectory: String?
 
     func validate() throws {

@@ -26,6 +26,21 @@ struct CommandLineTests {
         #expect(lint.stderr.contains(":6:\(column): error: unknown key 'settle_secnds'"))
     }
 
+    /// `--pipelines DIR` (DESIGN's name; `--pipelines-directory` still works) reads the
+    /// definitions from DIR instead of the zone's folder.
+    @Test func pipelinesFolderFromTheCommandLine() throws {
+        let root = tempDir(), elsewhere = tempDir()
+        defer { for d in [root, elsewhere] { try? FileManager.default.removeItem(atPath: d) } }
+        #expect(try runDropline(["init", root]).exitCode == 0)
+        try FileManager.default.moveItem(atPath: root + "/pipelines", toPath: elsewhere)
+        #expect(try runDropline(["run", "--root", root, "--dry-run"]).exitCode == 78)
+        for option in ["--pipelines", "--pipelines-directory"] {
+            let result = try runDropline(["run", "--root", root, "--dry-run", "--json", option, elsewhere])
+            #expect(result.exitCode == 0, "\(option): \(result.stderr)")
+            #expect(result.stdout.contains("\"dry_run\":true"))
+        }
+    }
+
     @Test func runJSONSummaryAndExitCodes() throws {
         let root = tempDir()
         defer { try? FileManager.default.removeItem(atPath: root) }
