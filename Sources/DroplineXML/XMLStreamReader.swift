@@ -178,7 +178,19 @@ public final class XMLStreamReader {
             return
         }
         let offset = bytesConsumed
-        throw FileFailure(Self.classify(e), e.message, line: e.line > 0 ? e.line : nil, column: e.column > 0 ? e.column : nil, byteOffset: offset)
+        throw FileFailure(Self.classify(e), Self.forPeople(e.message), line: e.line > 0 ? e.line : nil, column: e.column > 0 ? e.column : nil, byteOffset: offset)
+    }
+
+    /// libxml2's message without its advice to programmers ("use XML_PARSE_HUGE option"), which
+    /// names a parser flag no user of Dropline can set.
+    static func forPeople(_ message: String) -> String {
+        var m = message
+        for advice in ["use XML_PARSE_HUGE option", "use XML_PARSE_HUGE"] {
+            m = m.replacingOccurrences(of: advice, with: "")
+        }
+        m = m.trimmingCharacters(in: .whitespaces)
+        while m.hasSuffix(",") { m = String(m.dropLast()).trimmingCharacters(in: .whitespaces) }
+        return m
     }
 
     static func classify(_ e: XMLErrorCollector.Entry) -> ReasonCode {
