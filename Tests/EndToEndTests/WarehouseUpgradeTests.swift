@@ -9,7 +9,7 @@ import Testing
 struct WarehouseUpgradeTests {
     static let v2 = "v2: postings, holds, time_entry_evaluation, timesheet_status, outbound files and sequences, sent_row, utilization"
 
-    /// A new warehouse gets 16 KiB pages; an existing one keeps its page size (changing it
+    /// A new warehouse gets 32 KiB pages; an existing one keeps its page size (changing it
     /// would rewrite the whole file) and is upgraded as usual.
     @Test func newWarehousesTakeLargePagesExistingOnesKeepTheirs() throws {
         let dir = NSTemporaryDirectory() + "dropline-pages-" + UUID().uuidString
@@ -17,7 +17,7 @@ struct WarehouseUpgradeTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let fresh = try Warehouse.open(path: dir + "/new.sqlite")
         let freshPages = try fresh.read { try Int.fetchOne($0, sql: "PRAGMA page_size") }
-        #expect(freshPages == 16384)
+        #expect(freshPages == 32768)
         try fresh.close()
         let existing = try DatabaseQueue(path: dir + "/old.sqlite")
         try existing.write { try $0.execute(sql: "CREATE TABLE left_by_someone (x)") }
