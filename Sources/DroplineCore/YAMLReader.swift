@@ -54,6 +54,7 @@ public final class YAMLReader {
     /// has to come first.
     static func firstAnchorOrAlias(_ text: String) -> (Int, Int)? {
         var parser = yaml_parser_t()
+        // Out of memory for the scanner: refuse rather than compose unchecked.
         guard yaml_parser_initialize(&parser) == 1 else { return (1, 1) }
         defer { yaml_parser_delete(&parser) }
         var bytes = Array(text.utf8)
@@ -77,10 +78,8 @@ public final class YAMLReader {
             self.error(node, .tooLarge, "nesting deeper than \(maxDepth) levels")
             return false
         }
-        if node.anchor != nil {
-            self.error(node, .anchorsForbidden, "anchors and aliases are not allowed in definitions", hint: "write the value out; aliases can expand without bound")
-            return false
-        }
+        // No anchor or alias gets here: `firstAnchorOrAlias` refused them before composing (and
+        // Yams keeps no anchor on a composed node, and resolves aliases to their nodes).
         switch node {
         case .alias:
             self.error(node, .anchorsForbidden, "aliases are not allowed in definitions", hint: "write the value out; aliases can expand without bound")

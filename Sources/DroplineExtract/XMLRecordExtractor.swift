@@ -200,11 +200,10 @@ public final class XMLRecordExtractor {
         }
         // Control totals.
         for (i, check) in definition.control.checks.enumerated() {
-            guard let raw = trailer.attribute(namespace: check.attribute.namespace, local: check.attribute.local).map({ String($0.xmlTrimmed) }),
-                let stated = DecimalText.parse(Substring(raw))
-            else {
-                let raw = trailer.attribute(namespace: check.attribute.namespace, local: check.attribute.local).map { $0.xmlTrimmed } ?? ""
-                let why = DecimalText.isLexical(raw) ? "has more than \(DecimalText.maxSignificantDigits) significant digits, too many to check exactly" : "is missing or not a number"
+            let written = trailer.attribute(namespace: check.attribute.namespace, local: check.attribute.local).map { String($0.xmlTrimmed) }
+            guard let raw = written, let stated = DecimalText.parse(Substring(raw)) else {
+                let why = written.map { DecimalText.isLexical(Substring($0)) } == true
+                    ? "has more than \(DecimalText.maxSignificantDigits) significant digits, too many to check exactly" : "is missing or not a number"
                 throw FileFailure(.schemaRoot, "trailer attribute \(check.attribute) \(why)", line: trailer.line)
             }
             let actual: Decimal
