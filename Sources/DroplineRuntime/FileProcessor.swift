@@ -44,7 +44,7 @@ final class FileProcessor {
         if reprocessOf == nil, let known = knownDigests.removeValue(forKey: name) {
             digest = known
         } else { do { digest = try FileDigest.sha256(path: path) } catch {
-            return quarantine(name: name, path: path, pipeline: d.name, sha: "", bytes: 0, failure: FileFailure(.unreadableFile, "the file could not be read: permission denied or I/O error"), logger: logger)
+            return try quarantine(name: name, path: path, pipeline: d.name, sha: "", bytes: 0, failure: FileFailure(.unreadableFile, "the file could not be read: permission denied or I/O error"), logger: logger)
         } }
         var result = RunSummary.FileResult(name: name, pipeline: d.name, sha256: digest.hex, outcome: "loaded", reason: nil, message: nil, records: [:], reasons: [:])
 
@@ -56,14 +56,14 @@ final class FileProcessor {
             logger.info("File skipped as duplicate", metadata: ["stage": "identify", "code": "duplicate_file"])
             if !context.dryRun {
                 let location = archiveDestination(name: name, pipeline: d.name)
-                try? ledger.record(.init(runID: context.runID, pipeline: d.name, name: name, sha256: digest.hex, bytes: digest.bytes, exportID: nil, businessDate: nil, outcome: "skipped", reason: ReasonCode.duplicateFile.rawValue, location: location, loaded: 0, rejected: 0), at: context.clock())
-                move(path, to: location)
+                try ledger.record(.init(runID: context.runID, pipeline: d.name, name: name, sha256: digest.hex, bytes: digest.bytes, exportID: nil, businessDate: nil, outcome: "skipped", reason: ReasonCode.duplicateFile.rawValue, location: location, loaded: 0, rejected: 0), at: context.clock())
+                try move(path, to: location)
             }
             return Outcome(result: result)
         }
         let maxBytes = min(d.inbox.maxFileBytes, settings.maxFileBytes)
         if digest.bytes > maxBytes {
-            return quarantine(name: name, path: path, pipeline: d.name, sha: digest.hex, bytes: digest.bytes, failure: FileFailure(.sizeLimit, "the file has \(digest.bytes) bytes; max_file_bytes is \(maxBytes). Check the export with the sender; raise the limit only if the file is legitimate."), logger: logger)
+            return try quarantine(name: name, path: path, pipeline: d.name, sha: digest.hex, bytes: digest.bytes, failure: FileFailure(.sizeLimit, "the file has \(digest.bytes) bytes; max_file_bytes is \(maxBytes). Check the export with the sender; raise the limit only if the file is legitimate."), logger: logger)
         }
 
         // Extract -> transform -> validate -> load, one transaction.
@@ -183,7 +183,7 @@ final class FileProcessor {
         } catch let failure as FileFailure {
             cut?.abandon()
             rejects.discard()
-            return quarantine(name: name, path: path, pipeline: d.name, sha: digest.hex, bytes: digest.bytes, failure: failure, logger: logger, exportID: exportID, businessDate: businessDate)
+            return try quarantine(name: name, path: path, pipeline: d.name, sha: digest.hex, bytes: digest.bytes, failure: failure, logger: logger, exportID: exportID, businessDate: businessDate)
         } catch {
             cut?.abandon()
             rejects.discard()
@@ -192,7 +192,7 @@ final class FileProcessor {
                 throw RunError.io("storage failed while loading \(name): \(io). Nothing half-written was kept; free space or fix the disk, then run again.")
             }
             logger.error("File failed with an internal error", metadata: ["stage": "load", "error": "\(type(of: error))"])
-            return quarantine(name: name, path: path, pipeline: d.name, sha: digest.hex, bytes: digest.bytes, failure: FileFailure(.unreadableFile, "internal error while loading: \(error)"), logger: logger, exportID: exportID, businessDate: businessDate)
+            return try quarantine(name: name, path: path, pipeline: d.name, sha: digest.hex, bytes: digest.bytes, failure: FileFailure(.unreadableFile, "internal error while loading: \(error)"), logger: logger, exportID: exportID, businessDate: businessDate)
         }
         result.records = counts
         result.reasons = reasons
@@ -213,7 +213,7 @@ final class FileProcessor {
             entry.reasons = reasons
             entry.resubmissionOf = try ledger.resubmission(name: name, sha256: digest.hex)?.rejectPath
             try ledger.record(entry, at: context.clock())
-            move(path, to: location)
+            try move(path, to: location)
         }
         logger.info("File loaded", metadata: ["stage": "load", "loaded": "\(loaded)", "rejected": "\(rejects.count)", "duration_ms": "\(Int(Date().timeIntervalSince(started) * 1000))"])
         return Outcome(result: result, businessDate: businessDate)
@@ -263,7 +263,10 @@ final class FileProcessor {
         return destination(name: name, in: "\(zone.archive)/\(pipeline)/\(zeroPad(d.year, 4))/\(zeroPad(d.month, 2))/\(zeroPad(d.day, 2))")
     }
 
-    func quarantine(name: String, path: String, pipeline: String, sha: String, bytes: Int64, failure: FileFailure, logger: Logger, exportID: String? = nil, businessDate: BusinessDate? = nil) -> Outcome {
+    /// Sets the file aside with its reason beside it. The sidecar and the ledger entry are written
+    /// before the file moves, and a failure to write either stops the run with the file still in
+    /// the inbox: a file moved without them would be taken for a duplicate of itself next time.
+    func quarantine(name: String, path: String, pipeline: String, sha: String, bytes: Int64, failure: FileFailure, logger: Logger, exportID: String? = nil, businessDate: BusinessDate? = nil) throws -> Outcome {
         var metadata: Logger.Metadata = ["stage": "quarantine", "code": "\(failure.code.rawValue)"]
         if let line = failure.line { metadata["line"] = "\(line)" }
         logger.warning("File quarantined", metadata: metadata)
@@ -273,11 +276,13 @@ final class FileProcessor {
         let sidecar = QuarantineRecord(format_version: 1, file: name, pipeline: pipeline, reason: failure.code.rawValue, message: failure.message, line: failure.line, column: failure.column, byte_offset: failure.byteOffset, run_id: context.runID, sha256: sha, what_to_do: failure.code.remedy)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        if let data = try? encoder.encode(sidecar) {
-            try? AtomicFile.write(data + Data("\n".utf8), to: zone.root + "/" + location + ".error.json", permissions: 0o600)
+        do {
+            try AtomicFile.write(try encoder.encode(sidecar) + Data("\n".utf8), to: zone.root + "/" + location + ".error.json", permissions: 0o600)
+        } catch {
+            throw RunError.io("\(name) could not be quarantined: \(location).error.json cannot be written (\(error.localizedDescription)). It stays in \((path as NSString).deletingLastPathComponent); fix the folder, then run again.")
         }
-        try? ledger.record(.init(runID: context.runID, pipeline: pipeline, name: name, sha256: sha, bytes: bytes, exportID: exportID, businessDate: businessDate?.iso, outcome: "quarantined", reason: failure.code.rawValue, location: location, loaded: 0, rejected: 0), at: context.clock())
-        move(path, to: location)
+        try ledger.record(.init(runID: context.runID, pipeline: pipeline, name: name, sha256: sha, bytes: bytes, exportID: exportID, businessDate: businessDate?.iso, outcome: "quarantined", reason: failure.code.rawValue, location: location, loaded: 0, rejected: 0), at: context.clock())
+        try move(path, to: location)
         return Outcome(result: result)
     }
 
@@ -290,12 +295,17 @@ final class FileProcessor {
         return String(target.dropFirst(zone.root.count + 1))
     }
 
-    /// Moves a file (and its done marker's fate: removed) to a zone-relative location.
-    func move(_ path: String, to location: String) {
+    /// Moves a file (and its done marker's fate: removed) to a zone-relative location. A file
+    /// that cannot be moved stops the run and stays where it is (in `work/`, where the next run's
+    /// recovery puts it where the ledger says).
+    func move(_ path: String, to location: String) throws {
         let target = zone.root + "/" + location
-        if rename(path, target) != 0 {
-            context.logger.error("File could not be moved", metadata: ["file": "\((path as NSString).lastPathComponent)", "errno": "\(errno)"])
+        func stop(_ why: String) -> RunError {
+            context.logger.error("File could not be moved", metadata: ["file": "\((path as NSString).lastPathComponent)", "to": "\(location)"])
+            return RunError.io("\((path as NSString).lastPathComponent) could not be moved to \(location): \(why). It stays in \((path as NSString).deletingLastPathComponent); fix the folder, then run again: the next run puts it there.")
         }
+        do { try DropZone.makePrivateFolder((target as NSString).deletingLastPathComponent) } catch { throw stop("its folder cannot be made (\(error.localizedDescription))") }
+        guard rename(path, target) == 0 else { throw stop(String(cString: strerror(errno))) }
         chmod(target, 0o600)
         AtomicFile.syncFolder(of: target)
         if FileManager.default.fileExists(atPath: path + ".done") { unlink(path + ".done") }

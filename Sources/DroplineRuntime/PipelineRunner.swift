@@ -77,9 +77,9 @@ public final class PipelineRunner {
         for entry in entries {
             switch entry {
             case .unsafe(let name, let pipeline, let reason, let message):
-                summary.files.append(processor.quarantine(name: name, path: zone.inbox + "/" + name, pipeline: pipeline ?? "_unmatched", sha: "", bytes: 0, failure: FileFailure(reason, message), logger: logger).result)
+                summary.files.append(try processor.quarantine(name: name, path: zone.inbox + "/" + name, pipeline: pipeline ?? "_unmatched", sha: "", bytes: 0, failure: FileFailure(reason, message), logger: logger).result)
             case .unmatched(let name):
-                summary.files.append(processor.quarantine(name: name, path: zone.inbox + "/" + name, pipeline: "_unmatched", sha: "", bytes: 0, failure: FileFailure(.noPipeline, "no pipeline's inbox pattern matches this file name"), logger: logger).result)
+                summary.files.append(try processor.quarantine(name: name, path: zone.inbox + "/" + name, pipeline: "_unmatched", sha: "", bytes: 0, failure: FileFailure(.noPipeline, "no pipeline's inbox pattern matches this file name"), logger: logger).result)
             case .waiting(let name):
                 summary.waiting.append(name)
             case .ready: continue
@@ -146,7 +146,11 @@ public final class PipelineRunner {
                 }
             }
         }
-        if !request.dryRun { try? FileManager.default.removeItem(atPath: workDir) }
+        // A finished run's folder holds only scratch; an input still in it (never, unless a move
+        // went wrong unnoticed) is left for the next run's recovery, never deleted.
+        if !request.dryRun, ((try? FileManager.default.contentsOfDirectory(atPath: workDir)) ?? []).allSatisfy({ !WorkRecovery.isInput($0) }) {
+            try? FileManager.default.removeItem(atPath: workDir)
+        }
 
         let troubled = summary.files.contains { $0.outcome == "quarantined" } || summary.files.contains { ($0.records["rejected"] ?? 0) > 0 }
         summary.exit_code = troubled ? settings.exitCodeOnRejects : 0

@@ -22,10 +22,13 @@ struct WorkRecovery {
         for run in ((try? fm.contentsOfDirectory(atPath: zone.work)) ?? []).sorted() where run != context.runID {
             let dir = zone.work + "/" + run
             let names = ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).sorted()
-            for name in names where !name.hasSuffix(".partial") && !name.hasSuffix(".done") && !name.hasSuffix(".tmp") {
+            for name in names where Self.isInput(name) {
                 let path = dir + "/" + name
                 recovered += 1
-                guard let digest = try? FileDigest.sha256(path: path) else { continue }
+                guard let digest = try? FileDigest.sha256(path: path) else {
+                    context.logger.error("Interrupted run's file could not be read; it stays in work/", metadata: ["stage": "recover", "file": "\(name)", "from_run": "\(run)"])
+                    continue
+                }
                 let load = try warehouse.read { try Row.fetchOne($0, sql: "SELECT * FROM _dropline_file_load WHERE sha256 = ?", arguments: [digest.hex]) }
                 if let load {
                     let pipeline: String = load["pipeline"]
@@ -36,33 +39,38 @@ struct WorkRecovery {
                         _ = rename(partial, target + "/" + name + ".rejects.jsonl")
                     }
                     if let entry = try ledger.entry(sha256: digest.hex, runID: load["run_id"]), let location = entry.location {
-                        processor.move(path, to: location)
+                        try processor.move(path, to: location)
                     } else {
                         let location = processor.archiveDestination(name: name, pipeline: pipeline)
                         try ledger.record(.init(runID: load["run_id"], pipeline: pipeline, name: name, sha256: digest.hex, bytes: digest.bytes, exportID: load["export_id"], businessDate: load["business_date"], outcome: "loaded", reason: nil, location: location, loaded: load["loaded"], rejected: load["rejected"]), at: context.clock())
-                        processor.move(path, to: location)
+                        try processor.move(path, to: location)
                     }
                     context.logger.warning("Interrupted run's file completed", metadata: ["stage": "recover", "file": "\(name)", "from_run": "\(run)", "outcome": "loaded"])
                 } else if let entry = try ledger.entry(sha256: digest.hex, runID: run), let location = entry.location {
-                    try DropZone.makePrivateFolder(zone.root + "/" + (location as NSString).deletingLastPathComponent)
-                    processor.move(path, to: location)
+                    try processor.move(path, to: location)
                     context.logger.warning("Interrupted run's file completed", metadata: ["stage": "recover", "file": "\(name)", "from_run": "\(run)", "outcome": "\(entry.outcome)"])
                 } else {
                     let back = zone.inbox + "/" + name
-                    if fm.fileExists(atPath: back) {
-                        // A newer file with the same name arrived meanwhile: keep both, never overwrite.
-                        _ = rename(path, back + ".recovered-" + run)
-                    } else {
-                        _ = rename(path, back)
-                        if fm.fileExists(atPath: path + ".done") { _ = rename(path + ".done", back + ".done") }
+                    // A newer file with the same name arrived meanwhile: keep both, never overwrite.
+                    let target = fm.fileExists(atPath: back) ? back + ".recovered-" + run : back
+                    guard rename(path, target) == 0 else {
+                        throw RunError.io("\(name) could not be returned to the inbox: \(String(cString: strerror(errno))). It stays in \(dir); fix the inbox, then run again.")
                     }
+                    if target == back, fm.fileExists(atPath: path + ".done") { _ = rename(path + ".done", back + ".done") }
                     context.logger.warning("Interrupted run's file returned to the inbox", metadata: ["stage": "recover", "file": "\(name)", "from_run": "\(run)"])
                 }
             }
-            // Partial reject files of loads that never committed, stray markers and temp files.
-            for name in (try? fm.contentsOfDirectory(atPath: dir)) ?? [] { unlink(dir + "/" + name) }
+            // Partial reject files of loads that never committed, stray markers and temp files; an
+            // input that could not be read stays, and the folder with it, for the next run.
+            for name in (try? fm.contentsOfDirectory(atPath: dir)) ?? [] where !Self.isInput(name) { unlink(dir + "/" + name) }
             rmdir(dir)
         }
         return recovered
+    }
+
+    /// Whether a name in a run's work folder is an input file (not a partial reject file, a
+    /// done marker or a temporary file).
+    static func isInput(_ name: String) -> Bool {
+        !name.hasSuffix(".partial") && !name.hasSuffix(".done") && !name.hasSuffix(".tmp")
     }
 }

@@ -2,6 +2,7 @@ import DroplineCore
 import DroplineRuntime
 import DroplineTesting
 import Foundation
+import GRDB
 import Testing
 
 /// Arrival, claim, lock and unsafe inbox entries.
@@ -136,6 +137,39 @@ struct ReprocessAndStorageTests {
         #expect(zone.files(in: "inbox").isEmpty)
         #expect(zone.files(in: "work").isEmpty)
         #expect(zone.files(in: "outbound/erp").contains("ERP_LABOR_1000_20261128_001.xml"))
+    }
+
+    /// A file whose place in quarantine or in the archive cannot be made (here a plain file
+    /// stands where the pipeline's folder goes) stops the run and stays in `work/`; once the
+    /// folder can be made, the next run puts it there. Before, the run went on, the failed move
+    /// was only logged, and the end of the run deleted the work folder with the file in it.
+    @Test func aFileThatCannotBeMovedIsKeptForTheNextRun() throws {
+        let zone = try TemporaryDropZone()
+        func inWork(_ name: String) -> Bool { zone.files(in: "work").contains { $0.hasSuffix("/" + name) } }
+        let broken = "ERP_RATES_ERP01_20261127_002.xml"
+        try zone.drop(TestPaths.samples + "/night-1/" + broken)
+        try DropZone.makePrivateFolder(zone.root + "/quarantine")
+        try Data().write(to: URL(fileURLWithPath: zone.root + "/quarantine/rates"))
+        #expect(throws: RunError.self) { try zone.run(asOf: "2026-11-28") }
+        #expect(inWork(broken))
+        try FileManager.default.removeItem(atPath: zone.root + "/quarantine/rates")
+        var summary = try zone.run(asOf: "2026-11-28")
+        #expect(summary.files.first { $0.name == broken }?.outcome == "quarantined")
+        #expect(zone.files(in: "quarantine/rates").sorted() == [broken, broken + ".error.json"])
+
+        // Loaded, then the archive folder cannot be made: the load stays committed, the file waits.
+        let good = "ERP_RATES_ERP01_20261127_001.xml"
+        try zone.drop(TestPaths.examples + "/inbound/" + good)
+        try DropZone.makePrivateFolder(zone.root + "/archive")
+        try Data().write(to: URL(fileURLWithPath: zone.root + "/archive/rates"))
+        #expect(throws: RunError.self) { try zone.run(asOf: "2026-11-28") }
+        #expect(inWork(good))
+        try FileManager.default.removeItem(atPath: zone.root + "/archive/rates")
+        summary = try zone.run(asOf: "2026-11-28")
+        #expect(zone.files(in: "archive/rates").contains { $0.hasSuffix("/" + good) })
+        #expect(zone.files(in: "work").isEmpty)
+        let ledger = try DatabaseQueue(path: zone.root + "/state/ledger.sqlite")
+        #expect(try ledger.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM processed_file WHERE name = ? AND outcome = 'loaded'", arguments: [good]) } == 1)
     }
 }
 
