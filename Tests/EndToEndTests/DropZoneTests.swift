@@ -145,27 +145,25 @@ struct ReprocessAndStorageTests {
     /// was only logged, and the end of the run deleted the work folder with the file in it.
     @Test func aFileThatCannotBeMovedIsKeptForTheNextRun() throws {
         let zone = try TemporaryDropZone()
-        func inWork(_ name: String) -> Bool { zone.files(in: "work").contains { $0.hasSuffix("/" + name) } }
+        /// Drops `source` with a plain file where `folder` goes: the run stops with the file in
+        /// work/; with the folder free again, the next run's summary.
+        func blocked(_ folder: String, drop source: String) throws -> RunSummary {
+            let name = (source as NSString).lastPathComponent
+            try zone.drop(source)
+            try DropZone.makePrivateFolder(zone.root + "/" + (folder as NSString).deletingLastPathComponent)
+            try Data().write(to: URL(fileURLWithPath: zone.root + "/" + folder))
+            #expect(throws: RunError.self) { try zone.run(asOf: "2026-11-28") }
+            #expect(zone.files(in: "work").contains { $0.hasSuffix("/" + name) }, "\(name)")
+            try FileManager.default.removeItem(atPath: zone.root + "/" + folder)
+            return try zone.run(asOf: "2026-11-28")
+        }
         let broken = "ERP_RATES_ERP01_20261127_002.xml"
-        try zone.drop(TestPaths.samples + "/night-1/" + broken)
-        try DropZone.makePrivateFolder(zone.root + "/quarantine")
-        try Data().write(to: URL(fileURLWithPath: zone.root + "/quarantine/rates"))
-        #expect(throws: RunError.self) { try zone.run(asOf: "2026-11-28") }
-        #expect(inWork(broken))
-        try FileManager.default.removeItem(atPath: zone.root + "/quarantine/rates")
-        var summary = try zone.run(asOf: "2026-11-28")
-        #expect(summary.files.first { $0.name == broken }?.outcome == "quarantined")
+        let first = try blocked("quarantine/rates", drop: TestPaths.samples + "/night-1/" + broken)
+        #expect(first.files.first { $0.name == broken }?.outcome == "quarantined")
         #expect(zone.files(in: "quarantine/rates").sorted() == [broken, broken + ".error.json"])
-
         // Loaded, then the archive folder cannot be made: the load stays committed, the file waits.
         let good = "ERP_RATES_ERP01_20261127_001.xml"
-        try zone.drop(TestPaths.examples + "/inbound/" + good)
-        try DropZone.makePrivateFolder(zone.root + "/archive")
-        try Data().write(to: URL(fileURLWithPath: zone.root + "/archive/rates"))
-        #expect(throws: RunError.self) { try zone.run(asOf: "2026-11-28") }
-        #expect(inWork(good))
-        try FileManager.default.removeItem(atPath: zone.root + "/archive/rates")
-        summary = try zone.run(asOf: "2026-11-28")
+        _ = try blocked("archive/rates", drop: TestPaths.examples + "/inbound/" + good)
         #expect(zone.files(in: "archive/rates").contains { $0.hasSuffix("/" + good) })
         #expect(zone.files(in: "work").isEmpty)
         let ledger = try DatabaseQueue(path: zone.root + "/state/ledger.sqlite")
