@@ -36,6 +36,11 @@ public final class YAMLReader {
                 line = mark.line
                 column = mark.column
                 message = problem
+            case .duplicatedKeysInMapping(let keys, let context):
+                // Yams's own text repeats the whole file; the mark is the key's first place.
+                line = context.mark.line
+                column = context.mark.column
+                message = "key \(keys.map { "'\($0)'" }.joined(separator: ", ")) appears more than once in this mapping (first here)"
             default: break
             }
             diagnostics.append(Diagnostic(file: file, line: line, column: column, code: .yamlSyntax, message: "YAML syntax: \(message)"))

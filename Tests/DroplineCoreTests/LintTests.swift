@@ -164,6 +164,14 @@ struct LintTests {
         }
     }
 
+    /// A key given twice is placed at its first occurrence, without Yams's copy of the file.
+    @Test func duplicateKeyHasPosition() throws {
+        let d = try diagnostics("format_version: 1\npipeline: workers\ninbox:\n  pattern: \"A_*.xml\"\n  settle_seconds: 1\n  pattern: \"B_*.xml\"\n")
+        #expect(d.map(\.code) == [.yamlSyntax])
+        #expect(d.first.map { [$0.line, $0.column] } == [4, 3])
+        #expect(d.first?.message == "YAML syntax: key 'pattern' appears more than once in this mapping (first here)")
+    }
+
     @Test func yamlSyntaxErrorHasPosition() throws {
         let d = try diagnostics("pipeline: workers\ninbox: { pattern: \"x\"\n")
         #expect(d.first?.code == .yamlSyntax)
