@@ -203,8 +203,12 @@ final class FileProcessor {
                 try rejects.finish()
                 if let cut { try finishRejectCut(cut, definition: d, count: rejects.count) }
             } catch {
+                // The load is committed: the file and its rejected records stay in work/, and the
+                // next run's recovery puts them in place (the records file; the XML copy is cut
+                // only here). Going on would have deleted them with the work folder.
                 cut?.abandon()
                 logger.error("Reject file not written", metadata: ["stage": "reject", "error": "\(type(of: error))"])
+                throw RunError.io("the rejected records of \(name) could not be written to rejected/\(d.name) (\(error.localizedDescription)). Its load is committed; the file and its rejects stay in work/ and the next run completes them: free space or fix the folder, then run again.")
             }
             let location = archiveDestination(name: name, pipeline: d.name)
             var entry = Ledger.FileEntry(runID: context.runID, pipeline: d.name, name: name, sha256: digest.hex, bytes: digest.bytes, exportID: exportID, businessDate: businessDate?.iso, outcome: "loaded", reason: nil, location: location, loaded: loaded, rejected: rejects.count, reprocessOf: reprocessOf)

@@ -168,6 +168,17 @@ struct ReprocessAndStorageTests {
         #expect(zone.files(in: "work").isEmpty)
         let ledger = try DatabaseQueue(path: zone.root + "/state/ledger.sqlite")
         #expect(try ledger.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM processed_file WHERE name = ? AND outcome = 'loaded'", arguments: [good]) } == 1)
+        // Loaded with a rejected record, and the rejects folder cannot be made: the records file
+        // waits in work/ with the input, and the next run puts both in place.
+        let withReject = "ERP_RATES_ERP01_20261127_003.xml"
+        let source = NSTemporaryDirectory() + withReject
+        try String(contentsOfFile: TestPaths.samples + "/night-1/ERP_RATES_ERP01_20261127_001.xml", encoding: .utf8)
+            .replacingOccurrences(of: "exportId=\"ERP-R-20261127-001\"", with: "exportId=\"ERP-R-20261127-003\"").write(toFile: source, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: source) }
+        _ = try blocked("rejected/rates", drop: source)
+        #expect(zone.files(in: "rejected/rates").contains { $0.hasSuffix("/" + withReject + ".rejects.jsonl") })
+        #expect(zone.files(in: "archive/rates").contains { $0.hasSuffix("/" + withReject) })
+        #expect(zone.files(in: "work").isEmpty)
     }
 }
 
