@@ -291,6 +291,7 @@ extension DefinitionBuilder {
                 _ = checkFields(needed, record: name, fields: fields, at: m.value(key))
             }
             let holdDays = m.value("hold_days").flatMap { r.int($0, "hold_days") }
+            if let holdDays, holdDays < 0 { r.error(m.value("hold_days"), .invalidValue, "hold_days must be 0 or more") }
             if let policy = m.string("closed_period"), policy != "reject" {
                 r.error(m.value("closed_period"), .invalidValue, "closed_period supports only 'reject' (the contract rejects entries in closed periods)")
             }

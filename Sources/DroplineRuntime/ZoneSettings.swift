@@ -44,17 +44,30 @@ public struct ZoneSettings: Sendable {
                 reader.error(m.value("company"), .invalidValue, "company must be 4 digits")
             }
             s.holdDays = m.int("hold_days", default: s.holdDays)
+            if s.holdDays < 0 { reader.error(m.value("hold_days"), .invalidValue, "hold_days must be 0 or more", hint: "calendar days a held entry may wait before it is rejected; 0 rejects what would be held") }
             s.timeZone = m.string("time_zone") ?? s.timeZone
             if TimeZone(identifier: s.timeZone) == nil {
                 reader.error(m.value("time_zone"), .invalidValue, "unknown time zone '\(s.timeZone)'", hint: "use an IANA name such as Europe/Berlin")
             }
-            s.exitCodeOnRejects = Int32(m.int("exit_code_on_rejects", default: Int(s.exitCodeOnRejects)))
+            let exitCode = m.int("exit_code_on_rejects", default: Int(s.exitCodeOnRejects))
+            // 64 and above are Dropline's own codes (a 75 would read as "locked" to cron), and an
+            // exit status is one byte.
+            if !(0...63).contains(exitCode) {
+                reader.error(m.value("exit_code_on_rejects"), .invalidValue, "exit_code_on_rejects must be 0 to 63, not \(exitCode)", hint: "0 ignores rejects; 64 and above are Dropline's error codes")
+            } else {
+                s.exitCodeOnRejects = Int32(exitCode)
+            }
             if let limits = m.mapping("limits") {
                 s.maxRecordBytes = limits.int("max_record_bytes", default: s.maxRecordBytes)
                 s.maxDepth = limits.int("max_depth", default: s.maxDepth)
                 s.maxFileBytes = Int64(limits.int("max_file_bytes", default: Int(s.maxFileBytes)))
                 s.maxAttributes = limits.int("max_attributes", default: s.maxAttributes)
                 s.maxTextBytes = limits.int("max_text_bytes", default: s.maxTextBytes)
+                // A limit of 0 or less would quarantine every file.
+                for (key, value) in [("max_record_bytes", Int64(s.maxRecordBytes)), ("max_depth", Int64(s.maxDepth)), ("max_file_bytes", s.maxFileBytes),
+                                     ("max_attributes", Int64(s.maxAttributes)), ("max_text_bytes", Int64(s.maxTextBytes))] where value < 1 {
+                    reader.error(limits.value(key), .invalidValue, "limits.\(key) must be 1 or more, not \(value)")
+                }
                 limits.finish()
             }
             m.finish()
@@ -73,11 +86,12 @@ public struct ZoneSettings: Sendable {
         warehouse: warehouse.sqlite
         # ERP company code postings are made for (4 digits).
         company: "1000"
-        # Calendar days a held time entry may wait before it is rejected.
+        # Calendar days a held time entry may wait before it is rejected (0 or more).
         hold_days: 5
         # Time zone that defines the run date (IANA name).
         time_zone: Europe/Berlin
-        # Exit code when a run finished but quarantined files or rejected records (0 to ignore).
+        # Exit code when a run finished but quarantined files or rejected records (0 to ignore;
+        # at most 63: 64 and above are Dropline's error codes).
         exit_code_on_rejects: 1
         limits:
           # Largest single record (a child of the root with its content), in bytes.

@@ -171,6 +171,20 @@ struct FileSizeLimitTests {
         #expect(r.exitCode == 78)
         #expect(r.stderr.contains("dropline.yaml:3:3: error: unknown key 'max_file_byte' in 'limits'; did you mean 'max_file_bytes'?"))
     }
+
+    /// Values that would quarantine every file, wrap or impersonate another exit code, or
+    /// expire holds before they are held are config errors at their place, and nothing runs.
+    @Test func settingsOutOfRangeAreConfigErrors() throws {
+        let zone = try TemporaryDropZone(settings: "format_version: 1\nhold_days: -1\nexit_code_on_rejects: 75\nlimits:\n  max_depth: 0\n  max_record_bytes: -5\n")
+        try zone.drop(TestPaths.examples + "/inbound/ERP_RATES_ERP01_20261127_001.xml")
+        let r = try runDropline(["run", "--root", zone.root])
+        #expect(r.exitCode == 78)
+        for expected in ["dropline.yaml:2:12: error: hold_days must be 0 or more", "dropline.yaml:3:23: error: exit_code_on_rejects must be 0 to 63, not 75",
+                         "dropline.yaml:5:14: error: limits.max_depth must be 1 or more, not 0", "dropline.yaml:6:21: error: limits.max_record_bytes must be 1 or more, not -5"] {
+            #expect(r.stderr.contains(expected), "\(expected)\n\(r.stderr)")
+        }
+        #expect(zone.files(in: "inbox").contains("ERP_RATES_ERP01_20261127_001.xml"))
+    }
 }
 
 /// The timesheet pipeline reads on one thread, decides on a second and writes on a third: a
