@@ -56,7 +56,26 @@ public final class Ledger {
             // lists; the next manifest of that pipeline lists them and records it here.
             try db.execute(sql: "ALTER TABLE processed_file ADD COLUMN listed_in_run TEXT")
         }
+        m.registerMigration("v3: purged reject folders") { db in
+            // Reject folders removed on purpose (personal data kept no longer than needed):
+            // `verify` no longer expects the reject files the manifests list in them.
+            try db.execute(sql: "CREATE TABLE purged_reject_folder (path TEXT PRIMARY KEY, purged_at TEXT NOT NULL)")
+        }
         return m
+    }
+
+    /// Records that a reject folder (zone-relative) is being removed on purpose.
+    public func recordPurge(folder: String, at date: Date) throws {
+        try queue.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO purged_reject_folder (path, purged_at) VALUES (?, ?)", arguments: [folder, ISO8601DateFormatter().string(from: date)])
+        }
+    }
+
+    /// Reject folders removed on purpose, zone-relative, with when.
+    public func purgedRejectFolders() throws -> [String: String] {
+        try queue.read { db in
+            Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT path, purged_at FROM purged_reject_folder").map { ($0["path"], $0["purged_at"]) })
+        }
     }
 
     /// Files of the pipeline that an earlier run took but never listed in a manifest (it died

@@ -14,6 +14,8 @@ public struct ManifestVerifier {
         public var manifests: Int
         public var files_checked: Int
         public var problems: [Problem]
+        /// Reject files the manifests list in folders removed on purpose (`rejects purge`).
+        public var purged_reject_files: Int = 0
     }
 
     let zone: DropZone
@@ -28,6 +30,8 @@ public struct ManifestVerifier {
         var checked = 0
         guard FileManager.default.fileExists(atPath: zone.ledger) else { return Report(manifests: 0, files_checked: 0, problems: []) }
         let ledger = try Ledger(path: zone.ledger)
+        let purged = Set(try ledger.purgedRejectFolders().keys)
+        var purgedRejects = 0
         let recorded = try ledger.manifests().filter { pipeline == nil || $0.pipeline == pipeline }
         // Manifest files nobody recorded (planted or left by hand).
         let known = Set(recorded.map(\.path))
@@ -80,8 +84,10 @@ public struct ManifestVerifier {
                 if let e = input.error_file { check(e.path, e.sha256, e.bytes, "quarantine sidecar") }
             }
             for o in m.manifest.outputs where latestOutput[o.path] == i { check(o.path, o.sha256, o.bytes, "outbound file") }
-            for r in m.manifest.rejects { check(r.path, r.sha256, r.bytes, "reject file") }
+            for r in m.manifest.rejects {
+                if purged.contains((r.path as NSString).deletingLastPathComponent) { purgedRejects += 1 } else { check(r.path, r.sha256, r.bytes, "reject file") }
+            }
         }
-        return Report(manifests: manifests.count, files_checked: checked, problems: problems)
+        return Report(manifests: manifests.count, files_checked: checked, problems: problems, purged_reject_files: purgedRejects)
     }
 }

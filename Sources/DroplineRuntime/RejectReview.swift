@@ -115,14 +115,20 @@ public struct RejectReview {
     }
 
     /// Reject folders of runs older than `days` (by the run id's date); removed only with `apply`.
-    public func purge(olderThanDays days: Int, today: BusinessDate, apply: Bool) throws -> [String] {
+    public func purge(olderThanDays days: Int, today: BusinessDate, apply: Bool, at date: Date = Date()) throws -> [String] {
         let fm = FileManager.default
         var out: [String] = []
+        // The ledger learns of a removal first, so that `verify` does not count its reject files
+        // as missing; a zone without a ledger has no manifests to verify.
+        let ledger = apply && fm.fileExists(atPath: zone.ledger) ? try Ledger(path: zone.ledger) : nil
         for p in ((try? fm.contentsOfDirectory(atPath: zone.rejected)) ?? []).sorted() {
             for run in ((try? fm.contentsOfDirectory(atPath: zone.rejected + "/" + p)) ?? []).sorted() {
                 guard let d = BusinessDate(compact: run.prefix(8)), today.dayNumber - d.dayNumber > days else { continue }
                 out.append("rejected/\(p)/\(run)")
-                if apply { try fm.removeItem(atPath: zone.rejected + "/" + p + "/" + run) }
+                if apply {
+                    try ledger?.recordPurge(folder: "rejected/\(p)/\(run)", at: date)
+                    try fm.removeItem(atPath: zone.rejected + "/" + p + "/" + run)
+                }
             }
             if apply, ((try? fm.contentsOfDirectory(atPath: zone.rejected + "/" + p)) ?? []).isEmpty { rmdir(zone.rejected + "/" + p) }
         }

@@ -76,11 +76,12 @@ struct RejectsCommand: ParsableCommand {
             guard olderThan.hasSuffix("d"), let days = Int(olderThan.dropLast()), days >= 0 else {
                 throw ValidationError("--older-than needs days like 90d")
             }
-            var calendar = Calendar(identifier: .gregorian)
-            calendar.timeZone = .gmt
-            let c = calendar.dateComponents([.year, .month, .day], from: Date())
-            let today = BusinessDate(year: c.year!, month: c.month!, day: c.day!)!
             do {
+                // Today in the zone's time zone, as run dates are.
+                var calendar = Calendar(identifier: .gregorian)
+                calendar.timeZone = TimeZone(identifier: try ZoneSettings.load(root: zone.resolvedRoot).timeZone) ?? .gmt
+                let c = calendar.dateComponents([.year, .month, .day], from: Date())
+                let today = BusinessDate(year: c.year!, month: c.month!, day: c.day!)!
                 let gone = try RejectReview(root: zone.resolvedRoot).purge(olderThanDays: days, today: today, apply: apply)
                 for g in gone { print((apply ? "removed " : "would remove ") + g) }
                 print(gone.isEmpty ? "nothing older than \(days) days" : (apply ? "\(gone.count) folder(s) removed" : "\(gone.count) folder(s); run again with --apply to remove them"))

@@ -21,7 +21,7 @@ struct VerifyCommand: ParsableCommand {
             printJSON(report)
         } else {
             for p in report.problems { print("MISMATCH \(p)") }
-            print("\(report.manifests) manifest(s), \(report.files_checked) file(s) checked, \(report.problems.count) problem(s)")
+            print("\(report.manifests) manifest(s), \(report.files_checked) file(s) checked, \(report.problems.count) problem(s)" + (report.purged_reject_files > 0 ? "; \(report.purged_reject_files) reject file(s) purged on purpose, not checked" : ""))
         }
         if !report.problems.isEmpty { throw ExitCode(ExitStatus.data) }
     }

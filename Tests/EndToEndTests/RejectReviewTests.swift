@@ -126,8 +126,19 @@ struct RejectReviewTests {
         let dry = try RejectReview(root: zone.root).purge(olderThanDays: 0, today: BusinessDate(iso: "2099-01-01")!, apply: false)
         #expect(dry.count == 1)
         #expect(!zone.files(in: "rejected").isEmpty)
+        let verifiedBefore = try ManifestVerifier(root: zone.root).verify()
+        #expect(verifiedBefore.problems.isEmpty && verifiedBefore.purged_reject_files == 0)
         _ = try RejectReview(root: zone.root).purge(olderThanDays: 0, today: BusinessDate(iso: "2099-01-01")!, apply: true)
         #expect(zone.files(in: "rejected").isEmpty)
+        // Purging is what the README asks for personal data; the audit check knows of it and
+        // checks the rest (the purged folder held the XML copy, the records file and README.txt).
+        let verified = try ManifestVerifier(root: zone.root).verify()
+        #expect(verified.problems.isEmpty, "\(verified.problems)")
+        #expect(verified.purged_reject_files == 3)
+        #expect(verified.files_checked == verifiedBefore.files_checked - 3)
+        let cli = try runDropline(["verify", "--root", zone.root])
+        #expect(cli.exitCode == 0)
+        #expect(cli.stdout.contains("3 reject file(s) purged on purpose, not checked"))
     }
 }
 
