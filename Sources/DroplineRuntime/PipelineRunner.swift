@@ -152,6 +152,12 @@ public final class PipelineRunner {
             try? FileManager.default.removeItem(atPath: workDir)
         }
 
+        if !request.dryRun && settings.rejectedDays > 0 {
+            // Retention of reject folders (personal data), counted from the run date.
+            let purged = try RejectReview(root: zone.root).purge(olderThanDays: settings.rejectedDays, today: runDate, apply: true, at: clock())
+            if !purged.isEmpty { logger.info("Reject folders past retention removed", metadata: ["stage": "retention", "folders": "\(purged.count)", "rejected_days": "\(settings.rejectedDays)"]) }
+        }
+
         let troubled = summary.files.contains { $0.outcome == "quarantined" } || summary.files.contains { ($0.records["rejected"] ?? 0) > 0 }
         summary.exit_code = troubled ? settings.exitCodeOnRejects : 0
         if !request.dryRun {

@@ -22,6 +22,9 @@ public struct ZoneSettings: Sendable {
     public var maxTextBytes: Int = 1 << 20
     /// Cap on any input file, whatever its pipeline allows.
     public var maxFileBytes: Int64 = 4 << 30
+    /// Days a run's reject folders are kept (they may hold personal data); 0 keeps them until
+    /// `dropline rejects purge`.
+    public var rejectedDays: Int = 0
 
     public init() {}
 
@@ -57,6 +60,11 @@ public struct ZoneSettings: Sendable {
             } else {
                 s.exitCodeOnRejects = Int32(exitCode)
             }
+            if let retention = m.mapping("retention") {
+                s.rejectedDays = retention.int("rejected_days", default: s.rejectedDays)
+                if s.rejectedDays < 0 { reader.error(retention.value("rejected_days"), .invalidValue, "retention.rejected_days must be 0 (keep) or more") }
+                retention.finish()
+            }
             if let limits = m.mapping("limits") {
                 s.maxRecordBytes = limits.int("max_record_bytes", default: s.maxRecordBytes)
                 s.maxDepth = limits.int("max_depth", default: s.maxDepth)
@@ -90,6 +98,10 @@ public struct ZoneSettings: Sendable {
         hold_days: 5
         # Time zone that defines the run date (IANA name).
         time_zone: Europe/Berlin
+        retention:
+          # Days each run's reject folder is kept (it may hold personal data); older ones are
+          # removed at the end of every run, as 'dropline rejects purge' does. 0 keeps them.
+          rejected_days: 0
         # Exit code when a run finished but quarantined files or rejected records (0 to ignore;
         # at most 63: 64 and above are Dropline's error codes).
         exit_code_on_rejects: 1

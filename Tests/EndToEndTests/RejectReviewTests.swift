@@ -142,6 +142,25 @@ struct RejectReviewTests {
     }
 }
 
+/// `retention.rejected_days` in dropline.yaml: every run removes reject folders older than that
+/// (by the run date), as `rejects purge --apply` would, and verify still passes.
+struct RejectRetentionTests {
+    @Test func runsRemoveRejectFoldersPastRetention() throws {
+        let zone = try TemporaryDropZone(settings: "format_version: 1\nretention:\n  rejected_days: 1\n")
+        try zone.drop(TestPaths.samples + "/night-1/HR_WORKERS_HRIS01_20261127_001.xml")
+        _ = try zone.run(asOf: "2026-11-26", at: "2026-11-26T01:00:00Z")
+        let first = zone.files(in: "rejected/workers").filter { !$0.contains("/") }
+        #expect(first.count == 1 && first[0].hasPrefix("20261126T"))
+        _ = try zone.run(asOf: "2026-11-27", at: "2026-11-27T01:00:00Z")
+        #expect(zone.files(in: "rejected/workers").filter { !$0.contains("/") } == first)  // one day old: kept
+        _ = try zone.run(asOf: "2026-11-28", at: "2026-11-28T01:00:00Z")
+        #expect(zone.files(in: "rejected").isEmpty)  // two days old: removed
+        let verified = try ManifestVerifier(root: zone.root).verify()
+        #expect(verified.problems.isEmpty, "\(verified.problems)")
+        #expect(verified.purged_reject_files == 3)
+    }
+}
+
 /// Reject export ids stay within the interfaces' 64 characters and do not stack suffixes.
 struct RejectExportIDTests {
     @Test func derivedIDs() {
