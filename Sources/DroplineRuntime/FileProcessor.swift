@@ -268,8 +268,8 @@ final class FileProcessor {
     }
 
     /// Sets the file aside with its reason beside it. The sidecar and the ledger entry are written
-    /// before the file moves, and a failure to write either stops the run with the file still in
-    /// the inbox: a file moved without them would be taken for a duplicate of itself next time.
+    /// before the file moves, and a failure to write either stops the run with the file where it
+    /// is (in `work/`, or the inbox for a file never claimed), for the next run.
     func quarantine(name: String, path: String, pipeline: String, sha: String, bytes: Int64, failure: FileFailure, logger: Logger, exportID: String? = nil, businessDate: BusinessDate? = nil) throws -> Outcome {
         var metadata: Logger.Metadata = ["stage": "quarantine", "code": "\(failure.code.rawValue)"]
         if let line = failure.line { metadata["line"] = "\(line)" }

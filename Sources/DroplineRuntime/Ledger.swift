@@ -71,11 +71,9 @@ public final class Ledger {
         }
     }
 
-    /// Reject folders removed on purpose, zone-relative, with when.
-    public func purgedRejectFolders() throws -> [String: String] {
-        try queue.read { db in
-            Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT path, purged_at FROM purged_reject_folder").map { ($0["path"], $0["purged_at"]) })
-        }
+    /// Reject folders removed on purpose, zone-relative.
+    public func purgedRejectFolders() throws -> Set<String> {
+        try queue.read { db in Set(try String.fetchAll(db, sql: "SELECT path FROM purged_reject_folder")) }
     }
 
     /// Files of the pipeline that an earlier run took but never listed in a manifest (it died

@@ -30,7 +30,7 @@ public struct ManifestVerifier {
         var checked = 0
         guard FileManager.default.fileExists(atPath: zone.ledger) else { return Report(manifests: 0, files_checked: 0, problems: []) }
         let ledger = try Ledger(path: zone.ledger)
-        let purged = Set(try ledger.purgedRejectFolders().keys)
+        let purged = try ledger.purgedRejectFolders()
         var purgedRejects = 0
         let recorded = try ledger.manifests().filter { pipeline == nil || $0.pipeline == pipeline }
         // Manifest files nobody recorded (planted or left by hand).
