@@ -36,10 +36,7 @@ public final class PipelineRunner {
 
         let now = clock()
         let wallStart = Date()
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: settings.timeZone) ?? .gmt
-        let parts = calendar.dateComponents([.year, .month, .day], from: now)
-        let runDate = request.asOf ?? BusinessDate(year: parts.year!, month: parts.month!, day: parts.day!)!
+        let runDate = request.asOf ?? settings.date(at: now)
         let runID = Self.runID(now)
         let sink = JSONLineSink(path: zone.logs + "/dropline.jsonl", echoToStderr: request.echoLogs)
         var logger = Logger(label: "dropline") { _ in JSONLogHandler(sink: sink, clock: self.clock) }

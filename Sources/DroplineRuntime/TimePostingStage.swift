@@ -25,7 +25,6 @@ final class TimePostingStage: TimeEntryLookup {
 
     let db: Database
     let load: TimePostingLoad
-    let company: String
     let runID: String
     let runDate: BusinessDate
     let rules: TimeEntryRules
@@ -116,7 +115,6 @@ final class TimePostingStage: TimeEntryLookup {
         rates = try Self.loadRates(db)
         periods = try Self.loadPeriods(db, company: settings.company)
         self.load = load
-        self.company = settings.company
         self.runID = runID
         self.runDate = runDate
         self.rules = TimeEntryRules(holdDays: load.holdDays ?? settings.holdDays)

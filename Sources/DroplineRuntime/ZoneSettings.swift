@@ -28,6 +28,14 @@ public struct ZoneSettings: Sendable {
 
     public init() {}
 
+    /// The zone's date at `instant`, in its time zone: what a run takes as its run date.
+    public func date(at instant: Date) -> BusinessDate {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: timeZone) ?? .gmt
+        let c = calendar.dateComponents([.year, .month, .day], from: instant)
+        return BusinessDate(year: c.year!, month: c.month!, day: c.day!)!
+    }
+
     public static let fileName = "dropline.yaml"
 
     public static func load(root: String) throws -> ZoneSettings {

@@ -78,10 +78,7 @@ struct RejectsCommand: ParsableCommand {
             }
             do {
                 // Today in the zone's time zone, as run dates are.
-                var calendar = Calendar(identifier: .gregorian)
-                calendar.timeZone = TimeZone(identifier: try ZoneSettings.load(root: zone.resolvedRoot).timeZone) ?? .gmt
-                let c = calendar.dateComponents([.year, .month, .day], from: Date())
-                let today = BusinessDate(year: c.year!, month: c.month!, day: c.day!)!
+                let today = try ZoneSettings.load(root: zone.resolvedRoot).date(at: Date())
                 let gone = try RejectReview(root: zone.resolvedRoot).purge(olderThanDays: days, today: today, apply: apply)
                 for g in gone { print((apply ? "removed " : "would remove ") + g) }
                 print(gone.isEmpty ? "nothing older than \(days) days" : (apply ? "\(gone.count) folder(s) removed" : "\(gone.count) folder(s); run again with --apply to remove them"))
