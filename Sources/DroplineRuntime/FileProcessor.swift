@@ -169,7 +169,10 @@ final class FileProcessor {
                 if let conflict { throw conflict }
                 // The reject XML is cut from the original on another thread while the last
                 // writes run and the transaction commits; it is put in place after the commit.
+                // Its plan and the JSON lines are durable before the commit: a run that dies
+                // after it leaves recovery all it needs to put both in place.
                 if !context.dryRun && !rejectDocument.isEmpty {
+                    try rejects.seal()
                     cut = try startRejectCut(rejectDocument, source: path, name: name, definition: d, exportID: exportID)
                 }
                 try stage?.finish()
@@ -180,6 +183,7 @@ final class FileProcessor {
                 try db.execute(sql: "INSERT OR REPLACE INTO _dropline_file_load (sha256, pipeline, name, export_id, business_date, generated_at, run_id, loaded, rejected) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                                arguments: [digest.hex, d.name, name, exportID, businessDate?.iso, generatedAt, context.runID, counts["loaded"], counts["rejected"]])
             }
+            Failpoint.fileCommitted.hit()
         } catch let failure as FileFailure {
             cut?.abandon()
             rejects.discard()
@@ -203,10 +207,10 @@ final class FileProcessor {
                 try rejects.finish()
                 if let cut { try finishRejectCut(cut, definition: d, count: rejects.count) }
             } catch {
-                // The load is committed: the file and its rejected records stay in work/, and the
-                // next run's recovery puts them in place (the records file; the XML copy is cut
-                // only here). Going on would have deleted them with the work folder.
-                cut?.abandon()
+                // The load is committed: the file, its rejected records and the cut's plan stay
+                // in work/, and the next run's recovery puts them in place (cutting the XML again).
+                // Going on would have deleted them with the work folder.
+                cut?.abandon(keepingPlan: true)
                 logger.error("Reject file not written", metadata: ["stage": "reject", "error": "\(type(of: error))"])
                 throw RunError.io("the rejected records of \(name) could not be written to rejected/\(d.name) (\(error.localizedDescription)). Its load is committed; the file and its rejects stay in work/ and the next run completes them: free space or fix the folder, then run again.")
             }
@@ -223,27 +227,46 @@ final class FileProcessor {
         return Outcome(result: result, businessDate: businessDate)
     }
 
-    /// Starts cutting the reject XML out of `source` into a partial file beside it in work/ (a
-    /// run that dies leaves nothing of it in rejected/; recovery removes partial files), with the
-    /// export id it will have, `<id>-R<NNN>`.
+    /// Where the cut of the reject XML of the input at `source` (in work/) goes before it is put
+    /// in place, and its plan (`RejectDocument.savePlan`): beside the input, never taken for one.
+    static func rejectCutPaths(source: String) -> (partial: String, plan: String) {
+        (source + ".rejects.xml.partial", source + ".rejects.plan.partial")
+    }
+
+    /// Saves the document's plan (durable before the load commits), then starts cutting the
+    /// reject XML out of `source` into a partial file beside it in work/ (a run that dies leaves
+    /// nothing of it in rejected/; recovery cuts it again from the plan), with the export id it
+    /// will have, `<id>-R<NNN>`.
     func startRejectCut(_ doc: RejectDocument, source: String, name: String, definition d: PipelineDefinition, exportID: String?) throws -> RejectCut {
         let original = RejectExportID.base(of: exportID ?? name)
         let seq = try ledger.nextRejectSequence(exportID: original)
-        return RejectCut(doc, source: source, partial: source + ".rejects.xml.partial", definition: d, original: original, seq: seq, name: name)
+        let paths = Self.rejectCutPaths(source: source)
+        try doc.savePlan(to: paths.plan, original: original, seq: seq)
+        return RejectCut(doc, source: source, partial: paths.partial, plan: paths.plan, definition: d, original: original, seq: seq, name: name)
     }
 
     /// Waits for the cut, puts the reject XML beside the JSON lines and records it; writes the
-    /// folder's README.txt.
+    /// folder's README.txt (which reads every reject file of the folder: not instant). The plan
+    /// goes last: while it stands, recovery completes what a dying run left of these steps.
     func finishRejectCut(_ cut: RejectCut, definition d: PipelineDefinition, count: Int) throws {
         let dir = zone.rejected + "/" + d.name + "/" + context.runID
         if try cut.wait() {
-            let target = dir + "/" + cut.name
-            try DropZone.makePrivateFolder(dir)
-            guard rename(cut.partial, target) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
-            AtomicFile.syncFolder(of: target)
-            try ledger.recordRejectFile(.init(path: String(target.dropFirst(zone.root.count + 1)), pipeline: d.name, run_id: context.runID, original_name: cut.name, original_export_id: cut.original, derived_export_id: cut.derived, records: count, created_at: ISO8601DateFormatter().string(from: context.clock())), seq: cut.seq)
+            try placeRejectCut(partial: cut.partial, pipeline: d.name, runID: context.runID, name: cut.name, original: cut.original, seq: cut.seq, records: count)
         }
         try RejectReadme.write(folder: dir, pipeline: d.name, runID: context.runID, runDate: context.runDate, zoneRoot: zone.root)
+        unlink(cut.plan)
+    }
+
+    /// Puts a cut reject XML in `rejected/<pipeline>/<run-id>/` under the input's name and
+    /// records it in the ledger (again, after a crash: the same row).
+    func placeRejectCut(partial: String, pipeline: String, runID: String, name: String, original: String, seq: Int, records: Int) throws {
+        let dir = zone.rejected + "/" + pipeline + "/" + runID
+        let target = dir + "/" + name
+        try DropZone.makePrivateFolder(dir)
+        guard rename(partial, target) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        AtomicFile.syncFolder(of: target)
+        Failpoint.rejectCutPlaced.hit()
+        try ledger.recordRejectFile(.init(path: String(target.dropFirst(zone.root.count + 1)), pipeline: pipeline, run_id: runID, original_name: name, original_export_id: original, derived_export_id: RejectExportID.derive(base: original, sequence: seq), records: records, created_at: ISO8601DateFormatter().string(from: context.clock())), seq: seq)
     }
 
     func schema(at path: String) throws -> XMLSchema {
@@ -320,14 +343,16 @@ final class FileProcessor {
 /// caller no longer touches the document.
 final class RejectCut {
     let partial: String
+    let plan: String
     let original: String
     let derived: String
     let seq: Int
     let name: String
     let task: BackgroundTask<Bool>
 
-    init(_ doc: RejectDocument, source: String, partial: String, definition d: PipelineDefinition, original: String, seq: Int, name: String) {
+    init(_ doc: RejectDocument, source: String, partial: String, plan: String, definition d: PipelineDefinition, original: String, seq: Int, name: String) {
         self.partial = partial
+        self.plan = plan
         self.original = original
         let derived = RejectExportID.derive(base: original, sequence: seq)
         self.derived = derived
@@ -341,10 +366,11 @@ final class RejectCut {
     /// Whether the document was written (false: the source cannot be cut); rethrows its error.
     func wait() throws -> Bool { try task.wait() }
 
-    /// Waits and removes what was written (the load did not commit).
-    func abandon() {
+    /// Waits and removes what was written: the plan too when the load did not commit.
+    func abandon(keepingPlan: Bool = false) {
         _ = try? wait()
         unlink(partial)
+        if !keepingPlan { unlink(plan) }
     }
 }
 

@@ -61,7 +61,34 @@ public final class Ledger {
             // `verify` no longer expects the reject files the manifests list in them.
             try db.execute(sql: "CREATE TABLE purged_reject_folder (path TEXT PRIMARY KEY, purged_at TEXT NOT NULL)")
         }
+        m.registerMigration("v4: reject folders listed by a later run's manifest") { db in
+            // A run that dies before writing a pipeline's manifest may leave reject files (or
+            // recovery completes them in its folder); the next manifest lists them, once.
+            try db.execute(sql: "CREATE TABLE listed_reject_folder (pipeline TEXT NOT NULL, run_id TEXT NOT NULL, listed_in_run TEXT NOT NULL, PRIMARY KEY (pipeline, run_id))")
+        }
         return m
+    }
+
+    /// Of the runs that have a reject folder of the pipeline, those the ledger knows without a
+    /// manifest of the pipeline (they died first) whose folder no later manifest lists yet.
+    public func unlistedRejectFolders(pipeline: String, currentRun: String, among runs: [String]) throws -> [String] {
+        try queue.read { db in
+            try runs.filter { run in
+                try run != currentRun
+                    && Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM run WHERE run_id = ?)", arguments: [run])!
+                    && !Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM manifest WHERE pipeline = ? AND run_id = ?)", arguments: [pipeline, run])!
+                    && !Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM listed_reject_folder WHERE pipeline = ? AND run_id = ?)", arguments: [pipeline, run])!
+            }
+        }
+    }
+
+    /// Records that the current run's manifest lists these runs' reject folders of the pipeline.
+    public func markRejectFoldersListed(pipeline: String, runs: [String], currentRun: String) throws {
+        try queue.write { db in
+            for run in runs {
+                try db.execute(sql: "INSERT OR IGNORE INTO listed_reject_folder (pipeline, run_id, listed_in_run) VALUES (?, ?, ?)", arguments: [pipeline, run, currentRun])
+            }
+        }
     }
 
     /// Records that a reject folder (zone-relative) is being removed on purpose.
@@ -239,6 +266,11 @@ public final class Ledger {
         try queue.write { db in
             try db.execute(sql: "INSERT INTO run (run_id, started_at, run_date, dry_run) VALUES (?, ?, ?, ?)", arguments: [id, ISO8601DateFormatter().string(from: date), runDate.iso, dryRun])
         }
+    }
+
+    /// The run date a run had (nil for a run the ledger does not know).
+    public func runDate(of runID: String) throws -> BusinessDate? {
+        try queue.read { try String.fetchOne($0, sql: "SELECT run_date FROM run WHERE run_id = ?", arguments: [runID]) }.flatMap { BusinessDate(iso: $0) }
     }
 
     public func finishRun(id: String, exitCode: Int32, at date: Date) throws {

@@ -61,7 +61,7 @@ public final class PipelineRunner {
         let outbound = OutboundQueue(zone: zone, settings: settings, context: context, warehouse: warehouse, definitions: definitions)
         if !request.dryRun {
             // Recovery of an interrupted run: its claimed files, then the outbound files it reserved.
-            let recovered = try WorkRecovery(zone: zone, context: context, ledger: ledger, warehouse: warehouse, processor: processor).run()
+            let recovered = try WorkRecovery(zone: zone, context: context, ledger: ledger, warehouse: warehouse, processor: processor, definitions: definitions).run()
             if recovered > 0 { logger.warning("Recovered an interrupted run", metadata: ["stage": "recover", "files": "\(recovered)"]) }
             summary0 = try outbound.writePending()
         }

@@ -19,6 +19,70 @@ struct RejectDocument {
 
     var isEmpty: Bool { positions.count == 0 }
 
+    /// The first line of a cut plan: what the reject XML's root and trailer need.
+    struct PlanHeader: Codable {
+        var format_version = 1
+        var original_export_id: String
+        var seq: Int
+        var counts: [String: Int]
+        /// Sum check index -> exact decimal text.
+        var sums: [String: String]
+        var positions: Int
+    }
+
+    /// Writes what cutting the document needs (export id base and sequence, counts, sums, then
+    /// one line `unit child` per position) to `path`, durably: written before the load commits,
+    /// it lets the next run's recovery cut the reject XML of a run that died after the commit.
+    func savePlan(to path: String, original: String, seq: Int) throws {
+        let header = PlanHeader(original_export_id: original, seq: seq, counts: counts, sums: Dictionary(uniqueKeysWithValues: sums.map { ("\($0.key)", "\($0.value)") }), positions: positions.count)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        _ = try AtomicFile.stream(to: path, permissions: 0o600) { sink in
+            try sink(try encoder.encode(header) + Data("\n".utf8))
+            let next = try positions.cursor()
+            var chunk: [UInt8] = []
+            chunk.reserveCapacity(1 << 16 + 32)
+            while let p = next.current {
+                chunk.append(contentsOf: "\(p.unit) \(p.child)\n".utf8)
+                if chunk.count >= 1 << 16 {
+                    try sink(chunk)
+                    chunk.removeAll(keepingCapacity: true)
+                }
+                try next.advance()
+            }
+            try sink(chunk)
+        }
+    }
+
+    /// The document and export id parts a plan written by `savePlan` holds; nil when the file
+    /// is not a whole plan.
+    static func loadPlan(from path: String) throws -> (document: RejectDocument, original: String, seq: Int)? {
+        var doc = RejectDocument()
+        var header: PlanHeader?
+        var bad = false
+        try LineReader.forEachLine(path: path) { line in
+            guard !bad else { return }
+            guard header != nil else {
+                header = try? JSONDecoder().decode(PlanHeader.self, from: Data(line))
+                bad = header == nil
+                return
+            }
+            let parts = line.split(separator: UInt8(ascii: " "))
+            guard parts.count == 2, let u = Int32(String(decoding: parts[0], as: UTF8.self)), let c = Int32(String(decoding: parts[1], as: UTF8.self)) else {
+                bad = true
+                return
+            }
+            try doc.positions.append(u, c)
+        }
+        guard !bad, let header, header.positions == doc.positions.count else { return nil }
+        doc.counts = header.counts
+        for (k, v) in header.sums {
+            guard let i = Int(k), let x = Decimal(string: v, locale: Locale(identifier: "en_US_POSIX")) else { return nil }
+            doc.sums[i] = x
+        }
+        return (doc, header.original_export_id, header.seq)
+    }
+
     /// Notes a rejected record (records come in document order, each once).
     mutating func add(_ r: Record, definition d: PipelineDefinition) throws {
         guard let unit = r.position.first.map(Int32.init) else { return }

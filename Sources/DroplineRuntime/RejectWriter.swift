@@ -126,10 +126,17 @@ final class RejectWriter {
         pending.removeAll(keepingCapacity: true)
     }
 
-    func finish() throws {
+    /// Makes every line so far durable in the partial file: called before the load commits, so
+    /// that a run dying after the commit leaves the whole list for recovery to put in place.
+    func seal() throws {
         guard let handle else { return }
         try flush()
         try handle.synchronize()
+    }
+
+    func finish() throws {
+        guard let handle else { return }
+        try seal()
         try handle.close()
         self.handle = nil
         let dir = zone.rejected + "/" + pipeline + "/" + runID

@@ -98,26 +98,38 @@ struct ManifestWriter {
     func write(_ d: PipelineDefinition, outputs: [RunSummary.Output], holds: [String: Int]?, version: String) throws -> String? {
         // This run's files, then files of runs that died before writing this pipeline's manifest.
         let entries = try ledger.files(runID: context.runID, pipeline: d.name) + ledger.unlisted(pipeline: d.name, currentRun: context.runID)
-        let rejectDir = zone.rejected + "/" + d.name + "/" + context.runID
-        let rejects = ((try? FileManager.default.contentsOfDirectory(atPath: rejectDir)) ?? []).sorted().compactMap { hash(rejectDir + "/" + $0) }
+        // This run's reject files, then those of runs that died before writing this pipeline's
+        // manifest (placed before they died, or completed by recovery), listed once.
+        let pipelineRejects = zone.rejected + "/" + d.name
+        let folders = ((try? FileManager.default.contentsOfDirectory(atPath: pipelineRejects)) ?? []).sorted()
+        let orphans = try ledger.unlistedRejectFolders(pipeline: d.name, currentRun: context.runID, among: folders)
+        var rejects: [RunManifest.FileHash] = []
+        for run in [context.runID] + orphans {
+            let dir = pipelineRejects + "/" + run
+            for name in ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted() { rejects.append(try hash(dir + "/" + name, of: d)) }
+        }
         guard !entries.isEmpty || !outputs.isEmpty || !(holds ?? [:]).isEmpty || !rejects.isEmpty else { return nil }
         let previous = try ledger.lastManifest(pipeline: d.name)
         let inputs = entries.map { e in
             RunManifest.Input(name: e.name, bytes: e.bytes, sha256: e.sha256, export_id: e.exportID, business_date: e.businessDate, outcome: e.outcome, reason: e.reason, location: e.location,
                               records: e.outcome == "loaded" ? ["loaded": e.loaded, "rejected": e.rejected, "held": e.held, "skipped": e.skipped] : [:], reasons: e.reasons, reprocess_of: e.reprocessOf,
                               resubmission_of: (try? ledger.resubmission(name: e.name, sha256: e.sha256)).flatMap { $0 }.map { RunManifest.Lineage(rejects_file: $0.rejectPath, original_file: $0.originalName, original_run_id: $0.originalRun) },
-                              error_file: e.outcome == "quarantined" ? e.location.flatMap { hash(zone.root + "/" + $0 + ".error.json") } : nil,
+                              // A sidecar removed by hand is left out rather than stop every later manifest.
+                              error_file: e.outcome == "quarantined" ? e.location.flatMap { try? hash(zone.root + "/" + $0 + ".error.json") } : nil,
                               taken_by_run: e.runID == context.runID ? nil : e.runID)
         }
         let manifest = RunManifest(
             format_version: RunManifest.formatVersion, sequence: (previous?.sequence ?? 0) + 1, run_id: context.runID, run_date: context.runDate.iso, dropline_version: version,
             pipeline: .init(name: d.name, version: d.version, path: relative(d.sourcePath), sha256: d.sourceSHA256),
-            reference_files: d.dependencies.compactMap { hash($0) },
+            reference_files: try d.dependencies.map { try hash($0, of: d) },
             inputs: inputs,
             // The digest each writer took of the bytes it streamed, fsynced and renamed into place
             // (not read back: the labor file of a 1 GB night is over a gigabyte); `verify`
             // hashes the files on disk against it.
-            outputs: outputs.compactMap { o in size(zone.root + "/" + o.path).map { RunManifest.Output(path: o.path, bytes: $0, sha256: o.sha256, records: o.records, control: o.control) } },
+            outputs: try outputs.map { o in
+                guard let bytes = size(zone.root + "/" + o.path) else { throw unlisted(zone.root + "/" + o.path, d, "it is gone") }
+                return RunManifest.Output(path: o.path, bytes: bytes, sha256: o.sha256, records: o.records, control: o.control)
+            },
             rejects: rejects, holds: holds, previous_manifest_sha256: previous?.sha256,
             timings: .init(written_at: ISO8601DateFormatter().string(from: context.clock())))
         let data = try manifest.encoded()
@@ -128,6 +140,7 @@ struct ManifestWriter {
         let rel = String(path.dropFirst(zone.root.count + 1))
         try ledger.recordManifest(pipeline: d.name, sequence: manifest.sequence, runID: context.runID, path: rel, sha256: SHA256Text.hex(data))
         try ledger.markListed(pipeline: d.name, currentRun: context.runID)
+        try ledger.markRejectFoldersListed(pipeline: d.name, runs: orphans, currentRun: context.runID)
         return rel
     }
 
@@ -141,8 +154,18 @@ struct ManifestWriter {
         return stat(path, &st) == 0 ? Int64(st.st_size) : nil
     }
 
-    func hash(_ path: String) -> RunManifest.FileHash? {
-        guard let d = try? FileDigest.sha256(path: path) else { return nil }
-        return RunManifest.FileHash(path: relative(path), bytes: d.bytes, sha256: d.hex)
+    /// The file's digest; a file that cannot be read stops the run rather than leave the
+    /// manifest silent about it (the run's files stay unlisted for the next manifest).
+    func hash(_ path: String, of d: PipelineDefinition? = nil) throws -> RunManifest.FileHash {
+        do {
+            let digest = try FileDigest.sha256(path: path)
+            return RunManifest.FileHash(path: relative(path), bytes: digest.bytes, sha256: digest.hex)
+        } catch {
+            throw unlisted(path, d, "it cannot be read (\(error.localizedDescription))")
+        }
+    }
+
+    func unlisted(_ path: String, _ d: PipelineDefinition?, _ why: String) -> RunError {
+        RunError.io("the manifest\(d.map { " of " + $0.name } ?? "") cannot list \(relative(path)): \(why). No manifest was written; restore the file or its permissions, then run again: the next manifest lists this run's inputs and reject files.")
     }
 }

@@ -57,6 +57,7 @@ struct TimePostingRun {
         let fileName = "PSA_TIMESHEETS_\(label.replacingOccurrences(of: "_", with: ""))_\(context.runDate.compact)_001.xml"
         let rejects = RejectWriter(zone: zone, pipeline: definition.name, runID: context.runID, fileName: fileName, dryRun: context.dryRun)
         var rejected: [TimeEntry] = []
+        var exportID = ""
         try warehouse.unitOfWork(dryRun: context.dryRun) { db in
             let stage = try TimePostingStage(db: db, load: load, settings: settings, runID: context.runID, runDate: context.runDate, audit: !context.dryRun)
             defer { stage.close() }
@@ -73,10 +74,22 @@ struct TimePostingRun {
                 }
             }
             try stage.finish()
+            // The reject files are whole and durable in work/ before the entries leave the hold
+            // store; the pending row commits with them (see the v7 migration).
+            if !context.dryRun && !rejected.isEmpty {
+                try rejects.seal()
+                let xml = heldRejectsXML(rejected)
+                exportID = xml.exportID
+                try DropZone.makePrivateFolder(zone.work + "/" + context.runID)
+                try AtomicFile.write(xml.data, to: Self.heldRejectsPartial(zone: zone, runID: context.runID, name: fileName), permissions: 0o600)
+                try db.execute(sql: "INSERT INTO pending_reject_file (run_id, name, pipeline, run_date, export_id, records) VALUES (?, ?, ?, ?, ?, ?)",
+                               arguments: [context.runID, fileName, definition.name, context.runDate.iso, exportID, rejected.count])
+            }
         }
+        Failpoint.holdsCommitted.hit()
         if !context.dryRun && !rejected.isEmpty {
             try rejects.finish()
-            try writeHeldRejects(rejected, name: fileName)
+            try Self.placeHeldRejects(zone: zone, ledger: ledger, warehouse: warehouse, pipeline: definition.name, runID: context.runID, runDate: context.runDate, name: fileName, exportID: exportID, records: rejected.count, at: context.clock())
         }
         if !outcomes.isEmpty {
             context.logger.info("Held entries re-evaluated", metadata: ["stage": "holds", "pipeline": "\(definition.name)", "posted": "\(outcomes["posted"] ?? 0)", "held": "\(outcomes["held"] ?? 0)", "rejected": "\(outcomes["rejected"] ?? 0)"])
@@ -84,12 +97,16 @@ struct TimePostingRun {
         return outcomes
     }
 
+    /// Where the reject XML of held entries waits in work/ for its transaction to commit.
+    static func heldRejectsPartial(zone: DropZone, runID: String, name: String) -> String {
+        zone.work + "/" + runID + "/" + name + ".partial"
+    }
+
     /// Expired and definitely rejected held entries, as a timesheet export in the interface's
-    /// shape (contract §2.6), beside their JSON lines: a reviewer fixes and resubmits it like any
-    /// other reject file. The entries come from the hold store (their original bytes are in the
-    /// archive); notes are not kept with holds and are not repeated.
-    func writeHeldRejects(_ entries: [TimeEntry], name: String) throws {
-        let dir = zone.rejected + "/" + definition.name + "/" + context.runID
+    /// shape (contract §2.6), to stand beside their JSON lines: a reviewer fixes and resubmits it
+    /// like any other reject file. The entries come from the hold store (their original bytes
+    /// are in the archive); notes are not kept with holds and are not repeated.
+    func heldRejectsXML(_ entries: [TimeEntry]) -> (data: Data, exportID: String) {
         let byTimesheet = Dictionary(grouping: entries, by: \.timesheetID)
         var body = ""
         var total: Decimal = 0
@@ -106,10 +123,26 @@ struct TimePostingRun {
         let ns = definition.extract.root.namespace.map { " xmlns=\"\($0)\"" } ?? ""
         let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<\(definition.extract.root.local)\(ns) exportId=\"\(exportID)\" sourceSystem=\"PSA\" generatedAt=\"\(PipelineRunner.timestamp(context.clock(), timeZone: settings.timeZone))\" businessDate=\"\(context.runDate.iso)\" schemaVersion=\"2\">\n"
             + body + "  <Control timesheetCount=\"\(byTimesheet.count)\" entryCount=\"\(entries.count)\" totalHours=\"\(DecimalText.format(total, scale: 2))\"/>\n</\(definition.extract.root.local)>\n"
+        return (Data(xml.utf8), exportID)
+    }
+
+    /// Puts the committed reject files of held entries in `rejected/<pipeline>/<run-id>/` (the
+    /// JSON lines and the XML still in work/, if any), records the XML in the ledger, writes the
+    /// folder's README and drops the pending row: after the re-evaluation, or in the next run's
+    /// recovery when the run died in between (every step can be taken again).
+    static func placeHeldRejects(zone: DropZone, ledger: Ledger, warehouse: DatabaseQueue, pipeline: String, runID: String, runDate: BusinessDate, name: String, exportID: String, records: Int, at date: Date) throws {
+        let dir = zone.rejected + "/" + pipeline + "/" + runID
         try DropZone.makePrivateFolder(dir)
-        try AtomicFile.write(Data(xml.utf8), to: dir + "/" + name, permissions: 0o600)
-        try ledger.recordRejectFile(.init(path: "rejected/\(definition.name)/\(context.runID)/\(name)", pipeline: definition.name, run_id: context.runID, original_name: name, original_export_id: exportID, derived_export_id: exportID, records: entries.count, created_at: ISO8601DateFormatter().string(from: context.clock())), seq: 1)
-        try RejectReadme.write(folder: dir, pipeline: definition.name, runID: context.runID, runDate: context.runDate, zoneRoot: zone.root)
+        let work = zone.work + "/" + runID + "/" + name
+        for (from, to) in [(work + ".rejects.jsonl.partial", dir + "/" + name + ".rejects.jsonl"), (heldRejectsPartial(zone: zone, runID: runID, name: name), dir + "/" + name)] where FileManager.default.fileExists(atPath: from) {
+            guard rename(from, to) == 0 else {
+                throw RunError.io("the rejected held entries in \(from) could not be put in \(dir): \(String(cString: strerror(errno))). They stay in work/; fix the folder, then run again.")
+            }
+            AtomicFile.syncFolder(of: to)
+        }
+        try ledger.recordRejectFile(.init(path: "rejected/\(pipeline)/\(runID)/\(name)", pipeline: pipeline, run_id: runID, original_name: name, original_export_id: exportID, derived_export_id: exportID, records: records, created_at: ISO8601DateFormatter().string(from: date)), seq: 1)
+        try RejectReadme.write(folder: dir, pipeline: pipeline, runID: runID, runDate: runDate, zoneRoot: zone.root)
+        try warehouse.write { try $0.execute(sql: "DELETE FROM pending_reject_file WHERE run_id = ? AND name = ?", arguments: [runID, name]) }
     }
 
     // MARK: ERP labor file

@@ -189,6 +189,17 @@ public enum Warehouse {
                 DELETE FROM sqlite_sequence WHERE name = 'postings';
                 """)
         }
+        // Held entries rejected by a re-evaluation leave the hold store in its transaction; their
+        // reject files are written to work/ before it commits and put in place after. This row,
+        // committed with them, tells the next run's recovery which of those files it must
+        // complete when the run died in between (a file's load has _dropline_file_load for that).
+        m.registerMigration("v7: reject files of held entries committed, not yet in place") { db in
+            try db.execute(sql: """
+                CREATE TABLE pending_reject_file (
+                    run_id TEXT NOT NULL, name TEXT NOT NULL, pipeline TEXT NOT NULL, run_date TEXT NOT NULL,
+                    export_id TEXT NOT NULL, records INTEGER NOT NULL, PRIMARY KEY (run_id, name))
+                """)
+        }
         try m.refuseNewer(queue, path: path)
         if let upTo { try m.migrate(queue, upTo: upTo) } else { try m.migrate(queue) }
         return queue

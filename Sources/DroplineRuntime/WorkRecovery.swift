@@ -15,10 +15,24 @@ struct WorkRecovery {
     let ledger: Ledger
     let warehouse: DatabaseQueue
     let processor: FileProcessor
+    let definitions: [PipelineDefinition]
 
     func run() throws -> Int {
         let fm = FileManager.default
         var recovered = 0
+        // Reject files of held entries whose re-evaluation committed (in any earlier run).
+        for row in try warehouse.read({ try Row.fetchAll($0, sql: "SELECT * FROM pending_reject_file ORDER BY run_id, name") }) {
+            let runID: String = row["run_id"], name: String = row["name"], pipeline: String = row["pipeline"]
+            let xml = [TimePostingRun.heldRejectsPartial(zone: zone, runID: runID, name: name), zone.rejected + "/" + pipeline + "/" + runID + "/" + name]
+            guard xml.contains(where: fm.fileExists(atPath:)) else {
+                context.logger.error("Reject file of held entries missing; their evaluations stay in the warehouse (dropline reconcile)", metadata: ["stage": "recover", "file": "\(name)", "from_run": "\(runID)"])
+                try warehouse.write { try $0.execute(sql: "DELETE FROM pending_reject_file WHERE run_id = ? AND name = ?", arguments: [runID, name]) }
+                continue
+            }
+            try TimePostingRun.placeHeldRejects(zone: zone, ledger: ledger, warehouse: warehouse, pipeline: pipeline, runID: runID, runDate: BusinessDate(iso: row["run_date"]) ?? context.runDate, name: name, exportID: row["export_id"], records: row["records"], at: context.clock())
+            recovered += 1
+            context.logger.warning("Interrupted run's reject files of held entries completed", metadata: ["stage": "recover", "file": "\(name)", "from_run": "\(runID)"])
+        }
         for run in ((try? fm.contentsOfDirectory(atPath: zone.work)) ?? []).sorted() where run != context.runID {
             let dir = zone.work + "/" + run
             let names = ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).sorted()
@@ -32,12 +46,7 @@ struct WorkRecovery {
                 let load = try warehouse.read { try Row.fetchOne($0, sql: "SELECT * FROM _dropline_file_load WHERE sha256 = ?", arguments: [digest.hex]) }
                 if let load {
                     let pipeline: String = load["pipeline"]
-                    let partial = path + ".rejects.jsonl.partial"
-                    if fm.fileExists(atPath: partial) {
-                        let target = zone.rejected + "/" + pipeline + "/" + (load["run_id"] as String)
-                        try DropZone.makePrivateFolder(target)
-                        _ = rename(partial, target + "/" + name + ".rejects.jsonl")
-                    }
+                    try completeRejects(of: path, name: name, pipeline: pipeline, loadRun: load["run_id"], records: load["rejected"])
                     if let entry = try ledger.entry(sha256: digest.hex, runID: load["run_id"]), let location = entry.location {
                         try processor.move(path, to: location)
                     } else {
@@ -66,6 +75,38 @@ struct WorkRecovery {
             rmdir(dir)
         }
         return recovered
+    }
+
+    /// The reject files of a loaded input that its run had not put in place: the JSON lines
+    /// (sealed before the commit), the XML cut again from the plan saved before the commit
+    /// (unless the ledger already has it), and the folder's README.
+    func completeRejects(of path: String, name: String, pipeline: String, loadRun: String, records: Int) throws {
+        let fm = FileManager.default
+        let dir = zone.rejected + "/" + pipeline + "/" + loadRun
+        let lines = path + ".rejects.jsonl.partial"
+        let cut = FileProcessor.rejectCutPaths(source: path)
+        guard fm.fileExists(atPath: lines) || fm.fileExists(atPath: cut.plan) else { return }
+        if fm.fileExists(atPath: lines) {
+            try DropZone.makePrivateFolder(dir)
+            guard rename(lines, dir + "/" + name + ".rejects.jsonl") == 0 else {
+                throw RunError.io("the rejected records of \(name) could not be put in \(dir): \(String(cString: strerror(errno))). They stay in work/; fix the folder, then run again.")
+            }
+        }
+        if fm.fileExists(atPath: cut.plan) {
+            let placed = try ledger.rejectFiles().contains { $0.path == "rejected/\(pipeline)/\(loadRun)/\(name)" }
+            if !placed {
+                guard let d = definitions.first(where: { $0.name == pipeline }), let plan = try RejectDocument.loadPlan(from: cut.plan) else {
+                    context.logger.error("Reject XML of an interrupted run could not be cut again; its JSON lines are in place", metadata: ["stage": "recover", "file": "\(name)", "from_run": "\(loadRun)"])
+                    unlink(cut.plan)
+                    return
+                }
+                if try plan.document.write(source: path, target: cut.partial, definition: d, newExportID: RejectExportID.derive(base: plan.original, sequence: plan.seq)) {
+                    try processor.placeRejectCut(partial: cut.partial, pipeline: pipeline, runID: loadRun, name: name, original: plan.original, seq: plan.seq, records: records)
+                }
+            }
+            unlink(cut.plan)
+        }
+        try RejectReadme.write(folder: dir, pipeline: pipeline, runID: loadRun, runDate: try ledger.runDate(of: loadRun) ?? context.runDate, zoneRoot: zone.root)
     }
 
     /// Whether a name in a run's work folder is an input file (not a partial reject file, a

@@ -1,4 +1,5 @@
 import DroplineCore
+import DroplineRuntime
 import DroplineTesting
 import Foundation
 import GRDB
@@ -25,7 +26,9 @@ struct CrashSafetyTests {
 
     /// Everything a run leaves behind that must not depend on crashes: table rows (without run
     /// ids and timestamps), ledger outcomes, every file under outbound/, archive/, quarantine/
-    /// (XML createdAt, which is the wall clock, normalised), and the inbox and work/ being empty.
+    /// (XML createdAt, which is the wall clock, normalised), rejected/ (run ids and the zone's
+    /// root normalised: a run that died leaves its files in its own run's folder), and the inbox
+    /// and work/ being empty.
     func state(_ root: String) throws -> [String] {
         var out: [String] = []
         let volatile: Set<String> = ["_run_id", "run_id", "held_since_run", "created_at", "processed_at", "id", "sha256_of_manifest"]
@@ -43,6 +46,7 @@ struct CrashSafetyTests {
             try String.fetchAll(db, sql: "SELECT pipeline || '|' || name || '|' || sha256 || '|' || outcome || '|' || COALESCE(reason, '') || '|' || loaded || '|' || rejected || '|' || COALESCE(location, '') FROM processed_file").sorted().map { "ledger: \($0)" }
         }
         let createdAt = try NSRegularExpression(pattern: "createdAt=\"[^\"]*\"")
+        for (path, text) in try CrashAfterCommitTests.rejected(root) { out.append("rejected/\(path): \(SHA256Text.hex(text))") }
         for folder in ["outbound", "archive", "quarantine", "inbox", "work"] {
             let base = root + "/" + folder
             for rel in ((FileManager.default.enumerator(atPath: base)?.allObjects as? [String]) ?? []).sorted() {
@@ -106,7 +110,121 @@ struct CrashSafetyTests {
             let got = try state(root)
             let missing = expected.filter { !got.contains($0) }, extra = got.filter { !expected.contains($0) }
             #expect(missing.isEmpty && extra.isEmpty, "attempt \(attempts) after \(Int(delay * 1000)) ms: missing \(missing.prefix(5)), extra \(extra.prefix(5))")
+            try CrashAfterCommitTests.expectRejectsListedOnce(root)
         }
         #expect(hits == Self.killPoints, "only \(hits) of \(attempts) attempts killed a running process")
+    }
+}
+
+/// A run that dies just after a commit, before the files that go with it are in place (the
+/// instants a random kill rarely hits, reached with `DROPLINE_FAILPOINT`): the next run puts
+/// every reject file where a clean run puts it, the same bytes, recorded in the ledger, and
+/// verify passes.
+@Suite(.serialized)
+struct CrashAfterCommitTests {
+    static let runID = try! NSRegularExpression(pattern: "[0-9]{8}T[0-9]{6}Z-[0-9a-f]{4}")
+
+    /// Every file under rejected/ with its content, run ids and the zone's root written alike.
+    static func rejected(_ root: String) throws -> [String: String] {
+        var out: [String: String] = [:]
+        for rel in (FileManager.default.enumerator(atPath: root + "/rejected")?.allObjects as? [String]) ?? [] {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: root + "/rejected/" + rel, isDirectory: &isDir), !isDir.boolValue else { continue }
+            // Bytes as UTF-8 (the workers' ISO-8859-1 letters alike in both), then normalised.
+            let text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: root + "/rejected/" + rel)), as: UTF8.self).replacingOccurrences(of: root, with: "ROOT")
+            func normal(_ s: String) -> String { Self.runID.stringByReplacingMatches(in: s, range: NSRange(s.startIndex..., in: s), withTemplate: "RUN") }
+            out[normal(rel)] = normal(text)
+        }
+        return out
+    }
+
+    /// Every file under rejected/ listed by exactly one manifest, and nothing else listed there.
+    static func expectRejectsListedOnce(_ root: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        var listed: [String] = []
+        for rel in (FileManager.default.enumerator(atPath: root + "/manifests")?.allObjects as? [String]) ?? [] where rel.hasSuffix(".json") {
+            listed += try RunManifest.read(Data(contentsOf: URL(fileURLWithPath: root + "/manifests/" + rel))).rejects.map(\.path)
+        }
+        let files = ((FileManager.default.enumerator(atPath: root + "/rejected")?.allObjects as? [String]) ?? []).filter { rel in
+            var isDir: ObjCBool = false
+            return FileManager.default.fileExists(atPath: root + "/rejected/" + rel, isDirectory: &isDir) && !isDir.boolValue
+        }
+        #expect(listed.sorted() == files.map { "rejected/" + $0 }.sorted(), sourceLocation: sourceLocation)
+    }
+
+    /// The ledger's reject files without run ids and times.
+    func rejectLedger(_ root: String) throws -> [String] {
+        try DatabaseQueue(path: root + "/state/ledger.sqlite").read { db in
+            try String.fetchAll(db, sql: "SELECT pipeline || '|' || original_name || '|' || COALESCE(original_export_id, '') || '|' || COALESCE(derived_export_id, '') || '|' || seq || '|' || records FROM reject_file ORDER BY 1")
+        }
+    }
+
+    func night1Zone() throws -> String {
+        let root = NSTemporaryDirectory() + "dropline-failpoint-" + UUID().uuidString
+        #expect(try runDropline(["init", root]).exitCode == 0)
+        for name in try FileManager.default.contentsOfDirectory(atPath: TestPaths.samples + "/night-1") where name.hasSuffix(".xml") || name.hasSuffix(".done") {
+            try FileManager.default.copyItem(atPath: TestPaths.samples + "/night-1/" + name, toPath: root + "/inbox/" + name)
+        }
+        return root
+    }
+
+    @Test(arguments: ["file-committed", "reject-cut-placed"])
+    func rejectFilesOfALoadSurviveACrashAfterItsCommit(failpoint: String) throws {
+        let clean = try night1Zone(), crashed = try night1Zone()
+        defer { for root in [clean, crashed] { try? FileManager.default.removeItem(atPath: root) } }
+        #expect(try runDropline(["run", "--root", clean] + CrashSafetyTests.runArguments).exitCode == 1)
+        let expected = try Self.rejected(clean)
+        #expect(expected.keys.contains("workers/RUN/HR_WORKERS_HRIS01_20261127_001.xml"))
+        #expect(expected.keys.contains("workers/RUN/HR_WORKERS_HRIS01_20261127_001.xml.rejects.jsonl"))
+
+        let died = try runDropline(["run", "--root", crashed] + CrashSafetyTests.runArguments, environment: ["DROPLINE_FAILPOINT": failpoint])
+        #expect(died.exitCode == 137)
+        // Died with the first file loaded (workers, three rejected records), its reject folder
+        // without its README (written last), and nothing else done.
+        let partway = try Self.rejected(crashed)
+        #expect(partway.keys.allSatisfy { $0.hasPrefix("workers/") && !$0.hasSuffix("README.txt") })
+        #expect(try runDropline(["run", "--root", crashed] + CrashSafetyTests.runArguments).exitCode == 1)
+
+        let got = try Self.rejected(crashed)
+        #expect(got.keys.sorted() == expected.keys.sorted())
+        for (path, text) in expected where got[path] != text { Issue.record("\(path) differs from the clean run's") }
+        #expect(try rejectLedger(crashed) == rejectLedger(clean))
+        #expect(FileManager.default.enumerator(atPath: crashed + "/work")?.allObjects.isEmpty ?? true)
+        try Self.expectRejectsListedOnce(crashed)
+        let verify = try runDropline(["verify", "--root", crashed])
+        #expect(verify.exitCode == 0, "\(verify.stdout)")
+    }
+
+    @Test func rejectFilesOfHeldEntriesSurviveACrashAfterTheirCommit() throws {
+        let zone = try TemporaryDropZone()
+        for name in WorkedExampleTests.run1 { try zone.drop(TestPaths.examples + "/inbound/" + name) }
+        _ = try zone.run(asOf: "2026-11-28", at: "2026-11-28T01:14:07Z")
+        _ = try zone.run(asOf: "2026-12-01", at: "2026-12-01T03:00:00Z")
+        let warehouse = try DatabaseQueue(path: zone.root + "/warehouse.sqlite")
+        func count(_ sql: String) throws -> Int? { try warehouse.read { try Int.fetchOne($0, sql: sql) } }
+        #expect(try count("SELECT COUNT(*) FROM holds") == 1)
+
+        // TE-00000003 expires on 2026-12-02: the run dies once its rejection is committed.
+        let died = try runDropline(["run", "--root", zone.root, "--settle-seconds", "0", "--as-of", "2026-12-02"], environment: ["DROPLINE_FAILPOINT": "holds-committed"])
+        #expect(died.exitCode == 137)
+        #expect(try count("SELECT COUNT(*) FROM holds") == 0)
+        #expect(try count("SELECT COUNT(*) FROM pending_reject_file") == 1)
+        #expect(!zone.files(in: "rejected").contains { $0.contains("_HELD_") })
+
+        let next = try runDropline(["run", "--root", zone.root, "--settle-seconds", "0", "--as-of", "2026-12-02"])
+        #expect(next.exitCode == 0, "\(next.stderr)")
+        let files = zone.files(in: "rejected").filter { $0.contains("/PSA_TIMESHEETS_HELD_20261202_001.xml") }
+        #expect(files.count == 2)
+        let xml = try #require(files.first { $0.hasSuffix(".xml") })
+        let text = try String(contentsOfFile: zone.root + "/rejected/" + xml, encoding: .utf8)
+        #expect(text.contains("<Entry id=\"TE-00000003\" date=\"2026-11-25\" project=\"PRJ-10077\" hours=\"6.00\" category=\"billable\"/>"))
+        let lines = try String(contentsOfFile: zone.root + "/rejected/" + xml + ".rejects.jsonl", encoding: .utf8)
+        #expect(lines.contains("\"key\":\"TE-00000003\"") && lines.contains("\"primary_reason\":\"no_erp_project_number\""))
+        let folder = (xml as NSString).deletingLastPathComponent
+        #expect(zone.files(in: "rejected/" + folder).contains("README.txt"))
+        #expect(try rejectLedger(zone.root).contains { $0.hasPrefix("time_entries|PSA_TIMESHEETS_HELD_20261202_001.xml|HELD-20261202-") && $0.hasSuffix("|1|1") })
+        #expect(try count("SELECT COUNT(*) FROM pending_reject_file") == 0)
+        #expect(zone.files(in: "work").isEmpty)
+        try Self.expectRejectsListedOnce(zone.root)
+        #expect(try runDropline(["verify", "--root", zone.root]).exitCode == 0)
     }
 }

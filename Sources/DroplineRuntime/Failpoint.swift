@@ -1,0 +1,20 @@
+import Foundation
+
+/// Named instants at which a crash-safety test makes the process die as `kill -9` would: no
+/// cleanup, no buffer flushed, exit status 137. Armed by `DROPLINE_FAILPOINT=<name>` in the
+/// environment, for tests only (CrashSafetyTests); unarmed, a hit is one comparison. They sit
+/// where a random kill rarely lands: just after a commit, before the files that go with it.
+enum Failpoint: String {
+    /// An input file's load committed; its reject files, ledger entry and archived copy not yet.
+    case fileCommitted = "file-committed"
+    /// The reject XML of a loaded file in rejected/, not yet in the ledger.
+    case rejectCutPlaced = "reject-cut-placed"
+    /// Held entries re-evaluated and committed; the reject files of those rejected not yet.
+    case holdsCommitted = "holds-committed"
+
+    static let armed = ProcessInfo.processInfo.environment["DROPLINE_FAILPOINT"].flatMap(Failpoint.init(rawValue:))
+
+    func hit() {
+        if Self.armed == self { _exit(137) }
+    }
+}
