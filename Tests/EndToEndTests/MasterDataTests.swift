@@ -19,6 +19,26 @@ struct MasterDataTests {
         return try zone.run(asOf: "2026-11-28")
     }
 
+    /// Amounts stay exact because the rate card's schema bounds rates: xs:decimal in libxml2
+    /// holds at most 24 digits, so a rate of 26 digits is refused (`invalid_field`) and one of 22
+    /// is stored as written. 24 digits times hours of at most 4 digits fit the 38 digits of exact
+    /// decimal arithmetic; a 36-digit rate would not (hours x rate would round silently).
+    @Test func ratesAreBoundedByTheSchemaSoAmountsStayExact() throws {
+        let zone = try TemporaryDropZone()
+        var text = try String(contentsOfFile: TestPaths.examples + "/inbound/ERP_RATES_ERP01_20261127_001.xml", encoding: .utf8)
+        text = text.replacingOccurrences(of: "billRate=\"120.00\"", with: "billRate=\"123456789012345678901234.56\"")
+            .replacingOccurrences(of: "billRate=\"145.00\"", with: "billRate=\"12345678901234567890.12\"")
+        try zone.drop(data: Data(text.utf8), as: "ERP_RATES_ERP01_20261127_001.xml")
+        for name in Self.night1.dropLast() { try zone.drop(TestPaths.examples + "/inbound/" + name) }
+        let summary = try zone.run(asOf: "2026-11-28")
+        let rates = try #require(summary.files.first { $0.pipeline == "rates" })
+        #expect(rates.records["loaded"] == 2 && rates.records["rejected"] == 1)
+        let path = try #require(zone.files(in: "rejected").first { $0.hasSuffix("ERP_RATES_ERP01_20261127_001.xml.rejects.jsonl") })
+        let line = try String(contentsOfFile: zone.root + "/rejected/" + path, encoding: .utf8)
+        #expect(line.contains("\"code\":\"invalid_field\"") && line.contains("billRate") && line.contains("\"key\":\"CONS/EMEA//2026-01-01\""))
+        #expect(try count(zone, "SELECT COUNT(*) FROM rates WHERE bill_rate = '12345678901234567890.12'") == 1)
+    }
+
     @Test func examplesLoadWithTheirTrailerCounts() throws {
         let zone = try TemporaryDropZone()
         let summary = try loadNight1(zone)
