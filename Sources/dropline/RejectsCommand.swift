@@ -60,7 +60,9 @@ struct RejectsCommand: ParsableCommand {
 
         func run() throws {
             do {
-                let r = try RejectReview(root: zone.resolvedRoot).resubmit(file)
+                // Not while a run takes files and numbers from the inbox and the ledger.
+                let lock = try RunLock(zone: DropZone(root: zone.resolvedRoot))
+                let r = try withExtendedLifetime(lock) { try RejectReview(root: zone.resolvedRoot).resubmit(file) }
                 print("resubmitted \(r.from) as inbox/\(r.inbox_name); the next run takes it")
             } catch { throw ExitStatus.report(error) }
         }
@@ -79,7 +81,9 @@ struct RejectsCommand: ParsableCommand {
             do {
                 // Today in the zone's time zone, as run dates are.
                 let today = try ZoneSettings.load(root: zone.resolvedRoot).date(at: Date())
-                let gone = try RejectReview(root: zone.resolvedRoot).purge(olderThanDays: days, today: today, apply: apply)
+                // Not while a run goes: its manifest lists and hashes reject folders.
+                let lock = apply ? try RunLock(zone: DropZone(root: zone.resolvedRoot)) : nil
+                let gone = try withExtendedLifetime(lock) { try RejectReview(root: zone.resolvedRoot).purge(olderThanDays: days, today: today, apply: apply) }
                 for g in gone { print((apply ? "removed " : "would remove ") + g) }
                 print(gone.isEmpty ? "nothing older than \(days) days" : (apply ? "\(gone.count) folder(s) removed" : "\(gone.count) folder(s); run again with --apply to remove them"))
             } catch { throw ExitStatus.report(error) }

@@ -108,6 +108,28 @@ struct RejectReviewTests {
         #expect(zone.files(in: "inbox").isEmpty)
     }
 
+    /// Resubmitting and purging change what a run reads and lists (inbox, ledger numbers, reject
+    /// folders its manifest hashes): while a run holds the zone's lock they are refused with
+    /// exit 75 (try again), and nothing changed; listing what a purge would remove still works.
+    @Test func resubmitAndPurgeWaitForTheRun() throws {
+        let zone = try TemporaryDropZone()
+        for name in WorkedExampleTests.run1 { try zone.drop(TestPaths.examples + "/inbound/" + name) }
+        _ = try zone.run(asOf: "2026-11-28", at: "2026-11-28T01:14:07Z")
+        let entry = try #require(try RejectReview(root: zone.root).list(pipeline: "time_entries", since: nil).first)
+        let rejected = zone.files(in: "rejected")
+        try withExtendedLifetime(try RunLock(zone: zone.zone)) {
+            let resubmit = try runDropline(["rejects", "resubmit", entry.xml!, "--root", zone.root])
+            #expect(resubmit.exitCode == 75 && resubmit.stderr.contains("lock"))
+            let purge = try runDropline(["rejects", "purge", "--older-than", "0d", "--apply", "--root", zone.root])
+            #expect(purge.exitCode == 75)
+            #expect(try runDropline(["rejects", "purge", "--older-than", "0d", "--root", zone.root]).exitCode == 0)
+        }
+        #expect(zone.files(in: "inbox").isEmpty)
+        #expect(zone.files(in: "rejected") == rejected)
+        #expect(try runDropline(["rejects", "resubmit", entry.xml!, "--root", zone.root]).exitCode == 0)
+        #expect(zone.files(in: "inbox").count == 2)
+    }
+
     @Test func masterDataRejectsAndPurge() throws {
         let zone = try TemporaryDropZone()
         try zone.drop(TestPaths.samples + "/night-1/HR_WORKERS_HRIS01_20261127_001.xml")
