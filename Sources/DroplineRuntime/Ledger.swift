@@ -210,6 +210,10 @@ public final class Ledger {
         }
     }
 
+    public func hasRejectFile(path: String) throws -> Bool {
+        try queue.read { try Bool.fetchOne($0, sql: "SELECT EXISTS (SELECT 1 FROM reject_file WHERE path = ?)", arguments: [path]) ?? false }
+    }
+
     public func rejectFiles() throws -> [RejectFile] {
         try queue.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM reject_file ORDER BY created_at, path").map {

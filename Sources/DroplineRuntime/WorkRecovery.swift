@@ -92,21 +92,19 @@ struct WorkRecovery {
                 throw RunError.io("the rejected records of \(name) could not be put in \(dir): \(String(cString: strerror(errno))). They stay in work/; fix the folder, then run again.")
             }
         }
-        if fm.fileExists(atPath: cut.plan) {
-            let placed = try ledger.rejectFiles().contains { $0.path == "rejected/\(pipeline)/\(loadRun)/\(name)" }
-            if !placed {
-                guard let d = definitions.first(where: { $0.name == pipeline }), let plan = try RejectDocument.loadPlan(from: cut.plan) else {
-                    context.logger.error("Reject XML of an interrupted run could not be cut again; its JSON lines are in place", metadata: ["stage": "recover", "file": "\(name)", "from_run": "\(loadRun)"])
-                    unlink(cut.plan)
-                    return
-                }
+        if fm.fileExists(atPath: cut.plan), try !ledger.hasRejectFile(path: "rejected/\(pipeline)/\(loadRun)/\(name)") {
+            if let d = definitions.first(where: { $0.name == pipeline }), let plan = try RejectDocument.loadPlan(from: cut.plan) {
                 if try plan.document.write(source: path, target: cut.partial, definition: d, newExportID: RejectExportID.derive(base: plan.original, sequence: plan.seq)) {
                     try processor.placeRejectCut(partial: cut.partial, pipeline: pipeline, runID: loadRun, name: name, original: plan.original, seq: plan.seq, records: records)
                 }
+            } else {
+                context.logger.error("Reject XML of an interrupted run could not be cut again; its JSON lines are in place", metadata: ["stage": "recover", "file": "\(name)", "from_run": "\(loadRun)"])
             }
-            unlink(cut.plan)
         }
+        // As after a load: the README (which reads the folder's reject files), then the plan goes.
+        try DropZone.makePrivateFolder(dir)
         try RejectReadme.write(folder: dir, pipeline: pipeline, runID: loadRun, runDate: try ledger.runDate(of: loadRun) ?? context.runDate, zoneRoot: zone.root)
+        unlink(cut.plan)
     }
 
     /// Whether a name in a run's work folder is an input file (not a partial reject file, a
