@@ -162,10 +162,10 @@ public final class Ledger {
         }
     }
 
-    /// The ledger entry of a file a given run took.
-    public func entry(sha256: String, runID: String) throws -> FileEntry? {
+    /// The ledger entry of a file a given run took under that name.
+    public func entry(sha256: String, runID: String, name: String) throws -> FileEntry? {
         try queue.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM processed_file WHERE sha256 = ? AND run_id = ? ORDER BY id DESC LIMIT 1", arguments: [sha256, runID]).map(Self.entry)
+            try Row.fetchOne(db, sql: "SELECT * FROM processed_file WHERE sha256 = ? AND run_id = ? AND name = ? ORDER BY id DESC LIMIT 1", arguments: [sha256, runID, name]).map(Self.entry)
         }
     }
 

@@ -100,6 +100,8 @@ public final class PipelineRunner {
                 try DropZone.makePrivateFolder(workDir)
                 let copy = workDir + "/" + item.name
                 try? FileManager.default.removeItem(atPath: copy)
+                // Marked first: recovery discards a copy whose reprocessing never committed.
+                try AtomicFile.write(Data(item.location.utf8), to: copy + WorkRecovery.reprocessMarker, permissions: 0o600)
                 try FileManager.default.copyItem(atPath: zone.root + "/" + item.location, toPath: copy)
                 logger.info("Reprocessing an archived file", metadata: ["stage": "reprocess", "file": "\(item.name)", "original": "\(item.location)"])
                 let outcome = try processor.process(name: item.name, path: copy, definition: definition, reprocessOf: item.location)

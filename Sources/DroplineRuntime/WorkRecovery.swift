@@ -43,21 +43,32 @@ struct WorkRecovery {
                     context.logger.error("Interrupted run's file could not be read; it stays in work/", metadata: ["stage": "recover", "file": "\(name)", "from_run": "\(run)"])
                     continue
                 }
-                let load = try warehouse.read { try Row.fetchOne($0, sql: "SELECT * FROM _dropline_file_load WHERE sha256 = ?", arguments: [digest.hex]) }
+                // Loaded by that run under that name: not by an earlier run (a duplicate has the
+                // bytes of a file loaded before) nor by a file of the same bytes beside it.
+                let load = try warehouse.read { try Row.fetchOne($0, sql: "SELECT * FROM _dropline_file_load WHERE sha256 = ? AND run_id = ? AND name = ?", arguments: [digest.hex, run, name]) }
+                let reprocessOf = try? String(contentsOfFile: path + Self.reprocessMarker, encoding: .utf8)
+                let entry = try ledger.entry(sha256: digest.hex, runID: run, name: name)
                 if let load {
                     let pipeline: String = load["pipeline"]
-                    try completeRejects(of: path, name: name, pipeline: pipeline, loadRun: load["run_id"], records: load["rejected"])
-                    if let entry = try ledger.entry(sha256: digest.hex, runID: load["run_id"]), let location = entry.location {
+                    try completeRejects(of: path, name: name, pipeline: pipeline, loadRun: run, records: load["rejected"])
+                    if let location = entry?.location {
                         try processor.move(path, to: location)
                     } else {
                         let location = processor.archiveDestination(name: name, pipeline: pipeline)
-                        try ledger.record(.init(runID: load["run_id"], pipeline: pipeline, name: name, sha256: digest.hex, bytes: digest.bytes, exportID: load["export_id"], businessDate: load["business_date"], outcome: "loaded", reason: nil, location: location, loaded: load["loaded"], rejected: load["rejected"]), at: context.clock())
+                        var record = Ledger.FileEntry(runID: run, pipeline: pipeline, name: name, sha256: digest.hex, bytes: digest.bytes, exportID: load["export_id"], businessDate: load["business_date"], outcome: "loaded", reason: nil, location: location, loaded: load["loaded"], rejected: load["rejected"])
+                        record.reprocessOf = reprocessOf
+                        try ledger.record(record, at: context.clock())
                         try processor.move(path, to: location)
                     }
                     context.logger.warning("Interrupted run's file completed", metadata: ["stage": "recover", "file": "\(name)", "from_run": "\(run)", "outcome": "loaded"])
-                } else if let entry = try ledger.entry(sha256: digest.hex, runID: run), let location = entry.location {
+                } else if let entry, let location = entry.location {
                     try processor.move(path, to: location)
                     context.logger.warning("Interrupted run's file completed", metadata: ["stage": "recover", "file": "\(name)", "from_run": "\(run)", "outcome": "\(entry.outcome)"])
+                } else if reprocessOf != nil {
+                    // A copy of an archived file whose reprocessing never committed: the original
+                    // stays archived; reprocessing is asked for again.
+                    unlink(path)
+                    context.logger.warning("Interrupted reprocessing discarded; the archived original is unchanged: run dropline reprocess again", metadata: ["stage": "recover", "file": "\(name)", "from_run": "\(run)"])
                 } else {
                     let back = zone.inbox + "/" + name
                     // A newer file with the same name arrived meanwhile: keep both, never overwrite.
@@ -107,9 +118,12 @@ struct WorkRecovery {
         unlink(cut.plan)
     }
 
+    /// Beside a copy of an archived file taken to be reprocessed: the original's location.
+    static let reprocessMarker = ".reprocess"
+
     /// Whether a name in a run's work folder is an input file (not a partial reject file, a
-    /// done marker or a temporary file).
+    /// done marker, a reprocess marker or a temporary file).
     static func isInput(_ name: String) -> Bool {
-        !name.hasSuffix(".partial") && !name.hasSuffix(".done") && !name.hasSuffix(".tmp")
+        !name.hasSuffix(".partial") && !name.hasSuffix(".done") && !name.hasSuffix(".tmp") && !name.hasSuffix(reprocessMarker)
     }
 }
