@@ -157,7 +157,10 @@ public final class PipelineRunner {
             if !purged.isEmpty { logger.info("Reject folders past retention removed", metadata: ["stage": "retention", "folders": "\(purged.count)", "rejected_days": "\(settings.rejectedDays)"]) }
         }
 
+        // Held entries rejected on re-evaluation (expired) are rejected records too: a reviewer
+        // has a reject file to fix, whether or not a file came in.
         let troubled = summary.files.contains { $0.outcome == "quarantined" } || summary.files.contains { ($0.records["rejected"] ?? 0) > 0 }
+            || (summary.holds?["rejected"] ?? 0) > 0
         summary.exit_code = troubled ? settings.exitCodeOnRejects : 0
         if !request.dryRun {
             try ledger.finishRun(id: runID, exitCode: summary.exit_code, at: clock())

@@ -285,6 +285,8 @@ struct TimeEntryRulesTests {
         #expect(summary.holds == ["held": 1])
         summary = try zone.run(asOf: "2026-12-02", at: "2026-12-02T03:00:00Z")
         #expect(summary.holds == ["rejected": 1])
+        // No file came in, but a record was rejected: the run says so to cron.
+        #expect(summary.files.isEmpty && summary.exit_code == 1)
         let r = try rejects(zone, file: "PSA_TIMESHEETS_HELD_20261202_001.xml")
         #expect(r["TE-00000003"]?.primary_reason == "no_erp_project_number")
         #expect(r["TE-00000003"]?.checks.count == 1)
