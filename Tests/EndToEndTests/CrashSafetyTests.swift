@@ -98,6 +98,26 @@ struct CrashSafetyTests {
         }
     }
 
+    /// A night with no file at all, after both sample nights: the held entry left expires into a
+    /// reject (its reject files, the pending row, recovery), killed at 15 points.
+    @Test func killedHoldExpiriesConvergeToTheCleanRun() throws {
+        func afterBothNights() throws -> String {
+            let root = NSTemporaryDirectory() + "dropline-crash-" + UUID().uuidString
+            #expect(try runDropline(["init", root]).exitCode == 0)
+            for (night, date) in [("night-1", "2026-11-28"), ("night-2", "2026-11-29")] {
+                for name in try FileManager.default.contentsOfDirectory(atPath: TestPaths.samples + "/" + night) where name.hasSuffix(".xml") || name.hasSuffix(".done") {
+                    try FileManager.default.copyItem(atPath: TestPaths.samples + "/" + night + "/" + name, toPath: root + "/inbox/" + name)
+                }
+                #expect(try runDropline(["run", "--root", root, "--settle-seconds", "0", "--as-of", date]).exitCode == 1)
+            }
+            return root
+        }
+        try killAndCompare(points: 15, seed: afterBothNights, arguments: ["--settle-seconds", "0", "--as-of", "2026-12-15"]) { expected in
+            #expect(expected.contains { $0.hasPrefix("rejected/time_entries/run-of-2026-12-15/PSA_TIMESHEETS_HELD_20261215_001.xml:") })
+            #expect(expected.contains { $0.hasPrefix("rejected/time_entries/run-of-2026-12-15/PSA_TIMESHEETS_HELD_20261215_001.xml.rejects.jsonl:") })
+        }
+    }
+
     /// Runs `dropline run` once on a seeded zone for the expected state, then on fresh seeded
     /// zones kills it at `points` instants spread over its duration and runs it again.
     func killAndCompare(points: Int, seed: () throws -> String, arguments: [String], expect: ([String]) -> Void) throws {
@@ -152,6 +172,8 @@ struct CrashSafetyTests {
 @Suite(.serialized)
 struct CrashAfterCommitTests {
     static let runID = try! NSRegularExpression(pattern: "[0-9]{8}T[0-9]{6}Z-[0-9a-f]{4}")
+    static let volatile = [(runID, "RUN"), (try! NSRegularExpression(pattern: "generatedAt=\"[^\"]*\""), "generatedAt=\"-\""),
+                           (try! NSRegularExpression(pattern: "\"HELD-([0-9]{8})-[0-9a-f]{4}\""), "\"HELD-$1-RUN\"")]
 
     /// Every file under rejected/ with its content: a run's folder named by the run's date (the
     /// ledger's), run ids in the text and the zone's root written alike. Files that land on one
@@ -169,7 +191,12 @@ struct CrashAfterCommitTests {
             let text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: root + "/rejected/" + rel)), as: UTF8.self).replacingOccurrences(of: root, with: "ROOT")
             var parts = rel.split(separator: "/").map(String.init)
             if parts.count == 3 { parts[1] = "run-of-" + (runDates[parts[1]] ?? "?") }
-            found[parts.joined(separator: "/"), default: []].append(Self.runID.stringByReplacingMatches(in: text, range: NSRange(text.startIndex..., in: text), withTemplate: "RUN"))
+            // A held entries' reject file carries the wall clock and its run's id suffix.
+            var normal = text
+            for (pattern, template) in Self.volatile {
+                normal = pattern.stringByReplacingMatches(in: normal, range: NSRange(normal.startIndex..., in: normal), withTemplate: template)
+            }
+            found[parts.joined(separator: "/"), default: []].append(normal)
         }
         return found.mapValues { $0.sorted().joined(separator: "\n--\n") }
     }
