@@ -46,7 +46,7 @@ struct CrashSafetyTests {
             try String.fetchAll(db, sql: "SELECT pipeline || '|' || name || '|' || sha256 || '|' || outcome || '|' || COALESCE(reason, '') || '|' || loaded || '|' || rejected || '|' || COALESCE(location, '') FROM processed_file").sorted().map { "ledger: \($0)" }
         }
         let createdAt = try NSRegularExpression(pattern: "createdAt=\"[^\"]*\"")
-        for (path, text) in try CrashAfterCommitTests.rejected(root) { out.append("rejected/\(path): \(SHA256Text.hex(text))") }
+        for (path, text) in try CrashAfterCommitTests.rejected(root).sorted(by: { $0.key < $1.key }) { out.append("rejected/\(path): \(SHA256Text.hex(text))") }
         for folder in ["outbound", "archive", "quarantine", "inbox", "work"] {
             let base = root + "/" + folder
             for rel in ((FileManager.default.enumerator(atPath: base)?.allObjects as? [String]) ?? []).sorted() {
@@ -116,6 +116,66 @@ struct CrashSafetyTests {
             #expect(expected.contains { $0.hasPrefix("rejected/time_entries/run-of-2026-12-15/PSA_TIMESHEETS_HELD_20261215_001.xml:") })
             #expect(expected.contains { $0.hasPrefix("rejected/time_entries/run-of-2026-12-15/PSA_TIMESHEETS_HELD_20261215_001.xml.rejects.jsonl:") })
         }
+    }
+
+    /// `dropline reprocess` of the year's timesheets killed at 12 points, then a plain run: the
+    /// zone ends as if the reprocessing never started (its copy discarded) or as if it finished
+    /// (recovery completes it), never anything else.
+    @Test func killedReprocessingEndsBeforeOrAfterIt() throws {
+        let archived = "archive/time_entries/2026/11/28/PSA_TIMESHEETS_PSA01_20261127_001.xml"
+        func afterNightOne() throws -> String {
+            let root = try seededZone()
+            #expect(try runDropline(["run", "--root", root] + Self.runArguments).exitCode == 1)
+            return root
+        }
+        func reprocess(_ root: String) -> [String] { ["reprocess", archived, "--root", root, "--as-of", "2026-11-29"] }
+        func next(_ root: String) throws { _ = try runDropline(["run", "--root", root, "--settle-seconds", "0", "--as-of", "2026-11-29"]) }
+        let before = try afterNightOne(), after = try afterNightOne()
+        defer { for root in [before, after] { try? FileManager.default.removeItem(atPath: root) } }
+        try next(before)
+        let started = Date()
+        #expect([0, 1].contains(try runDropline(reprocess(after)).exitCode))
+        var scale = Date().timeIntervalSince(started)
+        try next(after)
+        // A reprocessing run re-evaluates held entries first, in a unit of its own: killed after
+        // that unit, the zone holds one more "still held" evaluation per held entry (audit rows
+        // of an evaluation that did happen). Those rows are left out of the comparison.
+        func state(_ root: String) throws -> [String] {
+            try self.state(root).filter { !($0.hasPrefix("time_entry_evaluation: ") && $0.contains("|'held'|")) }
+        }
+        let untouched = try state(before), reprocessed = try state(after)
+        #expect(untouched != reprocessed)
+        #expect(reprocessed.contains { $0.hasPrefix("ledger: time_entries|PSA_TIMESHEETS_PSA01_20261127_001.xml|") && $0.contains("|archive/time_entries/2026/11/29/") })
+
+        var hits = 0, attempts = 0, completed = 0
+        while hits < 12 && attempts < 48 {
+            attempts += 1
+            let root = try afterNightOne()
+            defer { try? FileManager.default.removeItem(atPath: root) }
+            let delay = scale * Double(hits + 1) / 13
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: TestPaths.binary)
+            p.arguments = reprocess(root)
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            usleep(useconds_t(delay * 1_000_000))
+            if p.isRunning {
+                kill(p.processIdentifier, SIGKILL)
+                hits += 1
+            } else {
+                scale *= 0.85
+            }
+            p.waitUntilExit()
+            try next(root)
+            let got = try state(root)
+            if got == reprocessed { completed += 1 }
+            #expect(got == untouched || got == reprocessed, "attempt \(attempts) after \(Int(delay * 1000)) ms: against the untouched zone, missing \(untouched.filter { !got.contains($0) }.prefix(4)), extra \(got.filter { !untouched.contains($0) }.prefix(4)); against the reprocessed one, missing \(reprocessed.filter { !got.contains($0) }.prefix(4)), extra \(got.filter { !reprocessed.contains($0) }.prefix(4))")
+            try CrashAfterCommitTests.expectRejectsListedOnce(root)
+        }
+        #expect(hits == 12, "only \(hits) of \(attempts) attempts killed a running process")
+        // The first kills come long before the load's commit: they must have been discarded.
+        #expect(completed < hits)
     }
 
     /// Runs `dropline run` once on a seeded zone for the expected state, then on fresh seeded
