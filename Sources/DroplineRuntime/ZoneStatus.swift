@@ -41,7 +41,8 @@ public struct ZoneStatus: Codable, Sendable {
         let settings = try ZoneSettings.load(root: zone.root)
         let fm = FileManager.default
         let waiting = ((try? fm.contentsOfDirectory(atPath: zone.inbox)) ?? []).filter { !$0.hasPrefix(".") && !$0.hasSuffix(".done") }.sorted()
-        let work = (fm.enumerator(atPath: zone.work)?.allObjects as? [String] ?? []).filter { $0.contains("/") && !$0.hasSuffix(".partial") }.count
+        // Input files an interrupted run left (not its markers, partial or temporary files).
+        let work = (fm.enumerator(atPath: zone.work)?.allObjects as? [String] ?? []).filter { $0.contains("/") && WorkRecovery.isInput(($0 as NSString).lastPathComponent) }.count
         func quarantined(_ dir: String) -> Int {
             ((fm.enumerator(atPath: dir)?.allObjects as? [String]) ?? []).filter { $0.hasSuffix(".error.json") }.count
         }

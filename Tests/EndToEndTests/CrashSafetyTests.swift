@@ -305,6 +305,9 @@ struct CrashAfterCommitTests {
         // without its README (written last), and nothing else done.
         let partway = try Self.rejected(crashed)
         #expect(partway.keys.allSatisfy { $0.hasPrefix("workers/") && !$0.hasSuffix("README.txt") })
+        // Status counts the one input left in work/, not its marker or partial files.
+        let status = try runDropline(["status", "--root", crashed, "--json"])
+        #expect(status.stdout.contains("\"files_in_work\" : 1") || status.stdout.contains("\"files_in_work\":1"), "\(status.stdout)")
         #expect(try runDropline(["run", "--root", crashed] + CrashSafetyTests.runArguments).exitCode == 1)
 
         let got = try Self.rejected(crashed)
