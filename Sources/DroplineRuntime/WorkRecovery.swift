@@ -71,12 +71,13 @@ struct WorkRecovery {
                     context.logger.warning("Interrupted reprocessing discarded; the archived original is unchanged: run dropline reprocess again", metadata: ["stage": "recover", "file": "\(name)", "from_run": "\(run)"])
                 } else {
                     let back = zone.inbox + "/" + name
-                    // A newer file with the same name arrived meanwhile: keep both, never overwrite.
-                    let target = fm.fileExists(atPath: back) ? back + ".recovered-" + run : back
+                    // A newer file with the same name arrived meanwhile: keep both, never overwrite,
+                    // under a name its pipeline still claims, settled as it was when claimed.
+                    let target = fm.fileExists(atPath: back) ? zone.inbox + "/" + Self.recoveredName(name, run: run) : back
                     guard rename(path, target) == 0 else {
                         throw RunError.io("\(name) could not be returned to the inbox: \(String(cString: strerror(errno))). It stays in \(dir); fix the inbox, then run again.")
                     }
-                    if target == back, fm.fileExists(atPath: path + ".done") { _ = rename(path + ".done", back + ".done") }
+                    if fm.fileExists(atPath: path + ".done") { _ = rename(path + ".done", target + ".done") }
                     context.logger.warning("Interrupted run's file returned to the inbox", metadata: ["stage": "recover", "file": "\(name)", "from_run": "\(run)"])
                 }
             }
@@ -116,6 +117,14 @@ struct WorkRecovery {
         try DropZone.makePrivateFolder(dir)
         try RejectReadme.write(folder: dir, pipeline: pipeline, runID: loadRun, runDate: try ledger.runDate(of: loadRun) ?? context.runDate, zoneRoot: zone.root)
         unlink(cut.plan)
+    }
+
+    /// `NAME.recovered-<run>.xml` for `NAME.xml` (the extension kept, so that the pipeline's
+    /// pattern still matches and the original sorts before it), else the suffix at the end.
+    static func recoveredName(_ name: String, run: String) -> String {
+        let ext = (name as NSString).pathExtension
+        guard !ext.isEmpty else { return name + ".recovered-" + run }
+        return (name as NSString).deletingPathExtension + ".recovered-" + run + "." + ext
     }
 
     /// Beside a copy of an archived file taken to be reprocessed: the original's location.

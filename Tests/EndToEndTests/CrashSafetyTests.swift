@@ -355,6 +355,25 @@ struct CrashAfterCommitTests {
         #expect(try runDropline(["verify", "--root", zone.root]).exitCode == 0)
     }
 
+    /// A file a dead run had claimed, while the sender dropped a new file under the same name:
+    /// both are taken, the older one first under a name its pipeline still claims (it used to get
+    /// a name no pipeline matches, and was quarantined as no_pipeline).
+    @Test func aRecoveredFileBesideANewOneOfTheSameNameIsTakenToo() throws {
+        let zone = try TemporaryDropZone()
+        let name = "PSA_PROJECTS_PSA01_20261127_001.xml"
+        let dead = zone.root + "/work/20261129T010000Z-dead"
+        try FileManager.default.createDirectory(atPath: dead, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: TestPaths.samples + "/night-1/" + name, toPath: dead + "/" + name)
+        try Data().write(to: URL(fileURLWithPath: dead + "/" + name + ".done"))
+        let newer = try String(contentsOfFile: TestPaths.samples + "/night-1/" + name, encoding: .utf8).replacingOccurrences(of: "exportId=\"PSA-P-20261127-001\"", with: "exportId=\"PSA-P-20261127-001B\"")
+        try zone.drop(data: Data(newer.utf8), as: name)
+
+        let summary = try zone.run(asOf: "2026-11-29")
+        #expect(summary.files.map(\.name) == ["PSA_PROJECTS_PSA01_20261127_001.recovered-20261129T010000Z-dead.xml", name])
+        #expect(summary.files.allSatisfy { $0.outcome == "loaded" })
+        #expect(zone.files(in: "quarantine").isEmpty && zone.files(in: "inbox").isEmpty && zone.files(in: "work").isEmpty)
+    }
+
     @Test func rejectFilesOfHeldEntriesSurviveACrashAfterTheirCommit() throws {
         let zone = try TemporaryDropZone()
         for name in WorkedExampleTests.run1 { try zone.drop(TestPaths.examples + "/inbound/" + name) }
