@@ -180,8 +180,8 @@ final class FileProcessor {
                 if d.loads.contains(where: { if case .snapshotFile(let f) = $0 { f.sendOnce == nil } else { false } }) {
                     try db.execute(sql: "INSERT INTO snapshot_due (pipeline, business_date) VALUES (?, ?) ON CONFLICT(pipeline) DO UPDATE SET business_date = MAX(COALESCE(excluded.business_date, ''), COALESCE(snapshot_due.business_date, ''))", arguments: [d.name, businessDate?.iso])
                 }
-                try db.execute(sql: "INSERT OR REPLACE INTO _dropline_file_load (sha256, pipeline, name, export_id, business_date, generated_at, run_id, loaded, rejected) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                               arguments: [digest.hex, d.name, name, exportID, businessDate?.iso, generatedAt, context.runID, counts["loaded"], counts["rejected"]])
+                try db.execute(sql: "INSERT OR REPLACE INTO _dropline_file_load (sha256, pipeline, name, export_id, business_date, generated_at, run_id, loaded, rejected, held, skipped, reasons) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                               arguments: [digest.hex, d.name, name, exportID, businessDate?.iso, generatedAt, context.runID, counts["loaded"], counts["rejected"], counts["held"], counts["skipped"], Ledger.encode(reasons)])
             }
             Failpoint.fileCommitted.hit()
         } catch let failure as FileFailure {

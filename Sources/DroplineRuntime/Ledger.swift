@@ -173,9 +173,13 @@ public final class Ledger {
         var e = FileEntry(runID: row["run_id"], pipeline: row["pipeline"], name: row["name"], sha256: row["sha256"], bytes: row["bytes"], exportID: row["export_id"], businessDate: row["business_date"], outcome: row["outcome"], reason: row["reason"], location: row["location"], loaded: row["loaded"], rejected: row["rejected"], reprocessOf: row["reprocess_of"])
         e.held = row["held"]
         e.skipped = row["skipped"]
-        e.reasons = (row["reasons"] as String?).flatMap { try? JSONDecoder().decode([String: Int].self, from: Data($0.utf8)) } ?? [:]
+        e.reasons = decode(row["reasons"])
         e.resubmissionOf = row["resubmission_of"]
         return e
+    }
+
+    static func decode(_ reasons: String?) -> [String: Int] {
+        reasons.flatMap { try? JSONDecoder().decode([String: Int].self, from: Data($0.utf8)) } ?? [:]
     }
 
     static func encode(_ reasons: [String: Int]) -> String? {

@@ -200,6 +200,15 @@ public enum Warehouse {
                     export_id TEXT NOT NULL, records INTEGER NOT NULL, PRIMARY KEY (run_id, name))
                 """)
         }
+        // What the ledger entry of a loaded file says besides loaded and rejected, committed with
+        // the load: recovery writes the entry of a file whose run died before the ledger did.
+        m.registerMigration("v8: held, skipped and reasons of a loaded file") { db in
+            try db.execute(sql: """
+                ALTER TABLE _dropline_file_load ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE _dropline_file_load ADD COLUMN skipped INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE _dropline_file_load ADD COLUMN reasons TEXT;
+                """)
+        }
         try m.refuseNewer(queue, path: path)
         if let upTo { try m.migrate(queue, upTo: upTo) } else { try m.migrate(queue) }
         return queue

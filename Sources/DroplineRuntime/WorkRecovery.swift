@@ -57,6 +57,10 @@ struct WorkRecovery {
                         let location = processor.archiveDestination(name: name, pipeline: pipeline)
                         var record = Ledger.FileEntry(runID: run, pipeline: pipeline, name: name, sha256: digest.hex, bytes: digest.bytes, exportID: load["export_id"], businessDate: load["business_date"], outcome: "loaded", reason: nil, location: location, loaded: load["loaded"], rejected: load["rejected"])
                         record.reprocessOf = reprocessOf
+                        record.held = load["held"]
+                        record.skipped = load["skipped"]
+                        record.reasons = Ledger.decode(load["reasons"])
+                        record.resubmissionOf = try ledger.resubmission(name: name, sha256: digest.hex)?.rejectPath
                         try ledger.record(record, at: context.clock())
                         try processor.move(path, to: location)
                     }

@@ -43,7 +43,7 @@ struct CrashSafetyTests {
         }
         let ledger = try DatabaseQueue(path: root + "/state/ledger.sqlite")
         out += try ledger.read { db in
-            try String.fetchAll(db, sql: "SELECT pipeline || '|' || name || '|' || sha256 || '|' || outcome || '|' || COALESCE(reason, '') || '|' || loaded || '|' || rejected || '|' || COALESCE(location, '') FROM processed_file").sorted().map { "ledger: \($0)" }
+            try String.fetchAll(db, sql: "SELECT pipeline || '|' || name || '|' || sha256 || '|' || outcome || '|' || COALESCE(reason, '') || '|' || loaded || '|' || rejected || '|' || held || '|' || skipped || '|' || COALESCE(reasons, '') || '|' || COALESCE(reprocess_of, '') || '|' || COALESCE(resubmission_of, '') || '|' || COALESCE(location, '') FROM processed_file").sorted().map { "ledger: \($0)" }
         }
         let createdAt = try NSRegularExpression(pattern: "createdAt=\"[^\"]*\"")
         for (path, text) in try CrashAfterCommitTests.rejected(root).sorted(by: { $0.key < $1.key }) { out.append("rejected/\(path): \(SHA256Text.hex(text))") }
@@ -274,6 +274,13 @@ struct CrashAfterCommitTests {
         #expect(listed.sorted() == files.map { "rejected/" + $0 }.sorted(), sourceLocation: sourceLocation)
     }
 
+    /// The ledger's file entries without run ids, times and sequence numbers.
+    func fileLedger(_ root: String) throws -> [String] {
+        try DatabaseQueue(path: root + "/state/ledger.sqlite").read { db in
+            try String.fetchAll(db, sql: "SELECT pipeline || '|' || name || '|' || outcome || '|' || loaded || '|' || rejected || '|' || held || '|' || skipped || '|' || COALESCE(reasons, '') || '|' || COALESCE(resubmission_of, '') || '|' || COALESCE(location, '') FROM processed_file ORDER BY 1")
+        }
+    }
+
     /// The ledger's reject files without run ids and times.
     func rejectLedger(_ root: String) throws -> [String] {
         try DatabaseQueue(path: root + "/state/ledger.sqlite").read { db in
@@ -314,6 +321,8 @@ struct CrashAfterCommitTests {
         #expect(got.keys.sorted() == expected.keys.sorted())
         for (path, text) in expected where got[path] != text { Issue.record("\(path) differs from the clean run's") }
         #expect(try rejectLedger(crashed) == rejectLedger(clean))
+        // The ledger entry recovery writes for the file says what the run's would have.
+        #expect(try fileLedger(crashed) == fileLedger(clean))
         #expect(FileManager.default.enumerator(atPath: crashed + "/work")?.allObjects.isEmpty ?? true)
         try Self.expectRejectsListedOnce(crashed)
         let verify = try runDropline(["verify", "--root", crashed])
