@@ -171,7 +171,7 @@ struct CrashSafetyTests {
             let got = try state(root)
             if got == reprocessed { completed += 1 }
             #expect(got == untouched || got == reprocessed, "attempt \(attempts) after \(Int(delay * 1000)) ms: against the untouched zone, missing \(untouched.filter { !got.contains($0) }.prefix(4)), extra \(got.filter { !untouched.contains($0) }.prefix(4)); against the reprocessed one, missing \(reprocessed.filter { !got.contains($0) }.prefix(4)), extra \(got.filter { !reprocessed.contains($0) }.prefix(4))")
-            try CrashAfterCommitTests.expectRejectsListedOnce(root)
+            try CrashAfterCommitTests.expectManifestsListEachFileOnce(root)
         }
         #expect(hits == 12, "only \(hits) of \(attempts) attempts killed a running process")
         // The first kills come long before the load's commit: they must have been discarded.
@@ -219,7 +219,7 @@ struct CrashSafetyTests {
             let got = try state(root)
             let missing = expected.filter { !got.contains($0) }, extra = got.filter { !expected.contains($0) }
             #expect(missing.isEmpty && extra.isEmpty, "attempt \(attempts) after \(Int(delay * 1000)) ms: missing \(missing.prefix(5)), extra \(extra.prefix(5))")
-            try CrashAfterCommitTests.expectRejectsListedOnce(root)
+            try CrashAfterCommitTests.expectManifestsListEachFileOnce(root)
         }
         #expect(hits == points, "only \(hits) of \(attempts) attempts killed a running process")
     }
@@ -261,8 +261,9 @@ struct CrashAfterCommitTests {
         return found.mapValues { $0.sorted().joined(separator: "\n--\n") }
     }
 
-    /// Every file under rejected/ listed by exactly one manifest, and nothing else listed there.
-    static func expectRejectsListedOnce(_ root: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    /// Every file under rejected/ listed by exactly one manifest, and nothing else listed there;
+    /// every file taken listed as an input once.
+    static func expectManifestsListEachFileOnce(_ root: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
         var listed: [String] = []
         for rel in (FileManager.default.enumerator(atPath: root + "/manifests")?.allObjects as? [String]) ?? [] where rel.hasSuffix(".json") {
             listed += try RunManifest.read(Data(contentsOf: URL(fileURLWithPath: root + "/manifests/" + rel))).rejects.map(\.path)
@@ -272,6 +273,16 @@ struct CrashAfterCommitTests {
             return FileManager.default.fileExists(atPath: root + "/rejected/" + rel, isDirectory: &isDir) && !isDir.boolValue
         }
         #expect(listed.sorted() == files.map { "rejected/" + $0 }.sorted(), sourceLocation: sourceLocation)
+        // And every file the ledger says a run took is an input of exactly one manifest.
+        var inputs: [String] = []
+        for rel in (FileManager.default.enumerator(atPath: root + "/manifests")?.allObjects as? [String]) ?? [] where rel.hasSuffix(".json") {
+            let m = try RunManifest.read(Data(contentsOf: URL(fileURLWithPath: root + "/manifests/" + rel)))
+            inputs += m.inputs.map { "\(m.pipeline.name)|\($0.name)|\($0.sha256)|\($0.outcome)" }
+        }
+        let taken = try DatabaseQueue(path: root + "/state/ledger.sqlite").read { db in
+            try String.fetchAll(db, sql: "SELECT pipeline || '|' || name || '|' || sha256 || '|' || outcome FROM processed_file")
+        }
+        #expect(inputs.sorted() == taken.sorted(), sourceLocation: sourceLocation)
     }
 
     /// The ledger's file entries without run ids, times and sequence numbers.
@@ -324,7 +335,7 @@ struct CrashAfterCommitTests {
         // The ledger entry recovery writes for the file says what the run's would have.
         #expect(try fileLedger(crashed) == fileLedger(clean))
         #expect(FileManager.default.enumerator(atPath: crashed + "/work")?.allObjects.isEmpty ?? true)
-        try Self.expectRejectsListedOnce(crashed)
+        try Self.expectManifestsListEachFileOnce(crashed)
         let verify = try runDropline(["verify", "--root", crashed])
         #expect(verify.exitCode == 0, "\(verify.stdout)")
     }
@@ -413,7 +424,7 @@ struct CrashAfterCommitTests {
         #expect(try rejectLedger(zone.root).contains { $0.hasPrefix("time_entries|PSA_TIMESHEETS_HELD_20261202_001.xml|HELD-20261202-") && $0.hasSuffix("|1|1") })
         #expect(try count("SELECT COUNT(*) FROM pending_reject_file") == 0)
         #expect(zone.files(in: "work").isEmpty)
-        try Self.expectRejectsListedOnce(zone.root)
+        try Self.expectManifestsListEachFileOnce(zone.root)
         #expect(try runDropline(["verify", "--root", zone.root]).exitCode == 0)
     }
 }
