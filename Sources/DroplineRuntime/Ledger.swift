@@ -13,7 +13,8 @@ public final class Ledger {
         var config = Configuration()
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA journal_mode = WAL")
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // As the warehouse: an entry is durable before the file moves to where it says.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         queue = try DatabaseQueue(path: path, configuration: config)
         chmod(path, 0o600)

@@ -23,7 +23,11 @@ public enum Warehouse {
             // re-evaluated hold dirties a whole page of the latest outcomes); 32 KiB leaves it.
             try db.execute(sql: "PRAGMA page_size = 32768")
             try db.execute(sql: "PRAGMA journal_mode = WAL")
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // Every commit synced: files move to the archive after their load commits, and with
+            // NORMAL a power cut may roll the last commits back (the database stays consistent,
+            // the archived file would be loaded by nobody). No cost measured: 1 GB night
+            // 72.91 s NORMAL, 68.22 s FULL; 100 MB 6.15 s, 6.18 s (`bench/ab`).
+            try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         let queue = try DatabaseQueue(path: path, configuration: config)
         var m = DatabaseMigrator()

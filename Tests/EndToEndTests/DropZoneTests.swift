@@ -7,6 +7,19 @@ import Testing
 
 /// Arrival, claim, lock and unsafe inbox entries.
 struct DropZoneTests {
+    /// A file moves to the archive only after its load and ledger entry committed; with WAL and
+    /// synchronous NORMAL a power cut can roll such a commit back (SQLite keeps the database
+    /// consistent, not the last transactions durable), leaving an archived file nobody loaded.
+    /// Both databases therefore sync every commit (FULL, 2): measured at no cost, `bench/ab`.
+    @Test func commitsAreDurableBeforeFilesMove() throws {
+        let zone = try TemporaryDropZone()
+        _ = try zone.run(asOf: "2026-11-28")
+        let warehouse = try Warehouse.open(path: zone.root + "/warehouse.sqlite")
+        #expect(try warehouse.read { try Int.fetchOne($0, sql: "PRAGMA synchronous") } == 2)
+        let ledger = try Ledger(path: zone.root + "/state/ledger.sqlite")
+        #expect(try ledger.queue.read { try Int.fetchOne($0, sql: "PRAGMA synchronous") } == 2)
+    }
+
     @Test func secondRunOnALockedZoneExits75AndTouchesNothing() throws {
         let zone = try TemporaryDropZone()
         try zone.drop(TestPaths.examples + "/inbound/ERP_RATES_ERP01_20261127_001.xml")
