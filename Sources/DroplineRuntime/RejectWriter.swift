@@ -144,6 +144,7 @@ final class RejectWriter {
         guard rename(partial, dir + "/" + fileName + ".rejects.jsonl") == 0 else {
             throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
         }
+        AtomicFile.syncFolder(of: dir + "/" + fileName + ".rejects.jsonl")
     }
 
     func discard() {

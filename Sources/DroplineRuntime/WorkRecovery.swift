@@ -107,6 +107,7 @@ struct WorkRecovery {
             guard rename(lines, dir + "/" + name + ".rejects.jsonl") == 0 else {
                 throw RunError.io("the rejected records of \(name) could not be put in \(dir): \(String(cString: strerror(errno))). They stay in work/; fix the folder, then run again.")
             }
+            AtomicFile.syncFolder(of: dir + "/" + name + ".rejects.jsonl")
         }
         if fm.fileExists(atPath: cut.plan), try !ledger.hasRejectFile(path: "rejected/\(pipeline)/\(loadRun)/\(name)") {
             if let d = definitions.first(where: { $0.name == pipeline }), let plan = try RejectDocument.loadPlan(from: cut.plan) {
