@@ -214,17 +214,25 @@ final class FileProcessor {
                 logger.error("Reject file not written", metadata: ["stage": "reject", "error": "\(type(of: error))"])
                 throw RunError.io("the rejected records of \(name) could not be written to rejected/\(d.name) (\(error.localizedDescription)). Its load is committed; the file and its rejects stay in work/ and the next run completes them: free space or fix the folder, then run again.")
             }
-            let location = archiveDestination(name: name, pipeline: d.name)
-            var entry = Ledger.FileEntry(runID: context.runID, pipeline: d.name, name: name, sha256: digest.hex, bytes: digest.bytes, exportID: exportID, businessDate: businessDate?.iso, outcome: "loaded", reason: nil, location: location, loaded: loaded, rejected: rejects.count, reprocessOf: reprocessOf)
-            entry.held = counts["held"] ?? 0
-            entry.skipped = counts["skipped"] ?? 0
-            entry.reasons = reasons
-            entry.resubmissionOf = try ledger.resubmission(name: name, sha256: digest.hex)?.rejectPath
-            try ledger.record(entry, at: context.clock())
-            try move(path, to: location)
+            try recordLoaded(path: path, runID: context.runID, pipeline: d.name, name: name, digest: digest, exportID: exportID, businessDate: businessDate?.iso,
+                             counts: (loaded, rejects.count, counts["held"] ?? 0, counts["skipped"] ?? 0), reasons: reasons, reprocessOf: reprocessOf)
         }
         logger.info("File loaded", metadata: ["stage": "load", "loaded": "\(loaded)", "rejected": "\(rejects.count)", "duration_ms": "\(Int(Date().timeIntervalSince(started) * 1000))"])
         return Outcome(result: result, businessDate: businessDate)
+    }
+
+    /// Records a loaded file in the ledger, with its lineage, and archives it: after its load
+    /// committed, by the run that loaded it or by the next run's recovery.
+    func recordLoaded(path: String, runID: String, pipeline: String, name: String, digest: (hex: String, bytes: Int64), exportID: String?, businessDate: String?,
+                      counts: (loaded: Int, rejected: Int, held: Int, skipped: Int), reasons: [String: Int], reprocessOf: String?) throws {
+        let location = archiveDestination(name: name, pipeline: pipeline)
+        var entry = Ledger.FileEntry(runID: runID, pipeline: pipeline, name: name, sha256: digest.hex, bytes: digest.bytes, exportID: exportID, businessDate: businessDate, outcome: "loaded", reason: nil, location: location, loaded: counts.loaded, rejected: counts.rejected, reprocessOf: reprocessOf)
+        entry.held = counts.held
+        entry.skipped = counts.skipped
+        entry.reasons = reasons
+        entry.resubmissionOf = try ledger.resubmission(name: name, sha256: digest.hex)?.rejectPath
+        try ledger.record(entry, at: context.clock())
+        try move(path, to: location)
     }
 
     /// Where the cut of the reject XML of the input at `source` (in work/) goes before it is put

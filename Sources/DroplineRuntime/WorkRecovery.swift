@@ -54,15 +54,8 @@ struct WorkRecovery {
                     if let location = entry?.location {
                         try processor.move(path, to: location)
                     } else {
-                        let location = processor.archiveDestination(name: name, pipeline: pipeline)
-                        var record = Ledger.FileEntry(runID: run, pipeline: pipeline, name: name, sha256: digest.hex, bytes: digest.bytes, exportID: load["export_id"], businessDate: load["business_date"], outcome: "loaded", reason: nil, location: location, loaded: load["loaded"], rejected: load["rejected"])
-                        record.reprocessOf = reprocessOf
-                        record.held = load["held"]
-                        record.skipped = load["skipped"]
-                        record.reasons = Ledger.decode(load["reasons"])
-                        record.resubmissionOf = try ledger.resubmission(name: name, sha256: digest.hex)?.rejectPath
-                        try ledger.record(record, at: context.clock())
-                        try processor.move(path, to: location)
+                        try processor.recordLoaded(path: path, runID: run, pipeline: pipeline, name: name, digest: digest, exportID: load["export_id"], businessDate: load["business_date"],
+                                                   counts: (load["loaded"], load["rejected"], load["held"], load["skipped"]), reasons: Ledger.decode(load["reasons"]), reprocessOf: reprocessOf)
                     }
                     context.logger.warning("Interrupted run's file completed", metadata: ["stage": "recover", "file": "\(name)", "from_run": "\(run)", "outcome": "loaded"])
                 } else if let entry, let location = entry.location {
