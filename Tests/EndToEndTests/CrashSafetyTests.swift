@@ -11,13 +11,23 @@ import Testing
 struct CrashSafetyTests {
     static let killPoints = 30
 
-    /// A zone with samples/night-1 and a generated year of timesheets in the inbox.
-    func seededZone() throws -> String {
+    /// A new zone with the sample nights dropped into its inbox in turn, each run as of its date
+    /// (both sample nights end with exit 1) or, without a date, left in the inbox.
+    static func sampleZone(_ nights: [(night: String, asOf: String?)]) throws -> String {
         let root = NSTemporaryDirectory() + "dropline-crash-" + UUID().uuidString
         #expect(try runDropline(["init", root]).exitCode == 0)
-        for name in try FileManager.default.contentsOfDirectory(atPath: TestPaths.samples + "/night-1") where name.hasSuffix(".xml") || name.hasSuffix(".done") {
-            try FileManager.default.copyItem(atPath: TestPaths.samples + "/night-1/" + name, toPath: root + "/inbox/" + name)
+        for (night, asOf) in nights {
+            for name in try FileManager.default.contentsOfDirectory(atPath: TestPaths.samples + "/" + night) where name.hasSuffix(".xml") || name.hasSuffix(".done") {
+                try FileManager.default.copyItem(atPath: TestPaths.samples + "/" + night + "/" + name, toPath: root + "/inbox/" + name)
+            }
+            if let asOf { #expect(try runDropline(["run", "--root", root, "--settle-seconds", "0", "--as-of", asOf]).exitCode == 1) }
         }
+        return root
+    }
+
+    /// A zone with samples/night-1 and a generated year of timesheets in the inbox.
+    func seededZone() throws -> String {
+        let root = try Self.sampleZone([("night-1", nil)])
         try SampleDrop.timesheets().write(toFile: root + "/inbox/PSA_TIMESHEETS_PSA01_20261127_001.xml", atomically: true, encoding: .utf8)
         return root
     }
@@ -81,18 +91,7 @@ struct CrashSafetyTests {
     /// stays held), worker changes, project acknowledgements, corrections and a second labor
     /// file, killed at 20 points.
     @Test func killedSecondNightsConvergeToTheCleanRun() throws {
-        func afterNightOne() throws -> String {
-            let root = NSTemporaryDirectory() + "dropline-crash-" + UUID().uuidString
-            #expect(try runDropline(["init", root]).exitCode == 0)
-            for night in ["night-1", "night-2"] {
-                for name in try FileManager.default.contentsOfDirectory(atPath: TestPaths.samples + "/" + night) where name.hasSuffix(".xml") || name.hasSuffix(".done") {
-                    try FileManager.default.copyItem(atPath: TestPaths.samples + "/" + night + "/" + name, toPath: root + "/inbox/" + name)
-                }
-                if night == "night-1" { #expect(try runDropline(["run", "--root", root] + Self.runArguments).exitCode == 1) }
-            }
-            return root
-        }
-        try killAndCompare(points: 20, seed: afterNightOne, arguments: ["--settle-seconds", "0", "--as-of", "2026-11-29"]) { expected in
+        try killAndCompare(points: 20, seed: { try Self.sampleZone([("night-1", "2026-11-28"), ("night-2", nil)]) }, arguments: ["--settle-seconds", "0", "--as-of", "2026-11-29"]) { expected in
             #expect(expected.contains { $0.hasPrefix("outbound/erp/ERP_LABOR_1000_20261129_001.xml:") })
             #expect(expected.contains { $0.hasPrefix("ledger: time_entries|PSA_TIMESHEETS_PSA01_20261128_001.xml|") })
         }
@@ -101,18 +100,7 @@ struct CrashSafetyTests {
     /// A night with no file at all, after both sample nights: the held entry left expires into a
     /// reject (its reject files, the pending row, recovery), killed at 15 points.
     @Test func killedHoldExpiriesConvergeToTheCleanRun() throws {
-        func afterBothNights() throws -> String {
-            let root = NSTemporaryDirectory() + "dropline-crash-" + UUID().uuidString
-            #expect(try runDropline(["init", root]).exitCode == 0)
-            for (night, date) in [("night-1", "2026-11-28"), ("night-2", "2026-11-29")] {
-                for name in try FileManager.default.contentsOfDirectory(atPath: TestPaths.samples + "/" + night) where name.hasSuffix(".xml") || name.hasSuffix(".done") {
-                    try FileManager.default.copyItem(atPath: TestPaths.samples + "/" + night + "/" + name, toPath: root + "/inbox/" + name)
-                }
-                #expect(try runDropline(["run", "--root", root, "--settle-seconds", "0", "--as-of", date]).exitCode == 1)
-            }
-            return root
-        }
-        try killAndCompare(points: 15, seed: afterBothNights, arguments: ["--settle-seconds", "0", "--as-of", "2026-12-15"]) { expected in
+        try killAndCompare(points: 15, seed: { try Self.sampleZone([("night-1", "2026-11-28"), ("night-2", "2026-11-29")]) }, arguments: ["--settle-seconds", "0", "--as-of", "2026-12-15"]) { expected in
             #expect(expected.contains { $0.hasPrefix("rejected/time_entries/run-of-2026-12-15/PSA_TIMESHEETS_HELD_20261215_001.xml:") })
             #expect(expected.contains { $0.hasPrefix("rejected/time_entries/run-of-2026-12-15/PSA_TIMESHEETS_HELD_20261215_001.xml.rejects.jsonl:") })
         }
@@ -153,20 +141,7 @@ struct CrashSafetyTests {
             let root = try afterNightOne()
             defer { try? FileManager.default.removeItem(atPath: root) }
             let delay = scale * Double(hits + 1) / 13
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: TestPaths.binary)
-            p.arguments = reprocess(root)
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            usleep(useconds_t(delay * 1_000_000))
-            if p.isRunning {
-                kill(p.processIdentifier, SIGKILL)
-                hits += 1
-            } else {
-                scale *= 0.85
-            }
-            p.waitUntilExit()
+            if try Self.kill(reprocess(root), after: delay) { hits += 1 } else { scale *= 0.85 }
             try next(root)
             let got = try state(root)
             if got == reprocessed { completed += 1 }
@@ -176,6 +151,22 @@ struct CrashSafetyTests {
         #expect(hits == 12, "only \(hits) of \(attempts) attempts killed a running process")
         // The first kills come long before the load's commit: they must have been discarded.
         #expect(completed < hits)
+    }
+
+    /// Starts `dropline` with the arguments and sends it SIGKILL after `delay` seconds; whether
+    /// it was still running then (a kill after it ended proves nothing).
+    static func kill(_ arguments: [String], after delay: Double) throws -> Bool {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: TestPaths.binary)
+        p.arguments = arguments
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        usleep(useconds_t(delay * 1_000_000))
+        let running = p.isRunning
+        if running { Foundation.kill(p.processIdentifier, SIGKILL) }
+        p.waitUntilExit()
+        return running
     }
 
     /// Runs `dropline run` once on a seeded zone for the expected state, then on fresh seeded
@@ -200,20 +191,7 @@ struct CrashSafetyTests {
             let root = try seed()
             defer { try? FileManager.default.removeItem(atPath: root) }
             let delay = scale * Double(hits + 1) / Double(points + 1)
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: TestPaths.binary)
-            p.arguments = ["run", "--root", root] + arguments
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            usleep(useconds_t(delay * 1_000_000))
-            if p.isRunning {
-                kill(p.processIdentifier, SIGKILL)
-                hits += 1
-            } else {
-                scale *= 0.85
-            }
-            p.waitUntilExit()
+            if try Self.kill(["run", "--root", root] + arguments, after: delay) { hits += 1 } else { scale *= 0.85 }
             let rerun = try runDropline(["run", "--root", root] + arguments)
             #expect([0, 1].contains(rerun.exitCode), "attempt \(attempts): \(rerun.stderr)")
             let got = try state(root)
@@ -299,14 +277,7 @@ struct CrashAfterCommitTests {
         }
     }
 
-    func night1Zone() throws -> String {
-        let root = NSTemporaryDirectory() + "dropline-failpoint-" + UUID().uuidString
-        #expect(try runDropline(["init", root]).exitCode == 0)
-        for name in try FileManager.default.contentsOfDirectory(atPath: TestPaths.samples + "/night-1") where name.hasSuffix(".xml") || name.hasSuffix(".done") {
-            try FileManager.default.copyItem(atPath: TestPaths.samples + "/night-1/" + name, toPath: root + "/inbox/" + name)
-        }
-        return root
-    }
+    func night1Zone() throws -> String { try CrashSafetyTests.sampleZone([("night-1", nil)]) }
 
     @Test(arguments: ["file-committed", "reject-cut-placed"])
     func rejectFilesOfALoadSurviveACrashAfterItsCommit(failpoint: String) throws {
