@@ -25,6 +25,15 @@ struct CrashSafetyTests {
         return root
     }
 
+    /// The first sample night run, then its timesheet reject file resubmitted (unchanged) into
+    /// the inbox.
+    static func resubmittedZone() throws -> String {
+        let root = try sampleZone([("night-1", "2026-11-28")])
+        let rejected = ((FileManager.default.enumerator(atPath: root + "/rejected")?.allObjects as? [String]) ?? []).first { $0.hasSuffix("/PSA_TIMESHEETS_PSA01_20261127_001.xml") }
+        #expect(try runDropline(["rejects", "resubmit", "rejected/" + (rejected ?? "-"), "--root", root]).exitCode == 0)
+        return root
+    }
+
     /// A zone with samples/night-1 and a generated year of timesheets in the inbox.
     func seededZone() throws -> String {
         let root = try Self.sampleZone([("night-1", nil)])
@@ -53,7 +62,10 @@ struct CrashSafetyTests {
         }
         let ledger = try DatabaseQueue(path: root + "/state/ledger.sqlite")
         out += try ledger.read { db in
-            try String.fetchAll(db, sql: "SELECT pipeline || '|' || name || '|' || sha256 || '|' || outcome || '|' || COALESCE(reason, '') || '|' || loaded || '|' || rejected || '|' || held || '|' || skipped || '|' || COALESCE(reasons, '') || '|' || COALESCE(reprocess_of, '') || '|' || COALESCE(resubmission_of, '') || '|' || COALESCE(location, '') FROM processed_file").sorted().map { "ledger: \($0)" }
+            try String.fetchAll(db, sql: "SELECT pipeline || '|' || name || '|' || sha256 || '|' || outcome || '|' || COALESCE(reason, '') || '|' || loaded || '|' || rejected || '|' || held || '|' || skipped || '|' || COALESCE(reasons, '') || '|' || COALESCE(reprocess_of, '') || '|' || COALESCE(resubmission_of, '') || '|' || COALESCE(location, '') FROM processed_file").map { line in
+                // A resubmission's lineage names the run that rejected the records.
+                "ledger: " + CrashAfterCommitTests.runID.stringByReplacingMatches(in: line, range: NSRange(line.startIndex..., in: line), withTemplate: "RUN")
+            }.sorted()
         }
         let createdAt = try NSRegularExpression(pattern: "createdAt=\"[^\"]*\"")
         for (path, text) in try CrashAfterCommitTests.rejected(root).sorted(by: { $0.key < $1.key }) { out.append("rejected/\(path): \(SHA256Text.hex(text))") }
@@ -103,6 +115,14 @@ struct CrashSafetyTests {
         try killAndCompare(points: 15, seed: { try Self.sampleZone([("night-1", "2026-11-28"), ("night-2", "2026-11-29")]) }, arguments: ["--settle-seconds", "0", "--as-of", "2026-12-15"]) { expected in
             #expect(expected.contains { $0.hasPrefix("rejected/time_entries/run-of-2026-12-15/PSA_TIMESHEETS_HELD_20261215_001.xml:") })
             #expect(expected.contains { $0.hasPrefix("rejected/time_entries/run-of-2026-12-15/PSA_TIMESHEETS_HELD_20261215_001.xml.rejects.jsonl:") })
+        }
+    }
+
+    /// A night whose only file is a resubmitted reject file (lineage to the first night's
+    /// timesheet export), killed at 10 points.
+    @Test func killedResubmissionsConvergeToTheCleanRun() throws {
+        try killAndCompare(points: 10, seed: Self.resubmittedZone, arguments: ["--settle-seconds", "0", "--as-of", "2026-11-29"]) { expected in
+            #expect(expected.contains { $0.hasPrefix("ledger: time_entries|PSA_TIMESHEETS_PSA01_20261127_002.xml|") && $0.contains("|rejected/time_entries/") })
         }
     }
 
@@ -267,7 +287,7 @@ struct CrashAfterCommitTests {
     func fileLedger(_ root: String) throws -> [String] {
         try DatabaseQueue(path: root + "/state/ledger.sqlite").read { db in
             try String.fetchAll(db, sql: "SELECT pipeline || '|' || name || '|' || outcome || '|' || loaded || '|' || rejected || '|' || held || '|' || skipped || '|' || COALESCE(reasons, '') || '|' || COALESCE(resubmission_of, '') || '|' || COALESCE(location, '') FROM processed_file ORDER BY 1")
-        }
+        }.map { Self.runID.stringByReplacingMatches(in: $0, range: NSRange($0.startIndex..., in: $0), withTemplate: "RUN") }
     }
 
     /// The ledger's reject files without run ids and times.
@@ -363,6 +383,20 @@ struct CrashAfterCommitTests {
         #expect(summary.files.map(\.name) == ["PSA_PROJECTS_PSA01_20261127_001.recovered-20261129T010000Z-dead.xml", name])
         #expect(summary.files.allSatisfy { $0.outcome == "loaded" })
         #expect(zone.files(in: "quarantine").isEmpty && zone.files(in: "inbox").isEmpty && zone.files(in: "work").isEmpty)
+    }
+
+    /// A resubmitted reject file whose run dies after its load committed keeps its lineage:
+    /// recovery's ledger entry names the reject file, as the run's would have.
+    @Test func aResubmissionKeepsItsLineageThroughACrash() throws {
+        let clean = try CrashSafetyTests.resubmittedZone(), crashed = try CrashSafetyTests.resubmittedZone()
+        defer { for root in [clean, crashed] { try? FileManager.default.removeItem(atPath: root) } }
+        let arguments = ["--settle-seconds", "0", "--as-of", "2026-11-29"]
+        #expect(try runDropline(["run", "--root", clean] + arguments).exitCode == 1)
+        #expect(try runDropline(["run", "--root", crashed] + arguments, environment: ["DROPLINE_FAILPOINT": "file-committed"]).exitCode == 137)
+        #expect(try runDropline(["run", "--root", crashed] + arguments).exitCode == 0)
+        let lineage = try fileLedger(crashed).filter { $0.hasPrefix("time_entries|PSA_TIMESHEETS_PSA01_20261127_002.xml|") }
+        #expect(lineage.count == 1 && lineage.allSatisfy { $0.contains("|rejected/time_entries/RUN/PSA_TIMESHEETS_PSA01_20261127_001.xml|") })
+        #expect(try fileLedger(crashed) == fileLedger(clean))
     }
 
     @Test func rejectFilesOfHeldEntriesSurviveACrashAfterTheirCommit() throws {
