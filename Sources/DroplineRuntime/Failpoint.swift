@@ -11,6 +11,8 @@ enum Failpoint: String {
     case rejectCutPlaced = "reject-cut-placed"
     /// Held entries re-evaluated and committed; the reject files of those rejected not yet.
     case holdsCommitted = "holds-committed"
+    /// A pipeline's manifest recorded in the ledger, its file not yet in place.
+    case manifestRecorded = "manifest-recorded"
 
     static let armed = ProcessInfo.processInfo.environment["DROPLINE_FAILPOINT"].flatMap(Failpoint.init(rawValue:))
 

@@ -83,14 +83,6 @@ public final class Ledger {
         }
     }
 
-    /// Records that the current run's manifest lists these runs' reject folders of the pipeline.
-    public func markRejectFoldersListed(pipeline: String, runs: [String], currentRun: String) throws {
-        try queue.write { db in
-            for run in runs {
-                try db.execute(sql: "INSERT OR IGNORE INTO listed_reject_folder (pipeline, run_id, listed_in_run) VALUES (?, ?, ?)", arguments: [pipeline, run, currentRun])
-            }
-        }
-    }
 
     /// Records that a reject folder (zone-relative) is being removed on purpose.
     public func recordPurge(folder: String, at date: Date) throws {
@@ -112,12 +104,6 @@ public final class Ledger {
         }
     }
 
-    /// Records that the current run's manifest lists the pipeline's unlisted files.
-    public func markListed(pipeline: String, currentRun: String) throws {
-        try queue.write { db in
-            try db.execute(sql: "UPDATE processed_file SET listed_in_run = ?2 WHERE id IN (SELECT p.id FROM processed_file p WHERE \(Self.unlistedCondition))", arguments: [pipeline, currentRun])
-        }
-    }
 
     static let unlistedCondition = """
         p.pipeline = ?1 AND p.run_id <> ?2 AND p.listed_in_run IS NULL
@@ -250,10 +236,22 @@ public final class Ledger {
         }
     }
 
-    public func recordManifest(pipeline: String, sequence: Int, runID: String, path: String, sha256: String) throws {
+    /// Records a pipeline's manifest and that it lists the files earlier runs left unlisted and
+    /// these runs' reject folders, in one transaction (a run dying between them left files that
+    /// the next manifest listed again).
+    public func recordManifest(pipeline: String, sequence: Int, runID: String, path: String, sha256: String, rejectFoldersOf runs: [String]) throws {
         try queue.write { db in
             try db.execute(sql: "INSERT INTO manifest (pipeline, sequence, run_id, path, sha256) VALUES (?, ?, ?, ?, ?)", arguments: [pipeline, sequence, runID, path, sha256])
+            try db.execute(sql: "UPDATE processed_file SET listed_in_run = ?2 WHERE id IN (SELECT p.id FROM processed_file p WHERE \(Self.unlistedCondition))", arguments: [pipeline, runID])
+            for run in runs {
+                try db.execute(sql: "INSERT OR IGNORE INTO listed_reject_folder (pipeline, run_id, listed_in_run) VALUES (?, ?, ?)", arguments: [pipeline, run, runID])
+            }
         }
+    }
+
+    /// Whether the ledger has the pipeline's manifest of a run.
+    public func hasManifest(pipeline: String, runID: String) throws -> Bool {
+        try queue.read { try Bool.fetchOne($0, sql: "SELECT EXISTS (SELECT 1 FROM manifest WHERE pipeline = ? AND run_id = ?)", arguments: [pipeline, runID]) ?? false }
     }
 
     public func manifests() throws -> [(pipeline: String, sequence: Int, path: String, sha256: String)] {

@@ -63,6 +63,7 @@ public final class PipelineRunner {
             // Recovery of an interrupted run: its claimed files, then the outbound files it reserved.
             let recovered = try WorkRecovery(zone: zone, context: context, ledger: ledger, warehouse: warehouse, processor: processor, definitions: definitions).run()
             if recovered > 0 { logger.warning("Recovered an interrupted run", metadata: ["stage": "recover", "files": "\(recovered)"]) }
+            try ManifestWriter.completePending(zone: zone, ledger: ledger)
             summary0 = try outbound.writePending()
         }
         let reprocess = try resolveReprocess(request.reprocess, zone: zone, ledger: ledger, definitions: definitions)

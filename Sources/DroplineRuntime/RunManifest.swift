@@ -136,12 +136,42 @@ struct ManifestWriter {
         let dir = zone.manifests + "/" + d.name
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let path = dir + "/" + context.runID + ".json"
-        try AtomicFile.write(data, to: path)
+        // Durable under a name of its own, recorded with what it lists in one ledger transaction,
+        // then put in place: a run dying before the record leaves nothing listed (the next
+        // manifest lists it all), one dying after it leaves the pending file that
+        // `completePending` puts in place.
+        try AtomicFile.write(data, to: path + Self.pending)
         let rel = String(path.dropFirst(zone.root.count + 1))
-        try ledger.recordManifest(pipeline: d.name, sequence: manifest.sequence, runID: context.runID, path: rel, sha256: SHA256Text.hex(data))
-        try ledger.markListed(pipeline: d.name, currentRun: context.runID)
-        try ledger.markRejectFoldersListed(pipeline: d.name, runs: orphans, currentRun: context.runID)
+        try ledger.recordManifest(pipeline: d.name, sequence: manifest.sequence, runID: context.runID, path: rel, sha256: SHA256Text.hex(data), rejectFoldersOf: orphans)
+        Failpoint.manifestRecorded.hit()
+        try Self.place(path + Self.pending, at: path)
         return rel
+    }
+
+    static let pending = ".pending"
+
+    static func place(_ pending: String, at path: String) throws {
+        guard rename(pending, path) == 0 else {
+            throw RunError.io("the manifest \(path) could not be put in place: \(String(cString: strerror(errno))). It waits as \(pending); fix the folder, then run again.")
+        }
+        AtomicFile.syncFolder(of: path)
+    }
+
+    /// Manifests a dead run recorded in the ledger but had not put in place are put there; those
+    /// it had not recorded are removed (the next manifest lists what they would have).
+    static func completePending(zone: DropZone, ledger: Ledger) throws {
+        let fm = FileManager.default
+        for pipeline in ((try? fm.contentsOfDirectory(atPath: zone.manifests)) ?? []) {
+            let dir = zone.manifests + "/" + pipeline
+            for name in ((try? fm.contentsOfDirectory(atPath: dir)) ?? []) where name.hasSuffix(".json" + pending) {
+                let runID = String(name.dropLast((".json" + pending).count))
+                if try ledger.hasManifest(pipeline: pipeline, runID: runID) {
+                    try place(dir + "/" + name, at: dir + "/" + runID + ".json")
+                } else {
+                    unlink(dir + "/" + name)
+                }
+            }
+        }
     }
 
     /// Zone-relative where possible (files of the zone), else as given.

@@ -399,6 +399,24 @@ struct CrashAfterCommitTests {
         #expect(try fileLedger(crashed) == fileLedger(clean))
     }
 
+    /// A run that dies once a manifest is recorded in the ledger, before its file is in place:
+    /// the next run puts it there, and every file is listed by exactly one manifest (a manifest
+    /// written before its ledger record used to be listed again by the next one).
+    @Test func aManifestRecordedButNotInPlaceIsCompleted() throws {
+        let root = try night1Zone()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let died = try runDropline(["run", "--root", root] + CrashSafetyTests.runArguments, environment: ["DROPLINE_FAILPOINT": "manifest-recorded"])
+        #expect(died.exitCode == 137)
+        let pending = ((FileManager.default.enumerator(atPath: root + "/manifests")?.allObjects as? [String]) ?? []).filter { $0.hasSuffix(".json.pending") }
+        #expect(pending.count == 1)
+        // The pipelines after the first go on (their records rejected as in any first night).
+        #expect(try runDropline(["run", "--root", root] + CrashSafetyTests.runArguments).exitCode == 1)
+        #expect(pending.allSatisfy { FileManager.default.fileExists(atPath: root + "/manifests/" + $0.dropLast(".pending".count)) })
+        try Self.expectManifestsListEachFileOnce(root)
+        let verify = try runDropline(["verify", "--root", root])
+        #expect(verify.exitCode == 0, "\(verify.stdout)")
+    }
+
     @Test func rejectFilesOfHeldEntriesSurviveACrashAfterTheirCommit() throws {
         let zone = try TemporaryDropZone()
         for name in WorkedExampleTests.run1 { try zone.drop(TestPaths.examples + "/inbound/" + name) }
