@@ -60,10 +60,10 @@ public final class PipelineRunner {
         var summary0: [RunSummary.Output] = []
         let outbound = OutboundQueue(zone: zone, settings: settings, context: context, warehouse: warehouse, definitions: definitions)
         if !request.dryRun {
-            // Recovery of an interrupted run: its claimed files, then the outbound files it reserved.
+            // Recovery of an interrupted run: its claimed files, reject files and manifests, then
+            // the outbound files it reserved.
             let recovered = try WorkRecovery(zone: zone, context: context, ledger: ledger, warehouse: warehouse, processor: processor, definitions: definitions).run()
             if recovered > 0 { logger.warning("Recovered an interrupted run", metadata: ["stage": "recover", "files": "\(recovered)"]) }
-            try ManifestWriter.completePending(zone: zone, ledger: ledger)
             summary0 = try outbound.writePending()
         }
         let reprocess = try resolveReprocess(request.reprocess, zone: zone, ledger: ledger, definitions: definitions)

@@ -3,11 +3,15 @@ import Foundation
 import GRDB
 import Logging
 
-/// Files left in `work/<run-id>/` by a run that died (kill -9, power loss). Whatever instant it
-/// died at, each file ends where a clean run would have put it:
-/// - loaded (its load committed in the warehouse, `_dropline_file_load`): the ledger entry and
-///   the reject file are completed, and the file is archived;
+/// What a run that died (kill -9, power loss) left unfinished. Whatever instant it died at, each
+/// file ends where a clean run would have put it:
+/// - reject files of held entries whose re-evaluation committed (`pending_reject_file`): put in
+///   place, recorded, their folder's README written;
+/// - manifests recorded in the ledger but still `.pending`: put in place (unrecorded ones go);
+/// - a file in `work/<run-id>/` that run loaded under that name (`_dropline_file_load`): its
+///   reject files and ledger entry are completed, and it is archived;
 /// - recorded in the ledger as quarantined or skipped: moved to the place the ledger names;
+/// - a reprocessing copy whose load never committed: discarded (the original stays archived);
 /// - otherwise nothing of it was kept: it goes back to the inbox and is processed again.
 struct WorkRecovery {
     let zone: DropZone
@@ -33,6 +37,7 @@ struct WorkRecovery {
             recovered += 1
             context.logger.warning("Interrupted run's reject files of held entries completed", metadata: ["stage": "recover", "file": "\(name)", "from_run": "\(runID)"])
         }
+        try ManifestWriter.completePending(zone: zone, ledger: ledger)
         for run in ((try? fm.contentsOfDirectory(atPath: zone.work)) ?? []).sorted() where run != context.runID {
             let dir = zone.work + "/" + run
             let names = ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).sorted()
