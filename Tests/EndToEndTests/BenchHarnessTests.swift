@@ -35,5 +35,13 @@ struct BenchHarnessTests {
         let count = rows.flatMap { Int($0.dropFirst("sqlite3: insert the run's ".count).prefix { $0.isNumber }) }
         #expect((count ?? 0) > entries, "\(floor.stdout)")
         #expect(floor.stdout.contains("sqlite3 copy / xmllint: "), "\(floor.stdout)")
+        // bench/swift-floor on the same night: its least Swift reader gathers every entry.
+        let swiftFloor = try runProcess("/bin/bash", [TestPaths.repository + "/bench/swift-floor", "2"],
+                                        environment: ["DROPLINE_BIN": TestPaths.binary, "BENCH_DIR": dir])
+        #expect(swiftFloor.exitCode == 0, "\(swiftFloor.stdout)\n\(swiftFloor.stderr)")
+        for label in ["xmllint --stream --noout", "swift-floor walk", "swift-floor strings", "swift-floor records", "dropline run --dry-run"] {
+            #expect(swiftFloor.stdout.contains(label), "\(label) missing from:\n\(swiftFloor.stdout)")
+        }
+        #expect(swiftFloor.stdout.contains("swift-floor records gathered: \(entries); entries in the file: \(entries)"), "\(swiftFloor.stdout)")
     }
 }
