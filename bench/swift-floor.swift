@@ -8,11 +8,15 @@
 //   swift-floor records FILE   the same, plus each Entry's six attributes gathered into a
 //                              six-field record and handed to a consumer on this thread (no
 //                              casting, no rules, no schema)
+//   swift-floor checked FILE   the same, plus each record's schema checks and casts written
+//                              out by hand for this one record type (id and date patterns, a
+//                              calendar date as a day number, hours as exact hundredths, the
+//                              category looked up in a set): no rules, no warehouse lookups
 import CLibXML2
 
 let arguments = CommandLine.arguments
-guard arguments.count == 3, ["walk", "strings", "records"].contains(arguments[1]) else {
-    print("usage: swift-floor walk|strings|records FILE")
+guard arguments.count == 3, ["walk", "strings", "records", "checked"].contains(arguments[1]) else {
+    print("usage: swift-floor walk|strings|records|checked FILE")
     exit(64)
 }
 let mode = arguments[1]
@@ -25,17 +29,67 @@ struct Entry {
     var fields: [String?] = Array(repeating: nil, count: 6)
 }
 let names = ["id", "date", "project", "task", "hours", "category"]
-var nodes = 0, values = 0, records = 0, checksum = 0
+var nodes = 0, values = 0, records = 0, checksum = 0, invalid = 0
+let categories: Set<String> = ["billable", "client_nonbillable", "presales", "internal", "training", "bench", "absence"]
+
+/// `prefix` then exactly `digits` ASCII digits.
+func matches(_ text: String, prefix: String, digits: Int) -> Bool {
+    let u = Array(text.utf8), p = Array(prefix.utf8)
+    guard u.count == p.count + digits, u.starts(with: p) else { return false }
+    return u.dropFirst(p.count).allSatisfy { $0 >= 48 && $0 <= 57 }
+}
+
+/// `yyyy-mm-dd`, a calendar date, as days since 1970-01-01.
+func dayNumber(_ text: String) -> Int? {
+    let u = Array(text.utf8)
+    guard u.count == 10, u[4] == 45, u[7] == 45 else { return nil }
+    func n(_ r: Range<Int>) -> Int? {
+        var v = 0
+        for i in r { guard u[i] >= 48, u[i] <= 57 else { return nil }; v = v * 10 + Int(u[i] - 48) }
+        return v
+    }
+    guard let y = n(0..<4), let m = n(5..<7), let d = n(8..<10), (1...12).contains(m) else { return nil }
+    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)
+    let length = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1]
+    guard (1...length).contains(d) else { return nil }
+    let yy = m <= 2 ? y - 1 : y, era = yy / 400, yoe = yy - era * 400
+    let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1
+    return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468
+}
+
+/// `digits[.digits]` with at most two decimals, as hundredths.
+func hundredths(_ text: String) -> Int? {
+    var value = 0, scale = -1
+    for c in text.utf8 {
+        if c == 46 { guard scale < 0 else { return nil }; scale = 0; continue }
+        guard c >= 48, c <= 57, value < 1 << 40 else { return nil }
+        value = value * 10 + Int(c - 48)
+        if scale >= 0 { scale += 1 }
+    }
+    guard scale <= 2 else { return nil }
+    return value * (scale == 1 ? 10 : scale == 2 ? 1 : 100)
+}
 
 func consume(_ entry: Entry) {
     records += 1
-    checksum &+= entry.fields[4]?.utf8.count ?? 0
+    guard mode == "checked" else {
+        checksum &+= entry.fields[4]?.utf8.count ?? 0
+        return
+    }
+    let f = entry.fields
+    guard let id = f[0], matches(id, prefix: "TE-", digits: 8), let date = f[1].flatMap(dayNumber),
+          let project = f[2], project.utf8.count <= 20, let hours = f[4].flatMap(hundredths),
+          let category = f[5], categories.contains(category) else {
+        invalid += 1
+        return
+    }
+    checksum &+= date &+ hours
 }
 
 while xmlTextReaderRead(reader) == 1 {
     nodes += 1
     guard mode != "walk", xmlTextReaderNodeType(reader) == Int32(XML_READER_TYPE_ELEMENT.rawValue) else { continue }
-    let isEntry = mode == "records" && xmlTextReaderDepth(reader) == 2
+    let isEntry = (mode == "records" || mode == "checked") && xmlTextReaderDepth(reader) == 2
     var entry = Entry()
     while xmlTextReaderMoveToNextAttribute(reader) == 1 {
         guard let raw = xmlTextReaderConstValue(reader) else { continue }
@@ -52,4 +106,4 @@ while xmlTextReaderRead(reader) == 1 {
     if isEntry { consume(entry) }
 }
 xmlFreeTextReader(reader)
-print("\(mode): \(nodes) nodes, \(values) attribute values, \(records) records (\(checksum))")
+print("\(mode): \(nodes) nodes, \(values) attribute values, \(records) records, \(invalid) invalid (\(checksum))")

@@ -39,7 +39,7 @@ struct BenchHarnessTests {
         let swiftFloor = try runProcess("/bin/bash", [TestPaths.repository + "/bench/swift-floor", "2"],
                                         environment: ["DROPLINE_BIN": TestPaths.binary, "BENCH_DIR": dir])
         #expect(swiftFloor.exitCode == 0, "\(swiftFloor.stdout)\n\(swiftFloor.stderr)")
-        for label in ["xmllint --stream --noout", "swift-floor walk", "swift-floor strings", "swift-floor records", "dropline run --dry-run"] {
+        for label in ["xmllint --stream --noout", "swift-floor walk", "swift-floor strings", "swift-floor records", "swift-floor checked", "dropline run --dry-run"] {
             #expect(swiftFloor.stdout.contains(label), "\(label) missing from:\n\(swiftFloor.stdout)")
         }
         #expect(swiftFloor.stdout.contains("swift-floor records gathered: \(entries); entries in the file: \(entries)"), "\(swiftFloor.stdout)")
