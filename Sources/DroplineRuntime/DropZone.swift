@@ -41,4 +41,23 @@ public struct DropZone: Sendable {
     public static func makePrivateFolder(_ path: String) throws {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
     }
+
+    /// `rejected/<pipeline>/<run-id>`: what one run rejected of one pipeline's files.
+    public func rejectFolder(pipeline: String, runID: String) -> String {
+        rejected + "/" + pipeline + "/" + runID
+    }
+
+    /// Puts a reject file finished in work/ into its run's reject folder under `name` (the
+    /// folder made private if need be) and syncs the folder, so that the move survives a power
+    /// cut; returns where it went. On failure (a `POSIXError`) the file stays where it was, for
+    /// the next run's recovery.
+    @discardableResult
+    func placeReject(_ from: String, pipeline: String, runID: String, as name: String) throws -> String {
+        let dir = rejectFolder(pipeline: pipeline, runID: runID)
+        try Self.makePrivateFolder(dir)
+        let target = dir + "/" + name
+        guard rename(from, target) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        AtomicFile.syncFolder(of: target)
+        return target
+    }
 }

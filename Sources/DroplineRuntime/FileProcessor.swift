@@ -257,7 +257,7 @@ final class FileProcessor {
     /// folder's README.txt (which reads every reject file of the folder: not instant). The plan
     /// goes last: while it stands, recovery completes what a dying run left of these steps.
     func finishRejectCut(_ cut: RejectCut, definition d: PipelineDefinition, count: Int) throws {
-        let dir = zone.rejected + "/" + d.name + "/" + context.runID
+        let dir = zone.rejectFolder(pipeline: d.name, runID: context.runID)
         if try cut.wait() {
             try placeRejectCut(partial: cut.partial, pipeline: d.name, runID: context.runID, name: cut.name, original: cut.original, seq: cut.seq, records: count)
         }
@@ -268,11 +268,7 @@ final class FileProcessor {
     /// Puts a cut reject XML in `rejected/<pipeline>/<run-id>/` under the input's name and
     /// records it in the ledger (again, after a crash: the same row).
     func placeRejectCut(partial: String, pipeline: String, runID: String, name: String, original: String, seq: Int, records: Int) throws {
-        let dir = zone.rejected + "/" + pipeline + "/" + runID
-        let target = dir + "/" + name
-        try DropZone.makePrivateFolder(dir)
-        guard rename(partial, target) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
-        AtomicFile.syncFolder(of: target)
+        let target = try zone.placeReject(partial, pipeline: pipeline, runID: runID, as: name)
         Failpoint.rejectCutPlaced.hit()
         try ledger.recordRejectFile(.init(path: String(target.dropFirst(zone.root.count + 1)), pipeline: pipeline, run_id: runID, original_name: name, original_export_id: original, derived_export_id: RejectExportID.derive(base: original, sequence: seq), records: records, created_at: ISO8601DateFormatter().string(from: context.clock())), seq: seq)
     }

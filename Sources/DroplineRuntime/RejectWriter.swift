@@ -139,12 +139,7 @@ final class RejectWriter {
         try seal()
         try handle.close()
         self.handle = nil
-        let dir = zone.rejected + "/" + pipeline + "/" + runID
-        try DropZone.makePrivateFolder(dir)
-        guard rename(partial, dir + "/" + fileName + ".rejects.jsonl") == 0 else {
-            throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
-        }
-        AtomicFile.syncFolder(of: dir + "/" + fileName + ".rejects.jsonl")
+        try zone.placeReject(partial, pipeline: pipeline, runID: runID, as: fileName + ".rejects.jsonl")
     }
 
     func discard() {

@@ -131,14 +131,13 @@ struct TimePostingRun {
     /// folder's README and drops the pending row: after the re-evaluation, or in the next run's
     /// recovery when the run died in between (every step can be taken again).
     static func placeHeldRejects(zone: DropZone, ledger: Ledger, warehouse: DatabaseQueue, pipeline: String, runID: String, runDate: BusinessDate, name: String, exportID: String, records: Int, at date: Date) throws {
-        let dir = zone.rejected + "/" + pipeline + "/" + runID
+        let dir = zone.rejectFolder(pipeline: pipeline, runID: runID)
         try DropZone.makePrivateFolder(dir)
         let work = zone.work + "/" + runID + "/" + name
-        for (from, to) in [(work + ".rejects.jsonl.partial", dir + "/" + name + ".rejects.jsonl"), (heldRejectsPartial(zone: zone, runID: runID, name: name), dir + "/" + name)] where FileManager.default.fileExists(atPath: from) {
-            guard rename(from, to) == 0 else {
-                throw RunError.io("the rejected held entries in \(from) could not be put in \(dir): \(String(cString: strerror(errno))). They stay in work/; fix the folder, then run again.")
+        for (from, to) in [(work + ".rejects.jsonl.partial", name + ".rejects.jsonl"), (heldRejectsPartial(zone: zone, runID: runID, name: name), name)] where FileManager.default.fileExists(atPath: from) {
+            do { try zone.placeReject(from, pipeline: pipeline, runID: runID, as: to) } catch {
+                throw RunError.io("the rejected held entries in \(from) could not be put in \(dir): \(error.localizedDescription). They stay in work/; fix the folder, then run again.")
             }
-            AtomicFile.syncFolder(of: to)
         }
         try ledger.recordRejectFile(.init(path: "rejected/\(pipeline)/\(runID)/\(name)", pipeline: pipeline, run_id: runID, original_name: name, original_export_id: exportID, derived_export_id: exportID, records: records, created_at: ISO8601DateFormatter().string(from: date)), seq: 1)
         try RejectReadme.write(folder: dir, pipeline: pipeline, runID: runID, runDate: runDate, zoneRoot: zone.root)

@@ -27,7 +27,7 @@ struct WorkRecovery {
         // Reject files of held entries whose re-evaluation committed (in any earlier run).
         for row in try warehouse.read({ try Row.fetchAll($0, sql: "SELECT * FROM pending_reject_file ORDER BY run_id, name") }) {
             let runID: String = row["run_id"], name: String = row["name"], pipeline: String = row["pipeline"]
-            let xml = [TimePostingRun.heldRejectsPartial(zone: zone, runID: runID, name: name), zone.rejected + "/" + pipeline + "/" + runID + "/" + name]
+            let xml = [TimePostingRun.heldRejectsPartial(zone: zone, runID: runID, name: name), zone.rejectFolder(pipeline: pipeline, runID: runID) + "/" + name]
             guard xml.contains(where: fm.fileExists(atPath:)) else {
                 context.logger.error("Reject file of held entries missing; their evaluations stay in the warehouse (dropline reconcile)", metadata: ["stage": "recover", "file": "\(name)", "from_run": "\(runID)"])
                 try warehouse.write { try $0.execute(sql: "DELETE FROM pending_reject_file WHERE run_id = ? AND name = ?", arguments: [runID, name]) }
@@ -96,16 +96,14 @@ struct WorkRecovery {
     /// (unless the ledger already has it), and the folder's README.
     func completeRejects(of path: String, name: String, pipeline: String, loadRun: String, records: Int) throws {
         let fm = FileManager.default
-        let dir = zone.rejected + "/" + pipeline + "/" + loadRun
+        let dir = zone.rejectFolder(pipeline: pipeline, runID: loadRun)
         let lines = path + ".rejects.jsonl.partial"
         let cut = FileProcessor.rejectCutPaths(source: path)
         guard fm.fileExists(atPath: lines) || fm.fileExists(atPath: cut.plan) else { return }
         if fm.fileExists(atPath: lines) {
-            try DropZone.makePrivateFolder(dir)
-            guard rename(lines, dir + "/" + name + ".rejects.jsonl") == 0 else {
-                throw RunError.io("the rejected records of \(name) could not be put in \(dir): \(String(cString: strerror(errno))). They stay in work/; fix the folder, then run again.")
+            do { try zone.placeReject(lines, pipeline: pipeline, runID: loadRun, as: name + ".rejects.jsonl") } catch {
+                throw RunError.io("the rejected records of \(name) could not be put in \(dir): \(error.localizedDescription). They stay in work/; fix the folder, then run again.")
             }
-            AtomicFile.syncFolder(of: dir + "/" + name + ".rejects.jsonl")
         }
         if fm.fileExists(atPath: cut.plan), try !ledger.hasRejectFile(path: "rejected/\(pipeline)/\(loadRun)/\(name)") {
             if let d = definitions.first(where: { $0.name == pipeline }), let plan = try RejectDocument.loadPlan(from: cut.plan) {
