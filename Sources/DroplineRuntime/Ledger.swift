@@ -286,7 +286,6 @@ public final class Ledger {
         }
     }
 
-    /// The last runs, newest first, for `dropline history`.
     /// Every name the ledger has seen (for choosing a free sequence number).
     public func names(withPrefix prefix: String) throws -> [String] {
         try queue.read { try String.fetchAll($0, sql: "SELECT DISTINCT name FROM processed_file WHERE substr(name, 1, ?) = ? UNION SELECT name FROM resubmission WHERE substr(name, 1, ?) = ?", arguments: [prefix.count, prefix, prefix.count, prefix]) }

@@ -51,7 +51,7 @@ public struct ZoneStatus: Codable, Sendable {
         if fm.fileExists(atPath: zone.ledger) {
             let ledger = try Ledger(path: zone.ledger)
             try ledger.queue.read { db in
-                if let run = try Row.fetchOne(db, sql: "SELECT run_id, exit_code FROM run WHERE finished_at IS NOT NULL ORDER BY started_at DESC LIMIT 1") {
+                if let run = try Row.fetchOne(db, sql: "SELECT run_id, exit_code FROM run WHERE finished_at IS NOT NULL ORDER BY started_at DESC, rowid DESC LIMIT 1") {
                     status.last_run_id = run["run_id"]
                     status.last_run_exit_code = run["exit_code"]
                 }

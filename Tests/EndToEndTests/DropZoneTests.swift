@@ -20,6 +20,23 @@ struct DropZoneTests {
         #expect(try ledger.queue.read { try Int.fetchOne($0, sql: "PRAGMA synchronous") } == 2)
     }
 
+    /// Run ids begin with the second the run started, then four random hex digits; two runs in
+    /// the same second (a script running one night after another, the demo) are told apart by
+    /// the order they started in, not by their ids.
+    @Test func statusNamesTheRunThatStartedLastInTheSameSecond() throws {
+        let zone = try TemporaryDropZone()
+        _ = try zone.run(asOf: "2026-11-28")
+        let ledger = try Ledger(path: zone.root + "/state/ledger.sqlite")
+        let second = Date().addingTimeInterval(3600)
+        for (id, code) in [("20261130T095842Z-ffff", Int32(1)), ("20261130T095842Z-0000", Int32(0))] {
+            try ledger.startRun(id: id, runDate: BusinessDate(iso: "2026-11-29")!, at: second, dryRun: false)
+            try ledger.finishRun(id: id, exitCode: code, at: second)
+        }
+        let status = try ZoneStatus.read(root: zone.root)
+        #expect(status.last_run_id == "20261130T095842Z-0000")
+        #expect(status.last_run_exit_code == 0)
+    }
+
     @Test func secondRunOnALockedZoneExits75AndTouchesNothing() throws {
         let zone = try TemporaryDropZone()
         try zone.drop(TestPaths.examples + "/inbound/ERP_RATES_ERP01_20261127_001.xml")
