@@ -76,7 +76,7 @@ public final class Ledger {
         try queue.read { db in
             try runs.filter { run in
                 try run != currentRun
-                    && Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM run WHERE run_id = ?)", arguments: [run])!
+                    && Self.knowsRun(run, db)
                     && !Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM manifest WHERE pipeline = ? AND run_id = ?)", arguments: [pipeline, run])!
                     && !Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM listed_reject_folder WHERE pipeline = ? AND run_id = ?)", arguments: [pipeline, run])!
             }
@@ -273,6 +273,15 @@ public final class Ledger {
         try queue.write { db in
             try db.execute(sql: "INSERT INTO run (run_id, started_at, run_date, dry_run) VALUES (?, ?, ?, ?)", arguments: [id, ISO8601DateFormatter().string(from: date), runDate.iso, dryRun])
         }
+    }
+
+    /// Whether the ledger has a run of this id (dry runs are not recorded).
+    public func knowsRun(_ id: String) throws -> Bool {
+        try queue.read { try Self.knowsRun(id, $0) }
+    }
+
+    static func knowsRun(_ id: String, _ db: Database) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM run WHERE run_id = ?)", arguments: [id])!
     }
 
     /// The run date a run had (nil for a run the ledger does not know).

@@ -37,7 +37,8 @@ public final class PipelineRunner {
         let now = clock()
         let wallStart = Date()
         let runDate = request.asOf ?? settings.date(at: now)
-        let runID = Self.runID(now)
+        let ledger = try Ledger(path: zone.ledger)
+        let runID = try Self.newRunID(now, ledger: ledger)
         let sink = JSONLineSink(path: zone.logs + "/dropline.jsonl", echoToStderr: request.echoLogs)
         var logger = Logger(label: "dropline") { _ in JSONLogHandler(sink: sink, clock: self.clock) }
         logger[metadataKey: "run_id"] = "\(runID)"
@@ -47,7 +48,6 @@ public final class PipelineRunner {
             logger.warning("Recovered the zone lock of a run that died", metadata: ["stage": "lock", "dead_pid": "\(pid)"])
         }
 
-        let ledger = try Ledger(path: zone.ledger)
         if !request.dryRun { try ledger.startRun(id: runID, runDate: runDate, at: now, dryRun: false) }
         let warehousePath = settings.warehouse.hasPrefix("/") ? settings.warehouse : zone.root + "/" + settings.warehouse
         let warehouse = try Warehouse.open(path: warehousePath, dryRun: request.dryRun)
@@ -217,11 +217,20 @@ public final class PipelineRunner {
         return items
     }
 
-    static func runID(_ date: Date) -> String {
+    /// `yyyyMMddTHHmmssZ-xxxx`: the second the run started and four hex digits, drawn at random
+    /// and then counted on while the ledger knows the id (runs in the same second, a clock set
+    /// back): never an earlier run's id, whose rows, folders and manifests it would meet.
+    static func newRunID(_ date: Date, ledger: Ledger) throws -> String {
         let f = DateFormatter()
         f.locale = Locale(identifier: "en_US_POSIX")
         f.timeZone = .gmt
         f.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
-        return f.string(from: date) + "-" + String(format: "%04x", UInt16.random(in: 0...UInt16.max))
+        let second = f.string(from: date) + "-"
+        let start = Int(UInt16.random(in: 0...UInt16.max))
+        for step in 0...Int(UInt16.max) {
+            let id = second + String(format: "%04x", (start + step) & 0xffff)
+            if try !ledger.knowsRun(id) { return id }
+        }
+        throw RunError.io("every run id of \(second.dropLast()) is taken in the ledger; wait a second and run again")
     }
 }

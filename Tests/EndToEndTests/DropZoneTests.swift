@@ -37,6 +37,24 @@ struct DropZoneTests {
         #expect(status.last_run_exit_code == 0)
     }
 
+    /// Two runs in the same second drew the same four hex digits once in 65,536 times; the
+    /// second then failed on the ledger's primary key (in the test suite, whose runs often share
+    /// a second, a flaky failure). A run draws again until its id is new to the zone.
+    @Test func aRunNeverReusesTheIdOfAnEarlierRun() throws {
+        let zone = try TemporaryDropZone()
+        let instant = "2026-11-28T23:30:00Z"
+        let ledger = try Ledger(path: zone.root + "/state/ledger.sqlite")
+        try ledger.queue.write { db in
+            for suffix in 0...Int(UInt16.max) where suffix != 0xbeef {
+                try db.execute(sql: "INSERT INTO run (run_id, started_at, run_date, exit_code) VALUES (?, ?, '2026-11-28', 0)",
+                               arguments: ["20261128T233000Z-" + String(format: "%04x", suffix), instant])
+            }
+        }
+        let summary = try zone.run(asOf: "2026-11-28", at: instant)
+        #expect(summary.run_id == "20261128T233000Z-beef")
+        #expect(summary.exit_code == 0)
+    }
+
     @Test func secondRunOnALockedZoneExits75AndTouchesNothing() throws {
         let zone = try TemporaryDropZone()
         try zone.drop(TestPaths.examples + "/inbound/ERP_RATES_ERP01_20261127_001.xml")
