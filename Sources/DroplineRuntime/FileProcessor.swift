@@ -261,7 +261,7 @@ final class FileProcessor {
         if try cut.wait() {
             try placeRejectCut(partial: cut.partial, pipeline: d.name, runID: context.runID, name: cut.name, original: cut.original, seq: cut.seq, records: count)
         }
-        try RejectReadme.write(folder: dir, pipeline: d.name, runID: context.runID, runDate: context.runDate, zoneRoot: zone.root)
+        try context.readmes.write(folder: dir, pipeline: d.name, runID: context.runID, runDate: context.runDate, zoneRoot: zone.root)
         unlink(cut.plan)
     }
 

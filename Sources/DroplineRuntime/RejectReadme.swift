@@ -4,7 +4,29 @@ import Foundation
 /// `README.txt` in a reject folder, in plain words for the finance or delivery reviewer: what
 /// was rejected, what each reason means and how to fix it, how to resubmit. Rewritten whenever
 /// the folder gains a file; holds no record values.
-enum RejectReadme {
+///
+/// One per run (`RunContext.readmes`): it remembers what each reject file of a folder holds, so
+/// that rewriting the README reads only the files new since the last time. Reading them all again
+/// for each file made a night of many files quadratic: with 800 timesheet files, half the run.
+/// A reject file is never changed once in its folder (it is placed by renaming a whole file, and
+/// the run holds the zone's lock), so what was read stays true for the run.
+final class RejectReadme: @unchecked Sendable {
+    /// What one `.rejects.jsonl` holds, and whether its XML copy was seen beside it (which,
+    /// once placed, stays).
+    struct Tally {
+        var records = 0
+        var byReason: [String: Int] = [:]
+        var hasXML = false
+    }
+
+    /// Guards `tallies` and `filesRead` (the run uses one thread at a time here; the lock keeps
+    /// that true should it not).
+    private let lock = NSLock()
+    /// By path of the `.rejects.jsonl`.
+    private var tallies: [String: Tally] = [:]
+    /// Reject files read so far (each once per run).
+    private(set) var filesRead = 0
+
     static let reasonKey = Array("\"primary_reason\":\"".utf8)
 
     /// The value of `"primary_reason":"..."` in one JSON line, if any.
@@ -24,19 +46,36 @@ enum RejectReadme {
         return nil
     }
 
-    static func write(folder: String, pipeline: String, runID: String, runDate: BusinessDate, zoneRoot: String) throws {
-        let fm = FileManager.default
-        var perFile: [(String, Int)] = []
-        var byReason: [String: Int] = [:]
-        for name in ((try? fm.contentsOfDirectory(atPath: folder)) ?? []).sorted() where name.hasSuffix(".rejects.jsonl") {
-            // Streamed line by line: a night's reject file can be large.
-            var lines = 0
-            try? LineReader.forEachLine(path: folder + "/" + name) { line in
+    /// The tally of one reject file: remembered, or read (streamed line by line: a night's
+    /// reject file can be large).
+    private func tally(folder: String, name: String) -> Tally {
+        let path = folder + "/" + name
+        var t: Tally
+        if let known = tallies[path] {
+            t = known
+        } else {
+            t = Tally()
+            try? LineReader.forEachLine(path: path) { line in
                 guard !line.isEmpty else { return }
-                lines += 1
-                if let code = primaryReason(line) { byReason[code, default: 0] += 1 }
+                t.records += 1
+                if let code = Self.primaryReason(line) { t.byReason[code, default: 0] += 1 }
             }
-            perFile.append((String(name.dropLast(".rejects.jsonl".count)), lines))
+            filesRead += 1
+        }
+        if !t.hasXML { t.hasXML = FileManager.default.fileExists(atPath: String(path.dropLast(".rejects.jsonl".count))) }
+        tallies[path] = t
+        return t
+    }
+
+    func write(folder: String, pipeline: String, runID: String, runDate: BusinessDate, zoneRoot: String) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        var perFile: [(name: String, tally: Tally)] = []
+        var byReason: [String: Int] = [:]
+        for name in ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).sorted() where name.hasSuffix(".rejects.jsonl") {
+            let t = tally(folder: folder, name: name)
+            byReason.merge(t.byReason, uniquingKeysWith: +)
+            perFile.append((String(name.dropLast(".rejects.jsonl".count)), t))
         }
         let rel = String(folder.dropFirst(zoneRoot.count + 1))
         var text = """
@@ -45,8 +84,9 @@ enum RejectReadme {
             Files with rejected records:
 
             """
-        for (name, n) in perFile {
-            text += "  \(name): \(n) record\(n == 1 ? "" : "s") rejected\(fm.fileExists(atPath: folder + "/" + name) ? "" : " (no XML copy; see the .rejects.jsonl)")\n"
+        for (name, t) in perFile {
+            let n = t.records
+            text += "  \(name): \(n) record\(n == 1 ? "" : "s") rejected\(t.hasXML ? "" : " (no XML copy; see the .rejects.jsonl)")\n"
         }
         text += "\nWhy (by the first reason of each record):\n\n"
         for (code, n) in byReason.sorted(by: { ($1.value, $0.key) < ($0.value, $1.key) }) {

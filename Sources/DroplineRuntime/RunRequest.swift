@@ -32,6 +32,8 @@ public struct RunContext: Sendable {
     public var clock: @Sendable () -> Date
     public var logger: Logger
     public var dryRun: Bool
+    /// The run's reject-folder READMEs, which remember the reject files they have read.
+    let readmes = RejectReadme()
 }
 
 /// Errors that stop a run before or outside file processing, with their exit status.

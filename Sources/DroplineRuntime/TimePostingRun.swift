@@ -89,7 +89,7 @@ struct TimePostingRun {
         Failpoint.holdsCommitted.hit()
         if !context.dryRun && !rejected.isEmpty {
             try rejects.finish()
-            try Self.placeHeldRejects(zone: zone, ledger: ledger, warehouse: warehouse, pipeline: definition.name, runID: context.runID, runDate: context.runDate, name: fileName, exportID: exportID, records: rejected.count, at: context.clock())
+            try Self.placeHeldRejects(zone: zone, ledger: ledger, warehouse: warehouse, pipeline: definition.name, runID: context.runID, runDate: context.runDate, name: fileName, exportID: exportID, records: rejected.count, readmes: context.readmes, at: context.clock())
         }
         if !outcomes.isEmpty {
             context.logger.info("Held entries re-evaluated", metadata: ["stage": "holds", "pipeline": "\(definition.name)", "posted": "\(outcomes["posted"] ?? 0)", "held": "\(outcomes["held"] ?? 0)", "rejected": "\(outcomes["rejected"] ?? 0)"])
@@ -130,7 +130,7 @@ struct TimePostingRun {
     /// JSON lines and the XML still in work/, if any), records the XML in the ledger, writes the
     /// folder's README and drops the pending row: after the re-evaluation, or in the next run's
     /// recovery when the run died in between (every step can be taken again).
-    static func placeHeldRejects(zone: DropZone, ledger: Ledger, warehouse: DatabaseQueue, pipeline: String, runID: String, runDate: BusinessDate, name: String, exportID: String, records: Int, at date: Date) throws {
+    static func placeHeldRejects(zone: DropZone, ledger: Ledger, warehouse: DatabaseQueue, pipeline: String, runID: String, runDate: BusinessDate, name: String, exportID: String, records: Int, readmes: RejectReadme, at date: Date) throws {
         let dir = zone.rejectFolder(pipeline: pipeline, runID: runID)
         try DropZone.makePrivateFolder(dir)
         let work = zone.work + "/" + runID + "/" + name
@@ -140,7 +140,7 @@ struct TimePostingRun {
             }
         }
         try ledger.recordRejectFile(.init(path: "rejected/\(pipeline)/\(runID)/\(name)", pipeline: pipeline, run_id: runID, original_name: name, original_export_id: exportID, derived_export_id: exportID, records: records, created_at: ISO8601DateFormatter().string(from: date)), seq: 1)
-        try RejectReadme.write(folder: dir, pipeline: pipeline, runID: runID, runDate: runDate, zoneRoot: zone.root)
+        try readmes.write(folder: dir, pipeline: pipeline, runID: runID, runDate: runDate, zoneRoot: zone.root)
         try warehouse.write { try $0.execute(sql: "DELETE FROM pending_reject_file WHERE run_id = ? AND name = ?", arguments: [runID, name]) }
     }
 

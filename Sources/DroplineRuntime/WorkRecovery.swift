@@ -33,7 +33,7 @@ struct WorkRecovery {
                 try warehouse.write { try $0.execute(sql: "DELETE FROM pending_reject_file WHERE run_id = ? AND name = ?", arguments: [runID, name]) }
                 continue
             }
-            try TimePostingRun.placeHeldRejects(zone: zone, ledger: ledger, warehouse: warehouse, pipeline: pipeline, runID: runID, runDate: BusinessDate(iso: row["run_date"]) ?? context.runDate, name: name, exportID: row["export_id"], records: row["records"], at: context.clock())
+            try TimePostingRun.placeHeldRejects(zone: zone, ledger: ledger, warehouse: warehouse, pipeline: pipeline, runID: runID, runDate: BusinessDate(iso: row["run_date"]) ?? context.runDate, name: name, exportID: row["export_id"], records: row["records"], readmes: context.readmes, at: context.clock())
             recovered += 1
             context.logger.warning("Interrupted run's reject files of held entries completed", metadata: ["stage": "recover", "file": "\(name)", "from_run": "\(runID)"])
         }
@@ -116,7 +116,7 @@ struct WorkRecovery {
         }
         // As after a load: the README (which reads the folder's reject files), then the plan goes.
         try DropZone.makePrivateFolder(dir)
-        try RejectReadme.write(folder: dir, pipeline: pipeline, runID: loadRun, runDate: try ledger.runDate(of: loadRun) ?? context.runDate, zoneRoot: zone.root)
+        try context.readmes.write(folder: dir, pipeline: pipeline, runID: loadRun, runDate: try ledger.runDate(of: loadRun) ?? context.runDate, zoneRoot: zone.root)
         unlink(cut.plan)
     }
 
