@@ -43,5 +43,10 @@ struct BenchHarnessTests {
             #expect(swiftFloor.stdout.contains(label), "\(label) missing from:\n\(swiftFloor.stdout)")
         }
         #expect(swiftFloor.stdout.contains("swift-floor records gathered: \(entries); entries in the file: \(entries)"), "\(swiftFloor.stdout)")
+        // bench/many-files: two small nights of one and three timesheet files, every file archived.
+        let many = try runProcess("/bin/bash", [TestPaths.repository + "/bench/many-files", "1", "3"], environment: ["DROPLINE_BIN": TestPaths.binary])
+        #expect(many.exitCode == 0, "\(many.stdout)\n\(many.stderr)")
+        let sizes = many.stdout.split(separator: "\n").dropFirst().map { $0.split(separator: " ").first.map(String.init) }
+        #expect(sizes == ["1", "3"], "\(many.stdout)")
     }
 }
