@@ -253,9 +253,9 @@ final class FileProcessor {
         return RejectCut(doc, source: source, partial: paths.partial, plan: paths.plan, definition: d, original: original, seq: seq, name: name)
     }
 
-    /// Waits for the cut, puts the reject XML beside the JSON lines and records it; writes the
-    /// folder's README.txt (which reads every reject file of the folder: not instant). The plan
-    /// goes last: while it stands, recovery completes what a dying run left of these steps.
+    /// Waits for the cut, puts the reject XML beside the JSON lines and records it; rewrites the
+    /// folder's README.txt (reading the new JSON lines once: `RejectReadme`). The plan goes last:
+    /// while it stands, recovery completes what a dying run left of these steps.
     func finishRejectCut(_ cut: RejectCut, definition d: PipelineDefinition, count: Int) throws {
         let dir = zone.rejectFolder(pipeline: d.name, runID: context.runID)
         if try cut.wait() {
