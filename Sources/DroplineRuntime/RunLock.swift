@@ -13,21 +13,54 @@ public final class RunLock {
         guard fd >= 0 else { throw RunError.io("cannot open \(path): \(String(cString: strerror(errno)))") }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             close(fd)
-            throw RunError.locked("another dropline run holds the lock on \(zone.root); try again after it finishes")
+            let who = Self.holder(zone: zone).map { " (" + $0.description + ")" } ?? ""
+            throw RunError.locked("another dropline run holds the lock on \(zone.root)\(who); try again after it finishes")
         }
-        var buffer = [UInt8](repeating: 0, count: 32)
-        let n = pread(fd, &buffer, 31, 0)
-        if n > 0, let previous = Int32(String(decoding: buffer[0..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) {
-            recoveredFromPID = previous
-        }
+        recoveredFromPID = Self.pid(in: fd)
         ftruncate(fd, 0)
-        let pid = "\(getpid())\n"
-        _ = pid.withCString { Foundation.write(fd, $0, strlen($0)) }
+        let own = "\(getpid())\n"
+        _ = own.withCString { Foundation.write(fd, $0, strlen($0)) }
     }
 
     deinit {
         ftruncate(fd, 0)
         flock(fd, LOCK_UN)
         close(fd)
+    }
+
+    /// The run holding a zone's lock: the PID it wrote and when (the lock file's modification
+    /// time, a moment after it took the lock).
+    public struct Holder: Sendable, CustomStringConvertible {
+        /// Nil in the instant between taking the lock and writing the PID.
+        public var pid: Int32?
+        public var since: Date
+
+        public var description: String {
+            let f = ISO8601DateFormatter()
+            return (pid.map { "pid \($0), " } ?? "") + "since \(f.string(from: since))"
+        }
+    }
+
+    /// Who holds the zone's lock now, nil when nobody does: asked without waiting and without
+    /// taking it (a shared lock tried on a descriptor of its own, released at once).
+    public static func holder(zone: DropZone) -> Holder? {
+        let fd = open(zone.state + "/run.lock", O_RDONLY)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        if flock(fd, LOCK_SH | LOCK_NB) == 0 {
+            flock(fd, LOCK_UN)
+            return nil
+        }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return nil }
+        return Holder(pid: pid(in: fd), since: Date(timeIntervalSince1970: TimeInterval(info.st_mtim.tv_sec)))
+    }
+
+    /// The PID written in the lock file, if any.
+    static func pid(in fd: Int32) -> Int32? {
+        var buffer = [UInt8](repeating: 0, count: 32)
+        let n = pread(fd, &buffer, 31, 0)
+        guard n > 0 else { return nil }
+        return Int32(String(decoding: buffer[0..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
     }
 }

@@ -15,6 +15,12 @@ public struct ZoneStatus: Codable, Sendable {
         public var psa_code: String
         public var message: String?
     }
+    /// A run holding the zone's lock now.
+    public struct Running: Codable, Sendable {
+        public var pid: Int32?
+        /// When it took the lock (ISO 8601, UTC).
+        public var since: String
+    }
     public struct Backlog: Codable, Sendable {
         /// Submitted, not yet approved timesheets (latest known status).
         public var timesheets: Int
@@ -34,6 +40,8 @@ public struct ZoneStatus: Codable, Sendable {
     public var failed_project_acks: [FailedAck]
     public var approval_backlog: Backlog
     public var unwritten_outbound_files: Int
+    /// The run in progress, if one holds the zone's lock (its files in `work/` are its own).
+    public var running: Running?
 
     public static func read(root: String) throws -> ZoneStatus {
         let zone = DropZone(root: root)
@@ -46,7 +54,7 @@ public struct ZoneStatus: Codable, Sendable {
         func quarantined(_ dir: String) -> Int {
             ((fm.enumerator(atPath: dir)?.allObjects as? [String]) ?? []).filter { $0.hasSuffix(".error.json") }.count
         }
-        var status = ZoneStatus(root: zone.root, waiting_files: waiting, files_in_work: work, quarantined_files: quarantined(zone.quarantine), held_entries: 0, oldest_hold_business_date: nil, last_run_id: nil, last_run_exit_code: nil, pipelines: [], failed_project_acks: [], approval_backlog: Backlog(timesheets: 0, oldest_age_days: nil), unwritten_outbound_files: 0)
+        var status = ZoneStatus(root: zone.root, waiting_files: waiting, files_in_work: work, quarantined_files: quarantined(zone.quarantine), held_entries: 0, oldest_hold_business_date: nil, last_run_id: nil, last_run_exit_code: nil, pipelines: [], failed_project_acks: [], approval_backlog: Backlog(timesheets: 0, oldest_age_days: nil), unwritten_outbound_files: 0, running: RunLock.holder(zone: zone).map { Running(pid: $0.pid, since: ISO8601DateFormatter().string(from: $0.since)) })
         let names = (try? PipelineRunner.definitions(zone: zone, settings: settings, override: nil).map(\.name)) ?? []
         if fm.fileExists(atPath: zone.ledger) {
             let ledger = try Ledger(path: zone.ledger)

@@ -13,7 +13,10 @@ struct StatusCommand: ParsableCommand {
         if json { return printJSON(s) }
         print("Zone \(s.root)")
         print("  inbox       \(s.waiting_files.count) file(s) waiting" + (s.waiting_files.isEmpty ? "" : ": " + s.waiting_files.prefix(5).joined(separator: ", ") + (s.waiting_files.count > 5 ? ", ..." : "")))
-        if s.files_in_work > 0 { print("  work        \(s.files_in_work) file(s) left by an interrupted run; the next run recovers them") }
+        if let r = s.running { print("  running     a run holds the zone's lock" + (r.pid.map { " (pid \($0))" } ?? "") + " since \(r.since)") }
+        if s.files_in_work > 0 {
+            print("  work        \(s.files_in_work) file(s) " + (s.running == nil ? "left by an interrupted run; the next run recovers them" : "taken by the run in progress"))
+        }
         print("  quarantine  \(s.quarantined_files) file(s)")
         print("  held        \(s.held_entries) time entr\(s.held_entries == 1 ? "y" : "ies")" + (s.oldest_hold_business_date.map { ", oldest since \($0)" } ?? ""))
         print("  backlog     \(s.approval_backlog.timesheets) submitted timesheet(s) awaiting approval" + (s.approval_backlog.oldest_age_days.map { ", oldest \($0) days" } ?? ""))

@@ -58,12 +58,38 @@ struct DropZoneTests {
     @Test func secondRunOnALockedZoneExits75AndTouchesNothing() throws {
         let zone = try TemporaryDropZone()
         try zone.drop(TestPaths.examples + "/inbound/ERP_RATES_ERP01_20261127_001.xml")
+        #expect(RunLock.holder(zone: zone.zone) == nil)
         let lock = try RunLock(zone: zone.zone)
         let result = try runDropline(["run", "--root", zone.root, "--settle-seconds", "0"])
         #expect(result.exitCode == 75)
-        #expect(result.stderr.contains("another dropline run holds the lock"))
+        // Who holds it, and since when: a run stuck for hours is told from one just started.
+        #expect(result.stderr.contains("another dropline run holds the lock on \(zone.root) (pid \(getpid()), since 20"))
         #expect(FileManager.default.fileExists(atPath: zone.zone.inbox + "/ERP_RATES_ERP01_20261127_001.xml"))
+        let status = try ZoneStatus.read(root: zone.root)
+        #expect(status.running?.pid == getpid())
         withExtendedLifetime(lock) {}
+    }
+
+    /// The cron wrapper stays silent while another run holds the lock (the next run picks the
+    /// files up), but speaks up when that run has held it for DROPLINE_STUCK_HOURS.
+    @Test func cronWrapperReportsARunThatHoldsTheLockForHours() throws {
+        let zone = try TemporaryDropZone()
+        var lock: RunLock? = try RunLock(zone: zone.zone)
+        let wrapper = TestPaths.repository + "/cron/dropline-nightly"
+        let environment = ["DROPLINE_ROOT": zone.root, "DROPLINE_BIN": TestPaths.binary, "DROPLINE_STUCK_HOURS": "6"]
+        let fresh = try runProcess("/bin/bash", [wrapper], environment: environment)
+        #expect(fresh.exitCode == 75)
+        #expect(fresh.stdout.isEmpty, "\(fresh.stdout)")
+        // Taken seven hours ago.
+        let past = Date().addingTimeInterval(-7 * 3600)
+        try FileManager.default.setAttributes([.modificationDate: past], ofItemAtPath: zone.zone.state + "/run.lock")
+        let stuck = try runProcess("/bin/bash", [wrapper], environment: environment)
+        #expect(stuck.exitCode == 75)
+        #expect(stuck.stdout.contains("dropline: a run has held the zone's lock for 7 hours (pid \(getpid())); it may be stuck"), "\(stuck.stdout)")
+        #expect(try ZoneStatus.read(root: zone.root).running?.since == ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: past.timeIntervalSince1970.rounded(.down))))
+        #expect(lock != nil)
+        lock = nil
+        #expect(RunLock.holder(zone: zone.zone) == nil)
     }
 
     @Test func twoConcurrentRunsProcessEachFileOnce() throws {
