@@ -23,7 +23,13 @@ struct HistoryCommand: ParsableCommand {
             if json { return printJSON(files) }
             if files.isEmpty { return print("no files processed" + (pipeline.map { " by pipeline '\($0)'" } ?? "")) }
             for f in files {
-                print("\(f.runID)  \(f.pipeline.padding(toLength: 12, withPad: " ", startingAt: 0)) \(f.outcome.padding(toLength: 11, withPad: " ", startingAt: 0)) \(f.name)\(f.reason.map { "  [\($0)]" } ?? "")  loaded \(f.loaded), rejected \(f.rejected)\(f.reprocessOf.map { "  (reprocess of \($0))" } ?? "")")
+                var line = "\(f.runID)  \(f.pipeline.padding(toLength: 12, withPad: " ", startingAt: 0)) \(f.outcome.padding(toLength: 11, withPad: " ", startingAt: 0)) \(f.name)"
+                if let r = f.reason { line += "  [\(r)]" }
+                // Counts as the run printed them, for a file that was loaded.
+                if f.outcome == "loaded" { line += "  " + SummaryText.counts(["loaded": f.loaded, "rejected": f.rejected, "held": f.held, "skipped": f.skipped], reasons: f.reasons) }
+                if let p = f.reprocessOf { line += "  (reprocess of \(p))" }
+                if let p = f.resubmissionOf { line += "  (resubmission of \(p))" }
+                print(line)
             }
         } catch { throw ExitStatus.report(error) }
     }

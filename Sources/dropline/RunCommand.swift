@@ -76,18 +76,23 @@ enum SummaryText {
         return String(decoding: (try? encoder.encode(s)) ?? Data(), as: UTF8.self)
     }
 
+    /// `loaded 25, rejected 3, held 2, skipped 2 (day_over_24 1, ...)`: held, skipped and
+    /// superseded only when there are any; primary reasons by name.
+    static func counts(_ records: [String: Int], superseded: Int? = nil, reasons: [String: Int]) -> String {
+        var text = "loaded \(records["loaded"] ?? 0), rejected \(records["rejected"] ?? 0)"
+        for k in ["held", "skipped"] where (records[k] ?? 0) > 0 { text += ", \(k) \(records[k]!)" }
+        if let s = superseded { text += ", superseded \(s)" }
+        if !reasons.isEmpty { text += " (" + reasons.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")" }
+        return text
+    }
+
     static func human(_ s: RunSummary) -> String {
         var lines = ["Run \(s.run_id) (run date \(s.run_date))\(s.dry_run ? " — dry run, nothing written" : "")"]
         if s.files.isEmpty { lines.append("  inbox: nothing ready") }
         for f in s.files {
             var line = "  \(f.outcome.padding(toLength: 11, withPad: " ", startingAt: 0)) \(f.pipeline.padding(toLength: 12, withPad: " ", startingAt: 0)) \(f.name)"
             if let r = f.reason { line += "  [\(r)]" }
-            if !f.records.isEmpty {
-                line += "  loaded \(f.records["loaded"] ?? 0), rejected \(f.records["rejected"] ?? 0)"
-                for k in ["held", "skipped"] where (f.records[k] ?? 0) > 0 { line += ", \(k) \(f.records[k]!)" }
-                if let s = f.superseded { line += ", superseded \(s)" }
-                if !f.reasons.isEmpty { line += " (" + f.reasons.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")" }
-            }
+            if !f.records.isEmpty { line += "  " + counts(f.records, superseded: f.superseded, reasons: f.reasons) }
             if let m = f.message, f.outcome == "quarantined" { line += "\n              \(m)" }
             lines.append(line)
         }

@@ -90,6 +90,11 @@ struct CommandLineTests {
         #expect(reconcile.exitCode == 1)
         #expect(reconcile.stdout.contains("Approved 214.50 h, posted to the ERP 187.00 h"))
         #expect(reconcile.stdout.contains("TE-00001030"))
+        // History gives a loaded file's counts as the run printed them, and none for the others.
+        let history = try runDropline(["history", "--root", root])
+        #expect(history.exitCode == 0)
+        #expect(history.stdout.contains("PSA_TIMESHEETS_PSA01_20261127_001.xml  loaded 25, rejected 3, held 2, skipped 2 (day_over_24 1, no_erp_project_number 1, unknown_project 1, unknown_worker 1, unmapped_category 1)\n"), "\(history.stdout)")
+        #expect(history.stdout.contains("ERP_RATES_ERP01_20261128_001.xml  [duplicate_file]\n"), "\(history.stdout)")
         // Mistyped filters are errors, not empty answers ("no gaps", "no held entries").
         let typo = try runDropline(["reconcile", "--root", root, "--period", "2026-13"])
         #expect(typo.exitCode == 64)
