@@ -42,7 +42,11 @@ public struct PipelineLoader {
         for name in names {
             do { definitions.append(try load(file: directory + "/" + name)) } catch let e as DefinitionError { diagnostics += e.diagnostics }
         }
-        diagnostics += Self.crossCheck(definitions)
+        var cross = Self.crossCheck(definitions)
+        // A pipeline named in depends_on may be one whose file has errors: reported there, not
+        // also as unknown here (it is checked again once its file loads).
+        if !diagnostics.isEmpty { cross.removeAll { $0.code == .unknownPipeline } }
+        diagnostics += cross
         if !diagnostics.isEmpty { throw DefinitionError(diagnostics) }
         return try Self.dependencyOrder(definitions)
     }
@@ -155,7 +159,8 @@ final class DefinitionBuilder {
 
     func inboxDefinition(_ m: MappingReader) -> InboxDefinition? {
         let pattern = m.string("pattern", required: true) ?? ""
-        if pattern.contains("/") || pattern.contains("..") || pattern.hasPrefix(".") || pattern.isEmpty {
+        // A missing pattern is reported as missing, not also as an empty one.
+        if m.value("pattern") != nil, pattern.contains("/") || pattern.contains("..") || pattern.hasPrefix(".") || pattern.isEmpty {
             r.error(m.value("pattern"), .invalidValue, "inbox pattern '\(pattern)' must be a plain file-name glob (no '/', no '..', not hidden)", hint: "files are only ever taken from the zone's inbox folder")
         }
         let settle = m.int("settle_seconds", default: 60)

@@ -262,7 +262,7 @@ public final class MappingReader {
         for entry in entries where !known.contains(entry.key) {
             let suggestion = Suggestion.closest(to: entry.key, in: known)
             let message = "unknown key '\(entry.key)'" + (what.isEmpty ? "" : " in '\(what)'") + (suggestion.map { "; did you mean '\($0)'?" } ?? "")
-            reader.error(entry.keyNode, .unknownKey, message, hint: "known keys: \(known.sorted().joined(separator: ", "))")
+            reader.error(entry.keyNode, .unknownKey, message, hint: "known keys: \(Set(known).sorted().joined(separator: ", "))")
         }
     }
 

@@ -144,6 +144,21 @@ struct LintTests {
         #expect(d.map(\.code) == [.invalidValue])
     }
 
+    /// One mistake, one report: a misspelt `pattern` is the unknown key and the missing one, not
+    /// also an empty pattern; the known keys are listed once each; and the pipelines that depend
+    /// on the broken file are not told their dependency is unknown.
+    @Test func aMisspeltKeyIsReportedOnceWithoutFollowOnErrors() throws {
+        let dir = try folder(replacing: "workers.yaml", with: workers.replacingOccurrences(of: "pattern: \"HR_WORKERS_*.xml\"", with: "patern: \"HR_WORKERS_*.xml\""))
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var diagnostics: [Diagnostic] = []
+        do { _ = try PipelineLoader().loadAll(directory: dir) } catch let e as DefinitionError { diagnostics = e.diagnostics }
+        #expect(diagnostics.map(\.code) == [.missingKey, .unknownKey], "\(diagnostics.map(\.message))")
+        #expect(diagnostics.allSatisfy { $0.file.hasSuffix("/workers.yaml") })
+        #expect(diagnostics.last?.hint == "known keys: done_marker, max_file_bytes, pattern, settle_seconds")
+        // An explicitly empty pattern is still refused.
+        #expect(try self.diagnostics(workers.replacingOccurrences(of: "\"HR_WORKERS_*.xml\"", with: "\"\"")).map(\.code) == [.invalidValue])
+    }
+
     @Test func dependencyCycleIsAnError() throws {
         let dir = try folder(replacing: "workers.yaml", with: workers.replacingOccurrences(of: "depends_on: []", with: "depends_on: [rates]"))
         defer { try? FileManager.default.removeItem(atPath: dir) }
