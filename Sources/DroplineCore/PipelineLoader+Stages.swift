@@ -130,7 +130,7 @@ extension DefinitionBuilder {
         // `required: [a, b]` short form.
         if kind == "required", case .sequence = body {
             guard let names = r.strings(body, "required"), records.count == 1 else {
-                if records.count != 1 { r.error(body, .missingKey, "use 'required: {record: R, fields: [...]}' when the pipeline has several record types") }
+                if records.count > 1 { r.error(body, .missingKey, "use 'required: {record: R, fields: [...]}' when the pipeline has several record types") }
                 return nil
             }
             guard checkFields(names, record: records[0], fields: fields, at: body) else { return nil }

@@ -300,7 +300,9 @@ final class DefinitionBuilder {
             r.error(m.value("type"), .invalidValue, "unknown type '\(typeName)'" + (s.map { "; did you mean '\($0)'?" } ?? ""), hint: "one of: string, integer, decimal, date, timestamp, boolean")
         }
         let emptyIsNull = m.bool("empty_is_null", default: true)
-        m.finish(alsoAllowed: ["decimal_separator", "scale", "signed", "format", "open_end", "true", "false"].filter { m.keys.contains($0) && typeAllows(typeName, $0) })
+        // Under a misspelt type, its keys are not the mistake: only the type is reported.
+        let knownType = ["string", "integer", "decimal", "date", "timestamp", "boolean"].contains(typeName)
+        m.finish(alsoAllowed: ["decimal_separator", "scale", "signed", "format", "open_end", "true", "false"].filter { m.keys.contains($0) && (typeAllows(typeName, $0) || !knownType) })
         return FieldDefinition(name: name, path: path, type: type, emptyIsNull: emptyIsNull)
     }
 
@@ -463,7 +465,8 @@ final class DefinitionBuilder {
             return rec
         }
         if records.count == 1 { return records[0] }
-        r.error(m.node, .missingKey, "this stage needs 'record:' because the pipeline has several record types (\(records.joined(separator: ", ")))")
+        // No record types: the extract section has errors, reported there.
+        if records.count > 1 { r.error(m.node, .missingKey, "this stage needs 'record:' because the pipeline has several record types (\(records.joined(separator: ", ")))") }
         return nil
     }
 

@@ -222,7 +222,7 @@ public final class MappingReader {
     /// A required key; a missing one is reported at the mapping.
     public func require(_ key: String) -> Node? {
         guard let v = value(key) else {
-            reader.error(node, .missingKey, "'\(what.isEmpty ? "the definition" : what)' needs the key '\(key)'")
+            reader.error(node, .missingKey, (what.isEmpty ? "the definition" : "'\(what)'") + " needs the key '\(key)'")
             return nil
         }
         return v

@@ -155,6 +155,12 @@ struct LintTests {
         #expect(diagnostics.map(\.code) == [.missingKey, .unknownKey], "\(diagnostics.map(\.message))")
         #expect(diagnostics.allSatisfy { $0.file.hasSuffix("/workers.yaml") })
         #expect(diagnostics.last?.hint == "known keys: done_marker, max_file_bytes, pattern, settle_seconds")
+        // A misspelt type is the type's mistake, not also its keys'; a misspelt extract section
+        // is not also every stage's missing record type.
+        let type = try self.diagnostics(workers.replacingOccurrences(of: "type: decimal", with: "type: decmal"))
+        #expect(type.map(\.code) == [.invalidValue], "\(type.map(\.message))")
+        let extract = try self.diagnostics(workers.replacingOccurrences(of: "\nextract:", with: "\nextrct:"))
+        #expect(extract.map(\.message) == ["the definition needs the key 'extract'", "unknown key 'extrct'; did you mean 'extract'?"])
         // An explicitly empty pattern is still refused.
         #expect(try self.diagnostics(workers.replacingOccurrences(of: "\"HR_WORKERS_*.xml\"", with: "\"\"")).map(\.code) == [.invalidValue])
     }
