@@ -73,6 +73,46 @@ public struct PipelineLoader {
                     hint: "make the patterns disjoint so every file belongs to exactly one pipeline"))
             }
         }
+        out += snapshotColumnCheck(definitions)
+        return out
+    }
+
+    /// An outbound file reads its table's columns by name, and a name the table does not have
+    /// reads as empty: a misspelt CSV column shipped an empty column of the PSA feed. Every name
+    /// a snapshot reads (columns, attribute templates, where, order_by, send_once) must be
+    /// written to its table by some pipeline's loads, or be a run-level value. Tables no pipeline
+    /// here loads (the time stage's own) are not checked.
+    static func snapshotColumnCheck(_ definitions: [PipelineDefinition]) -> [Diagnostic] {
+        var written: [String: Set<String>] = [:]
+        func write(_ table: String, _ columns: [String]) { written[table, default: ["_export_id", "_run_id"]].formUnion(columns) }
+        for d in definitions {
+            for load in d.loads {
+                switch load {
+                case .table(let t): write(t.table, (t.columns ?? d.fieldShape(of: t.record).map(\.name)) + t.key)
+                case .effectiveDated(let e): write(e.table, (e.columns ?? d.fieldShape(of: e.record).map(\.name)) + e.key + [e.fromField, e.toField])
+                case .update(let u): write(u.table, u.set.map(\.column) + u.match.map(\.column))
+                default: break
+                }
+            }
+        }
+        var out: [Diagnostic] = []
+        for d in definitions {
+            for case .snapshotFile(let s) in d.loads {
+                guard let columns = written[s.table] else { continue }
+                var read = s.filter.map(\.column) + s.orderBy + (s.sendOnce.map { $0.key + $0.content } ?? [])
+                switch s.format {
+                case .csv(let list): read += list.flatMap(\.source.fields)
+                case .xml(let layout): read += (layout.rootAttributes + layout.recordAttributes + layout.controlAttributes).flatMap(\.value.fields).filter { $0 != "count" }
+                }
+                var seen: Set<String> = []
+                for name in read where !columns.contains(name) && !SnapshotFields.names.contains(name) && seen.insert(name).inserted {
+                    let s2 = Suggestion.closest(to: name, in: columns.sorted())
+                    out.append(Diagnostic(file: d.sourcePath, line: 1, column: 1, code: .unknownField,
+                        message: "outbound file \(s.name.written) reads column '\(name)' of table '\(s.table)', which no load writes" + (s2.map { "; did you mean '\($0)'?" } ?? ""),
+                        hint: "columns of \(s.table): \(columns.filter { !$0.hasPrefix("_") }.sorted().joined(separator: ", "))"))
+                }
+            }
+        }
         return out
     }
 

@@ -165,6 +165,27 @@ struct LintTests {
         #expect(try self.diagnostics(workers.replacingOccurrences(of: "\"HR_WORKERS_*.xml\"", with: "\"\"")).map(\.code) == [.invalidValue])
     }
 
+    /// A snapshot reads its table's columns by name, and one the table lacks read as empty: a
+    /// misspelt CSV column shipped an empty column of the PSA feed. Lint refuses it, in the
+    /// pipeline's own table and in another pipeline's (the project requests read `projects`).
+    @Test func anOutboundFileReadsOnlyColumnsItsTableHas() throws {
+        func errors(_ file: String, _ from: String, _ to: String) throws -> [Diagnostic] {
+            let text = try String(contentsOfFile: TestPaths.pipelines + "/" + file, encoding: .utf8)
+            #expect(text.contains(from))
+            let dir = try folder(replacing: file, with: text.replacingOccurrences(of: from, with: to))
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            do { _ = try PipelineLoader().loadAll(directory: dir) } catch let e as DefinitionError { return e.diagnostics }
+            return []
+        }
+        let csv = try errors("workers.yaml", "columns: [pernr, display_name,", "columns: [pernr, dispaly_name,")
+        #expect(csv.map(\.code) == [.unknownField])
+        #expect(csv.first?.message == "outbound file PSA_RESOURCES_{business_date:yyyyMMdd}_{seq:03}.csv reads column 'dispaly_name' of table 'workers', which no load writes; did you mean 'display_name'?")
+        let xml = try errors("project_acks.yaml", "customerId: \"{customer_id}\"", "customerId: \"{custmer_id}\"")
+        #expect(xml.map(\.message) == ["outbound file ERP_PROJECT_CREATE_{company}_{run_date:yyyyMMdd}_{seq:03}.xml reads column 'custmer_id' of table 'projects', which no load writes; did you mean 'customer_id'?"])
+        let order = try errors("workers.yaml", "order_by: [pernr, valid_from]", "order_by: [pernr, valid_form]")
+        #expect(order.map(\.code) == [.unknownField])
+    }
+
     @Test func dependencyCycleIsAnError() throws {
         let dir = try folder(replacing: "workers.yaml", with: workers.replacingOccurrences(of: "depends_on: []", with: "depends_on: [rates]"))
         defer { try? FileManager.default.removeItem(atPath: dir) }
