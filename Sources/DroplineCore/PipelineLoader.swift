@@ -28,9 +28,11 @@ public struct PipelineLoader {
     }
 
     /// Loads every `*.yaml` in a folder and checks them together: unique names, known
-    /// dependencies, no cycles, no two patterns matching one file name. Returns them in
-    /// dependency order (ties by name).
-    public func loadAll(directory: String) throws -> [PipelineDefinition] {
+    /// dependencies, no cycles, no two patterns matching one file name, outbound files reading
+    /// tables and columns that exist. Returns them in dependency order (ties by name).
+    /// `builtInTables`: tables the warehouse has of its own (the time stage's), which an
+    /// outbound file may read although no pipeline loads them.
+    public func loadAll(directory: String, builtInTables: Set<String> = []) throws -> [PipelineDefinition] {
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
             .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }
             .sorted()
@@ -42,7 +44,7 @@ public struct PipelineLoader {
         for name in names {
             do { definitions.append(try load(file: directory + "/" + name)) } catch let e as DefinitionError { diagnostics += e.diagnostics }
         }
-        var cross = Self.crossCheck(definitions)
+        var cross = Self.crossCheck(definitions, builtInTables: builtInTables)
         // A pipeline named in depends_on may be one whose file has errors: reported there, not
         // also as unknown here (it is checked again once its file loads).
         if !diagnostics.isEmpty { cross.removeAll { $0.code == .unknownPipeline } }
@@ -51,7 +53,7 @@ public struct PipelineLoader {
         return try Self.dependencyOrder(definitions)
     }
 
-    static func crossCheck(_ definitions: [PipelineDefinition]) -> [Diagnostic] {
+    static func crossCheck(_ definitions: [PipelineDefinition], builtInTables: Set<String> = []) -> [Diagnostic] {
         var out: [Diagnostic] = []
         var byName: [String: PipelineDefinition] = [:]
         for d in definitions {
@@ -73,16 +75,17 @@ public struct PipelineLoader {
                     hint: "make the patterns disjoint so every file belongs to exactly one pipeline"))
             }
         }
-        out += snapshotColumnCheck(definitions)
+        out += snapshotColumnCheck(definitions, builtInTables: builtInTables)
         return out
     }
 
     /// An outbound file reads its table's columns by name, and a name the table does not have
     /// reads as empty: a misspelt CSV column shipped an empty column of the PSA feed. Every name
     /// a snapshot reads (columns, attribute templates, where, order_by, send_once) must be
-    /// written to its table by some pipeline's loads, or be a run-level value. Tables no pipeline
-    /// here loads (the time stage's own) are not checked.
-    static func snapshotColumnCheck(_ definitions: [PipelineDefinition]) -> [Diagnostic] {
+    /// written to its table by some pipeline's loads, or be a run-level value. Its table must be
+    /// loaded by a pipeline or be one of the warehouse's own (whose columns are not checked
+    /// here): a misspelt table read as missing, and wrote an empty file every night.
+    static func snapshotColumnCheck(_ definitions: [PipelineDefinition], builtInTables: Set<String>) -> [Diagnostic] {
         var written: [String: Set<String>] = [:]
         func write(_ table: String, _ columns: [String]) { written[table, default: ["_export_id", "_run_id"]].formUnion(columns) }
         for d in definitions {
@@ -98,7 +101,15 @@ public struct PipelineLoader {
         var out: [Diagnostic] = []
         for d in definitions {
             for case .snapshotFile(let s) in d.loads {
-                guard let columns = written[s.table] else { continue }
+                guard let columns = written[s.table] else {
+                    if !builtInTables.contains(s.table) {
+                        let s2 = Suggestion.closest(to: s.table, in: (Set(written.keys).union(builtInTables)).sorted())
+                        out.append(Diagnostic(file: d.sourcePath, line: 1, column: 1, code: .unknownField,
+                            message: "outbound file \(s.name.written) reads table '\(s.table)', which no pipeline loads" + (s2.map { "; did you mean '\($0)'?" } ?? ""),
+                            hint: "tables: \(Set(written.keys).union(builtInTables).sorted().joined(separator: ", "))"))
+                    }
+                    continue
+                }
                 var read = s.filter.map(\.column) + s.orderBy + (s.sendOnce.map { $0.key + $0.content } ?? [])
                 switch s.format {
                 case .csv(let list): read += list.flatMap(\.source.fields)

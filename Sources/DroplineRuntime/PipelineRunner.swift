@@ -18,7 +18,7 @@ public final class PipelineRunner {
     /// Loads and checks the zone's definitions (exit 78 on any diagnostic).
     public static func definitions(zone: DropZone, settings: ZoneSettings, override: String?) throws -> [PipelineDefinition] {
         let dir = override ?? (settings.pipelines.hasPrefix("/") ? settings.pipelines : zone.root + "/" + settings.pipelines)
-        return try PipelineLoader().loadAll(directory: dir)
+        return try PipelineLoader().loadAll(directory: dir, builtInTables: Warehouse.builtInTables)
     }
 
     public func run() throws -> RunSummary {

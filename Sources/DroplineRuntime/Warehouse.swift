@@ -7,6 +7,10 @@ import GRDB
 /// `_dropline_file_load` records, in the same transaction as the data, which file was loaded,
 /// so a rerun after a crash can tell.
 public enum Warehouse {
+    /// The tables of the warehouse's own (made by its migrations, not by a pipeline's loads)
+    /// that an outbound file may read: the time stage's facts.
+    public static let builtInTables: Set<String> = ["postings", "time_entry_latest", "time_entry_evaluation", "posted_week", "timesheet_status", "holds", "utilization_weekly"]
+
     /// `dryRun`: the caller keeps one transaction open for the whole run and rolls it back
     /// (see `DatabaseQueue.unitOfWork`), so each file sees what the files before it loaded.
     /// `upTo`: stop after the named migration (for upgrade tests: a warehouse as an earlier

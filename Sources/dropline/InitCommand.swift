@@ -45,7 +45,7 @@ struct LintCommand: ParsableCommand {
             }
             do {
                 if isDir.boolValue {
-                    let defs = try PipelineLoader().loadAll(directory: target)
+                    let defs = try PipelineLoader().loadAll(directory: target, builtInTables: Warehouse.builtInTables)
                     print("\(target): \(defs.count) pipeline(s) OK: \(defs.map(\.name).joined(separator: ", "))")
                 } else {
                     let d = try PipelineLoader().load(file: target)

@@ -184,6 +184,9 @@ struct LintTests {
         #expect(xml.map(\.message) == ["outbound file ERP_PROJECT_CREATE_{company}_{run_date:yyyyMMdd}_{seq:03}.xml reads column 'custmer_id' of table 'projects', which no load writes; did you mean 'customer_id'?"])
         let order = try errors("workers.yaml", "order_by: [pernr, valid_from]", "order_by: [pernr, valid_form]")
         #expect(order.map(\.code) == [.unknownField])
+        // A misspelt table read as missing: an empty file every night.
+        let table = try errors("workers.yaml", "      table: workers\n      order_by", "      table: worker\n      order_by")
+        #expect(table.map(\.message) == ["outbound file PSA_RESOURCES_{business_date:yyyyMMdd}_{seq:03}.csv reads table 'worker', which no pipeline loads; did you mean 'workers'?"])
     }
 
     @Test func dependencyCycleIsAnError() throws {

@@ -11,6 +11,16 @@ struct WarehouseUpgradeTests {
 
     /// A new warehouse gets 32 KiB pages; an existing one keeps its page size (changing it
     /// would rewrite the whole file) and is upgraded as usual.
+    /// The tables lint lets an outbound file read without a pipeline loading them are tables a
+    /// new warehouse has.
+    @Test func builtInTablesAreTablesOfANewWarehouse() throws {
+        let dir = NSTemporaryDirectory() + "dropline-builtin-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let tables = try Warehouse.open(path: dir + "/warehouse.sqlite").read { try Set(String.fetchAll($0, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")) }
+        #expect(Warehouse.builtInTables.isSubset(of: tables), "\(Warehouse.builtInTables.subtracting(tables))")
+    }
+
     @Test func newWarehousesTakeLargePagesExistingOnesKeepTheirs() throws {
         let dir = NSTemporaryDirectory() + "dropline-pages-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
