@@ -35,6 +35,28 @@ public struct Diagnostic: Sendable, Hashable, CustomStringConvertible {
         self.hint = hint
     }
 
+    /// For a check made after loading, where the definition no longer has its YAML marks: the
+    /// place of `text` in the file when it stands there exactly once as a whole word (not inside
+    /// a longer name), else 1:1.
+    public init(file: String, locating text: String, code: Code, message: String, hint: String? = nil) {
+        var place = (line: 1, column: 1)
+        func isName(_ c: Character?) -> Bool { c.map { $0.isLetter || $0.isNumber || $0 == "_" } ?? false }
+        var found: [Range<String.Index>] = []
+        let source = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+        var from = source.startIndex
+        while !text.isEmpty, let r = source.range(of: text, range: from..<source.endIndex) {
+            let before = r.lowerBound > source.startIndex ? source[source.index(before: r.lowerBound)] : nil
+            if !(isName(text.first) && isName(before)) && !(isName(text.last) && isName(r.upperBound < source.endIndex ? source[r.upperBound] : nil)) { found.append(r) }
+            from = r.upperBound
+        }
+        if found.count == 1, let first = found.first {
+            let before = source[..<first.lowerBound]
+            let lineStart = before.lastIndex(of: "\n").map { before.index(after: $0) } ?? before.startIndex
+            place = (before.reduce(1) { $1 == "\n" ? $0 + 1 : $0 }, before.distance(from: lineStart, to: before.endIndex) + 1)
+        }
+        self.init(file: file, line: place.line, column: place.column, code: code, message: message, hint: hint)
+    }
+
     public var description: String {
         var text = "\(file):\(line):\(column): error: \(message) [\(code.rawValue)]"
         if let hint { text += "\n    hint: \(hint)" }

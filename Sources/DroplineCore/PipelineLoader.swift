@@ -104,7 +104,7 @@ public struct PipelineLoader {
                 guard let columns = written[s.table] else {
                     if !builtInTables.contains(s.table) {
                         let s2 = Suggestion.closest(to: s.table, in: (Set(written.keys).union(builtInTables)).sorted())
-                        out.append(Diagnostic(file: d.sourcePath, line: 1, column: 1, code: .unknownField,
+                        out.append(Diagnostic(file: d.sourcePath, locating: "table: " + s.table, code: .unknownField,
                             message: "outbound file \(s.name.written) reads table '\(s.table)', which no pipeline loads" + (s2.map { "; did you mean '\($0)'?" } ?? ""),
                             hint: "tables: \(Set(written.keys).union(builtInTables).sorted().joined(separator: ", "))"))
                     }
@@ -118,7 +118,7 @@ public struct PipelineLoader {
                 var seen: Set<String> = []
                 for name in read where !columns.contains(name) && !SnapshotFields.names.contains(name) && seen.insert(name).inserted {
                     let s2 = Suggestion.closest(to: name, in: columns.sorted())
-                    out.append(Diagnostic(file: d.sourcePath, line: 1, column: 1, code: .unknownField,
+                    out.append(Diagnostic(file: d.sourcePath, locating: name, code: .unknownField,
                         message: "outbound file \(s.name.written) reads column '\(name)' of table '\(s.table)', which no load writes" + (s2.map { "; did you mean '\($0)'?" } ?? ""),
                         hint: "columns of \(s.table): \(columns.filter { !$0.hasPrefix("_") }.sorted().joined(separator: ", "))"))
                 }

@@ -1,5 +1,6 @@
 import DroplineCore
 import DroplineLoad
+import DroplineXML
 import Foundation
 import GRDB
 import Logging
@@ -17,8 +18,22 @@ public final class PipelineRunner {
 
     /// Loads and checks the zone's definitions (exit 78 on any diagnostic).
     public static func definitions(zone: DropZone, settings: ZoneSettings, override: String?) throws -> [PipelineDefinition] {
-        let dir = override ?? (settings.pipelines.hasPrefix("/") ? settings.pipelines : zone.root + "/" + settings.pipelines)
-        return try PipelineLoader().loadAll(directory: dir, builtInTables: Warehouse.builtInTables)
+        try loadDefinitions(directory: override ?? (settings.pipelines.hasPrefix("/") ? settings.pipelines : zone.root + "/" + settings.pipelines))
+    }
+
+    /// Every definition of a folder, checked together (`PipelineLoader.loadAll`, with the
+    /// warehouse's own tables) and against its interface schema (`SchemaOutline`): what `run`
+    /// and `lint` both read.
+    public static func loadDefinitions(directory: String) throws -> [PipelineDefinition] {
+        let definitions = try PipelineLoader().loadAll(directory: directory, builtInTables: Warehouse.builtInTables)
+        try checkPaths(definitions)
+        return definitions
+    }
+
+    /// Throws the paths that name what the definitions' schemas do not allow.
+    public static func checkPaths(_ definitions: [PipelineDefinition]) throws {
+        let diagnostics = definitions.flatMap(SchemaOutline.diagnostics(for:))
+        if !diagnostics.isEmpty { throw DefinitionError(diagnostics) }
     }
 
     public func run() throws -> RunSummary {

@@ -45,10 +45,11 @@ struct LintCommand: ParsableCommand {
             }
             do {
                 if isDir.boolValue {
-                    let defs = try PipelineLoader().loadAll(directory: target, builtInTables: Warehouse.builtInTables)
+                    let defs = try PipelineRunner.loadDefinitions(directory: target)
                     print("\(target): \(defs.count) pipeline(s) OK: \(defs.map(\.name).joined(separator: ", "))")
                 } else {
                     let d = try PipelineLoader().load(file: target)
+                    try PipelineRunner.checkPaths([d])
                     print("\(target): pipeline '\(d.name)' OK")
                 }
             } catch let e as DefinitionError {
