@@ -31,29 +31,23 @@ public final class RunLock {
     /// The run holding a zone's lock: the PID it wrote and when (the lock file's modification
     /// time, a moment after it took the lock).
     public struct Holder: Sendable, CustomStringConvertible {
-        /// Nil in the instant between taking the lock and writing the PID.
-        public var pid: Int32?
+        public var pid: Int32
         public var since: Date
 
-        public var description: String {
-            let f = ISO8601DateFormatter()
-            return (pid.map { "pid \($0), " } ?? "") + "since \(f.string(from: since))"
-        }
+        public var description: String { "pid \(pid), since \(ISO8601DateFormatter().string(from: since))" }
     }
 
-    /// Who holds the zone's lock now, nil when nobody does: asked without waiting and without
-    /// taking it (a shared lock tried on a descriptor of its own, released at once).
+    /// Who holds the zone's lock now, nil when nobody does. Asked without touching the lock,
+    /// not even for an instant (a status probe must never make a starting run exit 75): a run
+    /// writes its PID into the file once it holds the lock and empties it at a clean release, so
+    /// a PID there that is still alive is the holder; a dead one is a run that died.
     public static func holder(zone: DropZone) -> Holder? {
         let fd = open(zone.state + "/run.lock", O_RDONLY)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
-        if flock(fd, LOCK_SH | LOCK_NB) == 0 {
-            flock(fd, LOCK_UN)
-            return nil
-        }
         var info = stat()
-        guard fstat(fd, &info) == 0 else { return nil }
-        return Holder(pid: pid(in: fd), since: Date(timeIntervalSince1970: TimeInterval(info.st_mtim.tv_sec)))
+        guard let pid = pid(in: fd), kill(pid, 0) == 0 || errno == EPERM, fstat(fd, &info) == 0 else { return nil }
+        return Holder(pid: pid, since: Date(timeIntervalSince1970: TimeInterval(info.st_mtim.tv_sec)))
     }
 
     /// The PID written in the lock file, if any.

@@ -17,7 +17,7 @@ public struct ZoneStatus: Codable, Sendable {
     }
     /// A run holding the zone's lock now.
     public struct Running: Codable, Sendable {
-        public var pid: Int32?
+        public var pid: Int32
         /// When it took the lock (ISO 8601, UTC).
         public var since: String
     }

@@ -13,7 +13,7 @@ struct StatusCommand: ParsableCommand {
         if json { return printJSON(s) }
         print("Zone \(s.root)")
         print("  inbox       \(s.waiting_files.count) file(s) waiting" + (s.waiting_files.isEmpty ? "" : ": " + s.waiting_files.prefix(5).joined(separator: ", ") + (s.waiting_files.count > 5 ? ", ..." : "")))
-        if let r = s.running { print("  running     a run holds the zone's lock" + (r.pid.map { " (pid \($0))" } ?? "") + " since \(r.since)") }
+        if let r = s.running { print("  running     a run holds the zone's lock (pid \(r.pid)) since \(r.since)") }
         if s.files_in_work > 0 {
             print("  work        \(s.files_in_work) file(s) " + (s.running == nil ? "left by an interrupted run; the next run recovers them" : "taken by the run in progress"))
         }
