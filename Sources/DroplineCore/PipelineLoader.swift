@@ -347,15 +347,18 @@ final class DefinitionBuilder {
             let t = m.string("true") ?? "Y", f = m.string("false") ?? "N"
             type = .boolean(trueToken: t, falseToken: f)
         default:
-            let s = Suggestion.closest(to: typeName, in: ["string", "integer", "decimal", "date", "timestamp", "boolean"])
-            r.error(m.value("type"), .invalidValue, "unknown type '\(typeName)'" + (s.map { "; did you mean '\($0)'?" } ?? ""), hint: "one of: string, integer, decimal, date, timestamp, boolean")
+            let s = Suggestion.closest(to: typeName, in: Self.typeNames)
+            r.error(m.value("type"), .invalidValue, "unknown type '\(typeName)'" + (s.map { "; did you mean '\($0)'?" } ?? ""), hint: "one of: \(Self.typeNames.joined(separator: ", "))")
         }
         let emptyIsNull = m.bool("empty_is_null", default: true)
         // Under a misspelt type, its keys are not the mistake: only the type is reported.
-        let knownType = ["string", "integer", "decimal", "date", "timestamp", "boolean"].contains(typeName)
+        let knownType = Self.typeNames.contains(typeName)
         m.finish(alsoAllowed: ["decimal_separator", "scale", "signed", "format", "open_end", "true", "false"].filter { m.keys.contains($0) && (typeAllows(typeName, $0) || !knownType) })
         return FieldDefinition(name: name, path: path, type: type, emptyIsNull: emptyIsNull)
     }
+
+    /// The field types a definition may name.
+    static let typeNames = ["string", "integer", "decimal", "date", "timestamp", "boolean"]
 
     func typeAllows(_ type: String, _ key: String) -> Bool {
         switch key {
