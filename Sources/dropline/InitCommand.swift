@@ -14,8 +14,11 @@ struct InitCommand: ParsableCommand {
             throw ExitStatus.report(RunError.noZone("cannot find the shipped pipelines/ folder; set DROPLINE_HOME to the Dropline checkout"))
         }
         do {
+            // An existing zone keeps its settings and definitions; only missing folders are added.
+            let existed = DropZone(root: directory).exists
             let zone = try ZoneInitializer.create(root: directory, pipelinesSource: home + "/pipelines")
-            print("Created zone \(zone.root)\n  drop files into \(zone.inbox)\n  run: dropline run --root \(zone.root)")
+            let first = existed ? "Zone \(zone.root) already exists: kept its dropline.yaml and pipelines/, added any missing folder" : "Created zone \(zone.root)"
+            print("\(first)\n  drop files into \(zone.inbox)\n  run: dropline run --root \(zone.root)")
         } catch { throw ExitStatus.report(error) }
     }
 }

@@ -18,6 +18,11 @@ struct CommandLineTests {
         let column = line.distance(from: line.startIndex, to: line.range(of: "settle_secnds")!.lowerBound) + 1
         let result = try runDropline(["run", "--root", root])
         #expect(result.exitCode == 78)
+        // init on the zone again keeps the edited definition and says so.
+        let again = try runDropline(["init", root])
+        #expect(again.exitCode == 0)
+        #expect(again.stdout.hasPrefix("Zone \(URL(fileURLWithPath: root).standardizedFileURL.path) already exists: kept its dropline.yaml and pipelines/"), "\(again.stdout)")
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == text)
         #expect(result.stderr.contains("\(path):6:\(column): error: unknown key 'settle_secnds' in 'inbox'; did you mean 'settle_seconds'? [unknown_key]"))
         // A malformed definition never starts a run: the inbox is untouched.
         #expect(FileManager.default.fileExists(atPath: root + "/inbox/ERP_RATES_ERP01_20261127_001.xml"))
