@@ -10,6 +10,26 @@ public enum TestPaths {
     }()
 
     public static var pipelines: String { repository + "/pipelines" }
+
+    /// An edit `editedPipelines` could not make: the file does not contain the text.
+    public struct EditNotFound: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// A copy of the shipped pipelines in a new temporary folder, with `from` replaced by `to`
+    /// in `file`. Throws when the file does not contain `from` (the test would then check the
+    /// shipped definitions unchanged). The caller removes the folder.
+    public static func editedPipelines(_ file: String, replacing from: String, with to: String) throws -> String {
+        let dir = NSTemporaryDirectory() + "dropline-pipelines-" + UUID().uuidString
+        try FileManager.default.copyItem(atPath: pipelines, toPath: dir)
+        let text = try String(contentsOfFile: dir + "/" + file, encoding: .utf8)
+        guard text.contains(from) else {
+            try? FileManager.default.removeItem(atPath: dir)
+            throw EditNotFound(description: "'\(from)' is not in \(file)")
+        }
+        try text.replacingOccurrences(of: from, with: to).write(toFile: dir + "/" + file, atomically: true, encoding: .utf8)
+        return dir
+    }
     public static var samples: String { repository + "/samples" }
 
     /// The interface contract's folder: `$DROPLINE_SHARED/interfaces`, else `../shared/interfaces`

@@ -24,6 +24,14 @@ struct LintTests {
 
     var workers: String { (try? String(contentsOfFile: TestPaths.pipelines + "/workers.yaml", encoding: .utf8)) ?? "" }
 
+    /// What checking the shipped pipelines together finds once `from` reads `to` in `file`.
+    func allDiagnostics(_ file: String, _ from: String, _ to: String) throws -> [Diagnostic] {
+        let dir = try TestPaths.editedPipelines(file, replacing: from, with: to)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        do { _ = try PipelineLoader().loadAll(directory: dir) } catch let e as DefinitionError { return e.diagnostics }
+        return []
+    }
+
     @Test func shippedPipelinesLoadInDependencyOrder() throws {
         let defs = try PipelineLoader().loadAll(directory: TestPaths.pipelines)
         #expect(defs.map(\.name) == ["workers", "projects", "project_acks", "periods", "rates", "time_entries"])
@@ -148,10 +156,7 @@ struct LintTests {
     /// also an empty pattern; the known keys are listed once each; and the pipelines that depend
     /// on the broken file are not told their dependency is unknown.
     @Test func aMisspeltKeyIsReportedOnceWithoutFollowOnErrors() throws {
-        let dir = try folder(replacing: "workers.yaml", with: workers.replacingOccurrences(of: "pattern: \"HR_WORKERS_*.xml\"", with: "patern: \"HR_WORKERS_*.xml\""))
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        var diagnostics: [Diagnostic] = []
-        do { _ = try PipelineLoader().loadAll(directory: dir) } catch let e as DefinitionError { diagnostics = e.diagnostics }
+        let diagnostics = try allDiagnostics("workers.yaml", "pattern: \"HR_WORKERS_*.xml\"", "patern: \"HR_WORKERS_*.xml\"")
         #expect(diagnostics.map(\.code) == [.missingKey, .unknownKey], "\(diagnostics.map(\.message))")
         #expect(diagnostics.allSatisfy { $0.file.hasSuffix("/workers.yaml") })
         #expect(diagnostics.last?.hint == "known keys: done_marker, max_file_bytes, pattern, settle_seconds")
@@ -169,23 +174,15 @@ struct LintTests {
     /// misspelt CSV column shipped an empty column of the PSA feed. Lint refuses it, in the
     /// pipeline's own table and in another pipeline's (the project requests read `projects`).
     @Test func anOutboundFileReadsOnlyColumnsItsTableHas() throws {
-        func errors(_ file: String, _ from: String, _ to: String) throws -> [Diagnostic] {
-            let text = try String(contentsOfFile: TestPaths.pipelines + "/" + file, encoding: .utf8)
-            #expect(text.contains(from))
-            let dir = try folder(replacing: file, with: text.replacingOccurrences(of: from, with: to))
-            defer { try? FileManager.default.removeItem(atPath: dir) }
-            do { _ = try PipelineLoader().loadAll(directory: dir) } catch let e as DefinitionError { return e.diagnostics }
-            return []
-        }
-        let csv = try errors("workers.yaml", "columns: [pernr, display_name,", "columns: [pernr, dispaly_name,")
+        let csv = try allDiagnostics("workers.yaml", "columns: [pernr, display_name,", "columns: [pernr, dispaly_name,")
         #expect(csv.map(\.code) == [.unknownField])
         #expect(csv.first?.message == "outbound file PSA_RESOURCES_{business_date:yyyyMMdd}_{seq:03}.csv reads column 'dispaly_name' of table 'workers', which no load writes; did you mean 'display_name'?")
-        let xml = try errors("project_acks.yaml", "customerId: \"{customer_id}\"", "customerId: \"{custmer_id}\"")
+        let xml = try allDiagnostics("project_acks.yaml", "customerId: \"{customer_id}\"", "customerId: \"{custmer_id}\"")
         #expect(xml.map(\.message) == ["outbound file ERP_PROJECT_CREATE_{company}_{run_date:yyyyMMdd}_{seq:03}.xml reads column 'custmer_id' of table 'projects', which no load writes; did you mean 'customer_id'?"])
-        let order = try errors("workers.yaml", "order_by: [pernr, valid_from]", "order_by: [pernr, valid_form]")
+        let order = try allDiagnostics("workers.yaml", "order_by: [pernr, valid_from]", "order_by: [pernr, valid_form]")
         #expect(order.map(\.code) == [.unknownField])
         // A misspelt table read as missing: an empty file every night.
-        let table = try errors("workers.yaml", "      table: workers\n      order_by", "      table: worker\n      order_by")
+        let table = try allDiagnostics("workers.yaml", "      table: workers\n      order_by", "      table: worker\n      order_by")
         #expect(table.map(\.message) == ["outbound file PSA_RESOURCES_{business_date:yyyyMMdd}_{seq:03}.csv reads table 'worker', which no pipeline loads; did you mean 'workers'?"])
     }
 

@@ -10,12 +10,8 @@ import Testing
 struct SchemaOutlineTests {
     /// The shipped pipelines, one of them edited, loaded and checked against their schemas.
     func diagnostics(_ file: String, _ from: String, _ to: String) throws -> [Diagnostic] {
-        let dir = NSTemporaryDirectory() + "dropline-outline-" + UUID().uuidString
-        try FileManager.default.copyItem(atPath: TestPaths.pipelines, toPath: dir)
+        let dir = try TestPaths.editedPipelines(file, replacing: from, with: to)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let text = try String(contentsOfFile: dir + "/" + file, encoding: .utf8)
-        #expect(text.contains(from), "\(from) not in \(file)")
-        try text.replacingOccurrences(of: from, with: to).write(toFile: dir + "/" + file, atomically: true, encoding: .utf8)
         return try PipelineLoader().loadAll(directory: dir).flatMap(SchemaOutline.diagnostics(for:))
     }
 
