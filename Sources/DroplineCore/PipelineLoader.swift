@@ -98,15 +98,16 @@ public struct PipelineLoader {
                 }
             }
         }
+        let tables = Set(written.keys).union(builtInTables).sorted()
         var out: [Diagnostic] = []
         for d in definitions {
             for case .snapshotFile(let s) in d.loads {
                 guard let columns = written[s.table] else {
                     if !builtInTables.contains(s.table) {
-                        let s2 = Suggestion.closest(to: s.table, in: (Set(written.keys).union(builtInTables)).sorted())
+                        let s2 = Suggestion.closest(to: s.table, in: tables)
                         out.append(Diagnostic(file: d.sourcePath, locating: "table: " + s.table, code: .unknownField,
                             message: "outbound file \(s.name.written) reads table '\(s.table)', which no pipeline loads" + (s2.map { "; did you mean '\($0)'?" } ?? ""),
-                            hint: "tables: \(Set(written.keys).union(builtInTables).sorted().joined(separator: ", "))"))
+                            hint: "tables: \(tables.joined(separator: ", "))"))
                     }
                     continue
                 }
