@@ -25,6 +25,7 @@ extension XMLRecordExtractor {
                 try extractor.value.run(path: path, checkControl: checkControl, header: { try handoff.put(.header($0)) }, record: { r in
                     batch.append((r, prepare.value(r)))
                     if batch.isFull {
+                        batch.bytesRead = extractor.value.bytesRead
                         try handoff.put(.records(batch))
                         if let back = spent.poll() {
                             back.empty()
@@ -35,7 +36,10 @@ extension XMLRecordExtractor {
                     }
                 })
             }
-            if !batch.isEmpty { try? handoff.put(.records(batch)) }
+            if !batch.isEmpty {
+                batch.bytesRead = extractor.value.bytesRead
+                try? handoff.put(.records(batch))
+            }
             try? handoff.put(.done(result.mapError(Unchecked.init)))
             finished.signal()
         }
@@ -84,6 +88,8 @@ public final class RecordBatch<Prepared>: @unchecked Sendable {
     @usableFromInline let pairs: UnsafeMutablePointer<(Record, Prepared)>
     let capacity: Int
     @usableFromInline var count = 0
+    /// Bytes of the file the parser had consumed when the batch was handed over.
+    public internal(set) var bytesRead = 0
 
     init(capacity: Int) {
         pairs = .allocate(capacity: capacity)

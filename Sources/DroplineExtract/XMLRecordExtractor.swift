@@ -20,6 +20,9 @@ public final class XMLRecordExtractor {
     let schema: XMLSchema?
     let limits: XMLLimits
     let topLevel: [RecordPlan]
+    /// Bytes of the file the parser had consumed after the last record unit; written by the
+    /// thread running `run`, for its progress.
+    public private(set) var bytesRead = 0
 
     /// A record type compiled for the per-element loop: a class, handed around by reference;
     /// its fields are compiled `FieldPlan` values, so walking them copies no field definition.
@@ -148,6 +151,7 @@ public final class XMLRecordExtractor {
         var unitIndex = -1
         while let unit = try reader.nextUnit() {
             unitIndex += 1
+            bytesRead = reader.unitEnd
             if unit.is(namespace: trailerName.namespace, local: trailerName.local) {
                 if trailer != nil { structure(FileFailure(.schemaRoot, "a second trailer \(unit.qualifiedName)", line: unit.line)) }
                 trailer = unit

@@ -154,6 +154,8 @@ final class FileProcessor {
                     }
                     tally[outcome.rawValue] += 1
                 }
+                let progress = context.progressSink.flatMap { FileProgress(sink: $0, name: name, totalBytes: digest.bytes) }
+                defer { progress?.finish() }
                 _ = try extractor.runConcurrently(path: path, prepare: prepare, header: { header in
                     exportID = header["export_id"]?.text
                     businessDate = header["business_date"]?.date
@@ -164,6 +166,7 @@ final class FileProcessor {
                     }
                 }, records: { batch in
                     try batch.forEach(handle)
+                    progress?.update(bytes: batch.bytesRead, records: tally.reduce(0, +))
                 })
                 counts = Dictionary(uniqueKeysWithValues: RecordOutcome.allCases.map { ("\($0)", tally[$0.rawValue]) })
                 if let conflict { throw conflict }

@@ -57,7 +57,7 @@ public final class PipelineRunner {
         let sink = JSONLineSink(path: zone.logs + "/dropline.jsonl", echoToStderr: request.echoLogs)
         var logger = Logger(label: "dropline") { _ in JSONLogHandler(sink: sink, clock: self.clock) }
         logger[metadataKey: "run_id"] = "\(runID)"
-        let context = RunContext(runID: runID, runDate: runDate, clock: clock, logger: logger, dryRun: request.dryRun)
+        let context = RunContext(runID: runID, runDate: runDate, clock: clock, logger: logger, dryRun: request.dryRun, progressSink: sink)
         logger.info("Run started", metadata: ["run_date": "\(runDate.iso)", "dry_run": "\(request.dryRun)", "pipelines": "\(selected.count)"])
         if let pid = lock.recoveredFromPID {
             logger.warning("Recovered the zone lock of a run that died", metadata: ["stage": "lock", "dead_pid": "\(pid)"])

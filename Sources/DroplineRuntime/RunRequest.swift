@@ -14,7 +14,7 @@ public struct RunRequest: Sendable {
     public var settleSeconds: Int?
     /// Overrides the zone's pipelines folder.
     public var pipelinesDirectory: String?
-    /// Also print log lines to stderr (a TTY).
+    /// Also print log lines to stderr, and a progress line while a file loads (a TTY).
     public var echoLogs = false
     /// Archived files (zone-relative or absolute paths under archive/) or run ids to process
     /// again deliberately: the duplicate-file check is bypassed, lineage is recorded.
@@ -32,6 +32,8 @@ public struct RunContext: Sendable {
     public var clock: @Sendable () -> Date
     public var logger: Logger
     public var dryRun: Bool
+    /// Where a file's progress line is drawn for people (it draws nothing without a terminal).
+    var progressSink: JSONLineSink?
     /// The run's reject-folder READMEs, which remember the reject files they have read.
     let readmes = RejectReadme()
 }

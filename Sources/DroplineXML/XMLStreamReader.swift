@@ -91,6 +91,9 @@ public final class XMLStreamReader {
     /// Bytes of input consumed so far.
     public var bytesConsumed: Int { Int(xmlTextReaderByteConsumed(reader)) }
 
+    /// `bytesConsumed` once the last unit `nextUnit` returned was read to its end.
+    public private(set) var unitEnd = 0
+
     /// Advances to the root element and returns it with its attributes (no children).
     public func readRoot() throws -> XMLElement {
         while true {
@@ -133,7 +136,10 @@ public final class XMLStreamReader {
                     throw FileFailure(.notWellFormed, "a record could not be read to its end", line: Int(xmlTextReaderGetParserLineNumber(reader)), byteOffset: bytesConsumed)
                 }
                 try checkErrors()
-                if bytesConsumed - before > limits.maxUnitBytes {
+                // Asked once: with an encoding other than UTF-8, libxml2 converts what it has
+                // buffered back to count the bytes.
+                unitEnd = bytesConsumed
+                if unitEnd - before > limits.maxUnitBytes {
                     throw FileFailure(.sizeLimit, "a record is larger than max_record_bytes (\(limits.maxUnitBytes) bytes)", line: Int(xmlGetLineNo(node)))
                 }
                 let element = try convert(node, depth: 1)
