@@ -1,4 +1,5 @@
 import CDroplineSQLite
+import DroplineCore
 import GRDB
 import GRDBSQLite
 
@@ -72,10 +73,25 @@ public final class RawStatement {
     /// Binds the values to parameters 1, 2, ... (text, integers or NULL for nil), without
     /// building an array of them.
     public func bind<each V: RawBindable>(_ values: repeat each V) {
-        var index: Int32 = 0
+        bind(repeat each values, from: 1)
+    }
+
+    /// Binds the values to parameters `first`, `first + 1`, ...
+    public func bind<each V: RawBindable>(_ values: repeat each V, from first: Int32) {
+        var index = first - 1
         for value in repeat each values {
             index += 1
             value.bind(to: self, at: index)
+        }
+    }
+
+    /// A record value as the warehouse stores it (`Value.databaseValue`): NULL, an integer, or
+    /// the value's text (decimals with their exact digits, ISO dates).
+    public func bind(_ value: Value, at index: Int32) {
+        switch value {
+        case .null: sqlite3_bind_null(handle, index)
+        case .integer(let i): sqlite3_bind_int64(handle, index, i)
+        default: bindText(value.text ?? "", at: index)
         }
     }
 

@@ -53,14 +53,15 @@ public final class WarehouseSession: ReferenceLookup {
     /// Applies every load of the record's type, all or nothing (a savepoint per record).
     /// Returns the issue that rejects the record, or nil when it loaded.
     public func load(_ record: DroplineCore.Record, with loads: [LoadDefinition], shape: [String]) throws -> RecordIssue? {
-        let applicable = loads.filter { $0.record == record.type }
-        if !applicable.isEmpty { try beforeAccess() }
+        let applicable = try plans(for: record.type, loads, shape: shape)
+        if applicable.isEmpty { return nil }
+        try beforeAccess()
         // One load writes with one statement, or checks before it writes: no savepoint needed.
-        if applicable.count <= 1 { return try applicable.first.flatMap { try apply($0, record, shape: shape) } }
+        if applicable.count == 1 { return try applicable[0].apply(record, self) }
         var rejection: RecordIssue?
         try db.inSavepoint {
-            for load in loads where load.record == record.type {
-                if let issue = try apply(load, record, shape: shape) {
+            for load in applicable {
+                if let issue = try load.apply(record, self) {
                     rejection = issue
                     return .rollback
                 }
@@ -70,80 +71,174 @@ public final class WarehouseSession: ReferenceLookup {
         return rejection
     }
 
-    func apply(_ load: LoadDefinition, _ record: DroplineCore.Record, shape: [String]) throws -> RecordIssue? {
-        switch load {
-        case .table(let t): return try upsert(t, record, shape: shape)
-        case .effectiveDated(let e): return try effectiveDated(e, record, shape: shape)
-        case .update(let u): return try update(u, record)
-        case .snapshotFile, .timePosting: return nil
+    /// The loads of each record type, compiled on first use: a file's records of one type share
+    /// their SQL and prepared statements (a master-data record wrote and hashed its SQL text
+    /// again for every statement, a third of a worker's load).
+    var compiled: [String: [CompiledLoad]] = [:]
+    var lastCompiled: (type: String, loads: [CompiledLoad])?
+
+    func plans(for type: String, _ loads: [LoadDefinition], shape: [String]) throws -> [CompiledLoad] {
+        if let last = lastCompiled, last.type == type { return last.loads }
+        let plans: [CompiledLoad]
+        if let known = compiled[type] {
+            plans = known
+        } else {
+            plans = try loads.filter { $0.record == type }.compactMap { try CompiledLoad($0, shape: shape, db: db) }
+            compiled[type] = plans
         }
+        lastCompiled = (type, plans)
+        return plans
     }
 
-    func upsert(_ t: TableLoad, _ record: DroplineCore.Record, shape: [String]) throws -> RecordIssue? {
-        let cols = t.columns ?? shape
-        let all = cols + ["_export_id", "_run_id"]
-        var sql = "INSERT INTO \(quoted(t.table)) (\(all.map(quoted).joined(separator: ", "))) VALUES (\(all.map { _ in "?" }.joined(separator: ", ")))"
-        if t.mode == .upsert {
-            let sets = all.filter { !t.key.contains($0) }.map { c in
-                t.keepWhenNull.contains(c) ? "\(quoted(c)) = COALESCE(excluded.\(quoted(c)), \(quoted(t.table)).\(quoted(c)))" : "\(quoted(c)) = excluded.\(quoted(c))"
+    /// One load definition for one record type, its statements prepared on the session's
+    /// connection (for the session's transaction).
+    enum CompiledLoad {
+        case table(TableStatement)
+        case effectiveDated(EffectiveDatedLoad, terminate: (find: RawStatement, close: RawStatement)?, overlap: RawStatement, upsert: TableStatement)
+        /// `find` is nil when the table does not exist (as the file's load begins: loads never
+        /// create another pipeline's table).
+        case update(UpdateLoad, find: RawStatement?, set: RawStatement)
+
+        init?(_ load: LoadDefinition, shape: [String], db: Database) throws {
+            switch load {
+            case .table(let t): self = .table(try TableStatement(t, shape: shape, db: db))
+            case .effectiveDated(let e):
+                let keyWhere = e.key.map { "\(quoted($0)) = ?" }.joined(separator: " AND ")
+                let (table, from, to) = (quoted(e.table), quoted(e.fromField), quoted(e.toField))
+                let terminate = try e.actionField.map { _ in
+                    (find: try RawStatement(db, "SELECT \(from) FROM \(table) WHERE \(keyWhere) AND \(to) = ?"),
+                     close: try RawStatement(db, "UPDATE \(table) SET \(to) = ?, \"_export_id\" = ?, \"_run_id\" = ? WHERE \(keyWhere) AND \(from) = ?"))
+                }
+                let overlap = try RawStatement(db, "SELECT \(from), \(to) FROM \(table) WHERE \(keyWhere) AND \(from) <> ? AND \(from) <= ? AND \(to) >= ? LIMIT 1")
+                let upsert = try TableStatement(TableLoad(record: e.record, table: e.table, key: e.key + [e.fromField], mode: .upsert, columns: e.columns, keepWhenNull: []), shape: shape, db: db)
+                self = .effectiveDated(e, terminate: terminate, overlap: overlap, upsert: upsert)
+            case .update(let u):
+                let whereSQL = u.match.map { "\(quoted($0.column)) = ?" }.joined(separator: " AND ")
+                let find = try db.tableExists(u.table) ? try RawStatement(db, "SELECT \(u.set.map { quoted($0.column) }.joined(separator: ", ")) FROM \(quoted(u.table)) WHERE \(whereSQL)") : nil
+                // Prepared only when there is a table to update.
+                guard let find else {
+                    self = .update(u, find: nil, set: try RawStatement(db, "SELECT 1"))
+                    return
+                }
+                self = .update(u, find: find, set: try RawStatement(db, "UPDATE \(quoted(u.table)) SET \(u.set.map { "\(quoted($0.column)) = COALESCE(?, \(quoted($0.column)))" }.joined(separator: ", ")) WHERE \(whereSQL)"))
+            case .snapshotFile, .timePosting: return nil
             }
-            sql += " ON CONFLICT (\(t.key.map(quoted).joined(separator: ", "))) DO " + (sets.isEmpty ? "NOTHING" : "UPDATE SET " + sets.joined(separator: ", "))
         }
-        let values = cols.map { record[$0].databaseValue } + [exportID.databaseValue, runID.databaseValue]
-        do {
-            try statement(sql).execute(arguments: StatementArguments(values))
-        } catch let e as DatabaseError where e.resultCode == .SQLITE_CONSTRAINT {
-            return RecordIssue(code: .duplicateRecord, field: t.key.joined(separator: "+"), expected: "a key not yet in \(t.table)", actual: t.key.map { record[$0].text ?? "" }.joined(separator: "/"), hint: "this table only takes new keys")
+
+        func apply(_ record: DroplineCore.Record, _ session: WarehouseSession) throws -> RecordIssue? {
+            switch self {
+            case .table(let t): return try t.write(record, session)
+            case .effectiveDated(let e, let terminate, let overlap, let upsert): return try session.effectiveDated(e, record, terminate: terminate, overlap: overlap, upsert: upsert)
+            case .update(let u, let find, let set): return try session.update(u, record, find: find, set: set)
+            }
         }
-        return nil
     }
 
-    func effectiveDated(_ e: EffectiveDatedLoad, _ original: DroplineCore.Record, shape: [String]) throws -> RecordIssue? {
+    /// The INSERT (or upsert) of a table load with its columns in parameter order, then
+    /// `_export_id` and `_run_id`.
+    struct TableStatement {
+        let load: TableLoad
+        let columns: [String]
+        let statement: RawStatement
+
+        init(_ t: TableLoad, shape: [String], db: Database) throws {
+            load = t
+            columns = t.columns ?? shape
+            let all = columns + ["_export_id", "_run_id"]
+            var sql = "INSERT INTO \(quoted(t.table)) (\(all.map(quoted).joined(separator: ", "))) VALUES (\(all.map { _ in "?" }.joined(separator: ", ")))"
+            if t.mode == .upsert {
+                let sets = all.filter { !t.key.contains($0) }.map { c in
+                    t.keepWhenNull.contains(c) ? "\(quoted(c)) = COALESCE(excluded.\(quoted(c)), \(quoted(t.table)).\(quoted(c)))" : "\(quoted(c)) = excluded.\(quoted(c))"
+                }
+                sql += " ON CONFLICT (\(t.key.map(quoted).joined(separator: ", "))) DO " + (sets.isEmpty ? "NOTHING" : "UPDATE SET " + sets.joined(separator: ", "))
+            }
+            statement = try RawStatement(db, sql)
+        }
+
+        func write(_ record: DroplineCore.Record, _ session: WarehouseSession) throws -> RecordIssue? {
+            var index: Int32 = 0
+            for c in columns {
+                index += 1
+                statement.bind(record[c], at: index)
+            }
+            statement.bind(session.exportID, session.runID, from: index + 1)
+            do {
+                try statement.run()
+            } catch let e as DatabaseError where e.resultCode == .SQLITE_CONSTRAINT {
+                let t = load
+                return RecordIssue(code: .duplicateRecord, field: t.key.joined(separator: "+"), expected: "a key not yet in \(t.table)", actual: t.key.map { record[$0].text ?? "" }.joined(separator: "/"), hint: "this table only takes new keys")
+            }
+            return nil
+        }
+    }
+
+    func effectiveDated(_ e: EffectiveDatedLoad, _ original: DroplineCore.Record, terminate: (find: RawStatement, close: RawStatement)?, overlap: RawStatement, upsert: TableStatement) throws -> RecordIssue? {
         // An absent end means open-ended.
         var record = original
         if record[e.toField].isNull { record[e.toField] = .date(.openEnd) }
-        let keyValues = e.key.map { record[$0].databaseValue }
-        let keyWhere = e.key.map { "\(quoted($0)) = ?" }.joined(separator: " AND ")
+        func bindKey(_ s: RawStatement) -> Int32 {
+            var index: Int32 = 0
+            for k in e.key {
+                index += 1
+                s.bind(record[k], at: index)
+            }
+            return index + 1
+        }
         let from = record[e.fromField].text ?? "", to = record[e.toField].text ?? ""
         let open = BusinessDate.openEnd.iso
-        if let action = e.actionField, record[action].text == e.terminateValue {
+        if let action = e.actionField, let terminate, record[action].text == e.terminateValue {
             func bad(_ why: String) -> RecordIssue {
                 RecordIssue(code: e.terminationReason, field: e.toField, expected: why, actual: to, hint: "terminate only an open range, with a real last day on or after its start")
             }
             guard to != open else { return bad("a last day of employment, not the open end") }
-            let row = try Row.fetchOne(statement("SELECT \(quoted(e.fromField)) FROM \(quoted(e.table)) WHERE \(keyWhere) AND \(quoted(e.toField)) = ?"), arguments: StatementArguments(keyValues + [open.databaseValue]))
-            guard let row, let openFrom: String = row[0] else { return bad("an open range to terminate") }
+            let find = terminate.find
+            find.bind(open, from: bindKey(find))
+            let openFrom: String? = try find.step() ? find.text(0) : nil
+            find.reset()
+            guard let openFrom else { return bad("an open range to terminate") }
             guard to >= openFrom else { return bad("a date on or after the open range's start \(openFrom)") }
-            try statement("UPDATE \(quoted(e.table)) SET \(quoted(e.toField)) = ?, \"_export_id\" = ?, \"_run_id\" = ? WHERE \(keyWhere) AND \(quoted(e.fromField)) = ?")
-                .execute(arguments: StatementArguments([to.databaseValue, exportID.databaseValue, runID.databaseValue] + keyValues + [openFrom.databaseValue]))
+            let close = terminate.close
+            close.bind(to, exportID, runID)
+            var index: Int32 = 3
+            for k in e.key {
+                index += 1
+                close.bind(record[k], at: index)
+            }
+            close.bind(openFrom, from: index + 1)
+            try close.run()
             return nil
         }
-        let overlap = try Row.fetchOne(statement("SELECT \(quoted(e.fromField)), \(quoted(e.toField)) FROM \(quoted(e.table)) WHERE \(keyWhere) AND \(quoted(e.fromField)) <> ? AND \(quoted(e.fromField)) <= ? AND \(quoted(e.toField)) >= ? LIMIT 1"),
-                                       arguments: StatementArguments(keyValues + [from.databaseValue, to.databaseValue, from.databaseValue]))
-        if let overlap {
-            let a: String = overlap[0], b: String = overlap[1]
+        overlap.bind(from, to, from, from: bindKey(overlap))
+        let found: (String, String)? = try overlap.step() ? (overlap.text(0) ?? "", overlap.text(1) ?? "") : nil
+        overlap.reset()
+        if let (a, b) = found {
             return RecordIssue(code: e.overlapReason, field: e.fromField, expected: "a range not overlapping \(a)..\(b)", actual: "\(from)..\(to)", hint: "shorten the earlier range first (records apply in file order)")
         }
-        return try upsert(TableLoad(record: e.record, table: e.table, key: e.key + [e.fromField], mode: .upsert, columns: e.columns, keepWhenNull: []), record, shape: shape)
+        return try upsert.write(record, self)
     }
 
-    func update(_ u: UpdateLoad, _ record: DroplineCore.Record) throws -> RecordIssue? {
+    func update(_ u: UpdateLoad, _ record: DroplineCore.Record, find: RawStatement?, set: RawStatement) throws -> RecordIssue? {
         guard u.when.allSatisfy({ record[$0.field].text == $0.value }) else { return nil }
-        let whereSQL = u.match.map { "\(quoted($0.column)) = ?" }.joined(separator: " AND ")
-        let matchValues = u.match.map { record[$0.field].databaseValue }
-        let row = try db.tableExists(u.table) ? try Row.fetchOne(statement("SELECT \(u.set.map { quoted($0.column) }.joined(separator: ", ")) FROM \(quoted(u.table)) WHERE \(whereSQL)"), arguments: StatementArguments(matchValues)) : nil
-        guard let row else {
-            return RecordIssue(code: u.missingReason, field: u.match.map(\.field).joined(separator: "+"), expected: "an existing \(u.table) entry", actual: u.match.map { record[$0.field].text ?? "" }.joined(separator: "/"), hint: "load the master data first, or correct the value")
+        func missing() -> RecordIssue {
+            RecordIssue(code: u.missingReason, field: u.match.map(\.field).joined(separator: "+"), expected: "an existing \(u.table) entry", actual: u.match.map { record[$0.field].text ?? "" }.joined(separator: "/"), hint: "load the master data first, or correct the value")
         }
+        guard let find else { return missing() }
+        for (i, m) in u.match.enumerated() { find.bind(record[m.field], at: Int32(i + 1)) }
+        guard try find.step() else {
+            find.reset()
+            return missing()
+        }
+        let stored = (0..<u.set.count).map { find.text(Int32($0)) }
+        find.reset()
         for (i, s) in u.set.enumerated() {
-            let stored: String? = row[i]
             let incoming = record[s.field].text
-            if let stored, let incoming, stored != incoming {
+            if let stored = stored[i], let incoming, stored != incoming {
                 return RecordIssue(code: u.conflictReason, field: s.field, expected: "the stored \(s.column) \(stored) or none", actual: incoming, hint: "resolve which value is right with the sending system")
             }
         }
-        try statement("UPDATE \(quoted(u.table)) SET \(u.set.map { "\(quoted($0.column)) = COALESCE(?, \(quoted($0.column)))" }.joined(separator: ", ")) WHERE \(whereSQL)")
-            .execute(arguments: StatementArguments(u.set.map { record[$0.field].databaseValue } + matchValues))
+        for (i, s) in u.set.enumerated() { set.bind(record[s.field], at: Int32(i + 1)) }
+        for (i, m) in u.match.enumerated() { set.bind(record[m.field], at: Int32(u.set.count + i + 1)) }
+        try set.run()
         return nil
     }
 

@@ -97,6 +97,39 @@ struct GenericExtractTests {
         #expect(try strings("SELECT typeof(years) FROM skills LIMIT 1") == ["integer"])
     }
 
+    /// `mode: insert` takes only new keys: a key an earlier file stored rejects the record
+    /// (`duplicate_record`, from the table's constraint) and leaves the stored row as it was;
+    /// the records around it load.
+    @Test func insertOnlyTablesRejectAKeyAnEarlierFileStored() throws {
+        let dir = NSTemporaryDirectory() + "dropline-org-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Self.pipeline.write(toFile: dir + "/org.yaml", atomically: true, encoding: .utf8)
+        let zone = try TemporaryDropZone(pipelines: dir)
+        try zone.drop(data: Data(Self.export.utf8), as: "ORG_20261127_001.xml")
+        _ = try zone.run(asOf: "2026-11-28")
+        try zone.drop(data: Data("""
+            <?xml version="1.0" encoding="UTF-8"?>
+            <ORG xmlns="urn:example:org" id="ORG-2" date="2026-11-28">
+              <UNIT UNIT_CODE="U1" UNIT_NAME="Data &amp; AI" COST_CENTER="CC-1"/>
+              <PERSON ID="P1" UNIT="U1" ACTIVE="true"><HIRED>20200301</HIRED>
+                <SKILL NAME="sql" YEARS="7"/><SKILL NAME="rust" YEARS="1"/>
+              </PERSON>
+              <END units="1" people="1" skills="2" years="8"/>
+            </ORG>
+
+            """.utf8), as: "ORG_20261128_001.xml")
+        let summary = try zone.run(asOf: "2026-11-29")
+        let file = try #require(summary.files.first)
+        #expect(file.records["loaded"] == 3 && file.records["rejected"] == 1)
+        #expect(file.reasons == ["duplicate_record": 1])
+        let rejects = try #require(zone.files(in: "rejected").first { $0.hasSuffix("ORG_20261128_001.xml.rejects.jsonl") })
+        let line = try String(contentsOfFile: zone.root + "/rejected/" + rejects, encoding: .utf8)
+        #expect(line.contains("\"key\":\"P1/sql\"") && line.contains("a key not yet in skills"), "\(line)")
+        let db = try DatabaseQueue(path: zone.root + "/warehouse.sqlite")
+        #expect(try db.read { try String.fetchAll($0, sql: "SELECT name || '/' || years || '/' || _export_id FROM skills WHERE person_id = 'P1' ORDER BY name") } == ["rust/1/ORG-2", "sql/6/ORG-1", "swift/2/ORG-1"])
+    }
+
     @Test func allAttributesRecordsNeedColumns() throws {
         let dir = NSTemporaryDirectory() + "dropline-org-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

@@ -25,7 +25,7 @@ struct ProgressLineTests {
     @Test func drawnOnlyAfterASecondThenTwiceASecondAndErasedByLogLinesAndAtTheEnd() throws {
         let scratch = try TemporaryDropZone()
         let folder = scratch.zone.root
-        FileManager.default.createFile(atPath: folder + "/tty", contents: nil)
+        #expect(FileManager.default.createFile(atPath: folder + "/tty", contents: nil))
         let tty = try #require(FileHandle(forWritingAtPath: folder + "/tty"))
         let sink = JSONLineSink(path: folder + "/log.jsonl", terminal: tty)
         let t0 = Date(timeIntervalSince1970: 1_000_000)
