@@ -73,13 +73,20 @@ struct GenericExtractTests {
 
         """
 
-    @Test func entityStyleExportWithChildRows() throws {
+    /// A zone whose only pipeline is `pipeline`, with `export` in its inbox.
+    static func zoneWithExport() throws -> TemporaryDropZone {
         let dir = NSTemporaryDirectory() + "dropline-org-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try Self.pipeline.write(toFile: dir + "/org.yaml", atomically: true, encoding: .utf8)
+        try pipeline.write(toFile: dir + "/org.yaml", atomically: true, encoding: .utf8)
+        // The zone keeps a copy of the definitions.
         let zone = try TemporaryDropZone(pipelines: dir)
-        try zone.drop(data: Data(Self.export.utf8), as: "ORG_20261127_001.xml")
+        try zone.drop(data: Data(export.utf8), as: "ORG_20261127_001.xml")
+        return zone
+    }
+
+    @Test func entityStyleExportWithChildRows() throws {
+        let zone = try Self.zoneWithExport()
         let summary = try zone.run(asOf: "2026-11-28")
         let file = try #require(summary.files.first)
         #expect(file.outcome == "loaded", "\(file.message ?? "")")
@@ -101,12 +108,7 @@ struct GenericExtractTests {
     /// (`duplicate_record`, from the table's constraint) and leaves the stored row as it was;
     /// the records around it load.
     @Test func insertOnlyTablesRejectAKeyAnEarlierFileStored() throws {
-        let dir = NSTemporaryDirectory() + "dropline-org-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        try Self.pipeline.write(toFile: dir + "/org.yaml", atomically: true, encoding: .utf8)
-        let zone = try TemporaryDropZone(pipelines: dir)
-        try zone.drop(data: Data(Self.export.utf8), as: "ORG_20261127_001.xml")
+        let zone = try Self.zoneWithExport()
         _ = try zone.run(asOf: "2026-11-28")
         try zone.drop(data: Data("""
             <?xml version="1.0" encoding="UTF-8"?>
