@@ -148,6 +148,11 @@ public final class StreamSink: @unchecked Sendable {
         try handOverIfFull()
     }
 
+    public func callAsFunction(_ bytes: ArraySlice<UInt8>) throws {
+        bytes.withUnsafeBufferPointer { buffer.append($0) }
+        try handOverIfFull()
+    }
+
     func handOverIfFull() throws {
         guard buffer.count >= Self.chunkBytes else { return }
         if !running {
