@@ -95,9 +95,9 @@ public final class WarehouseSession: ReferenceLookup {
     enum CompiledLoad {
         case table(TableStatement)
         case effectiveDated(EffectiveDatedLoad, terminate: (find: RawStatement, close: RawStatement)?, overlap: RawStatement, upsert: TableStatement)
-        /// `find` is nil when the table does not exist (as the file's load begins: loads never
-        /// create another pipeline's table).
-        case update(UpdateLoad, find: RawStatement?, set: RawStatement)
+        /// No statements when the table does not exist (as the file's load begins: loads never
+        /// create another pipeline's table): every record then misses its row.
+        case update(UpdateLoad, statements: (find: RawStatement, set: RawStatement)?)
 
         init?(_ load: LoadDefinition, shape: [String], db: Database) throws {
             switch load {
@@ -113,14 +113,13 @@ public final class WarehouseSession: ReferenceLookup {
                 let upsert = try TableStatement(TableLoad(record: e.record, table: e.table, key: e.key + [e.fromField], mode: .upsert, columns: e.columns, keepWhenNull: []), shape: shape, db: db)
                 self = .effectiveDated(e, terminate: terminate, overlap: overlap, upsert: upsert)
             case .update(let u):
-                let whereSQL = u.match.map { "\(quoted($0.column)) = ?" }.joined(separator: " AND ")
-                let find = try db.tableExists(u.table) ? try RawStatement(db, "SELECT \(u.set.map { quoted($0.column) }.joined(separator: ", ")) FROM \(quoted(u.table)) WHERE \(whereSQL)") : nil
-                // Prepared only when there is a table to update.
-                guard let find else {
-                    self = .update(u, find: nil, set: try RawStatement(db, "SELECT 1"))
+                guard try db.tableExists(u.table) else {
+                    self = .update(u, statements: nil)
                     return
                 }
-                self = .update(u, find: find, set: try RawStatement(db, "UPDATE \(quoted(u.table)) SET \(u.set.map { "\(quoted($0.column)) = COALESCE(?, \(quoted($0.column)))" }.joined(separator: ", ")) WHERE \(whereSQL)"))
+                let (table, whereSQL) = (quoted(u.table), u.match.map { "\(quoted($0.column)) = ?" }.joined(separator: " AND "))
+                self = .update(u, statements: (find: try RawStatement(db, "SELECT \(u.set.map { quoted($0.column) }.joined(separator: ", ")) FROM \(table) WHERE \(whereSQL)"),
+                                               set: try RawStatement(db, "UPDATE \(table) SET \(u.set.map { "\(quoted($0.column)) = COALESCE(?, \(quoted($0.column)))" }.joined(separator: ", ")) WHERE \(whereSQL)")))
             case .snapshotFile, .timePosting: return nil
             }
         }
@@ -129,7 +128,7 @@ public final class WarehouseSession: ReferenceLookup {
             switch self {
             case .table(let t): return try t.write(record, session)
             case .effectiveDated(let e, let terminate, let overlap, let upsert): return try session.effectiveDated(e, record, terminate: terminate, overlap: overlap, upsert: upsert)
-            case .update(let u, let find, let set): return try session.update(u, record, find: find, set: set)
+            case .update(let u, let statements): return try session.update(u, record, statements)
             }
         }
     }
@@ -217,12 +216,12 @@ public final class WarehouseSession: ReferenceLookup {
         return try upsert.write(record, self)
     }
 
-    func update(_ u: UpdateLoad, _ record: DroplineCore.Record, find: RawStatement?, set: RawStatement) throws -> RecordIssue? {
+    func update(_ u: UpdateLoad, _ record: DroplineCore.Record, _ statements: (find: RawStatement, set: RawStatement)?) throws -> RecordIssue? {
         guard u.when.allSatisfy({ record[$0.field].text == $0.value }) else { return nil }
         func missing() -> RecordIssue {
             RecordIssue(code: u.missingReason, field: u.match.map(\.field).joined(separator: "+"), expected: "an existing \(u.table) entry", actual: u.match.map { record[$0.field].text ?? "" }.joined(separator: "/"), hint: "load the master data first, or correct the value")
         }
-        guard let find else { return missing() }
+        guard let (find, set) = statements else { return missing() }
         for (i, m) in u.match.enumerated() { find.bind(record[m.field], at: Int32(i + 1)) }
         guard try find.step() else {
             find.reset()

@@ -73,8 +73,26 @@ struct GenericExtractTests {
 
         """
 
+    /// An update of a table no pipeline has created yet finds no row for any record: each is
+    /// rejected with the load's missing reason, and the record's other loads are undone.
+    @Test func anUpdateOfATableThatDoesNotExistMissesEveryRow() throws {
+        let load = "  - table: { record: person, name: people, key: [person_id] }\n"
+        let update = "  - update: { record: person, table: unit_heads, match: { unit_code: unit }, set: { head: person_id }, missing_reason: unknown_reference, conflict_reason: duplicate_record }\n"
+        #expect(Self.pipeline.contains(load))
+        let zone = try Self.zoneWithExport(pipeline: Self.pipeline.replacingOccurrences(of: load, with: load + update))
+        let file = try #require(try zone.run(asOf: "2026-11-28").files.first)
+        #expect(file.outcome == "loaded", "\(file.message ?? "")")
+        // P1 and P3 now miss their unit head row (P2 its unit, as before), and their skills go
+        // with them: only the two units load.
+        #expect(file.records["loaded"] == 2 && file.records["rejected"] == 9)
+        #expect(file.reasons == ["unknown_reference": 9])
+        // All or nothing per record: the people rows written before the update missed are gone.
+        let db = try DatabaseQueue(path: zone.root + "/warehouse.sqlite")
+        #expect(try db.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM people") } == 0)
+    }
+
     /// A zone whose only pipeline is `pipeline`, with `export` in its inbox.
-    static func zoneWithExport() throws -> TemporaryDropZone {
+    static func zoneWithExport(pipeline: String = pipeline) throws -> TemporaryDropZone {
         let dir = NSTemporaryDirectory() + "dropline-org-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
