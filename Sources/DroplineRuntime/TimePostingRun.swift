@@ -35,7 +35,17 @@ struct TimePostingRun {
                 digests[(path as NSString).lastPathComponent] = digest
                 if try ledger.seen(sha256: digest.hex) != nil { continue }
             }
-            guard let reader = try? XMLStreamReader(path: path), let root = try? reader.readRoot() else { continue }
+            guard let reader = try? XMLStreamReader(path: path) else { continue }
+            // The usual id, an attribute of the entry: read while streaming, no tree built
+            // (building a tree per timesheet cost about a parse and a half of the file, every
+            // night there were holds).
+            if idField.path.steps.count == 1, case .attribute(let q) = idField.path.steps[0] {
+                try? reader.forEachElement(at: rec.path.map { XMLName(namespace: $0.namespace, local: $0.local) }, attribute: XMLName(namespace: q.namespace, local: q.local)) { id in
+                    if let id, held.contains(id) { found.insert(id) }
+                }
+                continue
+            }
+            guard let root = try? reader.readRoot() else { continue }
             func visit(_ el: DroplineXML.XMLElement, _ ancestors: [DroplineXML.XMLElement], depth: Int) {
                 let q = rec.path[depth]
                 guard el.is(namespace: q.namespace, local: q.local) else { return }

@@ -37,6 +37,35 @@ final class XMLStreamReaderTests {
         } catch let f as FileFailure { return f } catch { return nil }
     }
 
+    /// The streaming walk the hold pre-pass uses: only elements on the path, by namespace and
+    /// name at their level, each attribute value whole, nothing off the path.
+    @Test func forEachElementReadsOneAttributeOfTheElementsOnAPath() throws {
+        let path = try temp("""
+            <?xml version="1.0" encoding="ISO-8859-1"?>
+            <r:Export xmlns:r="urn:r" xmlns:o="urn:o">
+              <r:Sheet id="S1"><r:Entry id="E1"/><r:Entry id="E&amp;2"><r:Entry id="nested"/></r:Entry>
+                <r:Other><r:Entry id="under-other"/></r:Other><o:Entry id="other-namespace"/><r:Entry/><r:Entry o:id="qualified" id="E\u{E9}"/></r:Sheet>
+              <r:Entry id="under-root"/>
+              <o:Sheet><r:Entry id="under-other-sheet"/></o:Sheet>
+              <r:Sheet><r:Entry id="E4"></r:Entry></r:Sheet>
+            </r:Export>
+            """.data(using: .isoLatin1)!.map { $0 })
+        let entry = [XMLName(namespace: "urn:r", local: "Export"), XMLName(namespace: "urn:r", local: "Sheet"), XMLName(namespace: "urn:r", local: "Entry")]
+        var ids: [String?] = []
+        try XMLStreamReader(path: path).forEachElement(at: entry, attribute: XMLName(namespace: nil, local: "id")) { ids.append($0) }
+        #expect(ids == ["E1", "E&2", nil, "E\u{E9}", "E4"])
+        var qualified: [String?] = []
+        try XMLStreamReader(path: path).forEachElement(at: entry, attribute: XMLName(namespace: "urn:o", local: "id")) { qualified.append($0) }
+        #expect(qualified == [nil, nil, nil, "qualified", nil])
+        // The same refusals as reading by units: a DOCTYPE, a document cut short (after what it read).
+        let doctype = try temp("<?xml version=\"1.0\"?>\n<!DOCTYPE r:Export []>\n<r:Export xmlns:r=\"urn:r\"/>")
+        #expect(throws: FileFailure.self) { try XMLStreamReader(path: doctype).forEachElement(at: entry, attribute: XMLName(namespace: nil, local: "id")) { _ in } }
+        let cut = try temp("<r:Export xmlns:r=\"urn:r\"><r:Sheet><r:Entry id=\"A\"/><r:Entry id=\"B\"/></r:Sheet><r:Sheet><r:Ent")
+        var partial: [String?] = []
+        #expect(throws: FileFailure.self) { try XMLStreamReader(path: cut).forEachElement(at: entry, attribute: XMLName(namespace: nil, local: "id")) { partial.append($0) } }
+        #expect(partial == ["A", "B"])
+    }
+
     @Test func decodesLatin1DeclaredFile() throws {
         let (root, units) = try units(TestPaths.examples + "/inbound/HR_WORKERS_HRIS01_20261127_001.xml")
         #expect(root.local == "WORKER_EXPORT")
