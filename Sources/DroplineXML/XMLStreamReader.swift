@@ -204,22 +204,28 @@ public final class XMLStreamReader {
         return p[bytes.count] == 0
     }
 
-    /// The value of an element's attribute, its text nodes joined (as `internedAttributes` reads
-    /// it); nil when the element has none of that name.
+    /// The value of an element's attribute (as `internedAttributes` reads it); nil when the
+    /// element has none of that name.
     static func attribute(of node: xmlNodePtr, local: [UInt8], namespace: [UInt8]?) -> String? {
         var a = node.pointee.properties
         while let attr = a {
             a = attr.pointee.next
-            guard spelled(attr.pointee.name, local), spelled(attr.pointee.ns.flatMap { $0.pointee.href }, namespace) else { continue }
-            var value = ""
-            var c = attr.pointee.children
-            while let t = c {
-                if let content = t.pointee.content { value += String(cString: content) }
-                c = t.pointee.next
-            }
-            return value
+            if spelled(attr.pointee.name, local), spelled(attr.pointee.ns.flatMap { $0.pointee.href }, namespace) { return value(of: attr) }
         }
         return nil
+    }
+
+    /// An attribute's value: its text nodes joined.
+    static func value(of attr: xmlAttrPtr) -> String {
+        var c = attr.pointee.children
+        // The usual single text node: one string, nothing appended.
+        if let t = c, t.pointee.next == nil { return t.pointee.content.map { String(cString: $0) } ?? "" }
+        var value = ""
+        while let t = c {
+            if let content = t.pointee.content { value += String(cString: content) }
+            c = t.pointee.next
+        }
+        return value
     }
 
     /// Reads past the root to the end of the document; anything malformed after it fails.
@@ -331,18 +337,7 @@ public final class XMLStreamReader {
         out.reserveCapacity(count)
         var a = node.pointee.properties
         while let attr = a {
-            var value = ""
-            var c = attr.pointee.children
-            if let t = c, t.pointee.next == nil {
-                // The usual single text node: one string, nothing appended.
-                if let content = t.pointee.content { value = String(cString: content) }
-                c = nil
-            }
-            while let t = c {
-                if let content = t.pointee.content { value += String(cString: content) }
-                c = t.pointee.next
-            }
-            out.append(XMLAttribute(namespace: attr.pointee.ns.flatMap { $0.pointee.href }.map(intern), local: intern(attr.pointee.name), value: value))
+            out.append(XMLAttribute(namespace: attr.pointee.ns.flatMap { $0.pointee.href }.map(intern), local: intern(attr.pointee.name), value: Self.value(of: attr)))
             a = attr.pointee.next
         }
         return out
