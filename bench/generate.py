@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes a consistent nightly drop set for Dropline benchmarks, streaming and deterministic.
 
-Usage: bench/generate.py OUT_DIR TIMESHEET_MEGABYTES [--seed N] [--master-megabytes M]
+Usage: bench/generate.py OUT_DIR TIMESHEET_MEGABYTES [--seed N] [--master-megabytes M] [--next-night DIR]
 
 OUT_DIR gets HR_WORKERS (ISO-8859-1, decimal comma), PSA_PROJECTS, ERP_PERIODS, ERP_RATES and a
 PSA_TIMESHEETS export of about the given size, each with a .done marker. Master data scales with
@@ -11,6 +11,11 @@ have no rate, so their entries (about 8 %) are rejected no_rate; about 1.5 % mor
 are only submitted. `--master-megabytes M` sizes the master data as for an M MB night whatever
 the timesheet size (to show that memory stays flat in the timesheet size at fixed master data;
 a worker then gets more timesheets, and weeks repeat after 47, so more entries fail day_over_24).
+`--next-night DIR` also writes the next night's timesheet export (business date 2026-11-28) of
+about the same size into DIR: every submitted timesheet sent again approved, every timesheet of
+an unknown worker sent again with the right one (its held entries are carried again), 1 in 100
+other timesheets sent again with one entry's hours corrected, then the next weeks' timesheets.
+The first night's files are the same with or without it.
 """
 import argparse
 import datetime
@@ -23,6 +28,7 @@ p.add_argument("out")
 p.add_argument("megabytes", type=float)
 p.add_argument("--seed", type=int, default=42)
 p.add_argument("--master-megabytes", type=float, default=None)
+p.add_argument("--next-night", default=None)
 a = p.parse_args()
 rng = random.Random(a.seed)
 os.makedirs(a.out, exist_ok=True)
@@ -98,44 +104,104 @@ with open(os.path.join(a.out, "ERP_RATES_ERP01_20261127_001.xml"), "w", encoding
 done("ERP_RATES_ERP01_20261127_001.xml")
 
 # Timesheets: week after week, one sheet per worker, until the size is reached.
-name = "PSA_TIMESHEETS_PSA01_20261127_001.xml"
-sheets = entries = 0
-total = Decimal(0)
-entry_id = 0
 monday0 = datetime.date(2026, 1, 5)
-with open(os.path.join(a.out, name), "w", encoding="utf-8") as f:
-    f.write('<?xml version="1.0" encoding="UTF-8"?>\n<TimesheetExport xmlns="urn:example:psa:time:2" exportId="PSA-T-BENCH-001" sourceSystem="PSA" generatedAt="2026-11-27T23:30:00Z" businessDate="2026-11-27" schemaVersion="2">\n')
-    written = 0
-    week = 0
-    while written < target:
-        monday = monday0 + datetime.timedelta(days=7 * (week % 47))
+
+
+def sheet(rng, number, first_entry, pernr, w, week):
+    """One timesheet of worker `w` (random draws in a fixed order): its worker as exported,
+    status, Monday and entries (id, date, project, task, hours, category, note)."""
+    monday = monday0 + datetime.timedelta(days=7 * (week % 47))
+    status = "submitted" if rng.random() < 0.05 else "approved"
+    worker = pernr if rng.random() > 0.005 else f"{90000000 + w:08d}"  # unknown worker: held
+    items = []
+    entry_id = first_entry
+    for d in range(5):
+        day = monday + datetime.timedelta(days=d)
+        for k in range(2 if rng.random() < 0.4 else 1):
+            entry_id += 1
+            hours = "8.00" if k == 0 else "4.00"
+            category = "billable" if rng.random() < 0.8 else rng.choice(["client_nonbillable", "internal", "training", "presales"])
+            r = rng.random()
+            if r < 0.005: hours = "25.00"
+            elif r < 0.010: category = "overtime"
+            elif r < 0.015: day = monday + datetime.timedelta(days=8)
+            project = projects[(w + d + k) % len(projects)]
+            note = '<Note>Worked on the migration backlog</Note></Entry>' if rng.random() < 0.1 else None
+            items.append((f"TE-{entry_id:08d}", day, project, f"T-{k + 1:02d}", hours, category, note))
+    return dict(id=f"TS-{number:07d}", worker=worker, monday=monday, status=status, entries=items)
+
+
+def text(s):
+    chunk = [f'  <Timesheet id="{s["id"]}" worker="{s["worker"]}" weekStart="{s["monday"]}" status="{s["status"]}" submittedAt="{s["monday"] + datetime.timedelta(days=4)}T17:00:00Z">\n']
+    for (eid, day, project, task, hours, category, note) in s["entries"]:
+        chunk.append(f'    <Entry id="{eid}" date="{day}" project="{project}" task="{task}" hours="{hours}" category="{category}"' + (f'>{note}\n' if note else '/>\n'))
+    chunk.append('  </Timesheet>\n')
+    return "".join(chunk)
+
+
+class Export:
+    """A timesheet export being written, with its control totals."""
+    def __init__(self, folder, name, export_id, business_date):
+        self.path = os.path.join(folder, name)
+        self.f = open(self.path, "w", encoding="utf-8")
+        self.f.write(f'<?xml version="1.0" encoding="UTF-8"?>\n<TimesheetExport xmlns="urn:example:psa:time:2" exportId="{export_id}" sourceSystem="PSA" generatedAt="{business_date}T23:30:00Z" businessDate="{business_date}" schemaVersion="2">\n')
+        self.sheets = self.entries = self.written = 0
+        self.total = Decimal(0)
+
+    def add(self, s):
+        t = text(s)
+        self.f.write(t)
+        self.written += len(t)
+        self.sheets += 1
+        self.entries += len(s["entries"])
+        self.total += sum(Decimal(e[4]) for e in s["entries"])
+
+    def close(self):
+        self.f.write(f'  <Control timesheetCount="{self.sheets}" entryCount="{self.entries}" totalHours="{self.total}"/>\n</TimesheetExport>\n')
+        self.f.close()
+        open(self.path + ".done", "w").close()
+
+
+name = "PSA_TIMESHEETS_PSA01_20261127_001.xml"
+night = Export(a.out, name, "PSA-T-BENCH-001", "2026-11-27")
+nxt = None
+if a.next_night:
+    os.makedirs(a.next_night, exist_ok=True)
+    nxt = Export(a.next_night, "PSA_TIMESHEETS_PSA01_20261128_001.xml", "PSA-T-BENCH-002", "2026-11-28")
+rng2 = random.Random(a.seed + 1)  # the next night's own draws: the first night stays as it was
+entry_id = 0
+week = 0
+while night.written < target:
+    for w, (pernr, region, role) in enumerate(workers):
+        if night.written >= target:
+            break
+        s = sheet(rng, night.sheets + 1, entry_id, pernr, w, week)
+        entry_id += len(s["entries"])
+        night.add(s)
+        if nxt is None:
+            continue
+        if s["status"] == "submitted" or s["worker"] != pernr:
+            nxt.add(dict(s, status="approved", worker=pernr))
+        elif rng2.random() < 0.01:
+            fixed = list(s["entries"])
+            e = fixed[0]
+            fixed[0] = (e[0], e[1], e[2], e[3], "7.50" if e[4] != "7.50" else "7.00", e[5], e[6])
+            nxt.add(dict(s, entries=fixed))
+    week += 1
+night.close()
+if nxt is not None:
+    # Then the weeks after: new timesheets until the next export has about the same size.
+    number = night.sheets
+    while nxt.written < target:
         for w, (pernr, region, role) in enumerate(workers):
-            if written >= target:
+            if nxt.written >= target:
                 break
-            sheets += 1
-            status = "submitted" if rng.random() < 0.05 else "approved"
-            worker = pernr if rng.random() > 0.005 else f"{90000000 + w:08d}"  # unknown worker: held
-            chunk = [f'  <Timesheet id="TS-{sheets:07d}" worker="{worker}" weekStart="{monday}" status="{status}" submittedAt="{monday + datetime.timedelta(days=4)}T17:00:00Z">\n']
-            for d in range(5):
-                day = monday + datetime.timedelta(days=d)
-                for k in range(2 if rng.random() < 0.4 else 1):
-                    entry_id += 1
-                    hours = "8.00" if k == 0 else "4.00"
-                    category = "billable" if rng.random() < 0.8 else rng.choice(["client_nonbillable", "internal", "training", "presales"])
-                    r = rng.random()
-                    if r < 0.005: hours = "25.00"
-                    elif r < 0.010: category = "overtime"
-                    elif r < 0.015: day = monday + datetime.timedelta(days=8)
-                    project = projects[(w + d + k) % len(projects)]
-                    total += Decimal(hours)
-                    entries += 1
-                    note = '<Note>Worked on the migration backlog</Note></Entry>' if rng.random() < 0.1 else None
-                    chunk.append(f'    <Entry id="TE-{entry_id:08d}" date="{day}" project="{project}" task="T-{k + 1:02d}" hours="{hours}" category="{category}"' + (f'>{note}\n' if note else '/>\n'))
-            chunk.append('  </Timesheet>\n')
-            text = "".join(chunk)
-            f.write(text)
-            written += len(text)
+            number += 1
+            s = sheet(rng2, number, entry_id, pernr, w, week)
+            entry_id += len(s["entries"])
+            nxt.add(s)
         week += 1
-    f.write(f'  <Control timesheetCount="{sheets}" entryCount="{entries}" totalHours="{total}"/>\n</TimesheetExport>\n')
-done(name)
+    nxt.close()
+    print(f"{a.next_night}: next night, {nxt.sheets} timesheets, {nxt.entries} entries, {os.path.getsize(nxt.path) / 1048576:.1f} MB of timesheets")
+sheets, entries = night.sheets, night.entries
 print(f"{a.out}: {n_workers} workers, {n_projects} projects, {sheets} timesheets, {entries} entries, {os.path.getsize(os.path.join(a.out, name)) / 1048576:.1f} MB of timesheets")

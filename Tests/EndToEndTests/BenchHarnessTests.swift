@@ -13,20 +13,21 @@ struct BenchHarnessTests {
         let result = try runProcess("/bin/bash", [TestPaths.repository + "/bench/run", "2"],
                                     environment: ["DROPLINE_BIN": TestPaths.binary, "BENCH_DIR": dir])
         #expect(result.exitCode == 0, "\(result.stdout)\n\(result.stderr)")
-        for label in ["xmllint --stream --noout", "sha256sum (all files)", "dropline run --dry-run", "dropline run ", "dropline run (rerun)", "dropline verify", "python peer",
-                      "dry-run / xmllint", "run / xmllint", "peer / run", "rerun / sha256sum", "peak RSS of run", "records/s (run)"] {
+        for label in ["xmllint --stream --noout", "sha256sum (all files)", "dropline run --dry-run", "dropline run ", "dropline run (rerun)", "dropline verify", "dropline run (next night)", "python peer",
+                      "dry-run / xmllint", "run / xmllint", "peer / run", "rerun / sha256sum", "next night / xmllint", "peak RSS of run", "records/s (run)"] {
             #expect(result.stdout.contains(label), "\(label) missing from:\n\(result.stdout)")
         }
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/results-2.json"))) as? [String: Any]
         let entries = try #require(json?["entries"] as? Int)
         #expect(entries > 10_000)
         let wall = try #require(json?["wall_seconds"] as? [String: Double])
-        #expect(Set(wall.keys) == ["xmllint", "sha256sum", "dry_run", "run", "rerun", "verify", "peer"])
+        #expect(Set(wall.keys) == ["xmllint", "sha256sum", "dry_run", "run", "rerun", "verify", "next_night", "peer"])
         #expect(wall.values.allSatisfy { $0 >= 0 })
         let rss = try #require(json?["peak_rss_kb"] as? [String: Int])
         #expect(rss["run"].map { $0 > 0 } == true)
         // The night was generated where BENCH_DIR says, not in the checkout.
         #expect(FileManager.default.fileExists(atPath: dir + "/.data/2/PSA_TIMESHEETS_PSA01_20261127_001.xml"))
+        #expect(FileManager.default.fileExists(atPath: dir + "/.data/2-next/PSA_TIMESHEETS_PSA01_20261128_001.xml"))
         // bench/sqlite-floor on the same night: SQLite storing the rows the run wrote.
         let floor = try runProcess("/bin/bash", [TestPaths.repository + "/bench/sqlite-floor", "2"],
                                    environment: ["DROPLINE_BIN": TestPaths.binary, "BENCH_DIR": dir])
