@@ -66,49 +66,73 @@ public struct UtilizationRow: Sendable, Equatable {
 /// Contract §7.4: attribution of each worker to one group per week, capacity from standard hours
 /// and validity, posted hours by bucket, ratios half-up to 4 decimals. One ISO week, accumulated a
 /// worker at a time: memory holds the groups (region, practice, job, billable role), never the
-/// workers, so a week of any workforce streams.
+/// workers, so a week of any workforce streams. Hours are summed as exact hundredths (posted
+/// hours have at most two decimals, capacities are rounded to two).
 public struct UtilizationWeek {
 
     struct Group: Hashable { var region, practice, job, billable: String }
-    struct Sums { var workers = 0; var capacity: Decimal = 0; var buckets: [String: Decimal] = [:] }
+    struct Sums { var workers = 0; var capacity: Int64 = 0; var buckets: [String: Int64] = [:] }
     public let week: ISOWeek
-    var groups: [Group: Sums] = [:]
+    var groups: [Sums] = []
+    var index: [Group: Int] = [:]
+    /// The group of the last worker added: the next worker is often in it (workers come in key
+    /// order, a week after another for one worker), and hashing four names costs more than
+    /// comparing them.
+    var last: (group: Group, index: Int)?
 
     public init(_ week: ISOWeek) { self.week = week }
 
     /// One worker: every range of theirs (any order) and their posted hours of the week by bucket.
     public mutating func add(ranges: [WorkerRange], postings: [(bucket: String, hours: Decimal)]) {
-        let rs = ranges.sorted { $0.from < $1.from }
+        add(sorted: ranges.sorted { $0.from < $1.from }, postings: postings.map { ($0.bucket, DecimalText.hundredths($0.hours)) })
+    }
+
+    /// `add` with the ranges sorted by start and the hours in hundredths.
+    public mutating func add(sorted rs: [WorkerRange], postings: [(bucket: String, hundredths: Int64)]) {
         guard let range = Self.attribution(rs, week) else { return }
-        var capacity: Decimal = 0
-        if rs.count == 1, rs[0].covers(week.monday), rs[0].covers(week.monday.adding(days: 4)) {
-            // One range over the whole working week: five exact fifths make the week's hours.
-            capacity = rs[0].stdHoursWeek
-        } else {
-            for offset in 0..<5 {
-                let day = week.monday.adding(days: offset)
-                if let r = rs.first(where: { $0.covers(day) }) { capacity += r.stdHoursWeek / 5 }
-            }
-        }
-        capacity = DecimalText.roundHalfUp(capacity, scale: 2)
+        let capacity = DecimalText.hundredths(Self.capacity(rs, week))
         let key = Group(region: range.region, practice: range.practice, job: range.jobCode, billable: range.billableRole)
-        var sums = groups[key] ?? Sums()
-        if capacity > 0 { sums.workers += 1 }
-        sums.capacity += capacity
-        for p in postings { sums.buckets[p.bucket, default: 0] += p.hours }
-        groups[key] = sums
+        let i: Int
+        if let last, last.group == key {
+            i = last.index
+        } else if let known = index[key] {
+            i = known
+        } else {
+            i = groups.count
+            groups.append(Sums())
+            index[key] = i
+        }
+        last = (key, i)
+        if capacity > 0 { groups[i].workers += 1 }
+        groups[i].capacity += capacity
+        for p in postings { groups[i].buckets[p.bucket, default: 0] += p.hundredths }
+    }
+
+    /// The worker's hours of the week's working days, rounded half-up to hundredths.
+    static func capacity(_ rs: [WorkerRange], _ week: ISOWeek) -> Decimal {
+        // One range over the whole working week: five exact fifths make the week's hours.
+        if rs.count == 1, rs[0].covers(week.monday), rs[0].covers(week.monday.adding(days: 4)) {
+            return DecimalText.roundHalfUp(rs[0].stdHoursWeek, scale: 2)
+        }
+        var capacity: Decimal = 0
+        for offset in 0..<5 {
+            let day = week.monday.adding(days: offset)
+            if let r = rs.first(where: { $0.covers(day) }) { capacity += r.stdHoursWeek / 5 }
+        }
+        return DecimalText.roundHalfUp(capacity, scale: 2)
     }
 
     public func rows() -> [UtilizationRow] {
-        groups.sorted { a, b in
+        index.sorted { a, b in
             (a.key.region, a.key.practice, a.key.job, a.key.billable) < (b.key.region, b.key.practice, b.key.job, b.key.billable)
-        }.map { key, s in
+        }.map { key, i in
+            let s = groups[i]
             let absence = s.buckets["absence"] ?? 0
             let available = s.capacity - absence
             let values = TimePostingLoad.countedBuckets.map { s.buckets[$0] ?? 0 }
             let actual = values.reduce(0, +)
-            func f2(_ d: Decimal) -> String { DecimalText.format(d, scale: 2) }
-            func ratio(_ n: Decimal) -> String? { available > 0 ? DecimalText.format(n / available, scale: 4) : nil }
+            func f2(_ n: Int64) -> String { DecimalText.format(hundredths: n) }
+            func ratio(_ n: Int64) -> String? { available > 0 ? DecimalText.format(DecimalText.fromHundredths(n) / DecimalText.fromHundredths(available), scale: 4) : nil }
             return UtilizationRow(
                 isoWeek: week.label, weekStart: week.monday.iso, region: key.region, practice: key.practice,
                 jobCode: key.job, billableRole: key.billable, workers: s.workers,
