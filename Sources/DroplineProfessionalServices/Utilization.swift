@@ -75,9 +75,9 @@ public struct UtilizationWeek {
     public let week: ISOWeek
     var groups: [Sums] = []
     var index: [Group: Int] = [:]
-    /// The group of the last worker added: the next worker is often in it (workers come in key
-    /// order, a week after another for one worker), and hashing four names costs more than
-    /// comparing them.
+    /// The group of the last worker added, tried before the hash lookup: comparing four short
+    /// names costs less than hashing them, and neighbouring personnel numbers often share a
+    /// group (hired into one team).
     var last: (group: Group, index: Int)?
 
     public init(_ week: ISOWeek) { self.week = week }
