@@ -50,4 +50,21 @@ struct BenchHarnessTests {
         let sizes = many.stdout.split(separator: "\n").dropFirst().map { $0.split(separator: " ").first.map(String.init) }
         #expect(sizes == ["1", "3"], "\(many.stdout)")
     }
+
+    /// A step that fails gets no time: a crashed run would otherwise look fast. The harness stops
+    /// with the step's status and its stderr.
+    @Test func aFailedStepStopsTheBenchmark() throws {
+        let dir = NSTemporaryDirectory() + "dropline-bench-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        // Makes zones like dropline, then crashes on every run.
+        let fake = dir + "/crashing-dropline"
+        try "#!/bin/sh\nif [ \"$1\" = init ]; then exec \"\(TestPaths.binary)\" \"$@\"; fi\necho 'Fatal error: simulated' >&2\nexit 70\n".write(toFile: fake, atomically: true, encoding: .utf8)
+        #expect(chmod(fake, 0o755) == 0)
+        let result = try runProcess("/bin/bash", [TestPaths.repository + "/bench/run", "1"], environment: ["DROPLINE_BIN": fake, "BENCH_DIR": dir])
+        #expect(result.exitCode == 70, "\(result.stdout)\n\(result.stderr)")
+        #expect(result.stderr.contains("dropline run --dry-run exited with status 70") && result.stderr.contains("Fatal error: simulated"), "\(result.stderr)")
+        #expect(!result.stdout.contains("dropline run --dry-run "), "\(result.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/results-1.json"))
+    }
 }
