@@ -62,6 +62,52 @@ struct HostileInputTests {
         _ = try check(Self.doc(Self.head + doctype + Self.root + "<Control recordCount=\"0\"/></RateCard>"), "dtd_forbidden")
     }
 
+    /// With entries on hold, a timesheet export is first read for the held ids it carries again
+    /// (`forEachElement`): a hostile export gets through that read too, and is then quarantined
+    /// as without holds; the hold stays.
+    @Test(arguments: [
+        // Refused at its DOCTYPE, before the trailer uses the entity (the same without holds).
+        ("billion_laughs", "dtd_forbidden"), ("deep_nesting", "depth_limit"), ("huge_id", "size_limit"),
+        ("million_attributes", "size_limit"), ("cut_after_the_held_entry", "not_well_formed"),
+    ])
+    func hostileTimesheetsOverAZoneWithHolds(_ kind: String, _ reason: String) throws {
+        let zone = try TemporaryDropZone()
+        for name in WorkedExampleTests.run1 { try zone.drop(TestPaths.examples + "/inbound/" + name) }
+        _ = try zone.run(asOf: "2026-11-28", at: "2026-11-28T01:14:07Z")
+        func held() throws -> [String] { try DatabaseQueue(path: zone.root + "/warehouse.sqlite").read { try String.fetchAll($0, sql: "SELECT entry_id FROM holds") } }
+        let holds = try held()
+        #expect(!holds.isEmpty)
+        let root = "<TimesheetExport xmlns=\"urn:example:psa:time:2\" exportId=\"PSA-T-HOSTILE\" sourceSystem=\"PSA\" generatedAt=\"2026-11-28T23:30:00Z\" businessDate=\"2026-11-28\" schemaVersion=\"2\">"
+        let sheet = "<Timesheet id=\"TS-1\" worker=\"00012345\" weekStart=\"2026-11-23\" status=\"approved\">"
+        let entry = "<Entry id=\"\(holds[0])\" date=\"2026-11-24\" project=\"PRJ-10078\" task=\"T-01\" hours=\"2.00\" category=\"billable\"/>"
+        var data = Data(Self.head.utf8)
+        switch kind {
+        case "billion_laughs":
+            var dtd = "<!DOCTYPE TimesheetExport [\n<!ENTITY lol \"lol\">\n"
+            for i in 1...9 { dtd += "<!ENTITY lol\(i) \"" + String(repeating: "&lol\(i == 1 ? "" : String(i - 1));", count: 10) + "\">\n" }
+            data.append(Data((dtd + "]>\n" + root + sheet + entry + "</Timesheet><Control entryCount=\"&lol9;\"/></TimesheetExport>").utf8))
+        case "deep_nesting":
+            data.append(Data((root + sheet + String(repeating: "<a>", count: 100_000) + String(repeating: "</a>", count: 100_000) + entry + "</Timesheet></TimesheetExport>").utf8))
+        case "huge_id":
+            data.append(Data((root + sheet + "<Entry id=\"").utf8))
+            data.append(Data(repeating: UInt8(ascii: "7"), count: 20 << 20))
+            data.append(Data(("\"/>" + entry + "</Timesheet></TimesheetExport>").utf8))
+        case "million_attributes":
+            var s = root + sheet + "<Entry"
+            for i in 0..<1_000_000 { s += " a\(i)=\"1\"" }
+            data.append(Data((s + "/>" + entry + "</Timesheet></TimesheetExport>").utf8))
+        default:
+            data.append(Data((root + sheet + entry + "<Entry id=").utf8))
+        }
+        try zone.drop(data: data, as: "PSA_TIMESHEETS_PSA01_20261128_009.xml")
+        let started = Date()
+        let summary = try zone.run(asOf: "2026-11-29", at: "2026-11-29T01:00:00Z")
+        #expect(Date().timeIntervalSince(started) < 30)
+        let file = try #require(summary.files.first { $0.name == "PSA_TIMESHEETS_PSA01_20261128_009.xml" })
+        #expect(file.outcome == "quarantined" && file.reason == reason, "\(file.reason ?? "") \(file.message ?? "")")
+        #expect(try held() == holds)
+    }
+
     @Test func deepNesting() throws {
         let depth = 100_000
         let f = try check(Self.doc(Self.head + Self.root + String(repeating: "<a>", count: depth) + String(repeating: "</a>", count: depth) + "<Control recordCount=\"0\"/></RateCard>"), "depth_limit")
