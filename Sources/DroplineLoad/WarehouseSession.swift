@@ -8,11 +8,9 @@ public final class WarehouseSession: ReferenceLookup {
     let db: Database
     let runID: String
     var exportID: String = ""
-    let statement: StatementCache
 
     public init(db: Database, runID: String) {
         self.db = db
-        self.statement = StatementCache(db)
         self.runID = runID
     }
 
@@ -243,16 +241,32 @@ public final class WarehouseSession: ReferenceLookup {
 
     // MARK: ReferenceLookup
 
+    /// What a `reference` rule asks: its statement is prepared once per file (nil: the table
+    /// does not exist as the file's load begins, and no load creates another pipeline's table).
+    struct ExistsQuery: Hashable {
+        var table: String
+        var columns: [String]
+        var effective: [String]
+    }
+    var existsStatements: [ExistsQuery: RawStatement?] = [:]
+
     public func exists(table: String, columns: [String], values: [String], effective: (date: BusinessDate, fromColumn: String, toColumn: String)?) throws -> Bool {
         try beforeAccess()
-        guard try db.tableExists(table) else { return false }
-        var sql = "SELECT 1 FROM \(quoted(table)) WHERE " + columns.map { "\(quoted($0)) = ?" }.joined(separator: " AND ")
-        var args = values.map(\.databaseValue)
-        if let e = effective {
-            sql += " AND \(quoted(e.fromColumn)) <= ? AND \(quoted(e.toColumn)) >= ?"
-            args += [e.date.iso.databaseValue, e.date.iso.databaseValue]
+        let key = ExistsQuery(table: table, columns: columns, effective: effective.map { [$0.fromColumn, $0.toColumn] } ?? [])
+        let statement: RawStatement?
+        if let known = existsStatements[key] {
+            statement = known
+        } else {
+            var sql = "SELECT 1 FROM \(quoted(table)) WHERE " + columns.map { "\(quoted($0)) = ?" }.joined(separator: " AND ")
+            if let e = effective { sql += " AND \(quoted(e.fromColumn)) <= ? AND \(quoted(e.toColumn)) >= ?" }
+            statement = try db.tableExists(table) ? try RawStatement(db, sql + " LIMIT 1") : nil
+            existsStatements[key] = statement
         }
-        return try Row.fetchOne(statement(sql + " LIMIT 1"), arguments: StatementArguments(args)) != nil
+        guard let statement else { return false }
+        for (i, value) in values.enumerated() { statement.bind(value, from: Int32(i + 1)) }
+        if let e = effective { statement.bind(e.date.iso, e.date.iso, from: Int32(values.count + 1)) }
+        defer { statement.reset() }
+        return try statement.step()
     }
 }
 

@@ -150,6 +150,62 @@ struct GenericExtractTests {
         #expect(try db.read { try String.fetchAll($0, sql: "SELECT name || '/' || years || '/' || _export_id FROM skills WHERE person_id = 'P1' ORDER BY name") } == ["rust/1/ORG-2", "sql/6/ORG-1", "swift/2/ORG-1"])
     }
 
+    /// A `reference` rule with `effective`: the key must have a range valid on the record's date.
+    @Test func effectiveReferencesNeedARangeValidOnTheDate() throws {
+        // The shipped pipelines, unchanged (the workers table), and one more beside them.
+        let dir = try TestPaths.editedPipelines("workers.yaml", replacing: "pipeline: workers", with: "pipeline: workers")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try """
+            format_version: 1
+            pipeline: visits
+            description: client visits by worker
+            inbox: { pattern: "VISITS_*.xml", settle_seconds: 0 }
+            extract:
+              xml:
+                root: /VISITS
+                header:
+                  export_id: "@id"
+                  business_date: { path: "@date", type: date }
+                control:
+                  element: END
+                  totals:
+                    - { attribute: visits, count: visit }
+                records:
+                  visit:
+                    path: /VISITS/VISIT
+                    key: [pernr, date]
+                    fields:
+                      pernr: "@PERNR"
+                      date: { path: "@DATE", type: date }
+            validate:
+              - reference: { record: visit, match: { pernr: pernr }, table: workers, effective: { date: date, from: valid_from, to: valid_to } }
+            load:
+              - table: { record: visit, name: visits, key: [pernr, date] }
+
+            """.write(toFile: dir + "/visits.yaml", atomically: true, encoding: .utf8)
+        let zone = try TemporaryDropZone(pipelines: dir)
+        // 00012345: 2025-03-01..2026-06-30 and from 2026-07-01; 00012346 from 2026-11-25.
+        try zone.drop(TestPaths.examples + "/inbound/HR_WORKERS_HRIS01_20261127_001.xml")
+        _ = try zone.run(asOf: "2026-11-28")
+        try zone.drop(data: Data("""
+            <VISITS id="V-1" date="2026-11-28">
+              <VISIT PERNR="00012345" DATE="2026-11-27"/>
+              <VISIT PERNR="00012346" DATE="2026-11-20"/>
+              <VISIT PERNR="00012346" DATE="2026-11-26"/>
+              <VISIT PERNR="00099999" DATE="2026-11-27"/>
+              <VISIT PERNR="00012345" DATE="2025-01-15"/>
+              <VISIT PERNR="00012345" DATE="2026-06-30"/>
+              <END visits="6"/>
+            </VISITS>
+
+            """.utf8), as: "VISITS_20261128_001.xml")
+        let file = try #require(try zone.run(asOf: "2026-11-29").files.first)
+        #expect(file.records["loaded"] == 3 && file.records["rejected"] == 3, "\(file.records) \(file.message ?? "")")
+        #expect(file.reasons == ["unknown_reference": 3])
+        let db = try DatabaseQueue(path: zone.root + "/warehouse.sqlite")
+        #expect(try db.read { try String.fetchAll($0, sql: "SELECT pernr || ' ' || date FROM visits ORDER BY pernr, date") } == ["00012345 2026-06-30", "00012345 2026-11-27", "00012346 2026-11-26"])
+    }
+
     @Test func allAttributesRecordsNeedColumns() throws {
         let dir = NSTemporaryDirectory() + "dropline-org-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
