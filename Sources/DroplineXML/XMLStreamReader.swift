@@ -101,8 +101,7 @@ public final class XMLStreamReader {
             if rc == 0 { throw FileFailure(.notWellFormed, "the document has no root element", byteOffset: bytesConsumed) }
             switch xmlTextReaderNodeType(reader) {
             case Int32(XML_READER_TYPE_DOCUMENT_TYPE.rawValue):
-                throw FileFailure(.dtdForbidden, "the document has a DOCTYPE; exports never carry one and no DTD is ever loaded",
-                                  line: Int(xmlTextReaderGetParserLineNumber(reader)), column: Int(xmlTextReaderGetParserColumnNumber(reader)))
+                throw doctypeRefused()
             case Int32(XML_READER_TYPE_ELEMENT.rawValue):
                 guard let node = xmlTextReaderCurrentNode(reader) else { continue }
                 let element = XMLElement(namespace: internedNamespace(node), local: internedName(node), attributes: internedAttributes(node), line: Int(xmlGetLineNo(node)))
@@ -172,7 +171,7 @@ public final class XMLStreamReader {
             skip = false
             switch xmlTextReaderNodeType(reader) {
             case Int32(XML_READER_TYPE_DOCUMENT_TYPE.rawValue):
-                throw FileFailure(.dtdForbidden, "the document has a DOCTYPE; exports never carry one and no DTD is ever loaded", line: Int(xmlTextReaderGetParserLineNumber(reader)))
+                throw doctypeRefused()
             case Int32(XML_READER_TYPE_ELEMENT.rawValue):
                 let depth = Int(xmlTextReaderDepth(reader))
                 matched = min(matched, depth)
@@ -196,12 +195,23 @@ public final class XMLStreamReader {
         }
     }
 
+    /// The reader stands on a DOCTYPE: never loaded, the document is refused there.
+    func doctypeRefused() -> FileFailure {
+        FileFailure(.dtdForbidden, "the document has a DOCTYPE; exports never carry one and no DTD is ever loaded",
+                    line: Int(xmlTextReaderGetParserLineNumber(reader)), column: Int(xmlTextReaderGetParserColumnNumber(reader)))
+    }
+
     /// Whether the NUL-terminated `p` holds exactly `bytes` (both nil: no name).
     static func spelled(_ p: UnsafePointer<xmlChar>?, _ bytes: [UInt8]?) -> Bool {
         guard let bytes else { return p == nil }
         guard let p else { return false }
-        for i in bytes.indices where p[i] != bytes[i] { return false }
-        return p[bytes.count] == 0
+        return bytes.withUnsafeBufferPointer { spelled(p, $0) }
+    }
+
+    /// Whether the NUL-terminated `p` holds exactly the bytes `u` (which hold no NUL).
+    static func spelled(_ p: UnsafePointer<xmlChar>, _ u: UnsafeBufferPointer<UInt8>) -> Bool {
+        for i in 0..<u.count where p[i] != u[i] { return false }
+        return p[u.count] == 0
     }
 
     /// The value of an element's attribute (as `internedAttributes` reads it); nil when the
@@ -314,10 +324,7 @@ public final class XMLStreamReader {
     /// Whether the NUL-terminated `p` holds exactly the UTF-8 of `s` (which has no NUL).
     static func spells(_ s: String, _ p: UnsafePointer<xmlChar>) -> Bool {
         var s = s
-        return s.withUTF8 { u in
-            for i in 0..<u.count where p[i] != u[i] { return false }
-            return p[u.count] == 0
-        }
+        return s.withUTF8 { spelled(p, $0) }
     }
 
     func internedName(_ node: xmlNodePtr) -> String { intern(node.pointee.name) }
