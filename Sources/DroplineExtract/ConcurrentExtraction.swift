@@ -21,12 +21,16 @@ extension XMLRecordExtractor {
         let prepare = Unchecked(prepare)
         let thread = Thread {
             var batch = RecordBatch<Prepared>(capacity: handoffBatchSize)
+            /// A batch handed over carries how far the parser has read (for progress).
+            func handed(_ b: RecordBatch<Prepared>) -> Handed<Prepared> {
+                b.bytesRead = extractor.value.bytesRead
+                return .records(b)
+            }
             let result = Result {
                 try extractor.value.run(path: path, checkControl: checkControl, header: { try handoff.put(.header($0)) }, record: { r in
                     batch.append((r, prepare.value(r)))
                     if batch.isFull {
-                        batch.bytesRead = extractor.value.bytesRead
-                        try handoff.put(.records(batch))
+                        try handoff.put(handed(batch))
                         if let back = spent.poll() {
                             back.empty()
                             batch = back
@@ -36,10 +40,7 @@ extension XMLRecordExtractor {
                     }
                 })
             }
-            if !batch.isEmpty {
-                batch.bytesRead = extractor.value.bytesRead
-                try? handoff.put(.records(batch))
-            }
+            if !batch.isEmpty { try? handoff.put(handed(batch)) }
             try? handoff.put(.done(result.mapError(Unchecked.init)))
             finished.signal()
         }
