@@ -82,12 +82,8 @@ public struct UtilizationWeek {
 
     public init(_ week: ISOWeek) { self.week = week }
 
-    /// One worker: every range of theirs (any order) and their posted hours of the week by bucket.
-    public mutating func add(ranges: [WorkerRange], postings: [(bucket: String, hours: Decimal)]) {
-        add(sorted: ranges.sorted { $0.from < $1.from }, postings: postings.map { ($0.bucket, DecimalText.hundredths($0.hours)) })
-    }
-
-    /// `add` with the ranges sorted by start and the hours in hundredths.
+    /// One worker: every range of theirs, sorted by start, and their posted hours of the week by
+    /// bucket, in hundredths.
     public mutating func add(sorted rs: [WorkerRange], postings: [(bucket: String, hundredths: Int64)]) {
         guard let range = Self.attribution(rs, week) else { return }
         let capacity = DecimalText.hundredths(Self.capacity(rs, week))
