@@ -53,14 +53,32 @@ public final class WriteBehind: @unchecked Sendable {
     struct Batch {
         var seq = 0
         var rows = 0
-        var bytes: [UInt8] = []
+        var bytes = ByteBuffer(capacity: 1 << 16)
+    }
+
+    /// The bytes of a batch, in memory of its own: handed to the writer and back without
+    /// copying. Rows are appended through `RowValues`, which works on a copy of the pointer and
+    /// count (a class's stored properties are checked for exclusive access on every change).
+    final class ByteBuffer {
+        var base: UnsafeMutableRawPointer
+        var count = 0
+        var capacity: Int
+
+        init(capacity: Int) {
+            self.capacity = capacity
+            base = .allocate(byteCount: capacity, alignment: 8)
+            base.bindMemory(to: UInt8.self, capacity: capacity)
+        }
+
+        deinit { base.deallocate() }
+
+        func removeAll() { count = 0 }
     }
 
     /// Writes one row's values into a batch, in parameter order.
     public init(statements: [RawStatement], synchronous: Bool = false) {
         self.statements = statements
         self.synchronous = synchronous
-        pending.bytes.reserveCapacity(1 << 16)
     }
 
     deinit { close() }
@@ -70,23 +88,72 @@ public final class WriteBehind: @unchecked Sendable {
     /// copied, inspected and destroyed through generic witnesses, a quarter of the deciding
     /// thread's time.
     public struct RowValues {
-        @usableFromInline var bytes: [UInt8]
+        @usableFromInline var base: UnsafeMutableRawPointer
+        @usableFromInline var count: Int
+        @usableFromInline var capacity: Int
+
+        init(_ b: ByteBuffer) {
+            base = b.base
+            count = b.count
+            capacity = b.capacity
+        }
+
+        /// Gives the buffer its (possibly moved) memory and new length back.
+        func store(into b: ByteBuffer) {
+            b.base = base
+            b.count = count
+            b.capacity = capacity
+        }
 
         @inlinable
         public mutating func text(_ value: String?) {
-            guard var value else { return bytes.append(0) }
-            bytes.append(1)
+            guard var value else { return null() }
             value.withUTF8 { utf8 in
-                withUnsafeBytes(of: UInt32(utf8.count).littleEndian) { bytes.append(contentsOf: $0) }
-                bytes.append(contentsOf: utf8)
+                reserve(5 + utf8.count)
+                put(UInt8(1))
+                put(UInt32(utf8.count))
+                if let from = utf8.baseAddress { (base + count).copyMemory(from: from, byteCount: utf8.count) }
+                count += utf8.count
             }
         }
 
         @inlinable
         public mutating func integer(_ value: Int64?) {
-            guard let value else { return bytes.append(0) }
-            bytes.append(2)
-            withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+            guard let value else { return null() }
+            reserve(9)
+            put(UInt8(2))
+            put(value)
+        }
+
+        @inlinable
+        mutating func null() {
+            reserve(1)
+            put(UInt8(0))
+        }
+
+        /// Room for `n` more bytes.
+        @inlinable
+        mutating func reserve(_ n: Int) {
+            if count + n > capacity { grow(to: count + n) }
+        }
+
+        @usableFromInline
+        mutating func grow(to needed: Int) {
+            var c = capacity * 2
+            while c < needed { c *= 2 }
+            let b = UnsafeMutableRawPointer.allocate(byteCount: c, alignment: 8)
+            b.bindMemory(to: UInt8.self, capacity: c)
+            b.copyMemory(from: base, byteCount: count)
+            base.deallocate()
+            base = b
+            capacity = c
+        }
+
+        /// Appends a value's bytes, little-endian, where `reserve` made room.
+        @inlinable
+        mutating func put<T: FixedWidthInteger>(_ value: T) {
+            base.storeBytes(of: value.littleEndian, toByteOffset: count, as: T.self)
+            count += MemoryLayout<T>.size
         }
     }
 
@@ -94,16 +161,16 @@ public final class WriteBehind: @unchecked Sendable {
     /// order; it runs after every row queued before it. Synchronous: runs at once, from the same
     /// bytes (SQLite then binds the text without copying it, as the writer does).
     public func row(_ statement: Int, key: String? = nil, _ values: (inout RowValues) -> Void) throws {
-        var row = RowValues(bytes: pending.bytes)
-        pending.bytes = []
-        row.bytes.append(UInt8(statement))
+        var row = RowValues(pending.bytes)
+        row.reserve(1)
+        row.put(UInt8(statement))
         values(&row)
-        pending.bytes = row.bytes
+        row.store(into: pending.bytes)
         pending.rows += 1
         if synchronous {
             defer {
                 pending.rows = 0
-                pending.bytes.removeAll(keepingCapacity: true)
+                pending.bytes.removeAll()
             }
             return try execute(pending)
         }
@@ -201,8 +268,7 @@ public final class WriteBehind: @unchecked Sendable {
         pendingKeys = []
         pending = spare.popLast() ?? Batch()
         pending.rows = 0
-        pending.bytes.removeAll(keepingCapacity: true)
-        if pending.bytes.capacity == 0 { pending.bytes.reserveCapacity(1 << 16) }
+        pending.bytes.removeAll()
         state.broadcast()
         if !started {
             started = true
@@ -241,42 +307,40 @@ public final class WriteBehind: @unchecked Sendable {
 
     /// Binds and runs each row of the batch in order, the connection held per row.
     func execute(_ batch: Batch) throws {
-        try batch.bytes.withUnsafeBufferPointer { buffer in
-            guard let base = buffer.baseAddress else { return }
-            var at = 0
-            func load<T: FixedWidthInteger>(_: T.Type) -> T {
-                var v: T = 0
-                withUnsafeMutableBytes(of: &v) { $0.copyMemory(from: UnsafeRawBufferPointer(start: base + at, count: MemoryLayout<T>.size)) }
-                at += MemoryLayout<T>.size
-                return T(littleEndian: v)
-            }
-            for _ in 0..<batch.rows {
-                let statement = statements[Int(base[at])]
+        let raw = UnsafeRawPointer(batch.bytes.base)
+        // Bound to bytes as allocated.
+        let base = raw.assumingMemoryBound(to: UInt8.self)
+        var at = 0
+        func load<T: FixedWidthInteger>(_: T.Type) -> T {
+            defer { at += MemoryLayout<T>.size }
+            return T(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: T.self))
+        }
+        for _ in 0..<batch.rows {
+            let statement = statements[Int(base[at])]
+            at += 1
+            let h = statement.handle
+            let count = sqlite3_bind_parameter_count(h)
+            connection.lock()
+            defer { connection.unlock() }
+            var index: Int32 = 1
+            while index <= count {
+                defer { index += 1 }
+                let tag = base[at]
                 at += 1
-                let h = statement.handle
-                let count = sqlite3_bind_parameter_count(h)
-                connection.lock()
-                defer { connection.unlock() }
-                var index: Int32 = 1
-                while index <= count {
-                    defer { index += 1 }
-                    let tag = base[at]
-                    at += 1
-                    switch tag {
-                    case 1:
-                        let n = Int(load(UInt32.self))
-                        // Not copied by SQLite (static): the batch outlives the row's run, and every
-                        // parameter is bound again before the statement runs again.
-                        base.advanced(by: at).withMemoryRebound(to: CChar.self, capacity: max(n, 1)) {
-                            _ = sqlite3_bind_text(h, index, $0, Int32(n), nil)
-                        }
-                        at += n
-                    case 2: sqlite3_bind_int64(h, index, load(Int64.self))
-                    default: sqlite3_bind_null(h, index)
+                switch tag {
+                case 1:
+                    let n = Int(load(UInt32.self))
+                    // Not copied by SQLite (static): the batch outlives the row's run, and every
+                    // parameter is bound again before the statement runs again.
+                    base.advanced(by: at).withMemoryRebound(to: CChar.self, capacity: max(n, 1)) {
+                        _ = sqlite3_bind_text(h, index, $0, Int32(n), nil)
                     }
+                    at += n
+                case 2: sqlite3_bind_int64(h, index, load(Int64.self))
+                default: sqlite3_bind_null(h, index)
                 }
-                try statement.run()
             }
+            try statement.run()
         }
     }
 }

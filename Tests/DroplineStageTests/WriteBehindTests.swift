@@ -50,6 +50,26 @@ struct WriteBehindTests {
         }
     }
 
+    /// A value larger than a batch's first memory (64 KiB) moves the row's bytes to a larger
+    /// block mid-row; the rows before it and the values after it in the same row survive.
+    @Test(arguments: [false, true]) func valuesLargerThanABatchArriveWhole(synchronous: Bool) throws {
+        let (queue, dir) = try database()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let big = String(repeating: "ø0123456789", count: 30_000)
+        try writing(queue, synchronous: synchronous) { _, writes in
+            for i in 0..<300 {
+                try writes.row(0, "k\(i)", i == 150 ? big : "v\(i)", Int64(i))
+            }
+            try writes.finish()
+        }
+        let rows = try queue.read { try Row.fetchAll($0, sql: "SELECT k, v FROM t ORDER BY n") }
+        #expect(rows.count == 300)
+        for (i, row) in rows.enumerated() {
+            #expect(row[0] as String? == "k\(i)")
+            #expect(row[1] as String? == (i == 150 ? big : "v\(i)"))
+        }
+    }
+
     @Test func aKeyIsInFlightUntilItsRowRan() throws {
         let (queue, dir) = try database()
         defer { try? FileManager.default.removeItem(atPath: dir) }
