@@ -35,12 +35,18 @@ final class TimePostingStage: TimeEntryLookup {
     /// stage wrote (`written` says "maybe") needs a hold lookup, not every entry after the first
     /// hold.
     let holdsBefore: Bool
+    /// True when postings and their weekly sums were both empty as the transaction began (the
+    /// first load of a zone, a history loaded in one go): then every key this stage writes is
+    /// kept in `written`, and an entry or worker week it certainly did not write has no posting
+    /// and no posted hours, without asking the warehouse.
+    let nothingPostedBefore: Bool
     /// ISO weeks already marked in `utilization_due` by this transaction.
     var dueWeeks: Set<Int> = []
     let writes: WriteBehind
     /// Keys (entry ids, and worker weeks as `weekKey`) of what this stage wrote that a lookup
-    /// must know of: with a second connection every key (`read`), without one (everything is read
-    /// on the writer's connection) only the entries it held (`mayBeHeld`).
+    /// must know of: with a second connection or `nothingPostedBefore` every key (`read`,
+    /// `postings(of:)`, `postedHundredths`), else (everything is read on the writer's
+    /// connection) only the entries it held (`mayBeHeld`).
     var written: KeyFilter
     /// The lookups on the writer's connection, and on the second connection when there is one.
     let mainReads: ReadStatements
@@ -109,8 +115,9 @@ final class TimePostingStage: TimeEntryLookup {
         self.reader = reader
         readerReads = try reader.map { r in try ReadStatements(r.prepare, hasWorkers: hasWorkers) }
         writes = WriteBehind(statements: try Write.allCases.map { try RawStatement(db, $0.sql) }, synchronous: readerReads == nil)
-        written = KeyFilter(expectedKeys: readerReads == nil ? expectedEntries / 16 : expectedEntries)
         holdsBefore = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM holds)") ?? true
+        nothingPostedBefore = try Bool.fetchOne(db, sql: "SELECT NOT EXISTS (SELECT 1 FROM postings) AND NOT EXISTS (SELECT 1 FROM posted_week)") ?? false
+        written = KeyFilter(expectedKeys: readerReads == nil && !nothingPostedBefore ? expectedEntries / 16 : expectedEntries)
         projects = try Self.loadProjects(db)
         rates = try Self.loadRates(db)
         periods = try Self.loadPeriods(db, company: settings.company)
@@ -366,7 +373,7 @@ final class TimePostingStage: TimeEntryLookup {
     /// Queues a row, its values written in parameter order with their concrete types; `key`
     /// names what lookups it changes (an entry id, or `weekKey`).
     func write(_ statement: Write, key: String? = nil, _ values: (inout WriteBehind.RowValues) -> Void) throws {
-        if let key, readerReads != nil || statement == .holdInsert { written.insert(key) }
+        if let key, readerReads != nil || nothingPostedBefore || statement == .holdInsert { written.insert(key) }
         try writes.row(statement.rawValue, key: key, values)
     }
 
@@ -616,14 +623,15 @@ final class TimePostingStage: TimeEntryLookup {
         if !weekBuckets.isEmpty { try flushWeekBuckets() }
         let monday = ISOWeek(containing: date).monday
         var week = PostedWeek(pernr: pernr, monday: monday, cents: Array(repeating: 0, count: 7))
-        try read(Self.weekKey(pernr, monday.dayNumber)) { reads in
+        let key = Self.weekKey(pernr, monday.dayNumber)
+        if !nothingPostedBefore || written.mayContain(key) { try read(key) { reads in
             let s = reads.postedWeek
             s.bind(monday.iso, pernr)
             defer { s.reset() }
             if try s.step() {
                 for i in 0..<7 { week.cents[i] = s.int64(Int32(i)) ?? 0 }
             }
-        }
+        } }
         if let current = postedWeek {
             if earlierWeeks.count == Self.earlierWeeksKept { earlierWeeks.removeFirst() }
             earlierWeeks.append(current)
@@ -642,6 +650,7 @@ final class TimePostingStage: TimeEntryLookup {
     /// Every posting of an entry id, oldest first (one query serves both lookups below).
     func postings(of entryID: String) throws -> [StoredPosting] {
         if let last = lastPostings, last.entryID == entryID { return last.rows }
+        if nothingPostedBefore && !written.mayContain(entryID) { return [] }
         let rows: [StoredPosting] = try read(entryID) { reads in
             let s = reads.postingsOfEntry
             s.bind(entryID)

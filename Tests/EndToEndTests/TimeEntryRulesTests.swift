@@ -227,10 +227,20 @@ struct TimeEntryRulesTests {
     /// One file whose entries depend on earlier entries of the same file: a duplicate, a
     /// correction, the daily 24 hours across two timesheets, and a held entry held again. A real
     /// run decides them while their writes are still queued (or long written: a thousand
-    /// rejected entries between the two timesheets); a dry run decides them the same way.
-    @Test(arguments: [false, true])
-    func decisionsWithinOneFileSeeEachOther(dryRun: Bool) throws {
-        let zone = try afterRunOne()
+    /// rejected entries between the two timesheets); a dry run decides them the same way. On a
+    /// zone with postings, and on one with master data only, where nothing was posted before
+    /// (the lookups then ask the warehouse only for what the file itself wrote).
+    @Test(arguments: [false, true], [false, true])
+    func decisionsWithinOneFileSeeEachOther(dryRun: Bool, nothingPostedBefore: Bool) throws {
+        let zone: TemporaryDropZone
+        if nothingPostedBefore {
+            zone = try TemporaryDropZone()
+            for name in WorkedExampleTests.run1 where !name.hasPrefix("PSA_TIMESHEETS") { try zone.drop(TestPaths.examples + "/inbound/" + name) }
+            _ = try zone.run(asOf: "2026-11-28", at: "2026-11-28T01:14:07Z")
+            #expect(try DatabaseQueue(path: zone.root + "/warehouse.sqlite").read { try Int.fetchOne($0, sql: "SELECT (SELECT COUNT(*) FROM postings) + (SELECT COUNT(*) FROM posted_week)") } == 0)
+        } else {
+            zone = try afterRunOne()
+        }
         func entry(_ id: Int, _ date: String, _ hours: String, project: String = "PRJ-10042") -> String {
             "    <Entry id=\"TE-\(String(format: "%08d", id))\" date=\"\(date)\" project=\"\(project)\" hours=\"\(hours)\" category=\"billable\"/>"
         }
