@@ -5,15 +5,8 @@ import GRDB
 import Testing
 
 struct WriteBehindTests {
-    /// A file database (the second connection needs a file) with one table.
     func database() throws -> (DatabaseQueue, String) {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("writebehind-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        var config = Configuration()
-        config.prepareDatabase { try $0.execute(sql: "PRAGMA journal_mode = WAL") }
-        let queue = try DatabaseQueue(path: dir + "/w.sqlite", configuration: config)
-        try queue.write { try $0.execute(sql: "CREATE TABLE t (k TEXT PRIMARY KEY, v TEXT, n INTEGER)") }
-        return (queue, dir)
+        try walDatabase("w", schema: "CREATE TABLE t (k TEXT PRIMARY KEY, v TEXT, n INTEGER)")
     }
 
     static let insert = "INSERT INTO t (k, v, n) VALUES (?, ?, ?)"
