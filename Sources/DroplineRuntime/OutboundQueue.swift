@@ -66,9 +66,21 @@ struct OutboundQueue {
 
     /// Writes every pending file (of one pipeline, or all), oldest reservation first.
     func writePending(pipeline: String? = nil) throws -> [RunSummary.Output] {
-        let rows = try warehouse.read { db in
+        try write(try pending(pipeline: pipeline))
+    }
+
+    /// The files reserved and not yet written (of one pipeline, or all), oldest reservation first.
+    /// Read apart from `write`, on the run's thread: a writer on another thread that read them
+    /// itself waited for the run's connection until utilization was refreshed, and only then
+    /// began the labor file (which reads through a connection of its own).
+    func pending(pipeline: String? = nil) throws -> [Row] {
+        try warehouse.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM outbound_file WHERE status = 'pending'" + (pipeline == nil ? "" : " AND pipeline = ?") + " ORDER BY rowid", arguments: StatementArguments(pipeline.map { [$0] } ?? []))
         }
+    }
+
+    /// Writes the reserved files `rows` (from `pending`).
+    func write(_ rows: [Row]) throws -> [RunSummary.Output] {
         var outputs: [RunSummary.Output] = []
         for row in rows {
             let name: String = row["name"], kind: String = row["kind"], created: String = row["created_at"]

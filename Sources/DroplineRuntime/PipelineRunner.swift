@@ -154,8 +154,8 @@ public final class PipelineRunner {
                 try postingRun?.reserveLaborFile(createdAt: createdAt)
                 // The pipeline's outbound files (the labor file reads postings through a
                 // connection of its own) are written while utilization is refreshed.
-                let name = definition.name
-                let files = BackgroundTask(name: "dropline-outbound") { try outbound.writePending(pipeline: name) }
+                let reserved = try outbound.pending(pipeline: definition.name)
+                let files = BackgroundTask(name: "dropline-outbound") { try outbound.write(reserved) }
                 let utilization = Result { try postingRun?.refreshUtilization() ?? [] }
                 summary.outputs += try files.wait()
                 summary.outputs += try utilization.get()
