@@ -4,8 +4,11 @@ import DroplineXML
 import Foundation
 
 /// What the fuzzer drives, also replayed by the tests on the regression corpus: the streaming
-/// XML extractor with the shipped time-entry definition and schema (nested records, sums), and
-/// the pipeline definition loader. Every input must end in a result or a clean error.
+/// XML extractor with the shipped time-entry definition and schema (nested records, sums), the
+/// streaming read of the entries' ids that finds held entries an export carries again, and the
+/// pipeline definition loader. Every input must end in a result or a clean error. The first
+/// byte chooses: odd, the loader; 0 mod 4, the extractor with the schema; 2 mod 4, without it,
+/// and 6 mod 8 then the entry ids as well.
 public enum FuzzTargets {
     /// The time-entry definition, its schema, and the stem of the input file's path.
     nonisolated(unsafe) static var prepared: (XMLExtractDefinition, XMLSchema?, String)?
@@ -32,6 +35,10 @@ public enum FuzzTargets {
         if selector % 2 == 0 {
             let extractor = XMLRecordExtractor(definition: extract, schema: selector % 4 == 0 ? schema : nil, limits: XMLLimits(maxUnitBytes: 1 << 16, maxDepth: 64))
             _ = try? extractor.run(path: path, header: { _ in }, record: { _ in })
+            if selector % 8 == 6, let entry = extract.records.first(where: { $0.name == "entry" }), let reader = try? XMLStreamReader(path: path, limits: XMLLimits(maxUnitBytes: 1 << 16, maxDepth: 64)) {
+                var ids = 0
+                try? reader.forEachElement(at: entry.path.map { XMLName(namespace: $0.namespace, local: $0.local) }, attribute: XMLName(namespace: nil, local: "id")) { _ in ids += 1 }
+            }
         } else {
             _ = try? PipelineLoader().load(file: path)
         }
