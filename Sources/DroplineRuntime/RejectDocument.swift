@@ -326,13 +326,26 @@ struct ByteScanner {
     static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D }
 
     /// The index from `i` (below `n`) of the next byte `feed` must see, or `n`: in text the next
-    /// '<', inside a quoted attribute value the closing quote; elsewhere `i` itself. The bytes
-    /// passed over would only have been remembered as `previous`, which is set as if fed.
+    /// '<', inside a quoted attribute value the closing quote, in a start tag past its name the
+    /// next quote or '>'; elsewhere `i` itself. The bytes passed over would only have been
+    /// remembered as `previous`, which is set as if fed.
     mutating func skipInert(_ b: UnsafeBufferPointer<UInt8>, from i: Int, to n: Int) -> Int {
         guard i < n, let base = b.baseAddress else { return i }
-        let target: UInt8
-        if state == .text { target = UInt8(ascii: "<") } else if state == .startTag && quote != 0 { target = quote } else { return i }
-        let j = memchr(base + i, Int32(target), n - i).map { UnsafePointer($0.assumingMemoryBound(to: UInt8.self)) - base } ?? n
+        let j: Int
+        if state == .startTag && quote == 0 && !collectingName {
+            // Attribute names, '=' and spaces: a plain loop, memchr takes one byte value.
+            var k = i
+            while k < n {
+                let c = base[k]
+                if c == UInt8(ascii: "\"") || c == UInt8(ascii: "'") || c == UInt8(ascii: ">") { break }
+                k += 1
+            }
+            j = k
+        } else {
+            let target: UInt8
+            if state == .text { target = UInt8(ascii: "<") } else if state == .startTag && quote != 0 { target = quote } else { return i }
+            j = memchr(base + i, Int32(target), n - i).map { UnsafePointer($0.assumingMemoryBound(to: UInt8.self)) - base } ?? n
+        }
         if j > i { previous = b[j - 1] }
         return j
     }
