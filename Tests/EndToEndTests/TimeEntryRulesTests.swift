@@ -288,6 +288,20 @@ struct TimeEntryRulesTests {
         }
     }
 
+    /// A byte-identical copy of an export carrying a held entry is a duplicate: it is not loaded,
+    /// so it does not carry the entry again. The hold is re-evaluated before the files, as on any
+    /// night (its expiry goes to the HELD reject file, not the HELDLATE one of entries whose
+    /// carrying export was not loaded after all).
+    @Test func aDuplicateExportDoesNotCarryAHeldEntryAgain() throws {
+        let zone = try afterRunOne()
+        try zone.drop(TestPaths.examples + "/inbound/PSA_TIMESHEETS_PSA01_20261127_001.xml", as: "PSA_TIMESHEETS_PSA01_20261127_009.xml")
+        let summary = try zone.run(asOf: "2026-12-02", at: "2026-12-02T03:00:00Z")
+        #expect(summary.files.map { "\($0.outcome) \($0.reason ?? "")" } == ["skipped duplicate_file"])
+        #expect(summary.holds == ["rejected": 1])
+        #expect(try rejects(zone, file: "PSA_TIMESHEETS_HELD_20261202_001.xml")["TE-00000003"]?.primary_reason == "no_erp_project_number")
+        #expect(zone.files(in: "rejected").allSatisfy { !$0.contains("HELDLATE") })
+    }
+
     @Test func heldEntryExpiresIntoAReject() throws {
         let zone = try afterRunOne()
         // TE-00000003 is held no_erp_project_number since B = 2026-11-27; a run on 2026-12-02 rejects it.
