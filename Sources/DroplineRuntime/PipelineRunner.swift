@@ -113,7 +113,7 @@ public final class PipelineRunner {
             var carried = Set<String>()
             if let postingRun {
                 carried = try postingRun.carriedAgain(in: files.map { zone.inbox + "/" + $0.0 }, digests: &processor.knownDigests)
-                summary.holds = try postingRun.reevaluateHolds(where: { !carried.contains($0) }, label: "HELD")
+                summary.holds = try postingRun.reevaluateHolds(where: { !carried.contains($0.entry.entryID) }, label: "HELD")
             }
             for item in reprocess where item.pipeline == definition.name {
                 // A copy: archived originals are never modified.
@@ -146,8 +146,10 @@ public final class PipelineRunner {
                 }
             }
             if let postingRun, !carried.isEmpty {
-                // Held entries whose export was not loaded after all are decided now.
-                for (k, v) in try postingRun.reevaluateHolds(where: { carried.contains($0) }, label: "HELDLATE") { summary.holds?[k, default: 0] += v }
+                // Held entries whose export was not loaded after all are decided now; those an
+                // export of this run held again (their hold row is this run's) were just decided.
+                let runID = context.runID
+                for (k, v) in try postingRun.reevaluateHolds(where: { carried.contains($0.entry.entryID) && $0.heldSinceRun != runID }, label: "HELDLATE") { summary.holds?[k, default: 0] += v }
             }
             if !request.dryRun {
                 try outbound.reserveSnapshots(of: definition, createdAt: createdAt)

@@ -77,7 +77,7 @@ struct TimePostingRun {
     }
 
     /// Re-evaluates held entries oldest first (by business date, file, position) that `include` selects.
-    func reevaluateHolds(where include: (String) -> Bool, label: String) throws -> [String: Int] {
+    func reevaluateHolds(where include: (TimePostingStage.HeldEntry) -> Bool, label: String) throws -> [String: Int] {
         var outcomes: [String: Int] = [:]
         // The rejects get a file name the pipeline claims, so that a fixed file can be resubmitted.
         let fileName = "PSA_TIMESHEETS_\(label.replacingOccurrences(of: "_", with: ""))_\(context.runDate.compact)_001.xml"
@@ -88,7 +88,7 @@ struct TimePostingRun {
             let stage = try TimePostingStage(db: db, load: load, settings: settings, runID: context.runID, runDate: context.runDate, audit: !context.dryRun)
             defer { stage.close() }
             try stage.forEachHeld { held in
-                guard include(held.entry.entryID) else { return }
+                guard include(held) else { return }
                 switch try stage.decide(held.entry, fileName: held.fileName, position: held.position, heldAs: held.reason) {
                 case .posted: outcomes["posted", default: 0] += 1
                 case .held: outcomes["held", default: 0] += 1

@@ -246,6 +246,8 @@ final class TimePostingStage: TimeEntryLookup {
         var reason: ReasonCode
         var fileName: String
         var position: Int
+        /// The run that held the entry first (its hold row was written anew, not kept, since).
+        var heldSinceRun: String
     }
 
     /// Every held entry oldest first (business date, file, position), read in pages of `page`
@@ -255,7 +257,7 @@ final class TimePostingStage: TimeEntryLookup {
         // The first page starts after a key below every real one (dates and names are never
         // empty, positions are not negative).
         let s = try RawStatement(db, """
-            SELECT entry_id, reason, business_date, timesheet_id, week_start, export_id, pernr, entry_date, project, hours, category, file_name, position
+            SELECT entry_id, reason, business_date, timesheet_id, week_start, export_id, pernr, entry_date, project, hours, category, file_name, position, held_since_run
             FROM holds WHERE (business_date, file_name, position, entry_id) > (?, ?, ?, ?)
             ORDER BY business_date, file_name, position, entry_id LIMIT ?
             """)
@@ -277,7 +279,7 @@ final class TimePostingStage: TimeEntryLookup {
                     else { continue }
                     let content = EntryContent(pernr: s.text(6) ?? "", date: d, project: s.text(8) ?? "", hours: h, category: s.text(10) ?? "")
                     batch.append(HeldEntry(entry: TimeEntry(entryID: id, timesheetID: s.text(3) ?? "", weekStart: w, content: content, exportID: s.text(5) ?? "", businessDate: b),
-                                           reason: ReasonCode(rawValue: s.text(1) ?? "") ?? .unknownWorker, fileName: file, position: Int(position)))
+                                           reason: ReasonCode(rawValue: s.text(1) ?? "") ?? .unknownWorker, fileName: file, position: Int(position), heldSinceRun: s.text(13) ?? ""))
                 }
             }
             for held in batch { try body(held) }

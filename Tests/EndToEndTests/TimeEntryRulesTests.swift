@@ -302,6 +302,49 @@ struct TimeEntryRulesTests {
         #expect(zone.files(in: "rejected").allSatisfy { !$0.contains("HELDLATE") })
     }
 
+    /// An export carrying TE-00000003 again as run one had it (its project still without an ERP
+    /// number), with the trailer's total hours as given (6.00 is right).
+    func carryingTE3(exportID: String, businessDate: String, totalHours: String = "6.00") -> Data {
+        Data("""
+            <?xml version="1.0" encoding="UTF-8"?>
+            <TimesheetExport xmlns="urn:example:psa:time:2" exportId="\(exportID)" sourceSystem="PSA" generatedAt="\(businessDate)T23:30:00Z" businessDate="\(businessDate)" schemaVersion="2">
+              <Timesheet id="TS-0000001" worker="00012345" weekStart="2026-11-23" status="approved">
+                <Entry id="TE-00000003" date="2026-11-25" project="PRJ-10077" task="T-01" hours="6.00" category="billable"/>
+              </Timesheet>
+              <Control timesheetCount="1" entryCount="1" totalHours="\(totalHours)"/>
+            </TimesheetExport>
+
+            """.utf8)
+    }
+
+    /// A held entry the night's export carries again is superseded and decided from the export
+    /// once; held again there, it is not re-evaluated a second time after the files (that pass
+    /// is for entries whose carrying export was not loaded), and the run counts no hold twice.
+    @Test func aHeldEntryHeldAgainByItsExportIsDecidedOnce() throws {
+        let zone = try afterRunOne()
+        try zone.drop(data: carryingTE3(exportID: "PSA-T-20261128-071", businessDate: "2026-11-28"), as: "PSA_TIMESHEETS_PSA01_20261128_071.xml")
+        let summary = try zone.run(asOf: "2026-11-29", at: "2026-11-29T03:00:00Z")
+        #expect(summary.files.first?.records == ["loaded": 0, "held": 1, "rejected": 0, "skipped": 0])
+        #expect(summary.files.first?.superseded == 1)
+        #expect((summary.holds ?? [:]).isEmpty, "\(summary.holds ?? [:])")
+        let decisions = try DatabaseQueue(path: zone.root + "/warehouse.sqlite").read { db in
+            try Row.fetchAll(db, sql: "SELECT outcome, primary_reason FROM time_entry_evaluation WHERE entry_id = 'TE-00000003' AND run_id = ? ORDER BY id", arguments: [summary.run_id])
+                .map { "\($0[0] as String) \($0[1] as String? ?? "-")" }
+        }
+        #expect(decisions == ["dropped superseded", "held no_erp_project_number"])
+    }
+
+    /// A held entry carried again by an export that is then quarantined is decided after the
+    /// files, from the hold store: here it expires, into the HELDLATE reject file.
+    @Test func aHeldEntryWhoseCarryingExportFailsIsDecidedAfterTheFiles() throws {
+        let zone = try afterRunOne()
+        try zone.drop(data: carryingTE3(exportID: "PSA-T-20261201-072", businessDate: "2026-12-01", totalHours: "7.00"), as: "PSA_TIMESHEETS_PSA01_20261201_072.xml")
+        let summary = try zone.run(asOf: "2026-12-02", at: "2026-12-02T03:00:00Z")
+        #expect(summary.files.map { "\($0.outcome) \($0.reason ?? "")" } == ["quarantined control_total_mismatch"])
+        #expect(summary.holds == ["rejected": 1])
+        #expect(try rejects(zone, file: "PSA_TIMESHEETS_HELDLATE_20261202_001.xml")["TE-00000003"]?.primary_reason == "no_erp_project_number")
+    }
+
     @Test func heldEntryExpiresIntoAReject() throws {
         let zone = try afterRunOne()
         // TE-00000003 is held no_erp_project_number since B = 2026-11-27; a run on 2026-12-02 rejects it.
