@@ -70,8 +70,8 @@ public final class PipelineRunner {
         defer { if request.dryRun { warehouse.endDryRun() } }
         // A load's log is copied into the database file while the run goes on (outbound files,
         // utilization, manifests), not by the commit that ends it.
-        let checkpoints = request.dryRun ? nil : try warehouse.writeWithoutTransaction { CheckpointBehind(on: $0) }
-        defer { if let checkpoints { try? warehouse.writeWithoutTransaction { _ in checkpoints.stop() } } }
+        let checkpoints = request.dryRun ? nil : warehouse.writeWithoutTransaction { CheckpointBehind(on: $0) }
+        defer { if let checkpoints { warehouse.writeWithoutTransaction { _ in checkpoints.stop() } } }
         let processor = FileProcessor(zone: zone, settings: settings, context: context, ledger: ledger, warehouse: warehouse)
 
         // Settling compares file mtimes with the wall clock, whatever clock the run was given.

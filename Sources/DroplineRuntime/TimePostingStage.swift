@@ -403,6 +403,10 @@ final class TimePostingStage: TimeEntryLookup {
         return try writes.withConnection { try body(mainReads) }
     }
 
+    /// True when nothing can have been posted for `key` (an entry id or `weekKey`): nothing was
+    /// posted before the transaction, and this stage did not write the key.
+    func certainlyUnposted(_ key: String) -> Bool { nothingPostedBefore && !written.mayContain(key) }
+
     /// Whether a hold row of the entry may exist (false: certainly none). A hold this stage wrote
     /// is keyed by the entry id in `written`, which the entry's postings lookup then reads again
     /// (one cache miss for both).
@@ -626,14 +630,16 @@ final class TimePostingStage: TimeEntryLookup {
         let monday = ISOWeek(containing: date).monday
         var week = PostedWeek(pernr: pernr, monday: monday, cents: Array(repeating: 0, count: 7))
         let key = Self.weekKey(pernr, monday.dayNumber)
-        if !nothingPostedBefore || written.mayContain(key) { try read(key) { reads in
-            let s = reads.postedWeek
-            s.bind(monday.iso, pernr)
-            defer { s.reset() }
-            if try s.step() {
-                for i in 0..<7 { week.cents[i] = s.int64(Int32(i)) ?? 0 }
+        if !certainlyUnposted(key) {
+            try read(key) { reads in
+                let s = reads.postedWeek
+                s.bind(monday.iso, pernr)
+                defer { s.reset() }
+                if try s.step() {
+                    for i in 0..<7 { week.cents[i] = s.int64(Int32(i)) ?? 0 }
+                }
             }
-        } }
+        }
         if let current = postedWeek {
             if earlierWeeks.count == Self.earlierWeeksKept { earlierWeeks.removeFirst() }
             earlierWeeks.append(current)
@@ -652,7 +658,7 @@ final class TimePostingStage: TimeEntryLookup {
     /// Every posting of an entry id, oldest first (one query serves both lookups below).
     func postings(of entryID: String) throws -> [StoredPosting] {
         if let last = lastPostings, last.entryID == entryID { return last.rows }
-        if nothingPostedBefore && !written.mayContain(entryID) { return [] }
+        if certainlyUnposted(entryID) { return [] }
         let rows: [StoredPosting] = try read(entryID) { reads in
             let s = reads.postingsOfEntry
             s.bind(entryID)

@@ -28,16 +28,16 @@ struct CheckpointBehindTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         // A threshold no commit reaches: the commit itself must not checkpoint either (SQLite's
         // own checkpoint would have, past 1,000 pages).
-        let idle = try #require(try queue.writeWithoutTransaction { CheckpointBehind(on: $0, frames: 1_000_000) })
+        let idle = try #require(queue.writeWithoutTransaction { CheckpointBehind(on: $0, frames: 1_000_000) })
         try load(queue, from: 0)
         var (file, pages) = try fileAndPages(queue, dir)
         #expect(file < pages / 2, "the commit checkpointed: \(file) bytes of \(pages) in the file")
-        try queue.writeWithoutTransaction { _ in idle.stop() }
+        queue.writeWithoutTransaction { _ in idle.stop() }
         #expect(idle.checkpoints == 0)
 
-        let behind = try #require(try queue.writeWithoutTransaction { CheckpointBehind(on: $0) })
+        let behind = try #require(queue.writeWithoutTransaction { CheckpointBehind(on: $0) })
         try load(queue, from: 2500)
-        try queue.writeWithoutTransaction { _ in behind.stop() }
+        queue.writeWithoutTransaction { _ in behind.stop() }
         #expect(behind.checkpoints >= 1)
         (file, pages) = try fileAndPages(queue, dir)
         #expect(file >= pages, "after the checkpoint the file holds every page: \(file) bytes of \(pages)")
@@ -48,11 +48,11 @@ struct CheckpointBehindTests {
     @Test func stoppedTheConnectionCheckpointsItself() throws {
         let (queue, dir) = try database()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        var behind = try #require(try queue.writeWithoutTransaction { CheckpointBehind(on: $0, frames: 1_000_000) })
-        try queue.writeWithoutTransaction { _ in behind.stop() }
+        var behind = try #require(queue.writeWithoutTransaction { CheckpointBehind(on: $0, frames: 1_000_000) })
+        queue.writeWithoutTransaction { _ in behind.stop() }
         behind.stop()
-        behind = try #require(try queue.writeWithoutTransaction { CheckpointBehind(on: $0, frames: 1_000_000) })
-        try queue.writeWithoutTransaction { _ in behind.stop() }
+        behind = try #require(queue.writeWithoutTransaction { CheckpointBehind(on: $0, frames: 1_000_000) })
+        queue.writeWithoutTransaction { _ in behind.stop() }
         try load(queue, from: 0)
         let (file, pages) = try fileAndPages(queue, dir)
         #expect(file >= pages, "\(file) bytes of \(pages)")
