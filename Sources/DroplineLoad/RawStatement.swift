@@ -85,6 +85,18 @@ public final class RawStatement {
         }
     }
 
+    /// Binds the record's `fields` (by name, as `bind(_:at:)` stores them) to parameters `first`,
+    /// `first + 1`, ...; returns the parameter after the last.
+    @discardableResult
+    public func bind(_ record: DroplineCore.Record, fields: [String], from first: Int32) -> Int32 {
+        var index = first
+        for name in fields {
+            bind(record[name], at: index)
+            index += 1
+        }
+        return index
+    }
+
     /// A record value as the warehouse stores it (`Value.databaseValue`): NULL, an integer, or
     /// the value's text (decimals with their exact digits, ISO dates).
     public func bind(_ value: Value, at index: Int32) {

@@ -153,12 +153,7 @@ public final class WarehouseSession: ReferenceLookup {
         }
 
         func write(_ record: DroplineCore.Record, _ session: WarehouseSession) throws -> RecordIssue? {
-            var index: Int32 = 0
-            for c in columns {
-                index += 1
-                statement.bind(record[c], at: index)
-            }
-            statement.bind(session.exportID, session.runID, from: index + 1)
+            statement.bind(session.exportID, session.runID, from: statement.bind(record, fields: columns, from: 1))
             do {
                 try statement.run()
             } catch let e as DatabaseError where e.resultCode == .SQLITE_CONSTRAINT {
@@ -173,14 +168,6 @@ public final class WarehouseSession: ReferenceLookup {
         // An absent end means open-ended.
         var record = original
         if record[e.toField].isNull { record[e.toField] = .date(.openEnd) }
-        func bindKey(_ s: RawStatement) -> Int32 {
-            var index: Int32 = 0
-            for k in e.key {
-                index += 1
-                s.bind(record[k], at: index)
-            }
-            return index + 1
-        }
         let from = record[e.fromField].text ?? "", to = record[e.toField].text ?? ""
         let open = BusinessDate.openEnd.iso
         if let action = e.actionField, let terminate, record[action].text == e.terminateValue {
@@ -189,23 +176,18 @@ public final class WarehouseSession: ReferenceLookup {
             }
             guard to != open else { return bad("a last day of employment, not the open end") }
             let find = terminate.find
-            find.bind(open, from: bindKey(find))
+            find.bind(open, from: find.bind(record, fields: e.key, from: 1))
             let openFrom: String? = try find.step() ? find.text(0) : nil
             find.reset()
             guard let openFrom else { return bad("an open range to terminate") }
             guard to >= openFrom else { return bad("a date on or after the open range's start \(openFrom)") }
             let close = terminate.close
             close.bind(to, exportID, runID)
-            var index: Int32 = 3
-            for k in e.key {
-                index += 1
-                close.bind(record[k], at: index)
-            }
-            close.bind(openFrom, from: index + 1)
+            close.bind(openFrom, from: close.bind(record, fields: e.key, from: 4))
             try close.run()
             return nil
         }
-        overlap.bind(from, to, from, from: bindKey(overlap))
+        overlap.bind(from, to, from, from: overlap.bind(record, fields: e.key, from: 1))
         let found: (String, String)? = try overlap.step() ? (overlap.text(0) ?? "", overlap.text(1) ?? "") : nil
         overlap.reset()
         if let (a, b) = found {
