@@ -23,6 +23,8 @@ public final class XMLRecordExtractor {
     /// Bytes of the file the parser had consumed after the last record unit; written by the
     /// thread running `run`, for its progress.
     public private(set) var bytesRead = 0
+    /// Units read in libxml2's tree rather than copied, over every `run` (for tests).
+    public private(set) var unitsReadInPlace = 0
 
     /// A record type compiled for the per-element loop: a class, handed around by reference;
     /// its fields are compiled `FieldPlan` values, so walking them copies no field definition.
@@ -30,16 +32,27 @@ public final class XMLRecordExtractor {
         let definition: RecordDefinition
         let name: String
         let element: QName
+        /// `element`, for reading elements in place.
+        let spelled: SpelledName
         let fields: ContiguousArray<FieldPlan>
         /// Record types nested directly in this one.
         var nested: [RecordPlan] = []
         /// The `sum` control checks over this record type: check index and where the value is.
         var sums: [(index: Int, access: FieldPlan.Access)] = []
+        /// Whether its records, and those nested in them, can be read in libxml2's tree
+        /// (`LiveElement`): every field and sum an attribute of the record or an ancestor.
+        var readsInPlace = false
+
+        /// Every field and sum of this type and of the types nested in it is an attribute.
+        var onlyAttributes: Bool {
+            !definition.allAttributes && fields.allSatisfy(\.access.isAttribute) && sums.allSatisfy(\.access.isAttribute) && nested.allSatisfy(\.onlyAttributes)
+        }
 
         init(_ d: RecordDefinition) {
             definition = d
             name = d.name
             element = d.path[d.path.count - 1]
+            spelled = SpelledName(namespace: element.namespace, local: element.local)
             fields = ContiguousArray(d.fields.map(FieldPlan.init))
         }
     }
@@ -59,25 +72,29 @@ public final class XMLRecordExtractor {
         /// Where the raw text is: an attribute of the record or of an ancestor (the common
         /// forms `@a`, `../@a`), else the path as declared.
         enum Access {
-            case attribute(up: Int, namespace: String?, local: String)
+            case attribute(up: Int, SpelledName)
             case path(FieldPath)
 
             init(_ path: FieldPath) {
                 let ups = path.steps.prefix { $0 == .parent }.count
                 if path.steps.count == ups + 1, case .attribute(let q) = path.steps[ups] {
-                    self = .attribute(up: ups, namespace: q.namespace, local: q.local)
+                    self = .attribute(up: ups, SpelledName(namespace: q.namespace, local: q.local))
                 } else {
                     self = .path(path)
                 }
             }
 
-            /// What `FieldReader.raw` gives for the path.
-            func raw(record: XMLElement, ancestors: [XMLElement], root: XMLElement) -> String? {
+            var isAttribute: Bool { if case .attribute = self { true } else { false } }
+
+            /// What `FieldReader.raw` gives for the path. A path other than an attribute is read
+            /// only in a copied element (records with such fields are never read in place).
+            func raw<E: ElementView>(record: E, ancestors: [E], root: XMLElement) -> String? {
                 switch self {
-                case .attribute(let up, let namespace, let local):
+                case .attribute(let up, let name):
                     let element = up == 0 ? record : (up <= ancestors.count ? ancestors[ancestors.count - up] : nil)
-                    return element?.attribute(namespace: namespace, local: local)
+                    return element?.attribute(name)
                 case .path(let p):
+                    guard let record = record as? XMLElement, let ancestors = ancestors as? [XMLElement] else { preconditionFailure("a field path read in place") }
                     return FieldReader.raw(p, record: record, ancestors: ancestors, root: root)
                 }
             }
@@ -90,12 +107,13 @@ public final class XMLRecordExtractor {
             access = Access(f.path)
         }
 
-        func raw(record: XMLElement, ancestors: [XMLElement], root: XMLElement) -> String? {
+        func raw<E: ElementView>(record: E, ancestors: [E], root: XMLElement) -> String? {
             access.raw(record: record, ancestors: ancestors, root: root)
         }
     }
 
-    public init(definition: XMLExtractDefinition, schema: XMLSchema?, limits: XMLLimits = XMLLimits()) {
+    /// `readInPlace: false` copies every unit out of libxml2 (to compare the two ways in tests).
+    public init(definition: XMLExtractDefinition, schema: XMLSchema?, limits: XMLLimits = XMLLimits(), readInPlace: Bool = true) {
         self.definition = definition
         self.schema = schema
         self.limits = limits
@@ -108,6 +126,7 @@ public final class XMLRecordExtractor {
             if case .sum(let rec, let path) = c.total { byName[rec]?.sums.append((i, FieldPlan.Access(path))) }
         }
         topLevel = plans.filter { $0.definition.path.count == 2 }
+        for p in topLevel { p.readsInPlace = readInPlace && p.onlyAttributes }
     }
 
     /// What the trailer should say for the file's content (records counted, sums added), without
@@ -149,24 +168,10 @@ public final class XMLRecordExtractor {
         var summed = Array(repeating: false, count: definition.control.checks.count)
         var trailer: XMLElement?
         var unitIndex = -1
-        while let unit = try reader.nextUnit() {
-            unitIndex += 1
-            bytesRead = reader.unitEnd
-            if unit.is(namespace: trailerName.namespace, local: trailerName.local) {
-                if trailer != nil { structure(FileFailure(.schemaRoot, "a second trailer \(unit.qualifiedName)", line: unit.line)) }
-                trailer = unit
-                continue
-            }
-            if trailer != nil {
-                structure(FileFailure(.schemaRoot, "\(unit.qualifiedName) after the trailer; the trailer must be the last child of the root", line: unit.line))
-                continue
-            }
-            guard let plan = topLevel.first(where: { unit.is(namespace: $0.element.namespace, local: $0.element.local) }) else {
-                structure(FileFailure(.schemaRoot, "unexpected element \(unit.qualifiedName) under the root; expected records (\(topLevel.map { $0.element.written }.joined(separator: ", "))) then \(definition.control.element)", line: unit.line))
-                continue
-            }
-            var emitted: [Emitted] = []
-            collect(plan, unit, ancestors: [root], position: [unitIndex], into: &emitted)
+        /// Hands on the unit's records (the unit, then those nested in it, in document order).
+        func emit<E: ElementView>(_ plan: RecordPlan, _ unit: E, root rootView: E) throws {
+            var emitted: [Emitted<E>] = []
+            collect(plan, unit, ancestors: [rootView], position: [unitIndex], into: &emitted)
             for e in emitted {
                 let ordinal = counts[e.plan.name, default: 0] + 1
                 counts[e.plan.name] = ordinal
@@ -190,6 +195,43 @@ public final class XMLRecordExtractor {
                     try handle(r)
                 }
             }
+        }
+        // Units of a type read in place: the first top-level type it is, if that one is.
+        let inPlace = topLevel.contains(where: \.readsInPlace)
+        func readsInPlace(_ unit: LiveElement) -> Bool {
+            topLevel.first { unit.is($0.spelled) }?.readsInPlace ?? false
+        }
+        while let next = try inPlace ? reader.nextUnit(liveIf: readsInPlace) : reader.nextUnit().map(XMLStreamReader.Unit.copied) {
+            unitIndex += 1
+            bytesRead = reader.unitEnd
+            let unit: XMLElement
+            switch next {
+            case .live(let live):
+                if trailer != nil {
+                    structure(FileFailure(.schemaRoot, "\(QNameText.describe(topLevel.first { live.is($0.spelled) }!.element)) after the trailer; the trailer must be the last child of the root", line: live.line))
+                    continue
+                }
+                guard let rootView = live.parent else { preconditionFailure("a unit outside the root") }
+                unitsReadInPlace += 1
+                try emit(topLevel.first { live.is($0.spelled) }!, live, root: rootView)
+                continue
+            case .copied(let copied):
+                unit = copied
+            }
+            if unit.is(namespace: trailerName.namespace, local: trailerName.local) {
+                if trailer != nil { structure(FileFailure(.schemaRoot, "a second trailer \(unit.qualifiedName)", line: unit.line)) }
+                trailer = unit
+                continue
+            }
+            if trailer != nil {
+                structure(FileFailure(.schemaRoot, "\(unit.qualifiedName) after the trailer; the trailer must be the last child of the root", line: unit.line))
+                continue
+            }
+            guard let plan = topLevel.first(where: { unit.is(namespace: $0.element.namespace, local: $0.element.local) }) else {
+                structure(FileFailure(.schemaRoot, "unexpected element \(unit.qualifiedName) under the root; expected records (\(topLevel.map { $0.element.written }.joined(separator: ", "))) then \(definition.control.element)", line: unit.line))
+                continue
+            }
+            try emit(plan, unit, root: root)
         }
         try reader.finish()
         if reader.strayText { structure(FileFailure(.schemaRoot, "text directly inside the root element", line: root.line)) }
@@ -227,34 +269,35 @@ public final class XMLRecordExtractor {
         return ExtractSummary(header: header, counts: counts, sums: totals)
     }
 
-    struct Emitted {
+    struct Emitted<E: ElementView> {
         var plan: RecordPlan
-        var element: XMLElement
-        var ancestors: [XMLElement]
+        var element: E
+        var ancestors: [E]
         var position: [Int]
     }
 
-    func collect(_ plan: RecordPlan, _ el: XMLElement, ancestors: [XMLElement], position: [Int], into out: inout [Emitted]) {
+    func collect<E: ElementView>(_ plan: RecordPlan, _ el: E, ancestors: [E], position: [Int], into out: inout [Emitted<E>]) {
         out.append(Emitted(plan: plan, element: el, ancestors: ancestors, position: position))
         guard !plan.nested.isEmpty else { return }
         let inner = ancestors + [el]
-        for (index, child) in el.children.enumerated() {
-            for k in plan.nested where child.is(namespace: k.element.namespace, local: k.element.local) {
+        el.forEachChild { index, child in
+            for k in plan.nested where child.is(k.spelled) {
                 collect(k, child, ancestors: inner, position: position + [index], into: &out)
             }
         }
     }
 
-    func record(_ plan: RecordPlan, _ el: XMLElement, ancestors: [XMLElement], root: XMLElement, ordinal: Int) -> Record {
+    func record<E: ElementView>(_ plan: RecordPlan, _ el: E, ancestors: [E], root: XMLElement, ordinal: Int) -> Record {
         let def = plan.definition
         var rec = Record(type: plan.name, line: el.line, ordinal: ordinal)
-        rec.fields.reserveCapacity(plan.fields.count + (def.allAttributes ? el.attributes.count : 0))
+        let copied = el as? XMLElement
+        rec.fields.reserveCapacity(plan.fields.count + (def.allAttributes ? copied?.attributes.count ?? 0 : 0))
         let schemaErrors = el.schemaErrors ?? []
         for message in schemaErrors.prefix(8) {
             rec.issues.append(RecordIssue(code: .invalidField, field: nil, expected: "valid \(plan.element.local) per the interface schema", actual: message, hint: "correct the element so it matches the interface schema"))
         }
-        if def.allAttributes {
-            for a in el.attributes where a.namespace == nil { rec.fields[SnakeCase.convert(a.local)] = .string(a.value) }
+        if def.allAttributes, let copied {
+            for a in copied.attributes where a.namespace == nil { rec.fields[SnakeCase.convert(a.local)] = .string(a.value) }
         }
         // A record type's field names are distinct (keys of one mapping): unless attributes were
         // taken first, every field is new to the record.

@@ -21,9 +21,18 @@ final class SchemaShortcut {
     }
 
     struct Attribute {
-        var name: String
-        var type: SimpleType
-        var required: Bool
+        let name: String
+        let type: SimpleType
+        let required: Bool
+        /// The name's bytes, compared with the bytes of an element's attribute names.
+        let utf8: [UInt8]
+
+        init(name: String, type: SimpleType, required: Bool) {
+            self.name = name
+            self.type = type
+            self.required = required
+            utf8 = Array(name.utf8)
+        }
     }
 
     enum Content {
@@ -41,6 +50,7 @@ final class SchemaShortcut {
     final class ElementDecl {
         let namespace: String?
         let local: String
+        let spelled: SpelledName
         var attributes: [Attribute] = []
         var requiredAttributes = 0
         var content: Content = .empty
@@ -48,11 +58,14 @@ final class SchemaShortcut {
         init(namespace: String?, local: String) {
             self.namespace = namespace
             self.local = local
+            spelled = SpelledName(namespace: namespace, local: local)
         }
     }
 
     static let xsd = "http://www.w3.org/2001/XMLSchema"
     let targetNamespace: String?
+    /// A name in the target namespace (its local part unused), to compare namespaces by.
+    let inTargetNamespace: SpelledName
     /// Global elements the subset covers, by local name.
     private(set) var elements: [String: ElementDecl] = [:]
 
@@ -60,39 +73,53 @@ final class SchemaShortcut {
 
     /// True only when `element` (a global element of the schema) is certainly valid. Children
     /// named in `excluding` are left out, as for a header validated without its nested records.
-    func accepts(_ element: XMLElement, excluding: Set<XMLName> = []) -> Bool {
-        guard element.namespace == targetNamespace, let decl = elements[element.local] else { return false }
+    func accepts<E: ShortcutReadable>(_ element: E, excluding: [SpelledName] = []) -> Bool {
+        guard element.isInNamespace(of: inTargetNamespace), let decl = elements[element.localName] else { return false }
         return check(element, decl, excluding: excluding)
     }
 
-    func check(_ el: XMLElement, _ decl: ElementDecl, excluding: Set<XMLName>) -> Bool {
+    func check<E: ShortcutReadable>(_ el: E, _ decl: ElementDecl, excluding: [SpelledName]) -> Bool {
         var required = 0
-        for a in el.attributes {
-            guard a.namespace == nil, let attribute = decl.attributes.first(where: { $0.name == a.local }),
-                Self.accepts(a.value, attribute.type)
+        let attributesValid = el.allAttributes { namespaced, local, value in
+            // By index: a declaration copied out of the array is retained and released whole.
+            guard !namespaced, let i = decl.attributes.indices.first(where: { decl.attributes[$0].utf8.withUnsafeBufferPointer { $0.elementsEqual(local) } }),
+                Self.accepts(value, decl.attributes[i].type)
             else { return false }
-            if attribute.required { required += 1 }
+            if decl.attributes[i].required { required += 1 }
+            return true
         }
-        guard required == decl.requiredAttributes else { return false }
+        guard attributesValid, required == decl.requiredAttributes else { return false }
+        func excluded(_ child: E) -> Bool { excluding.contains { child.is($0) } }
+        var valid = true
         switch decl.content {
         case .simple(let type):
-            return el.children.isEmpty && Self.accepts(el.text, type)
+            el.forEachChild { _, _ in valid = false }
+            return valid && el.withText { Self.accepts($0, type) }
         case .empty:
-            return el.text.isEmpty && el.children.allSatisfy { excluding.contains(XMLName(namespace: $0.namespace, local: $0.local)) }
+            guard el.withText({ $0.isEmpty }) else { return false }
+            el.forEachChild { _, child in if valid, !excluded(child) { valid = false } }
+            return valid
         case .sequence(let particles):
-            guard el.text.utf8.allSatisfy(Self.isSpace) else { return false }
+            guard el.withText({ $0.allSatisfy(Self.isSpace) }) else { return false }
             var p = 0
             var count = 0
-            for child in el.children {
-                if !excluding.isEmpty, excluding.contains(XMLName(namespace: child.namespace, local: child.local)) { continue }
-                while p < particles.count, !(child.local == particles[p].element.local && child.namespace == particles[p].element.namespace) || count == particles[p].max {
-                    guard count >= particles[p].min else { return false }
+            el.forEachChild { _, child in
+                guard valid, excluding.isEmpty || !excluded(child) else { return }
+                while p < particles.count, !child.is(particles[p].element.spelled) || count == particles[p].max {
+                    guard count >= particles[p].min else {
+                        valid = false
+                        return
+                    }
                     p += 1
                     count = 0
                 }
-                guard p < particles.count, check(child, particles[p].element, excluding: []) else { return false }
+                guard p < particles.count, check(child, particles[p].element, excluding: []) else {
+                    valid = false
+                    return
+                }
                 count += 1
             }
+            guard valid else { return false }
             while p < particles.count {
                 guard count >= particles[p].min else { return false }
                 p += 1
@@ -104,27 +131,24 @@ final class SchemaShortcut {
 
     static func isSpace(_ b: UInt8) -> Bool { b == 32 || b == 9 || b == 10 || b == 13 }
 
-    static func accepts(_ value: String, _ type: SimpleType) -> Bool {
-        var value = value
-        return value.withUTF8 { bytes in
-            if type.base != .string {
-                // Other types collapse whitespace first: left to libxml2.
-                guard !bytes.contains(where: isSpace), lexicallyValid(bytes, type.base) else { return false }
-            }
-            for step in type.patterns {
-                guard step.contains(where: { $0.matches(bytes) == true }) else { return false }
-            }
-            if type.minLength != nil || type.maxLength != nil {
-                let length = bytes.allSatisfy { $0 < 128 } ? bytes.count : String(decoding: bytes, as: UTF8.self).unicodeScalars.count
-                if let min = type.minLength, length < min { return false }
-                if let max = type.maxLength, length > max { return false }
-            }
-            if !type.enumerations.isEmpty {
-                let text = String(decoding: bytes, as: UTF8.self)
-                guard type.enumerations.allSatisfy({ $0.contains(text) }) else { return false }
-            }
-            return true
+    static func accepts(_ bytes: UnsafeBufferPointer<UInt8>, _ type: SimpleType) -> Bool {
+        if type.base != .string {
+            // Other types collapse whitespace first: left to libxml2.
+            guard !bytes.contains(where: isSpace), lexicallyValid(bytes, type.base) else { return false }
         }
+        for step in type.patterns {
+            guard step.contains(where: { $0.matches(bytes) == true }) else { return false }
+        }
+        if type.minLength != nil || type.maxLength != nil {
+            let length = bytes.allSatisfy { $0 < 128 } ? bytes.count : String(decoding: bytes, as: UTF8.self).unicodeScalars.count
+            if let min = type.minLength, length < min { return false }
+            if let max = type.maxLength, length > max { return false }
+        }
+        if !type.enumerations.isEmpty {
+            let text = String(decoding: bytes, as: UTF8.self)
+            guard type.enumerations.allSatisfy({ $0.contains(text) }) else { return false }
+        }
+        return true
     }
 
     /// The plain forms only: `YYYY-MM-DD`; `YYYY-MM-DDThh:mm:ss[.f+][Z|±hh:mm]`; digits.
@@ -190,6 +214,7 @@ final class SchemaShortcut {
     init?(path: String) {
         guard let root = Self.read(path), root.isXSD, root.local == "schema" else { return nil }
         targetNamespace = root.attributes["targetNamespace"]
+        inTargetNamespace = SpelledName(namespace: targetNamespace, local: "")
         let qualified = root.attributes["elementFormDefault"] == "qualified"
         guard (root.attributes["attributeFormDefault"] ?? "unqualified") == "unqualified" else { return nil }
         var simple: [String: Node] = [:]

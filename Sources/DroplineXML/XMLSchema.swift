@@ -41,7 +41,7 @@ public final class XMLSchema {
 
     /// Whether the compiled shortcut finds `element` certainly valid (then libxml2 is not asked).
     public func certainlyValid(_ element: XMLElement, excluding: Set<XMLName> = []) -> Bool {
-        shortcut?.accepts(element, excluding: excluding) ?? false
+        shortcut?.accepts(element, excluding: excluding.map { SpelledName(namespace: $0.namespace, local: $0.local) }) ?? false
     }
 
     /// Names of the global elements the shortcut covers.

@@ -12,13 +12,18 @@ public final class XMLStreamReader {
         public var schema: XMLSchema
         /// Elements nested in a unit that are records of their own: validated one by one, and
         /// removed from the unit before the unit (a header) is validated.
-        public var nestedRecords: Set<XMLName>
+        public var nestedRecords: Set<XMLName> {
+            didSet { spelledNested = nestedRecords.map { SpelledName(namespace: $0.namespace, local: $0.local) } }
+        }
+        /// `nestedRecords`, for reading units in place.
+        private(set) var spelledNested: [SpelledName]
         /// The trailer: validated with a copy of the root's attributes (the root level).
         public var trailer: XMLName
 
         public init(schema: XMLSchema, nestedRecords: Set<XMLName>, trailer: XMLName) {
             self.schema = schema
             self.nestedRecords = nestedRecords
+            spelledNested = nestedRecords.map { SpelledName(namespace: $0.namespace, local: $0.local) }
             self.trailer = trailer
         }
     }
@@ -116,6 +121,32 @@ public final class XMLStreamReader {
 
     /// The next element child of the root, expanded with its subtree; nil once the root closes.
     public func nextUnit() throws -> XMLElement? {
+        guard let node = try nextUnitNode() else { return nil }
+        return try copy(node)
+    }
+
+    /// A unit as `nextUnit(liveIf:)` gives it.
+    public enum Unit {
+        /// Read in place: plain, and certainly valid where a schema applies.
+        case live(LiveElement)
+        /// Copied, with its schema messages.
+        case copied(XMLElement)
+    }
+
+    /// The next unit like `nextUnit`, but left in libxml2's tree (valid until the next call)
+    /// when `wanted` says so of it, nothing in it is beyond the limits or unusual (an entity
+    /// reference, an attribute value in parts), and the schema shortcut finds every part the
+    /// plan validates certainly valid: reading it then gives exactly what reading its copy
+    /// would, without copying it. Anything else is copied and validated as `nextUnit` does.
+    public func nextUnit(liveIf wanted: (LiveElement) -> Bool) throws -> Unit? {
+        guard let node = try nextUnitNode() else { return nil }
+        let live = LiveElement(node)
+        if wanted(live), isPlain(node, depth: 1), certainlyValid(live) { return .live(live) }
+        return .copied(try copy(node))
+    }
+
+    /// Steps to the next element child of the root and expands it; nil once the root closes.
+    func nextUnitNode() throws -> xmlNodePtr? {
         while !rootClosed {
             let rc = try step(skip: advanceBySkipping)
             advanceBySkipping = false
@@ -141,10 +172,8 @@ public final class XMLStreamReader {
                 if unitEnd - before > limits.maxUnitBytes {
                     throw FileFailure(.sizeLimit, "a record is larger than max_record_bytes (\(limits.maxUnitBytes) bytes)", line: Int(xmlGetLineNo(node)))
                 }
-                let element = try convert(node, depth: 1)
-                if let plan { validate(node, element, plan) }
                 advanceBySkipping = true
-                return element
+                return node
             case Int32(XML_READER_TYPE_TEXT.rawValue), Int32(XML_READER_TYPE_CDATA.rawValue):
                 if depth == 1, let v = xmlTextReaderConstValue(reader), !String(cString: v).allSatisfy(\.isWhitespace) {
                     strayText = true
@@ -154,6 +183,61 @@ public final class XMLStreamReader {
             }
         }
         return nil
+    }
+
+    /// The unit copied out of libxml2, validated by the plan.
+    func copy(_ node: xmlNodePtr) throws -> XMLElement {
+        let element = try convert(node, depth: 1)
+        if let plan { validate(node, element, plan) }
+        return element
+    }
+
+    /// Whether `convert` would copy the subtree without complaint and every attribute value is
+    /// a single text node (read in place): within the limits, no entity reference.
+    func isPlain(_ node: xmlNodePtr, depth: Int) -> Bool {
+        guard depth <= limits.maxDepth else { return false }
+        var attributes = 0
+        var a = node.pointee.properties
+        while let attr = a {
+            attributes += 1
+            guard let t = attr.pointee.children, t.pointee.next == nil, t.pointee.type == XML_TEXT_NODE, let content = t.pointee.content,
+                Int(xmlStrlen(content)) <= limits.maxTextBytes
+            else { return false }
+            a = attr.pointee.next
+        }
+        guard attributes <= limits.maxAttributes else { return false }
+        var text = 0
+        var c = node.pointee.children
+        while let child = c {
+            switch child.pointee.type {
+            case XML_ELEMENT_NODE:
+                guard isPlain(child, depth: depth + 1) else { return false }
+            case XML_TEXT_NODE, XML_CDATA_SECTION_NODE:
+                text += child.pointee.content.map { Int(xmlStrlen($0)) } ?? 0
+                guard text <= limits.maxTextBytes else { return false }
+            case XML_ENTITY_REF_NODE:
+                return false
+            default:
+                break
+            }
+            c = child.pointee.next
+        }
+        return true
+    }
+
+    /// Whether `validate` would find nothing wrong with the unit without asking libxml2: every
+    /// part it validates is certainly valid by the schema shortcut (true without a plan).
+    func certainlyValid(_ unit: LiveElement) -> Bool {
+        guard let plan else { return true }
+        guard let shortcut = plan.schema.shortcut else { return false }
+        var hasNested = false
+        var valid = true
+        unit.forEachChild { _, child in
+            guard valid, plan.spelledNested.contains(where: { child.is($0) }) else { return }
+            hasNested = true
+            valid = shortcut.accepts(child)
+        }
+        return valid && shortcut.accepts(unit, excluding: hasNested ? plan.spelledNested : [])
     }
 
     /// Calls `body` with the value of `attribute` (nil when absent) on every element at `path`

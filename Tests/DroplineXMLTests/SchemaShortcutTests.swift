@@ -27,19 +27,26 @@ struct SchemaShortcutTests {
         var timesheetExtra = ""
 
         func document() -> String {
+            """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <TimesheetExport xmlns="\(SchemaShortcutTests.ns)" exportId="PSA-T-1" sourceSystem="PSA" generatedAt="2026-11-27T23:30:00Z" businessDate="2026-11-27" schemaVersion="2">
+            \(timesheetElement())
+              <Control timesheetCount="1" entryCount="1" totalHours="7.50"/>
+            </TimesheetExport>
+
+            """
+        }
+
+        /// The case's `Timesheet` element, with its entry.
+        func timesheetElement() -> String {
             func attrs(_ list: [(String, String)]) -> String {
                 list.map { " \($0.0)=\"\($0.1.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: "\"", with: "&quot;").replacingOccurrences(of: "\t", with: "&#9;"))\"" }.joined()
             }
             let entry = entryBody.isEmpty ? "<Entry\(attrs(entry))/>" : "<Entry\(attrs(entry))>\(entryBody)</Entry>"
             return """
-                <?xml version="1.0" encoding="UTF-8"?>
-                <TimesheetExport xmlns="\(SchemaShortcutTests.ns)" exportId="PSA-T-1" sourceSystem="PSA" generatedAt="2026-11-27T23:30:00Z" businessDate="2026-11-27" schemaVersion="2">
                   <Timesheet\(attrs(timesheet))>\(timesheetExtra)
                     \(entry)
                   </Timesheet>
-                  <Control timesheetCount="1" entryCount="1" totalHours="7.50"/>
-                </TimesheetExport>
-
                 """
         }
     }

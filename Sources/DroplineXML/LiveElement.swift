@@ -1,0 +1,167 @@
+import CLibXML2
+
+/// An element as the schema shortcut and the record extractor read it: a copied `XMLElement`,
+/// or a libxml2 node read in place (`LiveElement`).
+public protocol ElementView {
+    var line: Int { get }
+    func `is`(_ name: SpelledName) -> Bool
+    func attribute(_ name: SpelledName) -> String?
+    /// Messages of XSD validation (nil: not validated); a live element is certainly valid.
+    var schemaErrors: [String]? { get }
+    /// Calls `body` with each child element and its index among them, in document order.
+    func forEachChild(_ body: (Int, Self) throws -> Void) rethrows
+}
+
+/// A name with its bytes worked out once, for reading elements in place by it.
+public struct SpelledName: Sendable {
+    public let namespace: String?
+    public let local: String
+    let namespaceBytes: [UInt8]?
+    let localBytes: [UInt8]
+
+    public init(namespace: String?, local: String) {
+        self.namespace = namespace
+        self.local = local
+        namespaceBytes = namespace.map { Array($0.utf8) }
+        localBytes = Array(local.utf8)
+    }
+
+    /// Whether the NUL-terminated names are this one's.
+    func spelled(namespace ns: UnsafePointer<xmlChar>?, local p: UnsafePointer<xmlChar>) -> Bool {
+        localBytes.withUnsafeBufferPointer { XMLStreamReader.spelled(p, $0) } && XMLStreamReader.spelled(ns, namespaceBytes)
+    }
+}
+
+extension XMLElement: ElementView {
+    public func `is`(_ name: SpelledName) -> Bool { self.is(namespace: name.namespace, local: name.local) }
+    public func attribute(_ name: SpelledName) -> String? { attribute(namespace: name.namespace, local: name.local) }
+
+    public func forEachChild(_ body: (Int, XMLElement) throws -> Void) rethrows {
+        for (i, c) in children.enumerated() { try body(i, c) }
+    }
+}
+
+/// An element of the unit `XMLStreamReader.nextUnit(liveIf:)` last returned, read in libxml2's
+/// tree without copying it: valid only until the reader moves on. The reader hands one out only
+/// for a unit that `convert` would copy without complaint and that the schema shortcut finds
+/// certainly valid, so that reading it gives what reading its copy would.
+public struct LiveElement: ElementView {
+    let node: xmlNodePtr
+
+    init(_ node: xmlNodePtr) { self.node = node }
+
+    public var line: Int { Int(xmlGetLineNo(node)) }
+    public var schemaErrors: [String]? { nil }
+
+    /// The parent element (the root, for a unit); libxml2 keeps a unit's ancestors while it is
+    /// read.
+    public var parent: LiveElement? {
+        guard let p = node.pointee.parent, p.pointee.type == XML_ELEMENT_NODE else { return nil }
+        return LiveElement(p)
+    }
+
+    public func `is`(_ name: SpelledName) -> Bool {
+        name.spelled(namespace: node.pointee.ns.flatMap { $0.pointee.href }, local: node.pointee.name)
+    }
+
+    public func attribute(_ name: SpelledName) -> String? {
+        var a = node.pointee.properties
+        while let attr = a {
+            if name.spelled(namespace: attr.pointee.ns.flatMap { $0.pointee.href }, local: attr.pointee.name) { return XMLStreamReader.value(of: attr) }
+            a = attr.pointee.next
+        }
+        return nil
+    }
+
+    public func forEachChild(_ body: (Int, LiveElement) throws -> Void) rethrows {
+        var c = node.pointee.children
+        var i = 0
+        while let child = c {
+            if child.pointee.type == XML_ELEMENT_NODE {
+                try body(i, LiveElement(child))
+                i += 1
+            }
+            c = child.pointee.next
+        }
+    }
+}
+
+/// What the schema shortcut reads of an element besides `ElementView`: its name, attributes
+/// and direct text as bytes.
+protocol ShortcutReadable: ElementView {
+    var localName: String { get }
+    /// Whether the element is in the namespace of `name`.
+    func isInNamespace(of name: SpelledName) -> Bool
+    /// Calls `body` with each attribute (whether it has a namespace, its local name, its value)
+    /// while it returns true; false when it returned false.
+    func allAttributes(_ body: (Bool, UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>) -> Bool) -> Bool
+    /// Calls `body` with the element's direct text and CDATA content, joined.
+    func withText<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R
+}
+
+extension XMLElement: ShortcutReadable {
+    var localName: String { local }
+
+    func isInNamespace(of name: SpelledName) -> Bool { namespace == name.namespace }
+
+    func allAttributes(_ body: (Bool, UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>) -> Bool) -> Bool {
+        for a in attributes {
+            var local = a.local, value = a.value
+            guard local.withUTF8({ l in value.withUTF8 { body(a.namespace != nil, l, $0) } }) else { return false }
+        }
+        return true
+    }
+
+    func withText<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        var t = text
+        return t.withUTF8(body)
+    }
+}
+
+extension LiveElement: ShortcutReadable {
+    var localName: String { String(cString: node.pointee.name) }
+
+    func isInNamespace(of name: SpelledName) -> Bool { XMLStreamReader.spelled(node.pointee.ns.flatMap { $0.pointee.href }, name.namespaceBytes) }
+
+    func allAttributes(_ body: (Bool, UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>) -> Bool) -> Bool {
+        var a = node.pointee.properties
+        while let attr = a {
+            a = attr.pointee.next
+            let name = UnsafeBufferPointer(start: attr.pointee.name, count: Int(xmlStrlen(attr.pointee.name)))
+            let namespaced = attr.pointee.ns != nil
+            // The usual single text node is read in place; anything else is joined first.
+            if let t = attr.pointee.children, t.pointee.next == nil, t.pointee.type == XML_TEXT_NODE, let content = t.pointee.content {
+                guard body(namespaced, name, UnsafeBufferPointer(start: content, count: Int(xmlStrlen(content)))) else { return false }
+            } else {
+                var value = XMLStreamReader.value(of: attr)
+                guard value.withUTF8({ body(namespaced, name, $0) }) else { return false }
+            }
+        }
+        return true
+    }
+
+    func withText<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        var text: UnsafePointer<xmlChar>?
+        var parts = 0
+        var c = node.pointee.children
+        while let child = c {
+            if child.pointee.type == XML_TEXT_NODE || child.pointee.type == XML_CDATA_SECTION_NODE, let content = child.pointee.content {
+                parts += 1
+                text = UnsafePointer(content)
+            }
+            c = child.pointee.next
+        }
+        guard parts > 1 else {
+            return body(text.map { UnsafeBufferPointer(start: $0, count: Int(xmlStrlen($0))) } ?? UnsafeBufferPointer(start: nil, count: 0))
+        }
+        var joined = ""
+        c = node.pointee.children
+        while let child = c {
+            if child.pointee.type == XML_TEXT_NODE || child.pointee.type == XML_CDATA_SECTION_NODE, let content = child.pointee.content {
+                joined += String(cString: content)
+            }
+            c = child.pointee.next
+        }
+        return joined.withUTF8(body)
+    }
+}

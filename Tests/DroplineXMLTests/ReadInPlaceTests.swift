@@ -1,0 +1,118 @@
+import DroplineCore
+import DroplineExtract
+import DroplineTesting
+import DroplineXML
+import Foundation
+import Testing
+
+/// Records read in libxml2's tree (`LiveElement`) must be exactly the records read from a copy
+/// of each unit: fields, casts and their faults, lines, positions, control sums, the file's
+/// failures. Checked on seeded near-valid timesheet exports (the shortcut tests' edits, plus
+/// comments, CDATA, entities, namespaces, several timesheets), with and without the schema, and
+/// under tight limits; and the common valid unit must be read in place.
+struct ReadInPlaceTests {
+    static let ns = SchemaShortcutTests.ns
+
+    /// Everything `run` hands out and returns, as text.
+    func outcome(_ path: String, inPlace: Bool, schema: XMLSchema?, limits: XMLLimits, definition: PipelineDefinition) -> (lines: [String], readInPlace: Int) {
+        var lines: [String] = []
+        let extractor = XMLRecordExtractor(definition: definition.extract, schema: schema, limits: limits, readInPlace: inPlace)
+        do {
+            let summary = try extractor.run(path: path, header: { h in
+                lines.append("header \(h.keys.sorted().map { "\($0)=\(h[$0]!)" })")
+            }, record: { r in
+                let fields = r.fields.map { "\($0.key)=\($0.value)" }
+                let issues = r.issues.map { "\($0.code.rawValue)|\($0.field ?? "")|\($0.expected ?? "")|\($0.actual ?? "")" }
+                let sums = r.controlSums.map { "\($0.index):\($0.value)" }
+                lines.append("\(r.type) line \(r.line) #\(r.ordinal) at \(r.position) {\(fields.joined(separator: ", "))} {\(issues.joined(separator: ", "))} sums {\(sums.joined(separator: ", "))}")
+            })
+            lines.append("summary \(summary.counts.sorted { $0.key < $1.key }) \(summary.sums.sorted { $0.key < $1.key })")
+        } catch let f as FileFailure {
+            lines.append("failure \(f.code.rawValue) \(f.message) line \(f.line ?? -1)")
+        } catch {
+            lines.append("error \(error)")
+        }
+        return (lines, extractor.unitsReadInPlace)
+    }
+
+    /// A pipeline like the shipped one whose entries also read the export id from the root.
+    func definition() throws -> PipelineDefinition {
+        var yaml = try String(contentsOfFile: TestPaths.pipelines + "/time_entries.yaml", encoding: .utf8)
+        yaml = yaml.replacingOccurrences(of: "          category: \"@category\"\n", with: "          category: \"@category\"\n          export: \"../../@exportId\"\n")
+        // Beside links to the shipped schemas and reference data, which it names relatively.
+        let folder = NSTemporaryDirectory() + "inplace-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        for linked in ["schemas", "reference"] {
+            try FileManager.default.createSymbolicLink(atPath: folder + "/" + linked, withDestinationPath: TestPaths.pipelines + "/" + linked)
+        }
+        try yaml.write(toFile: folder + "/time_entries.yaml", atomically: true, encoding: .utf8)
+        let d = try PipelineLoader().load(file: folder + "/time_entries.yaml")
+        #expect(d.extract.records.first { $0.name == "entry" }?.fields.contains { $0.name == "export" } == true)
+        return d
+    }
+
+    static let extras = ["", "<!-- a comment -->", "<?pi data?>", "<![CDATA[]]>", "&#32;", "\n    "]
+
+    func document(_ g: inout SeededGenerator, shortcut: SchemaShortcutTests) -> String {
+        var sheets = ""
+        var entries = 0
+        let n = Int.random(in: 1...4, using: &g)
+        for i in 0..<n {
+            var c = shortcut.randomCase(&g)
+            c.timesheet = c.timesheet.map { $0.0 == "id" ? ($0.0, $0.1 + "-\(i)") : $0 }
+            if Int.random(in: 0..<8, using: &g) == 0 { c.entry = c.entry.map { $0.0 == "project" ? ($0.0, "P&Q \u{e9}") : $0 } }
+            if Int.random(in: 0..<8, using: &g) == 0 { c.timesheetExtra += Self.extras.randomElement(using: &g)! }
+            sheets += c.timesheetElement() + "\n"
+            entries += 1
+        }
+        let prefixed = Int.random(in: 0..<6, using: &g) == 0
+        var doc = """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <TimesheetExport xmlns="\(Self.ns)" exportId="PSA-T-1" sourceSystem="PSA" generatedAt="2026-11-27T23:30:00Z" businessDate="2026-11-27" schemaVersion="2">
+            \(sheets)  <Control timesheetCount="\(n)" entryCount="\(entries)" totalHours="7.50"/>
+            </TimesheetExport>
+
+            """
+        if prefixed {
+            doc = doc.replacingOccurrences(of: "xmlns=", with: "xmlns:t=").replacingOccurrences(of: "<", with: "<t:").replacingOccurrences(of: "<t:/", with: "</t:")
+                .replacingOccurrences(of: "<t:?xml", with: "<?xml").replacingOccurrences(of: "<t:!--", with: "<!--").replacingOccurrences(of: "<t:?pi", with: "<?pi").replacingOccurrences(of: "<t:![CDATA", with: "<![CDATA")
+        }
+        return doc
+    }
+
+    @Test func recordsReadInPlaceAreTheRecordsOfACopy() throws {
+        let d = try definition()
+        let schema = try XMLSchema(path: SchemaShortcutTests.timesheetSchema)
+        let shortcut = SchemaShortcutTests()
+        var g = SeededGenerator(seed: 2026_11_30)
+        let path = NSTemporaryDirectory() + "inplace-" + UUID().uuidString + ".xml"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var inPlace = 0, documents = 0
+        for round in 0..<600 {
+            let text = document(&g, shortcut: shortcut)
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+            let limits = round % 5 == 4 ? XMLLimits(maxDepth: 3, maxAttributes: 6, maxTextBytes: 12) : XMLLimits()
+            for s in [schema, nil] {
+                let copied = outcome(path, inPlace: false, schema: s, limits: limits, definition: d)
+                let live = outcome(path, inPlace: true, schema: s, limits: limits, definition: d)
+                #expect(copied.readInPlace == 0)
+                #expect(live.lines == copied.lines, "\(text)")
+                inPlace += live.readInPlace
+                documents += 1
+            }
+        }
+        // The comparison must be about units actually read in place.
+        #expect(inPlace > documents / 2, "\(inPlace) units read in place in \(documents) documents")
+    }
+
+    @Test func theCommonValidUnitIsReadInPlace() throws {
+        let d = try definition()
+        let path = NSTemporaryDirectory() + "inplace-" + UUID().uuidString + ".xml"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try Data(SchemaShortcutTests.Case().document().utf8).write(to: URL(fileURLWithPath: path))
+        let live = outcome(path, inPlace: true, schema: try XMLSchema(path: SchemaShortcutTests.timesheetSchema), limits: XMLLimits(), definition: d)
+        #expect(live.readInPlace == 1)
+        #expect(live.lines.contains { $0.hasPrefix("entry line 4 #1 at [0, 0]") && $0.contains("export=string(\"PSA-T-1\")") && $0.hasSuffix("} {} sums {2:7.5}") }, "\(live.lines)")
+    }
+}
