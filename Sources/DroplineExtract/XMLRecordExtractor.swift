@@ -196,6 +196,9 @@ public final class XMLRecordExtractor {
                 }
             }
         }
+        func afterTrailer(_ name: String, line: Int) -> FileFailure {
+            FileFailure(.schemaRoot, "\(name) after the trailer; the trailer must be the last child of the root", line: line)
+        }
         // Units of a type read in place: the first top-level type it is, if that one is.
         let inPlace = topLevel.contains(where: \.readsInPlace)
         func readsInPlace(_ unit: LiveElement) -> Bool {
@@ -207,13 +210,15 @@ public final class XMLRecordExtractor {
             let unit: XMLElement
             switch next {
             case .live(let live):
+                // `readsInPlace` found its type.
+                let plan = topLevel.first { live.is($0.spelled) }!
                 if trailer != nil {
-                    structure(FileFailure(.schemaRoot, "\(QNameText.describe(topLevel.first { live.is($0.spelled) }!.element)) after the trailer; the trailer must be the last child of the root", line: live.line))
+                    structure(afterTrailer(QNameText.describe(plan.element), line: live.line))
                     continue
                 }
                 guard let rootView = live.parent else { preconditionFailure("a unit outside the root") }
                 unitsReadInPlace += 1
-                try emit(topLevel.first { live.is($0.spelled) }!, live, root: rootView)
+                try emit(plan, live, root: rootView)
                 continue
             case .copied(let copied):
                 unit = copied
@@ -224,7 +229,7 @@ public final class XMLRecordExtractor {
                 continue
             }
             if trailer != nil {
-                structure(FileFailure(.schemaRoot, "\(unit.qualifiedName) after the trailer; the trailer must be the last child of the root", line: unit.line))
+                structure(afterTrailer(unit.qualifiedName, line: unit.line))
                 continue
             }
             guard let plan = topLevel.first(where: { unit.is(namespace: $0.element.namespace, local: $0.element.local) }) else {
