@@ -36,15 +36,24 @@ struct TimePostingRun {
         func isHeld(_ id: String) -> Bool { maybeHeld.mayContain(id) && held.contains(id) }
         var found = Set<String>()
         for path in paths {
-            // Hashed on another thread while the ids are read; a file the ledger already knows
-            // by its bytes will be a duplicate, and what it carries does not count.
-            let hashing = BackgroundTask(name: "dropline-hash") { try FileDigest.sha256(path: path) }
-            let carried = Self.carried(in: path, record: rec, idField: idField, where: isHeld)
-            if let digest = try? hashing.wait() {
-                digests[(path as NSString).lastPathComponent] = digest
+            let name = (path as NSString).lastPathComponent
+            // A file the ledger already knows by its bytes will be a duplicate, and what it
+            // carries does not count. One of a size no processed file had cannot be one: it is
+            // hashed on another thread while its ids are read. Any other is hashed first, so
+            // that a duplicate (every file of a rerun) is not read at all.
+            let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value
+            if let size, try !ledger.seen(bytes: size) {
+                let hashing = BackgroundTask(name: "dropline-hash") { try FileDigest.sha256(path: path) }
+                let carried = Self.carried(in: path, record: rec, idField: idField, where: isHeld)
+                if let digest = try? hashing.wait() { digests[name] = digest }
+                found.formUnion(carried)
+                continue
+            }
+            if let digest = try? FileDigest.sha256(path: path) {
+                digests[name] = digest
                 if try ledger.seen(sha256: digest.hex) != nil { continue }
             }
-            found.formUnion(carried)
+            found.formUnion(Self.carried(in: path, record: rec, idField: idField, where: isHeld))
         }
         return found
     }
