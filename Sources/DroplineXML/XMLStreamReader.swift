@@ -491,7 +491,7 @@ public final class XMLStreamReader {
             element.schemaErrors = plan.schema.certainlyValid(element) ? [] : plan.schema.validate(element: node)
             return
         }
-        if plan.schema.certainlyValid(element, excluding: plan.nestedRecords) {
+        if plan.schema.shortcut?.accepts(element, excluding: plan.spelledNested) == true {
             element.schemaErrors = []
             return
         }
