@@ -3,8 +3,11 @@ import Foundation
 /// Named instants at which a crash-safety test makes the process die as `kill -9` would: no
 /// cleanup, no buffer flushed, exit status 137. Armed by `DROPLINE_FAILPOINT=<name>` in the
 /// environment, for tests only (CrashSafetyTests); unarmed, a hit is one comparison. They sit
-/// where a random kill rarely lands: just after a commit, before the files that go with it.
+/// where a random kill rarely lands: just after a commit, before the files that go with it;
+/// and where a test requires a run never to go (`holdPrePassReads`).
 enum Failpoint: String {
+    /// The hold pre-pass begins reading an export's entry ids (never a duplicate's).
+    case holdPrePassReads = "hold-pre-pass-reads"
     /// An input file's load committed; its reject files, ledger entry and archived copy not yet.
     case fileCommitted = "file-committed"
     /// The reject XML of a loaded file in rejected/, not yet in the ledger.

@@ -61,6 +61,7 @@ struct TimePostingRun {
     /// The entry ids of the export at `path` that `include` selects; none if it cannot be read.
     static func carried(in path: String, record rec: RecordDefinition, idField: FieldDefinition, where include: (String) -> Bool) -> Set<String> {
         var found = Set<String>()
+        Failpoint.holdPrePassReads.hit()
         guard let reader = try? XMLStreamReader(path: path) else { return found }
         // The usual id, an attribute of the entry: read while streaming, no tree built
         // (building a tree per timesheet cost about a parse and a half of the file, every

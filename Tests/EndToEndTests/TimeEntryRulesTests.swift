@@ -302,6 +302,21 @@ struct TimeEntryRulesTests {
         #expect(zone.files(in: "rejected").allSatisfy { !$0.contains("HELDLATE") })
     }
 
+    /// The hold pre-pass reads the ids of a new export, never those of a duplicate (a rerun of a
+    /// night with holds once parsed every export again for nothing): with the pre-pass's read
+    /// made fatal, a run of the duplicate finishes and a run of a new export dies there.
+    @Test func theHoldPrePassDoesNotReadADuplicateExport() throws {
+        let zone = try afterRunOne()
+        // Before the hold on TE-00000003 expires: the pre-pass runs in both.
+        let arguments = ["run", "--root", zone.root, "--settle-seconds", "0", "--as-of", "2026-11-29"]
+        let failpoint = ["DROPLINE_FAILPOINT": "hold-pre-pass-reads"]
+        try zone.drop(TestPaths.examples + "/inbound/PSA_TIMESHEETS_PSA01_20261127_001.xml", as: "PSA_TIMESHEETS_PSA01_20261127_009.xml")
+        let duplicate = try runDropline(arguments, environment: failpoint)
+        #expect([0, 1].contains(duplicate.exitCode), "\(duplicate.stderr)")
+        try zone.drop(data: carryingTE3(exportID: "PSA-T-20261128-071", businessDate: "2026-11-28"), as: "PSA_TIMESHEETS_PSA01_20261128_071.xml")
+        #expect(try runDropline(arguments, environment: failpoint).exitCode == 137)
+    }
+
     /// An export carrying TE-00000003 again as run one had it (its project still without an ERP
     /// number), with the trailer's total hours as given (6.00 is right).
     func carryingTE3(exportID: String, businessDate: String, totalHours: String = "6.00") -> Data {
