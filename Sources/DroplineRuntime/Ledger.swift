@@ -133,13 +133,13 @@ public final class Ledger {
         public var resubmissionOf: String? = nil
     }
 
-    /// A file with these bytes was taken before (loaded, quarantined or skipped).
     /// Whether a processed file had exactly this many bytes (a file of another size cannot
     /// be a duplicate of one).
     public func seen(bytes: Int64) throws -> Bool {
         try queue.read { db in try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM processed_file WHERE bytes = ?)", arguments: [bytes]) ?? true }
     }
 
+    /// A file with these bytes was taken before (loaded, quarantined or skipped).
     public func seen(sha256: String) throws -> (name: String, runID: String)? {
         try queue.read { db in
             try Row.fetchOne(db, sql: "SELECT name, run_id FROM processed_file WHERE sha256 = ? ORDER BY id LIMIT 1", arguments: [sha256])
