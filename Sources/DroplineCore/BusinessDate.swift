@@ -1,9 +1,18 @@
 /// A calendar date without time or zone: the business date of an export, an entry date, a
 /// validity bound. Comparable, cheap, exact. `Date` is used only at the edges.
 public struct BusinessDate: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {
-    public let year: Int
-    public let month: Int
-    public let day: Int
+    /// Days since 1970-01-01 (proleptic Gregorian), for arithmetic: what compares, hashes and
+    /// moves by days.
+    public var dayNumber: Int { Int(days) }
+    /// `dayNumber` (years 1-9999 are within a few million days of 1970).
+    private let days: Int32
+    /// Year, month and day packed (`year << 9 | month << 5 | day`), worked out once where the
+    /// date is made: comparing, hashing and adding days need no calendar arithmetic.
+    private let packed: UInt32
+
+    public var year: Int { Int(packed >> 9) }
+    public var month: Int { Int(packed >> 5 & 15) }
+    public var day: Int { Int(packed & 31) }
 
     /// The open-ended sentinel, 9999-12-31.
     public static let openEnd = BusinessDate(unchecked: 9999, 12, 31)
@@ -12,15 +21,17 @@ public struct BusinessDate: Sendable, Hashable, Comparable, Codable, CustomStrin
         guard (1...9999).contains(year), (1...12).contains(month),
             day >= 1, day <= BusinessDate.daysInMonth(year: year, month: month)
         else { return nil }
-        self.year = year
-        self.month = month
-        self.day = day
+        self.init(unchecked: year, month, day)
     }
 
     init(unchecked year: Int, _ month: Int, _ day: Int) {
-        self.year = year
-        self.month = month
-        self.day = day
+        packed = UInt32(year) << 9 | UInt32(month) << 5 | UInt32(day)
+        days = Int32(Self.dayNumber(year, month, day))
+    }
+
+    init(dayNumber: Int, year: Int, month: Int, day: Int) {
+        days = Int32(dayNumber)
+        packed = UInt32(year) << 9 | UInt32(month) << 5 | UInt32(day)
     }
 
     public static func isLeap(_ year: Int) -> Bool {
@@ -72,8 +83,7 @@ public struct BusinessDate: Sendable, Hashable, Comparable, Codable, CustomStrin
         }
     }
 
-    /// Days since 1970-01-01 (proleptic Gregorian), for arithmetic.
-    public var dayNumber: Int {
+    static func dayNumber(_ year: Int, _ month: Int, _ day: Int) -> Int {
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400
         let yoe = y - era * 400
@@ -83,7 +93,10 @@ public struct BusinessDate: Sendable, Hashable, Comparable, Codable, CustomStrin
         return era * 146097 + doe - 719468
     }
 
-    public init(dayNumber z0: Int) {
+    /// The date `dayNumber` days after 1970-01-01; outside years 1-9999 the nearest of those
+    /// (a far date from a large configured number of days stays a date, and compares as far).
+    public init(dayNumber: Int) {
+        let z0 = min(max(dayNumber, Self.first), Self.last)
         let z = z0 + 719468
         let era = (z >= 0 ? z : z - 146096) / 146097
         let doe = z - era * 146097
@@ -92,10 +105,18 @@ public struct BusinessDate: Sendable, Hashable, Comparable, Codable, CustomStrin
         let mp = (5 * doy + 2) / 153
         let d = doy - (153 * mp + 2) / 5 + 1
         let m = mp < 10 ? mp + 3 : mp - 9
-        self.init(unchecked: yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
+        self.init(dayNumber: z0, year: yoe + era * 400 + (m <= 2 ? 1 : 0), month: m, day: d)
     }
 
-    public func adding(days: Int) -> BusinessDate { BusinessDate(dayNumber: dayNumber + days) }
+    /// Day numbers of 0001-01-01 and 9999-12-31.
+    static let first = dayNumber(1, 1, 1), last = dayNumber(9999, 12, 31)
+
+    public func adding(days n: Int) -> BusinessDate {
+        // Within the month (most of what the rules add: a week's days), no calendar arithmetic.
+        if n > -28, n < 28, case let d = day + n, d >= 1, d <= 28 { return BusinessDate(dayNumber: dayNumber + n, year: year, month: month, day: d) }
+        let (sum, overflow) = dayNumber.addingReportingOverflow(n)
+        return BusinessDate(dayNumber: overflow ? (n < 0 ? Int.min : Int.max) : sum)
+    }
 
     /// ISO weekday: 1 = Monday ... 7 = Sunday.
     public var isoWeekday: Int {
@@ -127,9 +148,11 @@ public struct BusinessDate: Sendable, Hashable, Comparable, Codable, CustomStrin
         }
     }
 
-    public static func < (a: BusinessDate, b: BusinessDate) -> Bool {
-        (a.year, a.month, a.day) < (b.year, b.month, b.day)
-    }
+    public static func < (a: BusinessDate, b: BusinessDate) -> Bool { a.days < b.days }
+
+    public static func == (a: BusinessDate, b: BusinessDate) -> Bool { a.days == b.days }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(days) }
 
     public init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)

@@ -103,6 +103,33 @@ struct DateTextTests {
         }
     }
 
+    /// A date keeps its day number and its year, month and day side by side; adding days takes a
+    /// short way within the month. Both must agree with the calendar arithmetic everywhere.
+    @Test func addingDaysAgreesWithTheCalendarEverywhere() throws {
+        let calendar = Calendar(identifier: .gregorian)
+        var utc = calendar
+        utc.timeZone = TimeZone(identifier: "UTC")!
+        var day = BusinessDate(iso: "1600-01-01")!.dayNumber
+        while day <= BusinessDate(iso: "2400-12-31")!.dayNumber {
+            let d = BusinessDate(dayNumber: day)
+            for n in [-400, -31, -29, -28, -27, -7, -6, -1, 0, 1, 2, 6, 7, 13, 27, 28, 29, 30, 31, 59, 366] {
+                let moved = d.adding(days: n)
+                let expected = utc.dateComponents([.year, .month, .day], from: Date(timeIntervalSince1970: Double(day + n) * 86_400))
+                #expect([moved.year, moved.month, moved.day] == [expected.year, expected.month, expected.day], "\(d.iso) + \(n)")
+                #expect(moved.dayNumber == day + n)
+                #expect(BusinessDate(iso: moved.iso) == moved)
+                #expect((moved < d) == (n < 0) && (moved == d) == (n == 0))
+            }
+            day += 13
+        }
+        // Beyond years 1-9999 a date stops at the range's ends instead of trapping or wrapping.
+        let today = try #require(BusinessDate(iso: "2026-11-30"))
+        #expect(today.adding(days: Int.max) == BusinessDate.openEnd)
+        #expect(today.adding(days: 5_000_000).iso == "9999-12-31")
+        #expect(today.adding(days: Int.min).iso == "0001-01-01")
+        #expect(BusinessDate(dayNumber: -1_000_000_000).iso == "0001-01-01")
+    }
+
     @Test func zeroPadMatchesPrintf() {
         for (v, w) in [(0, 1), (0, 4), (7, 2), (12, 2), (123, 2), (2026, 4), (99_999, 3), (Int.max, 5), (5, 20)] {
             #expect(zeroPad(v, w) == String(format: "%0\(w)ld", v), "\(v) \(w)")

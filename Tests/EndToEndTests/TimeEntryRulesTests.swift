@@ -380,6 +380,17 @@ struct TimeEntryRulesTests {
         #expect(try DatabaseQueue(path: zone.root + "/warehouse.sqlite").read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM holds") } == 0)
     }
 
+    /// The largest hold_days a zone accepts holds an entry for good: its expiry date stops at
+    /// 9999-12-31 (the date arithmetic trapped on the overflow before).
+    @Test func theLargestHoldDaysHoldsWithoutExpiring() throws {
+        let zone = try TemporaryDropZone(settings: "format_version: 1\nhold_days: \(Int.max)\n")
+        for name in WorkedExampleTests.run1 { try zone.drop(TestPaths.examples + "/inbound/" + name) }
+        _ = try zone.run(asOf: "2026-11-28", at: "2026-11-28T01:14:07Z")
+        let summary = try zone.run(asOf: "2126-12-02", at: "2126-12-02T03:00:00Z")
+        #expect(summary.holds == ["held": 1])
+        #expect(try ZoneReports(root: zone.root).holds(reason: nil).map(\.expires_on) == ["9999-12-31"])
+    }
+
     /// Reference data the rules cannot read (here a rate card without its bill rates) stops the
     /// run before anything is decided: no entry is rejected as `no_rate` against an empty rate
     /// card, the export waits in the inbox, and the error names what is missing.
