@@ -319,6 +319,13 @@ public enum DecimalText {
     /// Text with two decimals of a count of hundredths (`-1250` -> `-12.50`).
     public static func format(hundredths n: Int64) -> String { fixedText(negative: n < 0, n.magnitude, scale: 2) }
 
+    /// `canonical` of a count of hundredths (`750` -> `7.5`, `800` -> `8`, `-5` -> `-0.05`).
+    public static func canonical(hundredths n: Int64) -> String {
+        let m = n.magnitude
+        let (units, scale): (UInt64, Int) = m % 100 == 0 ? (m / 100, 0) : m % 10 == 0 ? (m / 10, 1) : (m, 2)
+        return fixedText(negative: n < 0, units, scale: scale)
+    }
+
     /// Canonical text without trailing zeros, for comparing and storing values exactly.
     /// (`description` is `NSDecimalString` with a `.` separator, without the locale lookup.)
     public static func canonical(_ value: Decimal) -> String {

@@ -7,8 +7,12 @@ public struct EntryContent: Sendable, Hashable, Codable {
     public var pernr: String
     public var date: BusinessDate
     public var project: String
-    public var hours: Decimal
+    public var hours: Decimal { didSet { exactHundredths = DecimalText.exactHundredths(hours) } }
     public var category: String
+    /// `hours` in exact hundredths, nil when it has more than two decimals or does not fit:
+    /// worked out once where the content is made, for the rules, the posting and the audit rows
+    /// that each read it.
+    public private(set) var exactHundredths: Int64?
 
     public init(pernr: String, date: BusinessDate, project: String, hours: Decimal, category: String) {
         self.pernr = pernr
@@ -16,6 +20,21 @@ public struct EntryContent: Sendable, Hashable, Codable {
         self.project = project
         self.hours = hours
         self.category = category
+        exactHundredths = DecimalText.exactHundredths(hours)
+    }
+
+    /// `hours` in hundredths: exact, or truncated toward zero (`DecimalText.hundredths`).
+    public var hundredths: Int64 { exactHundredths ?? DecimalText.hundredths(hours) }
+
+    /// `DecimalText.canonical(hours)`.
+    public var canonicalHours: String { exactHundredths.map(DecimalText.canonical(hundredths:)) ?? DecimalText.canonical(hours) }
+
+    enum CodingKeys: String, CodingKey { case pernr, date, project, hours, category }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(pernr: try c.decode(String.self, forKey: .pernr), date: try c.decode(BusinessDate.self, forKey: .date), project: try c.decode(String.self, forKey: .project),
+                  hours: try c.decode(Decimal.self, forKey: .hours), category: try c.decode(String.self, forKey: .category))
     }
 }
 

@@ -31,7 +31,7 @@ public struct TimeEntryRules: Sendable {
         var failed: [ReasonCode] = []
         // 2
         // Exact hundredths, or nil for more than two decimals (or a value far above 24).
-        let hoursCents = DecimalText.exactHundredths(c.hours)
+        let hoursCents = c.exactHundredths
         let hoursOK = hoursCents.map { $0 > 0 && $0 <= 2400 } ?? false
         if !hoursOK { failed.append(.invalidHours) }
         // 3

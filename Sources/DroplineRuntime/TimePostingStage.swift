@@ -192,7 +192,7 @@ final class TimePostingStage: TimeEntryLookup {
         let codes = issues.map(\.code)
         try write(.evaluation, r["entry_id"].text ?? "", r["timesheet_id"].text, exportID, runID, "rejected", codes.first?.rawValue, codes.map(\.rawValue).joined(separator: ","),
                   r["worker"].text, r["date"].date?.iso, r["hours"].decimal.map(DecimalText.canonical))
-        try latest(r["entry_id"].text ?? "", "rejected", codes.first, r["worker"].text, r["date"].date, r["hours"].decimal)
+        try latest(r["entry_id"].text ?? "", "rejected", codes.first, r["worker"].text, r["date"].date, r["hours"].decimal.map(DecimalText.hundredths))
     }
 
     /// `heldAs`: the entry comes from the hold store, held for that reason. It leaves the store
@@ -220,7 +220,7 @@ final class TimePostingStage: TimeEntryLookup {
                 $0.text(entry.content.pernr)
                 $0.text(entry.content.date.iso)
                 $0.text(entry.content.project)
-                $0.text(DecimalText.canonical(entry.content.hours))
+                $0.text(entry.content.canonicalHours)
                 $0.text(entry.content.category)
                 $0.text(fileName)
                 $0.integer(Int64(position))
@@ -291,8 +291,10 @@ final class TimePostingStage: TimeEntryLookup {
 
     func insert(_ p: Posting, _ entry: TimeEntry) throws {
         lastPostings = nil
-        let cents = DecimalText.hundredths(p.hours)
         let c = p.reverses == nil ? entry.content : nil
+        // A posting's hours are its entry's (a reversal's, the reversed posting's negated).
+        let exact = c.map(\.exactHundredths) ?? DecimalText.exactHundredths(p.hours)
+        let cents = exact ?? DecimalText.hundredths(p.hours)
         try write(.postingInsert, key: p.ref) {
             $0.text(p.id)
             $0.text(p.ref)
@@ -302,7 +304,7 @@ final class TimePostingStage: TimeEntryLookup {
             $0.text(p.laborClass)
             $0.text(p.postingDate.iso)
             $0.text(p.period)
-            $0.text(DecimalText.format(p.hours, scale: 2))
+            $0.text(exact.map(DecimalText.format(hundredths:)) ?? DecimalText.format(p.hours, scale: 2))
             $0.integer(cents)
             $0.text(DecimalText.format(p.costAmount, scale: 2))
             $0.text(DecimalText.format(p.billAmount, scale: 2))
@@ -311,7 +313,7 @@ final class TimePostingStage: TimeEntryLookup {
             $0.text(c?.pernr)
             $0.text(c?.date.iso)
             $0.text(c?.project)
-            $0.text(c.map { DecimalText.canonical($0.hours) })
+            $0.text(c?.canonicalHours)
             $0.text(c?.category)
             $0.text(entry.exportID)
             $0.text(runID)
@@ -440,16 +442,16 @@ final class TimePostingStage: TimeEntryLookup {
             $0.text(reasons.count == 1 ? reasons[0].rawValue : reasons.map(\.rawValue).joined(separator: ","))
             $0.text(entry?.content.pernr)
             $0.text(entry?.content.date.iso)
-            $0.text(entry.map { DecimalText.canonical($0.content.hours) })
+            $0.text(entry?.content.canonicalHours)
         }
-        if updateLatest { try latest(id, outcome, primary, entry?.content.pernr, entry?.content.date, entry?.content.hours) }
+        if updateLatest { try latest(id, outcome, primary, entry?.content.pernr, entry?.content.date, entry?.content.hundredths) }
     }
 
     /// The entry's latest evaluation that says something about approved time (not a superseded
     /// hold, not an unapproved timesheet), for reconciliation.
     /// `posted_cents` is the entry's net posted hundredths: what this decision posted (reversals
     /// negative) is added to it.
-    func latest(_ id: String, _ outcome: String, _ primary: ReasonCode?, _ pernr: String?, _ date: BusinessDate?, _ hours: Decimal?) throws {
+    func latest(_ id: String, _ outcome: String, _ primary: ReasonCode?, _ pernr: String?, _ date: BusinessDate?, _ hundredths: Int64?) throws {
         let posted = unrecordedCents
         unrecordedCents = 0
         guard outcome != "dropped", !(outcome == "skipped" && primary == .notApproved) else { return }
@@ -459,7 +461,7 @@ final class TimePostingStage: TimeEntryLookup {
             $0.text(primary?.rawValue)
             $0.text(pernr)
             $0.text(date?.iso)
-            $0.integer(hours.map(DecimalText.hundredths))
+            $0.integer(hundredths)
             $0.integer(posted)
         }
     }
@@ -470,7 +472,7 @@ final class TimePostingStage: TimeEntryLookup {
     func issue(_ code: ReasonCode, _ e: TimeEntry) -> RecordIssue {
         let c = e.content
         let (field, actual): (String, String) = switch code {
-        case .invalidHours, .dayOver24: ("hours", DecimalText.canonical(c.hours))
+        case .invalidHours, .dayOver24: ("hours", c.canonicalHours)
         case .dateOutsideWeek: ("date", "\(c.date.iso) (week of \(e.weekStart.iso))")
         case .periodUnknown, .periodClosed, .periodClosing: ("date", c.date.iso)
         case .unknownWorker, .workerInactive, .noRate: ("worker", "\(c.pernr) on \(c.date.iso)")

@@ -9,6 +9,19 @@ struct DecimalTextTests {
         #expect(DecimalText.canonical(d) == DecimalText.canonical(Decimal(string: text, locale: Locale(identifier: "en_US_POSIX"))!))
     }
 
+    /// Canonical text from a count of hundredths is the canonical text of that decimal.
+    @Test func canonicalOfHundredthsIsCanonicalOfTheDecimal() {
+        var values: [Int64] = Array(-2_500...2_500) + [Int64.max, Int64.min + 1, 100_000_000_000, 123_456_789_050]
+        var seed: UInt64 = 0x5eed
+        for _ in 0..<2_000 {
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            values.append(Int64(bitPattern: seed) >> Int64(seed % 60))
+        }
+        for n in values {
+            #expect(DecimalText.canonical(hundredths: n) == DecimalText.canonical(DecimalText.fromHundredths(n)), "\(n)")
+        }
+    }
+
     @Test(arguments: ["7,50", "", "1e5", " 7.5", "7.", ".5", "--1", "1.2.3", "+1", "7.5x"])
     func refusesNonDecimalText(_ text: String) {
         #expect(DecimalText.parse(text) == nil)

@@ -1,4 +1,5 @@
 import DroplineCore
+import DroplineProfessionalServices
 import DroplineRuntime
 import DroplineTesting
 import Foundation
@@ -468,5 +469,26 @@ struct TwoNightHoldTests {
         #expect((summary.holds ?? [:]).isEmpty)
         let posted = try DatabaseQueue(path: zone.root + "/warehouse.sqlite").read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM postings") }
         #expect(posted == 3)
+    }
+}
+
+/// An entry's hours in hundredths are worked out once, where its content is made: they must
+/// follow the hours through every way content is made or changed.
+struct EntryContentTests {
+    @Test(arguments: ["7.5", "7.50", "8", "0.01", "-3.25", "24.001", "1.005", "0", "99999999999999999999999.5"])
+    func hundredthsFollowTheHours(_ text: String) throws {
+        let hours = try #require(DecimalText.parse(text))
+        var c = EntryContent(pernr: "1", date: BusinessDate(iso: "2026-11-23")!, project: "P", hours: 1, category: "billable")
+        #expect(c.exactHundredths == 100)
+        c.hours = hours
+        #expect(c.exactHundredths == DecimalText.exactHundredths(hours))
+        #expect(c.hundredths == DecimalText.hundredths(hours))
+        #expect(c.canonicalHours == DecimalText.canonical(hours))
+        // Encoded as before (five keys), decoded with its hundredths worked out again.
+        let json = try JSONEncoder().encode(c)
+        let keys = try #require(try JSONSerialization.jsonObject(with: json) as? [String: Any]).keys.sorted()
+        #expect(keys == ["category", "date", "hours", "pernr", "project"])
+        let back = try JSONDecoder().decode(EntryContent.self, from: json)
+        #expect(back == c && back.exactHundredths == c.exactHundredths)
     }
 }
