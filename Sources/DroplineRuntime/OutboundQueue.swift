@@ -140,25 +140,34 @@ struct OutboundQueue {
             var out = Array("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<LaborPostings xmlns=\"urn:example:erp:labor:1\" batchId=\"\(batch)\" company=\"\(settings.company)\" createdAt=\"\(createdAt)\">\n".utf8)
             out.reserveCapacity(1 << 17)
             try readPostings("""
-                SELECT posting_id, entry_id, reverses, pernr, erp_project, labor_class, posting_date, period, hours, cost_amount, bill_amount, currency
-                FROM postings WHERE seq BETWEEN (SELECT first_seq FROM outbound_file WHERE name = ?1) AND (SELECT last_seq FROM outbound_file WHERE name = ?1) ORDER BY seq
+                SELECT n, entry_id, reverses, pernr, erp_project, labor_class, posting_date, period, hours, cost_amount, bill_amount, currency
+                FROM posting_row WHERE seq BETWEEN (SELECT first_seq FROM outbound_file WHERE name = ?1) AND (SELECT last_seq FROM outbound_file WHERE name = ?1) ORDER BY seq
                 """) { s in
                 s.bind(name)
                 defer { s.reset() }
                 // `out` goes in and out of these as an inout parameter: captured by nested
                 // functions instead, every append paid a dynamic exclusivity check (two fifths
                 // of the file's time).
-                /// ` label="value"`; a NULL value is written empty unless `optional`.
-                func attribute(_ out: inout [UInt8], _ label: StaticString, _ column: Int32, escaped: Bool = false, optional: Bool = false) {
+                /// ` label="value"`; a NULL value is written empty.
+                func attribute(_ out: inout [UInt8], _ label: StaticString, _ column: Int32, escaped: Bool = false) {
                     guard let bytes = s.bytes(column) else {
-                        if !optional {
-                            out.append(label)
-                            out.append(UInt8(ascii: "\""))
-                        }
+                        out.append(label)
+                        out.append(UInt8(ascii: "\""))
                         return
                     }
                     out.append(label)
                     if escaped { SnapshotWriter.appendEscaped(bytes, to: &out) } else { out.append(contentsOf: bytes) }
+                    out.append(UInt8(ascii: "\""))
+                }
+                /// ` label="P-<entry id>-<n>"` (`Warehouse.postingID`) of the posting number in `column`;
+                /// nothing when it is NULL.
+                func postingID(_ out: inout [UInt8], _ label: StaticString, _ column: Int32) {
+                    guard let n = s.int64(column) else { return }
+                    out.append(label)
+                    out.append(contentsOf: "P-".utf8)
+                    if let entry = s.bytes(1) { SnapshotWriter.appendEscaped(entry, to: &out) }
+                    out.append(UInt8(ascii: "-"))
+                    out.append(contentsOf: zeroPad(Int(n), 3).utf8)
                     out.append(UInt8(ascii: "\""))
                 }
                 func amount(_ out: inout [UInt8], _ label: StaticString, _ column: Int32) throws -> Int64 {
@@ -173,9 +182,9 @@ struct OutboundQueue {
                 }
                 while try s.step() {
                     out.append("  <Posting")
-                    attribute(&out, " id=\"", 0, escaped: true)
+                    postingID(&out, " id=\"", 0)
                     attribute(&out, " ref=\"", 1, escaped: true)
-                    attribute(&out, " reverses=\"", 2, escaped: true, optional: true)
+                    postingID(&out, " reverses=\"", 2)
                     attribute(&out, " pernr=\"", 3)
                     attribute(&out, " erpProject=\"", 4)
                     attribute(&out, " laborClass=\"", 5)

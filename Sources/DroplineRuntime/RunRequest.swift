@@ -46,10 +46,12 @@ public enum RunError: Error, CustomStringConvertible {
     case io(String)
     /// The zone's database was migrated by a newer Dropline than this one.
     case newerZone(String)
+    /// The zone's database holds what this version's upgrade of it cannot keep.
+    case notUpgradable(String)
 
     public var description: String {
         switch self {
-        case .locked(let s), .noZone(let s), .unknownPipeline(let s), .io(let s), .newerZone(let s): s
+        case .locked(let s), .noZone(let s), .unknownPipeline(let s), .io(let s), .newerZone(let s), .notUpgradable(let s): s
         }
     }
 

@@ -59,7 +59,11 @@ final class TimePostingStage: TimeEntryLookup {
 
         init(_ prepare: (String) throws -> RawStatement, hasWorkers: Bool) throws {
             holdExists = try prepare("SELECT 1 FROM holds WHERE entry_id = ?")
-            postingsOfEntry = try prepare("SELECT posting_id, entry_id, reverses, reversed_by, pernr, erp_project, labor_class, posting_date, period, hours, cost_amount, bill_amount, currency, bucket, content_pernr, content_date, content_project, content_hours, content_category, seq FROM postings WHERE entry_id = ?")
+            postingsOfEntry = try prepare("""
+                SELECT \(Warehouse.postingID("p.n")), p.entry_id, \(Warehouse.postingID("p.reverses")), \(Warehouse.postingID("p.reversed_by")), p.pernr, p.erp_project, p.labor_class,
+                    p.posting_date, p.period, p.hours, p.cost_amount, p.bill_amount, p.currency, p.bucket, p.content_pernr, p.content_date, p.content_project, p.content_hours, p.content_category, p.seq
+                FROM posting_row p WHERE p.entry_id = ?
+                """)
             postedWeek = try prepare("SELECT \(TimePostingStage.dayColumns.map { "SUM(\($0))" }.joined(separator: ", ")) FROM posted_week WHERE monday = ? AND pernr = ?")
             workerRanges = hasWorkers ? try prepare("SELECT valid_from, valid_to, region, practice, job_code, billable_role, std_hours_week FROM workers WHERE pernr = ? ORDER BY valid_from") : nil
         }
@@ -77,14 +81,14 @@ final class TimePostingStage: TimeEntryLookup {
                 INSERT OR REPLACE INTO holds (entry_id, reason, business_date, timesheet_id, week_start, export_id, pernr, entry_date, project, hours, category, file_name, position, held_since_run)
                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, COALESCE((SELECT held_since_run FROM holds WHERE entry_id = ?1), ?14))
                 """
-            case .evaluation: "INSERT INTO time_entry_evaluation (entry_id, timesheet_id, export_id, run_id, outcome, primary_reason, reasons, pernr, entry_date, hours) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            case .evaluation: "INSERT INTO time_entry_evaluation_row (entry_id, timesheet_id, origin, outcome, primary_reason, reasons, pernr, entry_date, hours) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
             case .latest: "INSERT INTO time_entry_latest (entry_id, outcome, primary_reason, pernr, entry_date, hours_cents, posted_cents) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(entry_id) DO UPDATE SET outcome = excluded.outcome, primary_reason = excluded.primary_reason, pernr = excluded.pernr, entry_date = excluded.entry_date, hours_cents = excluded.hours_cents, posted_cents = time_entry_latest.posted_cents + excluded.posted_cents"
             case .postingInsert: """
-                INSERT INTO postings (posting_id, entry_id, reverses, pernr, erp_project, labor_class, posting_date, period, hours, hours_cents, cost_amount, bill_amount, currency, bucket,
-                    content_pernr, content_date, content_project, content_hours, content_category, export_id, run_id)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO posting_row (entry_id, n, reverses, pernr, erp_project, labor_class, posting_date, period, hours, hours_cents, cost_amount, bill_amount, currency, bucket,
+                    content_pernr, content_date, content_project, content_hours, content_category, origin)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
-            case .postingReversed: "UPDATE postings SET reversed_by = ? WHERE entry_id = ? AND posting_id = ?"
+            case .postingReversed: "UPDATE posting_row SET reversed_by = ? WHERE entry_id = ? AND n = ?"
             case .weekDue: "INSERT OR IGNORE INTO utilization_due (iso_week_monday) VALUES (?)"
             case .postedWeekAdd: """
                 INSERT INTO posted_week (monday, pernr, bucket, hours_cents, \(TimePostingStage.dayColumns.joined(separator: ", "))) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -116,7 +120,7 @@ final class TimePostingStage: TimeEntryLookup {
         readerReads = try reader.map { r in try ReadStatements(r.prepare, hasWorkers: hasWorkers) }
         writes = WriteBehind(statements: try Write.allCases.map { try RawStatement(db, $0.sql) }, synchronous: readerReads == nil)
         holdsBefore = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM holds)") ?? true
-        nothingPostedBefore = try Bool.fetchOne(db, sql: "SELECT NOT EXISTS (SELECT 1 FROM postings) AND NOT EXISTS (SELECT 1 FROM posted_week)") ?? false
+        nothingPostedBefore = try Bool.fetchOne(db, sql: "SELECT NOT EXISTS (SELECT 1 FROM posting_row) AND NOT EXISTS (SELECT 1 FROM posted_week)") ?? false
         written = KeyFilter(expectedKeys: readerReads == nil && !nothingPostedBefore ? expectedEntries / 16 : expectedEntries)
         projects = try Self.loadProjects(db)
         rates = try Self.loadRates(db)
@@ -190,7 +194,7 @@ final class TimePostingStage: TimeEntryLookup {
     func rejectedBeforeEvaluation(_ r: DroplineCore.Record, exportID: String, issues: [RecordIssue]) throws {
         guard audit else { return }
         let codes = issues.map(\.code)
-        try write(.evaluation, r["entry_id"].text ?? "", r["timesheet_id"].text, exportID, runID, "rejected", codes.first?.rawValue, codes.map(\.rawValue).joined(separator: ","),
+        try write(.evaluation, r["entry_id"].text ?? "", r["timesheet_id"].text, try origin(exportID), "rejected", codes.first?.rawValue, codes.map(\.rawValue).joined(separator: ","),
                   r["worker"].text, r["date"].date?.iso, r["hours"].decimal.map(DecimalText.canonical))
         try latest(r["entry_id"].text ?? "", "rejected", codes.first, r["worker"].text, r["date"].date, r["hours"].decimal.map(DecimalText.hundredths))
     }
@@ -295,10 +299,12 @@ final class TimePostingStage: TimeEntryLookup {
         // A posting's hours are its entry's (a reversal's, the reversed posting's negated).
         let exact = c.map(\.exactHundredths) ?? DecimalText.exactHundredths(p.hours)
         let cents = exact ?? DecimalText.hundredths(p.hours)
+        let n = try Self.number(p.id, of: p.ref), reverses = try p.reverses.map { try Self.number($0, of: p.ref) }
+        let origin = try origin(entry.exportID)
         try write(.postingInsert, key: p.ref) {
-            $0.text(p.id)
             $0.text(p.ref)
-            $0.text(p.reverses)
+            $0.integer(n)
+            $0.integer(reverses)
             $0.text(p.pernr)
             $0.text(p.erpProject)
             $0.text(p.laborClass)
@@ -315,8 +321,7 @@ final class TimePostingStage: TimeEntryLookup {
             $0.text(c?.project)
             $0.text(c?.canonicalHours)
             $0.text(c?.category)
-            $0.text(entry.exportID)
-            $0.text(runID)
+            $0.integer(origin)
         }
         unrecordedCents += cents
         if postedWeek?.pernr == p.pernr, let i = postedWeek?.index(of: p.postingDate) { postedWeek?.cents[i] += cents }
@@ -330,8 +335,8 @@ final class TimePostingStage: TimeEntryLookup {
         if dueWeeks.insert(monday.dayNumber).inserted {
             try write(.weekDue, monday.iso)
         }
-        if let reversed = p.reverses {
-            try write(.postingReversed, key: p.ref, p.id, p.ref, reversed)
+        if let reverses {
+            try write(.postingReversed, key: p.ref, n, p.ref, reverses)
         }
     }
 
@@ -432,11 +437,11 @@ final class TimePostingStage: TimeEntryLookup {
 
     func evaluation(_ id: String, _ timesheet: String?, _ exportID: String, _ outcome: String, _ primary: ReasonCode?, _ reasons: [ReasonCode], _ entry: TimeEntry?, latest updateLatest: Bool = true) throws {
         guard audit else { unrecordedCents = 0; return }
+        let origin = try origin(exportID)
         try write(.evaluation) {
             $0.text(id)
             $0.text(timesheet)
-            $0.text(exportID)
-            $0.text(runID)
+            $0.integer(origin)
             $0.text(outcome)
             $0.text(primary?.rawValue)
             $0.text(reasons.count == 1 ? reasons[0].rawValue : reasons.map(\.rawValue).joined(separator: ","))
@@ -689,4 +694,46 @@ final class TimePostingStage: TimeEntryLookup {
     }
 
     func postingCount(entryID: String) throws -> Int { try postings(of: entryID).count }
+
+    // MARK: where rows came from
+
+    /// The `run_export` id of this run and `exportID`, which postings and evaluations refer to.
+    /// A run meets a few exports, so the ids are kept; a new pair is added on the writer's
+    /// connection after the queued writes (the table is small, its reads need no second connection).
+    func origin(_ exportID: String) throws -> Int64 {
+        if let id = origins[exportID] { return id }
+        try drainWrites()
+        let id = try writes.withConnection { () throws -> Int64? in
+            try db.execute(sql: "INSERT OR IGNORE INTO run_export (run_id, export_id) VALUES (?, ?)", arguments: [runID, exportID])
+            return try Int64.fetchOne(db, sql: "SELECT id FROM run_export WHERE run_id = ? AND export_id = ?", arguments: [runID, exportID])
+        }
+        guard let id else { throw DatabaseError(resultCode: .SQLITE_INTERNAL, message: "run_export has no row for a pair just added") }
+        origins[exportID] = id
+        return id
+    }
+    var origins: [String: Int64] = [:]
+
+    /// The number `n` of posting id `P-<entryID>-<n>` (`Warehouse.postingID`); the rules make
+    /// every id that way, so anything else is a fault, thrown before a row is written.
+    static func number(_ id: String, of entryID: String) throws -> Int64 {
+        var id = id, entryID = entryID
+        let n = id.withUTF8 { i in
+            entryID.withUTF8 { e -> Int64? in
+                // "P-", the entry id, "-", then 3 to 18 digits, no zero before a 4th digit.
+                let digits = i.count - e.count - 3
+                guard digits >= 3, digits <= 18, i[0] == UInt8(ascii: "P"), i[1] == UInt8(ascii: "-"), i[2 + e.count] == UInt8(ascii: "-"),
+                    e.count == 0 || memcmp(i.baseAddress! + 2, e.baseAddress!, e.count) == 0,
+                    digits == 3 || i[3 + e.count] != UInt8(ascii: "0")
+                else { return nil }
+                var n: Int64 = 0
+                for b in i[(3 + e.count)...] {
+                    guard b >= 48, b <= 57 else { return nil }
+                    n = n * 10 + Int64(b - 48)
+                }
+                return n
+            }
+        }
+        if let n { return n }
+        throw DatabaseError(resultCode: .SQLITE_CONSTRAINT, message: "posting id \(id) is not P-<entry id>-<number> of entry \(entryID)")
+    }
 }

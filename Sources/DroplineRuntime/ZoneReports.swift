@@ -90,8 +90,8 @@ public struct ZoneReports {
             let heldOrRejected: Int64 = open?[0] ?? 0, standing: Int64 = open?[1] ?? 0
             // By posting number: postings after the last labor file's range, then the ranges of
             // labor files not yet written.
-            let unassigned = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(hours_cents), 0) FROM postings WHERE seq > (SELECT COALESCE(MAX(last_seq), 0) FROM outbound_file WHERE kind = 'erp_labor')") ?? 0
-            let pending = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(p.hours_cents), 0) FROM outbound_file o JOIN postings p ON p.seq BETWEEN o.first_seq AND o.last_seq WHERE o.kind = 'erp_labor' AND o.status != 'written'") ?? 0
+            let unassigned = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(hours_cents), 0) FROM posting_row WHERE seq > (SELECT COALESCE(MAX(last_seq), 0) FROM outbound_file WHERE kind = 'erp_labor')") ?? 0
+            let pending = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(p.hours_cents), 0) FROM outbound_file o JOIN posting_row p ON p.seq BETWEEN o.first_seq AND o.last_seq WHERE o.kind = 'erp_labor' AND o.status != 'written'") ?? 0
             let unwritten = unassigned + pending
             return heldOrRejected - standing + unwritten
         }
@@ -105,10 +105,10 @@ public struct ZoneReports {
                     COALESCE(p.exported_cents, 0), COALESCE(p.posted_cents, 0)
                 FROM time_entry_latest l
                 LEFT JOIN (SELECT entry_id, SUM(hours_cents) AS posted_cents,
-                                  SUM(CASE WHEN (SELECT o.status = 'written' AND postings.seq <= o.last_seq FROM outbound_file o
-                                                 WHERE o.kind = 'erp_labor' AND o.first_seq <= postings.seq ORDER BY o.first_seq DESC LIMIT 1)
+                                  SUM(CASE WHEN (SELECT o.status = 'written' AND posting_row.seq <= o.last_seq FROM outbound_file o
+                                                 WHERE o.kind = 'erp_labor' AND o.first_seq <= posting_row.seq ORDER BY o.first_seq DESC LIMIT 1)
                                       THEN hours_cents ELSE 0 END) AS exported_cents
-                           FROM postings GROUP BY entry_id) p ON p.entry_id = l.entry_id
+                           FROM posting_row GROUP BY entry_id) p ON p.entry_id = l.entry_id
                 WHERE l.hours_cents IS NOT NULL
                 ORDER BY l.entry_date, l.pernr, l.entry_id
                 """)

@@ -28,7 +28,7 @@ enum ExitStatus {
             case .locked: code = tempFail
             case .noZone, .unknownPipeline: code = noInput
             case .io: code = ioError
-            case .newerZone: code = config
+            case .newerZone, .notUpgradable: code = config
             }
         case let e as CocoaError where e.code == .fileWriteOutOfSpace || e.code == .fileWriteUnknown:
             printError("dropline: I/O error: \(e.localizedDescription)")

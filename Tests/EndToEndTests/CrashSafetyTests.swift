@@ -51,9 +51,12 @@ struct CrashSafetyTests {
     func state(_ root: String) throws -> [String] {
         var out: [String] = []
         let volatile: Set<String> = ["_run_id", "run_id", "held_since_run", "created_at", "processed_at", "id", "sha256_of_manifest"]
+        // Postings and evaluations are compared through their views, which give each row's
+        // export id (and run id, volatile) instead of a reference to the pair in run_export.
+        let seenThroughViews: Set<String> = ["posting_row", "time_entry_evaluation_row", "run_export"]
         let warehouse = try DatabaseQueue(path: root + "/warehouse.sqlite")
         try warehouse.read { db in
-            for table in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'grdb_migrations' ORDER BY name") {
+            for table in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' AND name <> 'grdb_migrations' ORDER BY name") where !seenThroughViews.contains(table) {
                 // An outbound file's hash covers its createdAt (the wall clock); its content is compared below.
                 let cols = try db.columns(in: table).map(\.name).filter { !volatile.contains($0) && !(table == "outbound_file" && $0 == "sha256") }
                 let rows = try String.fetchAll(db, sql: "SELECT \(cols.map { "COALESCE(quote(\"\($0)\"), 'NULL')" }.joined(separator: " || '|' || ")) FROM \"\(table)\"")

@@ -11,13 +11,13 @@ struct WarehouseUpgradeTests {
 
     /// A new warehouse gets 32 KiB pages; an existing one keeps its page size (changing it
     /// would rewrite the whole file) and is upgraded as usual.
-    /// The tables lint lets an outbound file read without a pipeline loading them are tables a
-    /// new warehouse has.
+    /// The tables lint lets an outbound file read without a pipeline loading them are tables (or
+    /// views) a new warehouse has.
     @Test func builtInTablesAreTablesOfANewWarehouse() throws {
         let dir = NSTemporaryDirectory() + "dropline-builtin-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let tables = try Warehouse.open(path: dir + "/warehouse.sqlite").read { try Set(String.fetchAll($0, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")) }
+        let tables = try Warehouse.open(path: dir + "/warehouse.sqlite").read { try Set(String.fetchAll($0, sql: "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")) }
         #expect(Warehouse.builtInTables.isSubset(of: tables), "\(Warehouse.builtInTables.subtracting(tables))")
     }
 
@@ -33,18 +33,25 @@ struct WarehouseUpgradeTests {
         try existing.write { try $0.execute(sql: "CREATE TABLE left_by_someone (x)") }
         try existing.close()
         let upgraded = try Warehouse.open(path: dir + "/old.sqlite")
-        let (pages, postings) = try upgraded.read { db in (try Int.fetchOne(db, sql: "PRAGMA page_size"), try db.tableExists("postings")) }
+        let (pages, postings) = try upgraded.read { db in (try Int.fetchOne(db, sql: "PRAGMA page_size"), try db.viewExists("postings")) }
         #expect(pages == 4096 && postings)
     }
 
-    @Test func v2WarehouseUpgradesToPostingRanges() throws {
+    /// A zone whose warehouse an earlier version left: its migrations up to `migration`, then
+    /// the rows `fill` writes.
+    static func zone(withWarehouseUpTo migration: String, _ fill: (Database) throws -> Void) throws -> String {
         let root = NSTemporaryDirectory() + "dropline-upgrade-" + UUID().uuidString
-        defer { try? FileManager.default.removeItem(atPath: root) }
         #expect(try runDropline(["init", root]).exitCode == 0)
         let path = root + "/warehouse.sqlite"
         try? FileManager.default.removeItem(atPath: path)
-        let old = try Warehouse.open(path: path, upTo: Self.v2)
-        try old.write { db in
+        let old = try Warehouse.open(path: path, upTo: migration)
+        try old.write(fill)
+        try old.close()
+        return root
+    }
+
+    @Test func v2WarehouseUpgradesToPostingRanges() throws {
+        let root = try Self.zone(withWarehouseUpTo: Self.v2) { db in
             // Labor file 001 (written) took postings 1-3, 002 (not yet written) 4-5; 6 is in none.
             let postings: [(String, String, String, Int, String, String?, String)] = [
                 ("TE-1", "1001", "2026-11-23", 800, "billable", "ERP_LABOR_1000_20261128_001.xml", "E1"),
@@ -78,10 +85,10 @@ struct WarehouseUpgradeTests {
                                arguments: [export, export + ".xml", export, generated])
             }
         }
-        try old.close()
+        defer { try? FileManager.default.removeItem(atPath: root) }
 
         let reports = try ZoneReports(root: root)  // opens the warehouse: migrates to the latest version
-        let upgraded = try Warehouse.open(path: path)
+        let upgraded = try Warehouse.open(path: root + "/warehouse.sqlite")
         try upgraded.read { db in
             #expect(try !db.columns(in: "postings").contains { $0.name == "output_file" })
             let files = try Row.fetchAll(db, sql: "SELECT name, first_seq, last_seq, oldest_generated_at FROM outbound_file ORDER BY name")
@@ -94,12 +101,12 @@ struct WarehouseUpgradeTests {
                 "2026-11-23 1001 billable 1200 800,400,0,0,0,0,0", "2026-11-23 1002 internal 250 0,0,250,0,0,0,0",
                 "2026-11-30 1001 billable 725 600,125,0,0,0,0,0", "2026-11-30 1002 billable 500 0,0,300,200,0,0,0",
             ])
-            #expect(try !db.indexes(on: "postings").contains { $0.name == "postings_day" })
-            // v6: the same postings under the same seq, one unique index by entry and posting id,
-            // no AUTOINCREMENT counter.
+            #expect(try !db.indexes(on: "posting_row").contains { $0.name == "postings_day" })
+            // v6: the same postings under the same seq, no AUTOINCREMENT counter; v9: one unique
+            // index by entry and posting number.
             let postings = try Row.fetchAll(db, sql: "SELECT seq, posting_id FROM postings ORDER BY seq")
             #expect(postings.map { "\($0[0] as Int) \($0[1] as String)" } == ["1 P-TE-1-001", "2 P-TE-2-001", "3 P-TE-3-001", "4 P-TE-4-001", "5 P-TE-5-001", "6 P-TE-6-001", "7 P-TE-8-001"])
-            #expect(try db.indexes(on: "postings").map { "\($0.name) \($0.columns) \($0.isUnique)" } == ["postings_entry [\"entry_id\", \"posting_id\"] true"])
+            #expect(try db.indexes(on: "posting_row").map { "\($0.name) \($0.columns) \($0.isUnique)" } == ["posting_row_entry [\"entry_id\", \"n\"] true"])
             #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sqlite_sequence WHERE name = 'postings'") == 0)
             #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM time_entry_latest") == 8)
             let net = try Row.fetchAll(db, sql: "SELECT entry_id, posted_cents FROM time_entry_latest ORDER BY entry_id")
@@ -111,12 +118,12 @@ struct WarehouseUpgradeTests {
         // A new posting takes the next seq; a repeated posting id is refused (rolled back after).
         try upgraded.inTransaction { db in
             let insert = """
-                INSERT INTO postings (posting_id, entry_id, pernr, erp_project, labor_class, posting_date, period, hours, hours_cents, cost_amount, bill_amount, currency, bucket, run_id)
-                VALUES (?, ?, '1001', 'P-1', 'BIL', '2026-12-04', '2026-12', '1.00', 100, '0.00', '0.00', 'EUR', 'billable', 'r2')
+                INSERT INTO posting_row (n, entry_id, pernr, erp_project, labor_class, posting_date, period, hours, hours_cents, cost_amount, bill_amount, currency, bucket, origin)
+                VALUES (?, ?, '1001', 'P-1', 'BIL', '2026-12-04', '2026-12', '1.00', 100, '0.00', '0.00', 'EUR', 'billable', 1)
                 """
-            try db.execute(sql: insert, arguments: ["P-TE-9-001", "TE-9"])
+            try db.execute(sql: insert, arguments: [1, "TE-9"])
             #expect(try Int.fetchOne(db, sql: "SELECT seq FROM postings WHERE posting_id = 'P-TE-9-001'") == 8)
-            #expect(throws: DatabaseError.self) { try db.execute(sql: insert, arguments: ["P-TE-9-001", "TE-9"]) }
+            #expect(throws: DatabaseError.self) { try db.execute(sql: insert, arguments: [1, "TE-9"]) }
             return .rollback
         }
         // Held 5.00 + rejected 3.00 - 2.00 still posted for it + not in any file 3.00 + 2.00
@@ -125,6 +132,113 @@ struct WarehouseUpgradeTests {
         let reconciliation = try reports.reconcile(period: nil, gaps: false)
         #expect(reconciliation.approved_hours == "32.75")
         #expect(reconciliation.posted_hours == "14.50")
+    }
+
+    /// An outbound file may read the postings and evaluations, which are views since v9: the
+    /// snapshot reads them like tables (it checked for a table and found none, writing nothing).
+    @Test func anOutboundFileReadsThePostingsView() throws {
+        let zone = try TemporaryDropZone()
+        let yaml = zone.root + "/pipelines/time_entries.yaml"
+        try (String(contentsOfFile: yaml, encoding: .utf8) + """
+              - csv_file:
+                  target: audit
+                  name: "POSTINGS_{business_date:yyyyMMdd}_{seq:03}.csv"
+                  table: postings
+                  order_by: [seq]
+                  columns: [posting_id, entry_id, reverses, hours, export_id]
+
+            """).write(toFile: yaml, atomically: true, encoding: .utf8)
+        for name in WorkedExampleTests.run1 { try zone.drop(TestPaths.examples + "/inbound/" + name) }
+        let summary = try zone.run(asOf: "2026-11-28", at: "2026-11-28T01:14:07Z")
+        #expect(summary.exit_code <= 1)
+        let csv = try String(contentsOfFile: zone.root + "/outbound/audit/POSTINGS_20261127_001.csv", encoding: .utf8).split(separator: "\n")
+        #expect(csv.first == "posting_id,entry_id,reverses,hours,export_id")
+        #expect(csv.count == 6)
+        #expect(csv.dropFirst().allSatisfy { $0.hasPrefix("P-TE-") && $0.hasSuffix(",PSA-T-20261127-001") })
+    }
+
+    static let v8 = "v8: held, skipped and reasons of a loaded file"
+
+    /// Every column of every posting and evaluation, as the tables of v8 held them.
+    static func postingsAndEvaluations(_ db: Database) throws -> [String] {
+        var out: [String] = []
+        for (table, order) in [("postings", "seq"), ("time_entry_evaluation", "id")] {
+            let cols = try db.columns(in: table).map(\.name)
+            out += try String.fetchAll(db, sql: "SELECT \(cols.map { "COALESCE(quote(\($0)), 'NULL')" }.joined(separator: " || '|' || ")) FROM \(table) ORDER BY \(order)").map { "\(table): \($0)" }
+        }
+        return out
+    }
+
+    /// v9 keeps postings and evaluations in narrower rows (a reference to their run and export,
+    /// posting numbers instead of ids): the views with the old names give back every column of
+    /// every row as v8 stored it, reversals, NULL export ids and posting numbers past 999 too,
+    /// and the upgraded warehouse goes on posting.
+    @Test func v8PostingsAndEvaluationsReadTheSameThroughTheViews() throws {
+        let zone = try TemporaryDropZone()
+        let root = zone.root
+        let path = root + "/warehouse.sqlite"
+        try? FileManager.default.removeItem(atPath: path)
+        let old = try Warehouse.open(path: path, upTo: Self.v8)
+        let before = try old.write { db -> [String] in
+            let rows: [(String, String, String?, String?, String, String?, String, String?)] = [
+                // posting id, entry, reverses, reversed_by, hours, content hours, run, export
+                ("P-TE-1-001", "TE-1", nil, "P-TE-1-002", "8.00", "8", "r1", "E1"),
+                ("P-TE-1-002", "TE-1", "P-TE-1-001", nil, "-8.00", nil, "r2", "E2"),
+                ("P-TE-1-003", "TE-1", nil, nil, "7.50", "7.5", "r2", "E2"),
+                ("P-TE-2-001", "TE-2", nil, nil, "1.25", "1.25", "r1", nil),
+                ("P-TE-3-1000", "TE-3", nil, nil, "2.00", "2", "r1", "E1"),
+            ]
+            for (seq, r) in rows.enumerated() {
+                try db.execute(sql: """
+                    INSERT INTO postings (seq, posting_id, entry_id, reverses, reversed_by, pernr, erp_project, labor_class, posting_date, period, hours, hours_cents, cost_amount, bill_amount, currency, bucket,
+                        content_pernr, content_date, content_project, content_hours, content_category, export_id, run_id)
+                    VALUES (?, ?, ?, ?, ?, '1001', '4000001', 'LBR-BILL', '2026-11-23', '2026-11', ?, 0, '1.00', '2.00', 'EUR', 'billable', '1001', '2026-11-23', 'PRJ-1', ?, 'billable', ?, ?)
+                    """, arguments: [seq + 1, r.0, r.1, r.2, r.3, r.4, r.5, r.7, r.6])
+            }
+            try db.execute(sql: """
+                INSERT INTO time_entry_evaluation (entry_id, timesheet_id, export_id, run_id, outcome, primary_reason, reasons, pernr, entry_date, hours) VALUES
+                    ('TE-1', 'TS-1', 'E1', 'r1', 'posted', NULL, '', '1001', '2026-11-23', '8'),
+                    ('TE-4', 'TS-1', 'E1', 'r1', 'rejected', 'no_rate', 'no_rate,period_closed', '1001', '2026-11-24', '3'),
+                    ('TE-4', NULL, 'E9', 'r2', 'held', 'unknown_worker', 'unknown_worker', NULL, NULL, NULL),
+                    ('TE-2', 'TS-2', NULL, 'r1', 'posted', NULL, '', '1001', '2026-11-23', '1.25')
+                """)
+            return try Self.postingsAndEvaluations(db)
+        }
+        try old.close()
+        #expect(before.count == 9)
+        let upgraded = try Warehouse.open(path: path)
+        let (after, views, pairs) = try upgraded.read { db in
+            (try Self.postingsAndEvaluations(db), try db.viewExists("postings") && db.viewExists("time_entry_evaluation"), try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM run_export"))
+        }
+        #expect(after == before)
+        #expect(views && pairs == 4)
+        // The next run posts on top of it, and its labor file carries every posting not yet in one.
+        for name in WorkedExampleTests.run1 { try zone.drop(TestPaths.examples + "/inbound/" + name) }
+        let summary = try zone.run(asOf: "2026-11-28", at: "2026-11-28T01:14:07Z")
+        #expect(summary.exit_code <= 1)
+        let labor = try #require(try FileManager.default.contentsOfDirectory(atPath: root + "/outbound/erp").first { $0.hasPrefix("ERP_LABOR_") && $0.hasSuffix(".xml") })
+        let xml = try String(contentsOfFile: root + "/outbound/erp/" + labor, encoding: .utf8)
+        #expect(xml.contains("<Posting id=\"P-TE-1-002\" ref=\"TE-1\" reverses=\"P-TE-1-001\" pernr=\"1001\""))
+        #expect(xml.contains("<Posting id=\"P-TE-3-1000\" ref=\"TE-3\" pernr=\"1001\""))
+        #expect(xml.contains("<Posting id=\"P-TE-00000001-001\" ref=\"TE-00000001\" pernr=\""))
+    }
+
+    /// A posting id Dropline would never write (here edited by hand) cannot be kept as a number:
+    /// the upgrade stops with exit 78, naming the posting, and the warehouse stays as it was.
+    @Test func aPostingIDNotOfItsEntryStopsTheUpgrade() throws {
+        let root = try Self.zone(withWarehouseUpTo: Self.v8) { db in
+            try db.execute(sql: """
+                INSERT INTO postings (seq, posting_id, entry_id, reverses, pernr, erp_project, labor_class, posting_date, period, hours, hours_cents, cost_amount, bill_amount, currency, bucket, run_id)
+                VALUES (1, 'P-TE-1-001', 'TE-1', NULL, '1', '4', 'L', '2026-11-23', '2026-11', '1.00', 100, '0.00', '0.00', 'EUR', 'billable', 'r1'),
+                       (2, 'P-TE-1-002', 'TE-1', 'P-TE-7-001', '1', '4', 'L', '2026-11-23', '2026-11', '-1.00', -100, '0.00', '0.00', 'EUR', 'billable', 'r1')
+                """)
+        }
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let result = try runDropline(["run", "--root", root])
+        #expect(result.exitCode == 78, "\(result.stderr)")
+        #expect(result.stderr.contains("posting seq 2 has a reverses that is not P-<entry id>-<number> of its own entry"), "\(result.stderr)")
+        let migrations = try DatabaseQueue(path: root + "/warehouse.sqlite").read { try String.fetchAll($0, sql: "SELECT identifier FROM grdb_migrations") }
+        #expect(migrations.last == Self.v8 && migrations.count == 8)
     }
 
     /// A zone upgraded by a newer Dropline is refused (exit 78, nothing moved), not read with the
