@@ -91,6 +91,10 @@ public struct Posting: Sendable, Hashable, Codable {
         self.bucket = bucket
     }
 
+    /// The id of an entry's posting number `n` (from 1, in the order they are made):
+    /// `P-<entry id>-<n, at least 3 digits>` (contract §7.1).
+    public static func id(entryID: String, number n: Int) -> String { "P-\(entryID)-\(zeroPad(n, 3))" }
+
     /// The exact negation, posted on the reversed posting's date (contract §4.5).
     public func reversal(id: String) -> Posting {
         Posting(id: id, ref: ref, reverses: self.id, pernr: pernr, erpProject: erpProject, laborClass: laborClass, postingDate: postingDate, period: period, hours: -hours, costAmount: -costAmount, billAmount: -billAmount, currency: currency, bucket: bucket)

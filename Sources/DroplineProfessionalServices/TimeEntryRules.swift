@@ -94,7 +94,7 @@ public struct TimeEntryRules: Sendable {
         var n = try lookup.postingCount(entryID: entry.entryID)
         func nextID() -> String {
             n += 1
-            return "P-\(entry.entryID)-\(zeroPad(n, 3))"
+            return Posting.id(entryID: entry.entryID, number: n)
         }
         var postings: [Posting] = []
         if let current { postings.append(current.posting.reversal(id: nextID())) }

@@ -159,8 +159,8 @@ struct OutboundQueue {
                     if escaped { SnapshotWriter.appendEscaped(bytes, to: &out) } else { out.append(contentsOf: bytes) }
                     out.append(UInt8(ascii: "\""))
                 }
-                /// ` label="P-<entry id>-<n>"` (`Warehouse.postingID`) of the posting number in `column`;
-                /// nothing when it is NULL.
+                /// ` label="P-<entry id>-<n>"` (`Posting.id`, written as bytes) of the posting number
+                /// in `column`; nothing when it is NULL.
                 func postingID(_ out: inout [UInt8], _ label: StaticString, _ column: Int32) {
                     guard let n = s.int64(column) else { return }
                     out.append(label)

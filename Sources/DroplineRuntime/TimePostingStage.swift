@@ -713,8 +713,8 @@ final class TimePostingStage: TimeEntryLookup {
     }
     var origins: [String: Int64] = [:]
 
-    /// The number `n` of posting id `P-<entryID>-<n>` (`Warehouse.postingID`); the rules make
-    /// every id that way, so anything else is a fault, thrown before a row is written.
+    /// The number `n` of posting id `P-<entryID>-<n>` (`Posting.id`); the rules make every id
+    /// that way, so anything else is a fault, thrown before a row is written.
     static func number(_ id: String, of entryID: String) throws -> Int64 {
         var id = id, entryID = entryID
         let n = id.withUTF8 { i in

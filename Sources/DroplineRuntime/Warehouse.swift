@@ -272,10 +272,7 @@ public enum Warehouse {
         return queue
     }
 
-    /// The posting id of posting number `n` of entry `entryID`: `P-<entry id>-<n, at least 3 digits>`.
-    public static func postingID(entryID: String, _ n: Int64) -> String { "P-\(entryID)-\(zeroPad(Int(n), 3))" }
-
-    /// SQL for the posting id of number `n` (a column of `posting_row p`), NULL when `n` is.
+    /// SQL for `Posting.id` of number `n` (a column of `posting_row p`), NULL when `n` is.
     static func postingID(_ n: String) -> String {
         "CASE WHEN \(n) IS NULL THEN NULL WHEN \(n) BETWEEN 0 AND 999 THEN 'P-' || p.entry_id || '-' || substr('00' || \(n), -3) ELSE 'P-' || p.entry_id || '-' || \(n) END"
     }

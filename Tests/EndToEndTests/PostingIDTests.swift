@@ -1,3 +1,4 @@
+import DroplineProfessionalServices
 @testable import DroplineRuntime
 import Testing
 
@@ -7,7 +8,7 @@ struct PostingIDTests {
     @Test func numbersGiveTheirIDsBack() throws {
         for entry in ["TE-00000001", "TE-1", "", "TÉ-ü-7", "P-TE-1-001"] {
             for n in Array(0...1_100) + [9_999, 10_000, 123_456_789, 999_999_999_999_999_999] {
-                let id = Warehouse.postingID(entryID: entry, Int64(n))
+                let id = Posting.id(entryID: entry, number: n)
                 #expect(try TimePostingStage.number(id, of: entry) == Int64(n), "\(id)")
             }
         }
