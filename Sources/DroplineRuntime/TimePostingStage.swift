@@ -35,6 +35,10 @@ final class TimePostingStage: TimeEntryLookup {
     /// stage wrote (`written` says "maybe") needs a hold lookup, not every entry after the first
     /// hold.
     let holdsBefore: Bool
+    /// The entry ids on hold as the transaction began, when the file has at least as many
+    /// entries as there are holds (reading them once then costs less than asking the holds
+    /// table for every entry, as every night after the first did); nil otherwise.
+    let heldBefore: KeyFilter?
     /// True when postings and their weekly sums were both empty as the transaction began (the
     /// first load of a zone, a history loaded in one go): then every key this stage writes is
     /// kept in `written`, and an entry or worker week it certainly did not write has no posting
@@ -119,7 +123,16 @@ final class TimePostingStage: TimeEntryLookup {
         self.reader = reader
         readerReads = try reader.map { r in try ReadStatements(r.prepare, hasWorkers: hasWorkers) }
         writes = WriteBehind(statements: try Write.allCases.map { try RawStatement(db, $0.sql) }, synchronous: readerReads == nil)
-        holdsBefore = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM holds)") ?? true
+        let holds = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM holds") ?? 0
+        holdsBefore = holds > 0
+        if holds > 0, expectedEntries >= holds {
+            var filter = KeyFilter(expectedKeys: holds)
+            let ids = try String.fetchCursor(db, sql: "SELECT entry_id FROM holds")
+            while let id = try ids.next() { filter.insert(id) }
+            heldBefore = filter
+        } else {
+            heldBefore = nil
+        }
         nothingPostedBefore = try Bool.fetchOne(db, sql: "SELECT NOT EXISTS (SELECT 1 FROM posting_row) AND NOT EXISTS (SELECT 1 FROM posted_week)") ?? false
         written = KeyFilter(expectedKeys: readerReads == nil && !nothingPostedBefore ? expectedEntries / 16 : expectedEntries)
         projects = try Self.loadProjects(db)
@@ -417,7 +430,10 @@ final class TimePostingStage: TimeEntryLookup {
     /// Whether a hold row of the entry may exist (false: certainly none). A hold this stage wrote
     /// is keyed by the entry id in `written`, which the entry's postings lookup then reads again
     /// (one cache miss for both).
-    func mayBeHeld(_ entryID: String) -> Bool { holdsBefore || written.mayContain(entryID) }
+    func mayBeHeld(_ entryID: String) -> Bool {
+        if let heldBefore { return heldBefore.mayContain(entryID) || written.mayContain(entryID) }
+        return holdsBefore || written.mayContain(entryID)
+    }
 
     func isHeld(_ entryID: String) throws -> Bool {
         guard mayBeHeld(entryID) else { return false }
