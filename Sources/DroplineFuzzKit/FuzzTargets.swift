@@ -35,8 +35,8 @@ public enum FuzzTargets {
         if selector % 2 == 0 {
             let extractor = XMLRecordExtractor(definition: extract, schema: selector % 4 == 0 ? schema : nil, limits: XMLLimits(maxUnitBytes: 1 << 16, maxDepth: 64))
             _ = try? extractor.run(path: path, header: { _ in }, record: { _ in })
-            if selector % 8 == 6, let entry = extract.records.first(where: { $0.name == "entry" }), let reader = try? XMLStreamReader(path: path, limits: XMLLimits(maxUnitBytes: 1 << 16, maxDepth: 64)) {
-                try? reader.forEachElement(at: entry.path.map { XMLName(namespace: $0.namespace, local: $0.local) }, attribute: XMLName(namespace: nil, local: "id")) { _ in }
+            if selector % 8 == 6, let entry = extract.records.first(where: { $0.name == "entry" }) {
+                try? XMLAttributeScan.forEachElement(inFileAt: path, at: entry.path.map { XMLName(namespace: $0.namespace, local: $0.local) }, attribute: XMLName(namespace: nil, local: "id")) { _ in }
             }
         } else {
             _ = try? PipelineLoader().load(file: path)

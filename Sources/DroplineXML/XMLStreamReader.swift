@@ -240,45 +240,6 @@ public final class XMLStreamReader {
         return valid && shortcut.accepts(unit, excluding: hasNested ? plan.spelledNested : [])
     }
 
-    /// Calls `body` with the value of `attribute` (nil when absent) on every element at `path`
-    /// (the root's name first, one name per level), in document order, node by node: no tree is
-    /// built and subtrees off the path are skipped whole. Use instead of `readRoot` and
-    /// `nextUnit`, on a fresh reader; it reads to the end of the document.
-    public func forEachElement(at path: [XMLName], attribute: XMLName, _ body: (String?) throws -> Void) throws {
-        guard !path.isEmpty else { return }
-        let names = path.map { (namespace: $0.namespace.map { Array($0.utf8) }, local: Array($0.local.utf8)) }
-        let wanted = (namespace: attribute.namespace.map { Array($0.utf8) }, local: Array(attribute.local.utf8))
-        // Levels of the current element's ancestors (and itself) that match the path.
-        var matched = 0
-        var skip = false
-        while try step(skip: skip) == 1 {
-            skip = false
-            switch xmlTextReaderNodeType(reader) {
-            case Int32(XML_READER_TYPE_DOCUMENT_TYPE.rawValue):
-                throw doctypeRefused()
-            case Int32(XML_READER_TYPE_ELEMENT.rawValue):
-                let depth = Int(xmlTextReaderDepth(reader))
-                matched = min(matched, depth)
-                guard depth == matched, depth < names.count,
-                    Self.spelled(xmlTextReaderConstLocalName(reader), names[depth].local),
-                    Self.spelled(xmlTextReaderConstNamespaceUri(reader), names[depth].namespace)
-                else {
-                    // Off the path: nothing below can be on it.
-                    skip = xmlTextReaderIsEmptyElement(reader) == 0
-                    continue
-                }
-                if depth == names.count - 1 {
-                    try body(xmlTextReaderCurrentNode(reader).flatMap { Self.attribute(of: $0, local: wanted.local, namespace: wanted.namespace) })
-                    skip = xmlTextReaderIsEmptyElement(reader) == 0
-                } else if xmlTextReaderIsEmptyElement(reader) == 0 {
-                    matched = depth + 1
-                }
-            default:
-                continue
-            }
-        }
-    }
-
     /// The reader stands on a DOCTYPE: never loaded, the document is refused there.
     func doctypeRefused() -> FileFailure {
         FileFailure(.dtdForbidden, "the document has a DOCTYPE; exports never carry one and no DTD is ever loaded",
@@ -296,17 +257,6 @@ public final class XMLStreamReader {
     static func spelled(_ p: UnsafePointer<xmlChar>, _ u: UnsafeBufferPointer<UInt8>) -> Bool {
         for i in 0..<u.count where p[i] != u[i] { return false }
         return p[u.count] == 0
-    }
-
-    /// The value of an element's attribute (as `internedAttributes` reads it); nil when the
-    /// element has none of that name.
-    static func attribute(of node: xmlNodePtr, local: [UInt8], namespace: [UInt8]?) -> String? {
-        var a = node.pointee.properties
-        while let attr = a {
-            a = attr.pointee.next
-            if spelled(attr.pointee.name, local), spelled(attr.pointee.ns.flatMap { $0.pointee.href }, namespace) { return value(of: attr) }
-        }
-        return nil
     }
 
     /// An attribute's value: its text nodes joined.

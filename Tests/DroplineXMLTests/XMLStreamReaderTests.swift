@@ -37,9 +37,9 @@ final class XMLStreamReaderTests {
         } catch let f as FileFailure { return f } catch { return nil }
     }
 
-    /// The streaming walk the hold pre-pass uses: only elements on the path, by namespace and
-    /// name at their level, each attribute value whole, nothing off the path.
-    @Test func forEachElementReadsOneAttributeOfTheElementsOnAPath() throws {
+    /// The SAX walk the hold pre-pass uses: only elements on the path, by namespace and name at
+    /// their level, each attribute value whole (references replaced), nothing off the path.
+    @Test func theAttributeScanReadsOneAttributeOfTheElementsOnAPath() throws {
         let path = try temp("""
             <?xml version="1.0" encoding="ISO-8859-1"?>
             <r:Export xmlns:r="urn:r" xmlns:o="urn:o">
@@ -52,18 +52,72 @@ final class XMLStreamReaderTests {
             """.data(using: .isoLatin1)!.map { $0 })
         let entry = [XMLName(namespace: "urn:r", local: "Export"), XMLName(namespace: "urn:r", local: "Sheet"), XMLName(namespace: "urn:r", local: "Entry")]
         var ids: [String?] = []
-        try XMLStreamReader(path: path).forEachElement(at: entry, attribute: XMLName(namespace: nil, local: "id")) { ids.append($0) }
+        try XMLAttributeScan.forEachElement(inFileAt: path, at: entry, attribute: XMLName(namespace: nil, local: "id")) { ids.append($0) }
         #expect(ids == ["E1", "E&2", nil, "E\u{E9}", "E4"])
         var qualified: [String?] = []
-        try XMLStreamReader(path: path).forEachElement(at: entry, attribute: XMLName(namespace: "urn:o", local: "id")) { qualified.append($0) }
+        try XMLAttributeScan.forEachElement(inFileAt: path, at: entry, attribute: XMLName(namespace: "urn:o", local: "id")) { qualified.append($0) }
         #expect(qualified == [nil, nil, nil, "qualified", nil])
         // The same refusals as reading by units: a DOCTYPE, a document cut short (after what it read).
         let doctype = try temp("<?xml version=\"1.0\"?>\n<!DOCTYPE r:Export []>\n<r:Export xmlns:r=\"urn:r\"/>")
-        #expect(throws: FileFailure.self) { try XMLStreamReader(path: doctype).forEachElement(at: entry, attribute: XMLName(namespace: nil, local: "id")) { _ in } }
+        #expect(throws: FileFailure.self) { try XMLAttributeScan.forEachElement(inFileAt: doctype, at: entry, attribute: XMLName(namespace: nil, local: "id")) { _ in } }
         let cut = try temp("<r:Export xmlns:r=\"urn:r\"><r:Sheet><r:Entry id=\"A\"/><r:Entry id=\"B\"/></r:Sheet><r:Sheet><r:Ent")
         var partial: [String?] = []
-        #expect(throws: FileFailure.self) { try XMLStreamReader(path: cut).forEachElement(at: entry, attribute: XMLName(namespace: nil, local: "id")) { partial.append($0) } }
+        #expect(throws: FileFailure.self) { try XMLAttributeScan.forEachElement(inFileAt: cut, at: entry, attribute: XMLName(namespace: nil, local: "id")) { partial.append($0) } }
         #expect(partial == ["A", "B"])
+        // Nothing at all, no root, a root never closed, an undeclared entity, a mismatched tag.
+        for broken in ["", "<?xml version=\"1.0\"?>", "<r:Export xmlns:r=\"urn:r\">", "<r:Export xmlns:r=\"urn:r\"><r:Sheet><r:Entry id=\"&e;\"/></r:Sheet></r:Export>",
+                       "<r:Export xmlns:r=\"urn:r\"><r:Sheet></r:Export>"] {
+            let path = try temp(broken)
+            #expect(throws: FileFailure.self, "\(broken)") { try XMLAttributeScan.forEachElement(inFileAt: path, at: entry, attribute: XMLName(namespace: nil, local: "id")) { _ in } }
+        }
+        let none = NSTemporaryDirectory() + "dropline-xml-missing-" + UUID().uuidString
+        #expect(throws: FileFailure.self) { try XMLAttributeScan.forEachElement(inFileAt: none, at: entry, attribute: XMLName(namespace: nil, local: "id")) { _ in } }
+    }
+
+    /// The scan finds exactly the entry ids that reading the export unit by unit finds, on the
+    /// seeded exports of the read-in-place tests (comments, PIs, CDATA, character references,
+    /// `&amp;`, non-ASCII values, prefixed namespaces, in UTF-8 and ISO-8859-1); cut short, it
+    /// fails, after at least the ids of the units read whole.
+    @Test func theAttributeScanFindsTheIdsOfReadingByUnits() throws {
+        let ns = ReadInPlaceTests.ns
+        let entry = [XMLName(namespace: ns, local: "TimesheetExport"), XMLName(namespace: ns, local: "Timesheet"), XMLName(namespace: ns, local: "Entry")]
+        func byUnits(_ path: String) -> (ids: [String?], failed: Bool) {
+            var ids: [String?] = []
+            do {
+                let reader = try XMLStreamReader(path: path)
+                guard try reader.readRoot().is(namespace: ns, local: "TimesheetExport") else { return ([], false) }
+                while let unit = try reader.nextUnit() {
+                    for child in unit.children where unit.is(namespace: ns, local: "Timesheet") && child.is(namespace: ns, local: "Entry") {
+                        ids.append(child.attribute(namespace: nil, local: "id"))
+                    }
+                }
+                try reader.finish()
+                return (ids, false)
+            } catch { return (ids, true) }
+        }
+        let shortcut = SchemaShortcutTests()
+        var g = SeededGenerator(seed: 2026_12_01)
+        var compared = 0, cut = 0
+        for round in 0..<400 {
+            var text = ReadInPlaceTests().document(&g, shortcut: shortcut)
+            if round % 3 == 0 { text = text.replacingOccurrences(of: "id=\"", with: "id=\"&amp;\u{E9}&#x41;") }
+            var bytes = Array(text.utf8)
+            if round % 4 == 1, let latin1 = text.replacingOccurrences(of: "encoding=\"UTF-8\"", with: "encoding=\"ISO-8859-1\"").data(using: .isoLatin1) { bytes = Array(latin1) }
+            if round % 5 == 2 { bytes = Array(bytes.prefix(Int.random(in: 1..<bytes.count, using: &g))) }
+            let path = try temp(bytes)
+            let reference = byUnits(path)
+            var ids: [String?] = []
+            let failed = (try? XMLAttributeScan.forEachElement(inFileAt: path, at: entry, attribute: XMLName(namespace: nil, local: "id")) { ids.append($0) }) == nil
+            #expect(failed == reference.failed, "\(text)")
+            if reference.failed {
+                #expect(Array(ids.prefix(reference.ids.count)) == reference.ids, "\(text)")
+                cut += 1
+            } else {
+                #expect(ids == reference.ids, "\(text)")
+                if !ids.isEmpty { compared += 1 }
+            }
+        }
+        #expect(compared > 200 && cut > 40, "\(compared) compared, \(cut) cut")
     }
 
     @Test func decodesLatin1DeclaredFile() throws {
