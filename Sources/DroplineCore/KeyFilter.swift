@@ -15,7 +15,7 @@ public struct KeyFilter: Sendable {
     }
 
     @inline(__always)
-    func probe(_ key: String) -> (index: Int, bits: UInt64) {
+    func probe(_ key: String, kind: UInt64) -> (index: Int, bits: UInt64) {
         // The UTF-8 bytes eight at a time, each word multiplied in, then SplitMix64's finalizer
         // to spread them: a few nanoseconds for an entry id, where `Hasher` (SipHash) took
         // several times that. Keys made to collide only make the filter answer "maybe" more
@@ -41,18 +41,27 @@ public struct KeyFilter: Sendable {
         h = (h ^ (h >> 30)) &* 0xbf58_476d_1ce4_e5b9
         h = (h ^ (h >> 27)) &* 0x94d0_49bb_1331_11eb
         h ^= h >> 31
-        let bits: UInt64 = 1 << (h >> 58) | 1 << ((h >> 52) & 63) | 1 << ((h >> 46) & 63) | 1 << ((h >> 40) & 63)
+        // Another kind of the same key: the same word (one cache line for both), other bits.
+        var b = h
+        if kind != 0 {
+            b = (h ^ kind) &* 0x9E37_79B9_7F4A_7C15
+            b = (b ^ (b >> 29)) &* 0xbf58_476d_1ce4_e5b9
+            b ^= b >> 32
+        }
+        let bits: UInt64 = 1 << (b >> 58) | 1 << ((b >> 52) & 63) | 1 << ((b >> 46) & 63) | 1 << ((b >> 40) & 63)
         return (Int(truncatingIfNeeded: h) & mask, bits)
     }
 
-    public mutating func insert(_ key: String) {
-        let (i, bits) = probe(key)
+    /// `kind` keeps apart keys of different things with the same text (an entry's postings and
+    /// its hold row, say): a key inserted with one kind is not thereby in the set with another.
+    public mutating func insert(_ key: String, kind: UInt64 = 0) {
+        let (i, bits) = probe(key, kind: kind)
         words[i] |= bits
     }
 
-    /// False only for a key never inserted.
-    public func mayContain(_ key: String) -> Bool {
-        let (i, bits) = probe(key)
+    /// False only for a key never inserted with that `kind`.
+    public func mayContain(_ key: String, kind: UInt64 = 0) -> Bool {
+        let (i, bits) = probe(key, kind: kind)
         return words[i] & bits == bits
     }
 }

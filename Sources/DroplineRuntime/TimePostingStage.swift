@@ -395,8 +395,10 @@ final class TimePostingStage: TimeEntryLookup {
     /// Queues a row, its values written in parameter order with their concrete types; `key`
     /// names what lookups it changes (an entry id, or `weekKey`).
     func write(_ statement: Write, key: String? = nil, _ values: (inout WriteBehind.RowValues) -> Void) throws {
-        if let key, readerReads != nil || nothingPostedBefore || statement == .holdInsert { written.insert(key) }
-        try writes.row(statement.rawValue, key: key, values)
+        // A hold row's key is its entry id as another kind (`holdKind`).
+        let hold = statement == .holdInsert || statement == .holdDelete
+        if let key, readerReads != nil || nothingPostedBefore || statement == .holdInsert { written.insert(key, kind: hold ? Self.holdKind : 0) }
+        try writes.row(statement.rawValue, key: hold ? key.map(Self.holdQueueKey) : key, values)
     }
 
     /// `write` with the values as arguments, for the rare rows (a generic call per value).
@@ -415,29 +417,41 @@ final class TimePostingStage: TimeEntryLookup {
     /// Runs a lookup of `key` (nil: of something this transaction never writes) on the second
     /// connection, unless the transaction may have written the key: then on the writer's
     /// connection, after the queued writes for it.
-    func read<T>(_ key: String?, _ body: (ReadStatements) throws -> T) throws -> T {
+    /// `hold`: the key is the entry id of a hold row (`holdKind`).
+    func read<T>(_ key: String?, hold: Bool = false, _ body: (ReadStatements) throws -> T) throws -> T {
         // No second connection: the writes are synchronous, the caller has the connection.
         guard let readerReads else { return try body(mainReads) }
-        if !(key.map(written.mayContain) ?? false) { return try body(readerReads) }
-        if let key, writes.isInFlight(key) { try writes.drain() }
+        if !(key.map { written.mayContain($0, kind: hold ? Self.holdKind : 0) } ?? false) { return try body(readerReads) }
+        if let key, writes.isInFlight(hold ? Self.holdQueueKey(key) : key) {
+            Failpoint.lookupWaitsForWrites.hit()
+            try writes.drain()
+        }
         return try writes.withConnection { try body(mainReads) }
     }
+
+    /// An entry's hold row is keyed apart from its postings (both by the entry id): dropping a
+    /// superseded hold then leaves the entry's postings lookup on the second connection. Keyed
+    /// alike, that lookup waited for the whole write queue, for every held entry an export
+    /// carried again.
+    static let holdKind: UInt64 = 1
+    /// The hold row's key in the write queue (`WriteBehind.isInFlight`).
+    static func holdQueueKey(_ entryID: String) -> String { "\u{2}" + entryID }
 
     /// True when nothing can have been posted for `key` (an entry id or `weekKey`): nothing was
     /// posted before the transaction, and this stage did not write the key.
     func certainlyUnposted(_ key: String) -> Bool { nothingPostedBefore && !written.mayContain(key) }
 
     /// Whether a hold row of the entry may exist (false: certainly none). A hold this stage wrote
-    /// is keyed by the entry id in `written`, which the entry's postings lookup then reads again
-    /// (one cache miss for both).
+    /// is in `written` as `holdKind` of the entry id: in the same word as the entry's postings
+    /// key, which its postings lookup then reads (one cache miss for both).
     func mayBeHeld(_ entryID: String) -> Bool {
-        if let heldBefore { return heldBefore.mayContain(entryID) || written.mayContain(entryID) }
-        return holdsBefore || written.mayContain(entryID)
+        if let heldBefore { return heldBefore.mayContain(entryID) || written.mayContain(entryID, kind: Self.holdKind) }
+        return holdsBefore || written.mayContain(entryID, kind: Self.holdKind)
     }
 
     func isHeld(_ entryID: String) throws -> Bool {
         guard mayBeHeld(entryID) else { return false }
-        return try read(entryID) { reads in
+        return try read(entryID, hold: true) { reads in
             let s = reads.holdExists
             s.bind(entryID)
             defer { s.reset() }

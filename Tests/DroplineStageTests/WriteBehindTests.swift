@@ -197,4 +197,17 @@ struct WriteBehindTests {
         for i in 0..<50_000 { small.insert("k\(i)") }
         #expect((0..<50_000).allSatisfy { small.mayContain("k\($0)") })
     }
+
+    /// A key inserted as one kind is found as that kind, and as another only by chance (the two
+    /// share a word: another kind is not thereby in the set).
+    @Test func keyFilterKindsAreApart() {
+        var filter = KeyFilter(expectedKeys: 100_000)
+        for i in 0..<50_000 { filter.insert("TE-\(i)") }
+        for i in 50_000..<100_000 { filter.insert("TE-\(i)", kind: 1) }
+        #expect((0..<50_000).allSatisfy { filter.mayContain("TE-\($0)") })
+        #expect((50_000..<100_000).allSatisfy { filter.mayContain("TE-\($0)", kind: 1) })
+        let asHolds = (0..<50_000).filter { filter.mayContain("TE-\($0)", kind: 1) }.count
+        let asEntries = (50_000..<100_000).filter { filter.mayContain("TE-\($0)") }.count
+        #expect(asHolds < 1_000 && asEntries < 1_000, "\(asHolds) and \(asEntries) false positives in 50,000 each")
+    }
 }

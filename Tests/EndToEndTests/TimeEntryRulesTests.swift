@@ -333,6 +333,43 @@ struct TimeEntryRulesTests {
             """.utf8)
     }
 
+    /// Dropping a superseded hold does not make the entry's postings lookup wait for the write
+    /// queue (it did for every held entry an export carried again: the run's first second went
+    /// at half speed on the bench's next night). With that wait made fatal, the run carrying
+    /// TE-00000003 again (after another entry: the file's first evaluation waits for the queue
+    /// anyway) finishes; one with an entry twice in its export, whose second lookup must wait for
+    /// the first's posting, dies there.
+    @Test func aSupersededHoldDoesNotMakeItsEntryWaitForWrites() throws {
+        let zone = try afterRunOne()
+        let arguments = ["run", "--root", zone.root, "--settle-seconds", "0", "--as-of", "2026-11-29"]
+        let failpoint = ["DROPLINE_FAILPOINT": "lookup-waits-for-writes"]
+        let carrying = String(decoding: carryingTE3(exportID: "PSA-T-20261128-071", businessDate: "2026-11-28", totalHours: "7.00"), as: UTF8.self)
+            .replacingOccurrences(of: "  <Timesheet id=\"TS-0000001\"", with: """
+                  <Timesheet id="TS-0000092" worker="00012345" weekStart="2026-11-23" status="approved">
+                    <Entry id="TE-00009002" date="2026-11-24" project="PRJ-10042" task="T-01" hours="1.00" category="billable"/>
+                  </Timesheet>
+                  <Timesheet id="TS-0000001"
+                """).replacingOccurrences(of: "timesheetCount=\"1\" entryCount=\"1\"", with: "timesheetCount=\"2\" entryCount=\"2\"")
+        try zone.drop(data: Data(carrying.utf8), as: "PSA_TIMESHEETS_PSA01_20261128_071.xml")
+        let carried = try runDropline(arguments + ["--json"], environment: failpoint)
+        #expect([0, 1].contains(carried.exitCode), "\(carried.stderr)")
+        let summary = try JSONDecoder().decode(RunSummary.self, from: Data(carried.stdout.utf8))
+        #expect(summary.files.first?.superseded == 1)
+        #expect(summary.files.first?.records == ["loaded": 1, "held": 1, "rejected": 0, "skipped": 0])
+        try zone.drop(data: Data("""
+            <?xml version="1.0" encoding="UTF-8"?>
+            <TimesheetExport xmlns="urn:example:psa:time:2" exportId="PSA-T-20261128-072" sourceSystem="PSA" generatedAt="2026-11-28T23:40:00Z" businessDate="2026-11-28" schemaVersion="2">
+              <Timesheet id="TS-0000091" worker="00012345" weekStart="2026-11-23" status="approved">
+                <Entry id="TE-00009001" date="2026-11-24" project="PRJ-10042" task="T-01" hours="1.00" category="billable"/>
+                <Entry id="TE-00009001" date="2026-11-24" project="PRJ-10042" task="T-01" hours="2.00" category="billable"/>
+              </Timesheet>
+              <Control timesheetCount="1" entryCount="2" totalHours="3.00"/>
+            </TimesheetExport>
+
+            """.utf8), as: "PSA_TIMESHEETS_PSA01_20261128_072.xml")
+        #expect(try runDropline(arguments, environment: failpoint).exitCode == 137)
+    }
+
     /// A held entry the night's export carries again is superseded and decided from the export
     /// once; held again there, it is not re-evaluated a second time after the files (that pass
     /// is for entries whose carrying export was not loaded), and the run counts no hold twice.
