@@ -40,30 +40,36 @@ final class FileProcessor {
         var logger = context.logger
         logger[metadataKey: "pipeline"] = "\(d.name)"
         logger[metadataKey: "file"] = "\(name)"
-        let digest: (hex: String, bytes: Int64)
+        // Identify: same bytes seen before (a deliberate reprocess skips this check). A file of
+        // a size no file in the ledger has cannot be a duplicate: it is hashed while it is read.
+        let digest: PendingDigest
         if reprocessOf == nil, let known = knownDigests.removeValue(forKey: name) {
-            digest = known
-        } else { do { digest = try FileDigest.sha256(path: path) } catch {
+            digest = PendingDigest(known)
+        } else if let size = PendingDigest.size(of: path), try reprocessOf != nil || !ledger.seen(bytes: size) {
+            digest = PendingDigest(hashing: path, bytes: size)
+        } else { do { digest = PendingDigest(try FileDigest.sha256(path: path)) } catch {
             return try quarantine(name: name, path: path, pipeline: d.name, sha: "", bytes: 0, failure: FileFailure(.unreadableFile, "the file could not be read: permission denied or I/O error"), logger: logger)
         } }
-        var result = RunSummary.FileResult(name: name, pipeline: d.name, sha256: digest.hex, outcome: "loaded", reason: nil, message: nil, records: [:], reasons: [:])
+        var result = RunSummary.FileResult(name: name, pipeline: d.name, sha256: "", outcome: "loaded", reason: nil, message: nil, records: [:], reasons: [:])
+        // The sha256 of whatever the outcome, once the file was read (nil: it could not be hashed).
+        func sha() -> String { (try? digest.value().hex) ?? "" }
 
-        // Identify: same bytes seen before (a deliberate reprocess skips this check).
-        if reprocessOf == nil, let prior = try ledger.seen(sha256: digest.hex) {
+        if reprocessOf == nil, !digest.isPending, let prior = try ledger.seen(sha256: try digest.value().hex) {
+            result.sha256 = sha()
             result.outcome = "skipped"
             result.reason = ReasonCode.duplicateFile.rawValue
             result.message = "byte-identical to \(prior.name) taken in run \(prior.runID); nothing loaded"
             logger.info("File skipped as duplicate", metadata: ["stage": "identify", "code": "duplicate_file"])
             if !context.dryRun {
                 let location = archiveDestination(name: name, pipeline: d.name)
-                try ledger.record(.init(runID: context.runID, pipeline: d.name, name: name, sha256: digest.hex, bytes: digest.bytes, exportID: nil, businessDate: nil, outcome: "skipped", reason: ReasonCode.duplicateFile.rawValue, location: location, loaded: 0, rejected: 0), at: context.clock())
+                try ledger.record(.init(runID: context.runID, pipeline: d.name, name: name, sha256: sha(), bytes: digest.bytes, exportID: nil, businessDate: nil, outcome: "skipped", reason: ReasonCode.duplicateFile.rawValue, location: location, loaded: 0, rejected: 0), at: context.clock())
                 try move(path, to: location)
             }
             return Outcome(result: result)
         }
         let maxBytes = min(d.inbox.maxFileBytes, settings.maxFileBytes)
         if digest.bytes > maxBytes {
-            return try quarantine(name: name, path: path, pipeline: d.name, sha: digest.hex, bytes: digest.bytes, failure: FileFailure(.sizeLimit, "the file has \(digest.bytes) bytes; max_file_bytes is \(maxBytes). Check the export with the sender; raise the limit only if the file is legitimate."), logger: logger)
+            return try quarantine(name: name, path: path, pipeline: d.name, sha: sha(), bytes: digest.bytes, failure: FileFailure(.sizeLimit, "the file has \(digest.bytes) bytes; max_file_bytes is \(maxBytes). Check the export with the sender; raise the limit only if the file is legitimate."), logger: logger)
         }
 
         // Extract -> transform -> validate -> load, one transaction.
@@ -161,7 +167,7 @@ final class FileProcessor {
                     businessDate = header["business_date"]?.date
                     generatedAt = header["generated_at"]?.text
                     session.setExport(id: exportID ?? "")
-                    if let exportID, let prior = try ledger.loadedExport(pipeline: d.name, exportID: exportID), prior.sha256 != digest.hex {
+                    if let exportID, let prior = try ledger.loadedExport(pipeline: d.name, exportID: exportID), prior.sha256 != (try digest.value().hex) {
                         conflict = FileFailure(.exportIdConflict, "export id \(exportID) was already loaded from \(prior.name) with different content. Quarantined; nothing loaded. Ask the sender for a new export id, or confirm which version is right.")
                     }
                 }, records: { batch in
@@ -184,13 +190,13 @@ final class FileProcessor {
                     try db.execute(sql: "INSERT INTO snapshot_due (pipeline, business_date) VALUES (?, ?) ON CONFLICT(pipeline) DO UPDATE SET business_date = MAX(COALESCE(excluded.business_date, ''), COALESCE(snapshot_due.business_date, ''))", arguments: [d.name, businessDate?.iso])
                 }
                 try db.execute(sql: "INSERT OR REPLACE INTO _dropline_file_load (sha256, pipeline, name, export_id, business_date, generated_at, run_id, loaded, rejected, held, skipped, reasons) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                               arguments: [digest.hex, d.name, name, exportID, businessDate?.iso, generatedAt, context.runID, counts["loaded"], counts["rejected"], counts["held"], counts["skipped"], Ledger.encode(reasons)])
+                               arguments: [try digest.value().hex, d.name, name, exportID, businessDate?.iso, generatedAt, context.runID, counts["loaded"], counts["rejected"], counts["held"], counts["skipped"], Ledger.encode(reasons)])
             }
             Failpoint.fileCommitted.hit()
         } catch let failure as FileFailure {
             cut?.abandon()
             rejects.discard()
-            return try quarantine(name: name, path: path, pipeline: d.name, sha: digest.hex, bytes: digest.bytes, failure: failure, logger: logger, exportID: exportID, businessDate: businessDate)
+            return try quarantine(name: name, path: path, pipeline: d.name, sha: sha(), bytes: digest.bytes, failure: failure, logger: logger, exportID: exportID, businessDate: businessDate)
         } catch {
             cut?.abandon()
             rejects.discard()
@@ -199,8 +205,10 @@ final class FileProcessor {
                 throw RunError.io("storage failed while loading \(name): \(io). Nothing half-written was kept; free space or fix the disk, then run again.")
             }
             logger.error("File failed with an internal error", metadata: ["stage": "load", "error": "\(type(of: error))"])
-            return try quarantine(name: name, path: path, pipeline: d.name, sha: digest.hex, bytes: digest.bytes, failure: FileFailure(.unreadableFile, "internal error while loading: \(error)"), logger: logger, exportID: exportID, businessDate: businessDate)
+            return try quarantine(name: name, path: path, pipeline: d.name, sha: sha(), bytes: digest.bytes, failure: FileFailure(.unreadableFile, "internal error while loading: \(error)"), logger: logger, exportID: exportID, businessDate: businessDate)
         }
+        // Waited for in the transaction already.
+        result.sha256 = sha()
         result.records = counts
         result.reasons = reasons
         if superseded > 0 { result.superseded = superseded }
@@ -217,7 +225,7 @@ final class FileProcessor {
                 logger.error("Reject file not written", metadata: ["stage": "reject", "error": "\(type(of: error))"])
                 throw RunError.io("the rejected records of \(name) could not be written to rejected/\(d.name) (\(error.localizedDescription)). Its load is committed; the file and its rejects stay in work/ and the next run completes them: free space or fix the folder, then run again.")
             }
-            try recordLoaded(path: path, runID: context.runID, pipeline: d.name, name: name, digest: digest, exportID: exportID, businessDate: businessDate?.iso,
+            try recordLoaded(path: path, runID: context.runID, pipeline: d.name, name: name, digest: try digest.value(), exportID: exportID, businessDate: businessDate?.iso,
                              counts: (loaded, rejects.count, counts["held"] ?? 0, counts["skipped"] ?? 0), reasons: reasons, reprocessOf: reprocessOf)
         }
         logger.info("File loaded", metadata: ["stage": "load", "loaded": "\(loaded)", "rejected": "\(rejects.count)", "duration_ms": "\(Int(Date().timeIntervalSince(started) * 1000))"])

@@ -41,11 +41,10 @@ struct TimePostingRun {
             // carries does not count. One of a size no processed file had cannot be one: it is
             // hashed on another thread while its ids are read. Any other is hashed first, so
             // that a duplicate (every file of a rerun) is not read at all.
-            let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value
-            if let size, try !ledger.seen(bytes: size) {
-                let hashing = BackgroundTask(name: "dropline-hash") { try FileDigest.sha256(path: path) }
+            if let size = PendingDigest.size(of: path), try !ledger.seen(bytes: size) {
+                let digest = PendingDigest(hashing: path, bytes: size)
                 let carried = Self.carried(in: path, record: rec, idField: idField, where: isHeld)
-                if let digest = try? hashing.wait() { digests[name] = digest }
+                if let digest = try? digest.value() { digests[name] = digest }
                 found.formUnion(carried)
                 continue
             }

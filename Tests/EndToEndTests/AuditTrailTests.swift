@@ -34,6 +34,37 @@ struct AuditTrailTests {
         try h.close()
     }
 
+    /// A file of a size the ledger has never seen is hashed while it is read, any other before:
+    /// both ways its SHA-256 in the summary and the ledger is the file's, and a byte-identical
+    /// copy is still a duplicate (one of the same size but other bytes is not).
+    @Test func everyFileHasItsOwnSHA256HashedBeforeOrWhileRead() throws {
+        let zone = try TemporaryDropZone()
+        let original = TestPaths.examples + "/inbound/ERP_RATES_ERP01_20261127_001.xml"
+        let text = try String(contentsOfFile: original, encoding: .utf8)
+        let sameSize = Data(text.replacingOccurrences(of: "ERP-R-20261127-001", with: "ERP-R-20261127-002").utf8)
+        #expect(sameSize.count == Data(text.utf8).count && sameSize != Data(text.utf8))
+        let ledger = try Ledger(path: zone.root + "/state/ledger.sqlite")
+        func check(_ summary: RunSummary, _ outcome: String, _ bytes: Data) throws {
+            let file = try #require(summary.files.first)
+            #expect(file.outcome == outcome, "\(file)")
+            let path = NSTemporaryDirectory() + "dropline-sha-" + UUID().uuidString
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            try bytes.write(to: URL(fileURLWithPath: path))
+            let expected = try FileDigest.sha256(path: path).hex
+            #expect(file.sha256 == expected)
+            #expect(try ledger.files(runID: summary.run_id).map(\.sha256) == [expected])
+        }
+        // A new size: hashed while read.
+        _ = try zone.drop(original)
+        try check(try zone.run(asOf: "2026-11-28", at: "2026-11-28T01:00:00Z"), "loaded", Data(text.utf8))
+        // The same size, other bytes: hashed first, not a duplicate.
+        try zone.drop(data: sameSize, as: "ERP_RATES_ERP01_20261127_002.xml")
+        try check(try zone.run(asOf: "2026-11-28", at: "2026-11-28T02:00:00Z"), "loaded", sameSize)
+        // The same bytes again.
+        _ = try zone.drop(original, as: "ERP_RATES_ERP01_20261127_003.xml")
+        try check(try zone.run(asOf: "2026-11-28", at: "2026-11-28T03:00:00Z"), "skipped", Data(text.utf8))
+    }
+
     @Test func verifyPassesAfterTheDemo() throws {
         let root = try demoZone()
         defer { try? FileManager.default.removeItem(atPath: root) }
