@@ -149,8 +149,8 @@ struct OutboundQueue {
                 // functions instead, every append paid a dynamic exclusivity check (two fifths
                 // of the file's time).
                 /// ` label="value"`; a NULL value is written empty.
-                func attribute(_ out: inout [UInt8], _ label: StaticString, _ column: Int32, escaped: Bool = false) {
-                    guard let bytes = s.bytes(column) else {
+                func attribute(_ out: inout [UInt8], _ r: PrefetchedRows.Row, _ label: StaticString, _ column: Int32, escaped: Bool = false) {
+                    guard let bytes = r.bytes(column) else {
                         out.append(label)
                         out.append(UInt8(ascii: "\""))
                         return
@@ -161,17 +161,17 @@ struct OutboundQueue {
                 }
                 /// ` label="P-<entry id>-<n>"` (`Posting.id`, written as bytes) of the posting number
                 /// in `column`; nothing when it is NULL.
-                func postingID(_ out: inout [UInt8], _ label: StaticString, _ column: Int32) {
-                    guard let n = s.int64(column) else { return }
+                func postingID(_ out: inout [UInt8], _ r: PrefetchedRows.Row, _ label: StaticString, _ column: Int32) {
+                    guard let n = r.int64(column) else { return }
                     out.append(label)
                     out.append(contentsOf: "P-".utf8)
-                    if let entry = s.bytes(1) { SnapshotWriter.appendEscaped(entry, to: &out) }
+                    if let entry = r.bytes(1) { SnapshotWriter.appendEscaped(entry, to: &out) }
                     out.append(UInt8(ascii: "-"))
                     out.append(contentsOf: zeroPad(Int(n), 3).utf8)
                     out.append(UInt8(ascii: "\""))
                 }
-                func amount(_ out: inout [UInt8], _ label: StaticString, _ column: Int32) throws -> Int64 {
-                    let bytes = s.bytes(column)
+                func amount(_ out: inout [UInt8], _ r: PrefetchedRows.Row, _ label: StaticString, _ column: Int32) throws -> Int64 {
+                    let bytes = r.bytes(column)
                     out.append(label)
                     if let bytes { out.append(contentsOf: bytes) }
                     out.append(UInt8(ascii: "\""))
@@ -180,20 +180,21 @@ struct OutboundQueue {
                     }
                     return value
                 }
-                while try s.step() {
+                // SQLite's stepping on another thread, the writing here.
+                try PrefetchedRows(s, columns: 12).forEach { r in
                     out.append("  <Posting")
-                    postingID(&out, " id=\"", 0)
-                    attribute(&out, " ref=\"", 1, escaped: true)
-                    postingID(&out, " reverses=\"", 2)
-                    attribute(&out, " pernr=\"", 3)
-                    attribute(&out, " erpProject=\"", 4)
-                    attribute(&out, " laborClass=\"", 5)
-                    attribute(&out, " postingDate=\"", 6)
-                    attribute(&out, " period=\"", 7)
-                    hours += try amount(&out, " hours=\"", 8)
-                    cost += try amount(&out, " costAmount=\"", 9)
-                    bill += try amount(&out, " billAmount=\"", 10)
-                    attribute(&out, " currency=\"", 11)
+                    postingID(&out, r, " id=\"", 0)
+                    attribute(&out, r, " ref=\"", 1, escaped: true)
+                    postingID(&out, r, " reverses=\"", 2)
+                    attribute(&out, r, " pernr=\"", 3)
+                    attribute(&out, r, " erpProject=\"", 4)
+                    attribute(&out, r, " laborClass=\"", 5)
+                    attribute(&out, r, " postingDate=\"", 6)
+                    attribute(&out, r, " period=\"", 7)
+                    hours += try amount(&out, r, " hours=\"", 8)
+                    cost += try amount(&out, r, " costAmount=\"", 9)
+                    bill += try amount(&out, r, " billAmount=\"", 10)
+                    attribute(&out, r, " currency=\"", 11)
                     out.append("/>\n")
                     count += 1
                     if out.count >= 1 << 16 {
