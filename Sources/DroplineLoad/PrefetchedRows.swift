@@ -2,16 +2,6 @@ import DroplineCore
 import Foundation
 import GRDBSQLite
 
-/// What a row gives to code that reads its columns as bytes: a statement on its current row,
-/// or a row `PrefetchedRows` copied.
-public protocol ColumnBytes {
-    /// The column's text as UTF-8 bytes, valid until the row moves on; nil for NULL.
-    func bytes(_ column: Int32) -> UnsafeBufferPointer<UInt8>?
-    func int64(_ column: Int32) -> Int64?
-}
-
-extension RawStatement: ColumnBytes {}
-
 /// The rows of a statement stepped on another thread, each column's bytes copied into batches
 /// handed over through a bounded queue: SQLite's reading and what the caller does with each row
 /// run on two cores (the labor file: reading the postings took about half of its time). Memory
@@ -45,7 +35,7 @@ public final class PrefetchedRows: @unchecked Sendable {
     }
 
     /// One row of a batch, valid during the `forEach` call it is given to.
-    public struct Row: ColumnBytes {
+    public struct Row {
         let bytes: UnsafeBufferPointer<UInt8>
         let spans: UnsafeBufferPointer<Span>
 
@@ -59,15 +49,17 @@ public final class PrefetchedRows: @unchecked Sendable {
         public func int64(_ column: Int32) -> Int64? {
             guard let b = bytes(column), !b.isEmpty, b.count <= 20 else { return nil }
             let negative = b[0] == UInt8(ascii: "-")
+            guard b.count > (negative ? 1 : 0) else { return nil }
+            // Negative numbers are summed downwards, so that the smallest one fits.
             var v: Int64 = 0
             for d in b.dropFirst(negative ? 1 : 0) {
                 guard d >= 48, d <= 57 else { return nil }
                 let (m, o1) = v.multipliedReportingOverflow(by: 10)
-                let (a, o2) = m.addingReportingOverflow(Int64(d - 48))
+                let (a, o2) = negative ? m.subtractingReportingOverflow(Int64(d - 48)) : m.addingReportingOverflow(Int64(d - 48))
                 guard !o1, !o2 else { return nil }
                 v = a
             }
-            return negative ? -v : v
+            return v
         }
     }
 

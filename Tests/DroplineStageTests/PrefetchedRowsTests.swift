@@ -13,7 +13,7 @@ struct PrefetchedRowsTests {
         try queue.write { db in
             for i in 1...1_000 {
                 let a: String? = i % 7 == 0 ? nil : i % 11 == 0 ? "" : "té\(i)-\(String(repeating: "x", count: i % 50))"
-                let n: Int64? = i == 998 ? Int64.max : i % 5 == 0 ? nil : i % 3 == 0 ? -Int64(i) * 1_000_000_007 : Int64(i)
+                let n: Int64? = i == 998 ? Int64.max : i == 997 ? Int64.min : i % 5 == 0 ? nil : i % 3 == 0 ? -Int64(i) * 1_000_000_007 : Int64(i)
                 try db.execute(sql: "INSERT INTO t (i, a, n, b) VALUES (?, ?, ?, ?)", arguments: [i, a, n, "<&\"\(i)\">"])
             }
         }
@@ -43,7 +43,7 @@ struct PrefetchedRowsTests {
         #expect(direct.count == 999)
         #expect(prefetched == direct)
         // NULL and the empty text stay apart; the largest integer survives.
-        #expect(prefetched.contains { $0[1] == nil } && prefetched.contains { $0[1] == "" } && prefetched.contains { $0[2] == String(Int64.max) })
+        #expect(prefetched.contains { $0[1] == nil } && prefetched.contains { $0[1] == "" } && prefetched.contains { $0[2] == String(Int64.max) } && prefetched.contains { $0[2] == String(Int64.min) })
     }
 
     @Test func aFailingStepIsThrownAfterTheRowsBeforeIt() throws {
