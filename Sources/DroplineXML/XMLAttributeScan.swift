@@ -70,7 +70,7 @@ public enum XMLAttributeScan {
             let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: Self.chunk)
             defer { buffer.deallocate() }
             // The first bytes go in with the context: libxml2 detects the encoding from them.
-            let first = read(fd, buffer, Self.chunk)
+            let first = Self.read(fd, buffer)
             guard first >= 0 else { throw FileFailure(.unreadableFile, "the file could not be read: permission denied or I/O error") }
             guard let ctxt = xmlCreatePushParserCtxt(&handler, Unmanaged.passUnretained(self).toOpaque(), buffer, Int32(first), nil) else {
                 throw FileFailure(.unreadableFile, "cannot open the file for reading")
@@ -79,7 +79,7 @@ public enum XMLAttributeScan {
             defer { xmlFreeParserCtxt(ctxt) }
             xmlCtxtUseOptions(ctxt, Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOENT.rawValue | XML_PARSE_BIG_LINES.rawValue))
             while !doctype {
-                let n = first == 0 ? 0 : read(fd, buffer, Self.chunk)
+                let n = first == 0 ? 0 : Self.read(fd, buffer)
                 guard n >= 0 else { throw FileFailure(.unreadableFile, "the file could not be read: permission denied or I/O error") }
                 // The last call (no bytes) tells libxml2 the document ends there.
                 if xmlParseChunk(ctxt, buffer, Int32(n), n == 0 ? 1 : 0) != 0 && ctxt.pointee.wellFormed == 0 || n == 0 { break }
@@ -92,6 +92,14 @@ public enum XMLAttributeScan {
                 var message = error?.pointee.message.map { String(cString: $0) } ?? "the document ends before its root element is closed"
                 while message.last?.isNewline == true { message.removeLast() }
                 throw FileFailure(.notWellFormed, message, line: error.map { Int($0.pointee.line) })
+            }
+        }
+
+        /// `read(2)` of a chunk, again when a signal interrupted it.
+        static func read(_ fd: Int32, _ buffer: UnsafeMutablePointer<CChar>) -> Int {
+            while true {
+                let n = Foundation.read(fd, buffer, chunk)
+                if n >= 0 || errno != EINTR { return n }
             }
         }
 
