@@ -13,10 +13,10 @@ public final class PrefetchedRows: @unchecked Sendable {
         var count: Int32
     }
 
-    final class Batch {
-        var bytes: [UInt8] = []
-        var spans: [Span] = []
-        var rows = 0
+    struct Batch {
+        let bytes: [UInt8]
+        let spans: [Span]
+        let rows: Int
     }
 
     let statement: RawStatement
@@ -105,11 +105,7 @@ public final class PrefetchedRows: @unchecked Sendable {
         var spans: [Span] = []
         var rows = 0
         func handOver() throws {
-            let batch = Batch()
-            batch.bytes = bytes
-            batch.spans = spans
-            batch.rows = rows
-            try batches.put(batch)
+            try batches.put(Batch(bytes: bytes, spans: spans, rows: rows))
             bytes = []
             spans = []
             rows = 0

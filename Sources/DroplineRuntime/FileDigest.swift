@@ -5,6 +5,12 @@ import Foundation
 /// Streaming SHA-256 of a file: `read(2)` into one reused 256 KiB buffer, so hashing a
 /// gigabyte allocates nothing per chunk (a `Data` per read cost page faults and copies).
 public enum FileDigest {
+    /// The size of the file at `path` (`stat`), nil if there is none.
+    public static func size(of path: String) -> Int64? {
+        var st = stat()
+        return stat(path, &st) == 0 ? Int64(st.st_size) : nil
+    }
+
     public static func sha256(path: String) throws -> (hex: String, bytes: Int64) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw CocoaError(.fileReadNoPermission, userInfo: [NSFilePathErrorKey: path]) }
@@ -46,12 +52,6 @@ final class PendingDigest {
     init(hashing path: String, bytes: Int64) {
         self.bytes = bytes
         hashing = BackgroundTask(name: "dropline-hash") { try FileDigest.sha256(path: path) }
-    }
-
-    /// The size of the file at `path`, nil if it cannot be read.
-    static func size(of path: String) -> Int64? {
-        var st = stat()
-        return stat(path, &st) == 0 ? Int64(st.st_size) : nil
     }
 
     /// Whether the digest is still being worked out.

@@ -45,7 +45,7 @@ final class FileProcessor {
         let digest: PendingDigest
         if reprocessOf == nil, let known = knownDigests.removeValue(forKey: name) {
             digest = PendingDigest(known)
-        } else if let size = PendingDigest.size(of: path), try reprocessOf != nil || !ledger.seen(bytes: size) {
+        } else if let size = FileDigest.size(of: path), try reprocessOf != nil || !ledger.seen(bytes: size) {
             digest = PendingDigest(hashing: path, bytes: size)
         } else { do { digest = PendingDigest(try FileDigest.sha256(path: path)) } catch {
             return try quarantine(name: name, path: path, pipeline: d.name, sha: "", bytes: 0, failure: FileFailure(.unreadableFile, "the file could not be read: permission denied or I/O error"), logger: logger)

@@ -127,7 +127,7 @@ struct ManifestWriter {
             // (not read back: the labor file of a 1 GB night is over a gigabyte); `verify`
             // hashes the files on disk against it.
             outputs: try outputs.map { o in
-                guard let bytes = size(zone.root + "/" + o.path) else { throw unlisted(zone.root + "/" + o.path, d, "it is gone") }
+                guard let bytes = FileDigest.size(of: zone.root + "/" + o.path) else { throw unlisted(zone.root + "/" + o.path, d, "it is gone") }
                 return RunManifest.Output(path: o.path, bytes: bytes, sha256: o.sha256, records: o.records, control: o.control)
             },
             rejects: rejects, holds: holds, previous_manifest_sha256: previous?.sha256,
@@ -177,11 +177,6 @@ struct ManifestWriter {
     /// Zone-relative where possible (files of the zone), else as given.
     func relative(_ path: String) -> String {
         path.hasPrefix(zone.root + "/") ? String(path.dropFirst(zone.root.count + 1)) : path
-    }
-
-    func size(_ path: String) -> Int64? {
-        var st = stat()
-        return stat(path, &st) == 0 ? Int64(st.st_size) : nil
     }
 
     /// The file's digest; a file that cannot be read stops the run rather than leave the

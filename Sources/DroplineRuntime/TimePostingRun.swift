@@ -41,7 +41,7 @@ struct TimePostingRun {
             // carries does not count. One of a size no processed file had cannot be one: it is
             // hashed on another thread while its ids are read. Any other is hashed first, so
             // that a duplicate (every file of a rerun) is not read at all.
-            if let size = PendingDigest.size(of: path), try !ledger.seen(bytes: size) {
+            if let size = FileDigest.size(of: path), try !ledger.seen(bytes: size) {
                 let digest = PendingDigest(hashing: path, bytes: size)
                 let carried = Self.carried(in: path, record: rec, idField: idField, where: isHeld)
                 if let digest = try? digest.value() { digests[name] = digest }
