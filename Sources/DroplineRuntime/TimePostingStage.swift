@@ -85,12 +85,12 @@ final class TimePostingStage: TimeEntryLookup {
                 INSERT OR REPLACE INTO holds (entry_id, reason, business_date, timesheet_id, week_start, export_id, pernr, entry_date, project, hours, category, file_name, position, held_since_run)
                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, COALESCE((SELECT held_since_run FROM holds WHERE entry_id = ?1), ?14))
                 """
-            case .evaluation: "INSERT INTO time_entry_evaluation_row (entry_id, timesheet_id, origin, outcome, primary_reason, reasons, pernr, entry_date, hours) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            case .evaluation: "INSERT INTO time_entry_evaluation_row (id, entry_id, timesheet_id, origin, outcome, primary_reason, reasons, pernr, entry_date, hours) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             case .latest: "INSERT INTO time_entry_latest (entry_id, outcome, primary_reason, pernr, entry_date, hours_cents, posted_cents) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(entry_id) DO UPDATE SET outcome = excluded.outcome, primary_reason = excluded.primary_reason, pernr = excluded.pernr, entry_date = excluded.entry_date, hours_cents = excluded.hours_cents, posted_cents = time_entry_latest.posted_cents + excluded.posted_cents"
             case .postingInsert: """
                 INSERT INTO posting_row (entry_id, n, reverses, pernr, erp_project, labor_class, posting_date, period, hours, hours_cents, cost_amount, bill_amount, currency, bucket,
-                    content_pernr, content_date, content_project, content_hours, content_category, origin)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    content_pernr, content_date, content_project, content_hours, content_category, origin, evaluation, timesheet_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
             case .postingReversed: "UPDATE posting_row SET reversed_by = ? WHERE entry_id = ? AND n = ?"
             case .weekDue: "INSERT OR IGNORE INTO utilization_due (iso_week_monday) VALUES (?)"
@@ -135,6 +135,11 @@ final class TimePostingStage: TimeEntryLookup {
         }
         nothingPostedBefore = try Bool.fetchOne(db, sql: "SELECT NOT EXISTS (SELECT 1 FROM posting_row) AND NOT EXISTS (SELECT 1 FROM posted_week)") ?? false
         written = KeyFilter(expectedKeys: readerReads == nil && !nothingPostedBefore ? expectedEntries / 16 : expectedEntries)
+        // The last evaluation id is the last row's or the last posting's: every posted decision
+        // ends with the posting that carries its evaluation, and ids only grow.
+        let lastRow = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM time_entry_evaluation_row") ?? 0
+        let lastPosted = try Int64.fetchOne(db, sql: "SELECT evaluation FROM posting_row ORDER BY seq DESC LIMIT 1") ?? 0
+        nextEvaluation = max(lastRow, lastPosted) + 1
         projects = try Self.loadProjects(db)
         rates = try Self.loadRates(db)
         periods = try Self.loadPeriods(db, company: settings.company)
@@ -207,7 +212,7 @@ final class TimePostingStage: TimeEntryLookup {
     func rejectedBeforeEvaluation(_ r: DroplineCore.Record, exportID: String, issues: [RecordIssue]) throws {
         guard audit else { return }
         let codes = issues.map(\.code)
-        try write(.evaluation, r["entry_id"].text ?? "", r["timesheet_id"].text, try origin(exportID), "rejected", codes.first?.rawValue, codes.map(\.rawValue).joined(separator: ","),
+        try write(.evaluation, takeEvaluationID(), r["entry_id"].text ?? "", r["timesheet_id"].text, try origin(exportID), "rejected", codes.first?.rawValue, codes.map(\.rawValue).joined(separator: ","),
                   r["worker"].text, r["date"].date?.iso, r["hours"].decimal.map(DecimalText.canonical))
         try latest(r["entry_id"].text ?? "", "rejected", codes.first, r["worker"].text, r["date"].date, r["hours"].decimal.map(DecimalText.hundredths))
     }
@@ -219,8 +224,12 @@ final class TimePostingStage: TimeEntryLookup {
         switch decision {
         case .posted(let postings):
             if heldAs != nil { try deleteHold(entry.entryID) }
-            for p in postings { try insert(p, entry) }
-            try evaluation(entry.entryID, entry.timesheetID, entry.exportID, "posted", nil, [], entry)
+            // The evaluation is kept on the decision's new posting (its last), which has the
+            // entry's content; a decision without one (never made by the rules) has a row.
+            let carrier = audit && postings.last?.reverses == nil ? postings.indices.last : nil
+            let id = carrier.map { _ in takeEvaluationID() }
+            for i in postings.indices { try insert(postings[i], entry, evaluation: i == carrier ? id : nil) }
+            try evaluation(entry.entryID, entry.timesheetID, entry.exportID, "posted", nil, [], entry, keptAs: id)
             return .posted(postings.count)
         case .held(let reason) where reason == heldAs:
             // Its hold row and latest outcome already say so: only the evaluation is new.
@@ -306,7 +315,8 @@ final class TimePostingStage: TimeEntryLookup {
 
     // MARK: writes
 
-    func insert(_ p: Posting, _ entry: TimeEntry) throws {
+    /// `evaluation`: the id of the decision's evaluation, kept on this posting (`evaluation`).
+    func insert(_ p: Posting, _ entry: TimeEntry, evaluation: Int64? = nil) throws {
         lastPostings = nil
         let c = p.reverses == nil ? entry.content : nil
         // A posting's hours are its entry's (a reversal's, the reversed posting's negated).
@@ -335,6 +345,8 @@ final class TimePostingStage: TimeEntryLookup {
             $0.text(c?.canonicalHours)
             $0.text(c?.category)
             $0.integer(origin)
+            $0.integer(evaluation)
+            $0.text(entry.timesheetID)
         }
         unrecordedCents += cents
         if postedWeek?.pernr == p.pernr, let i = postedWeek?.index(of: p.postingDate) { postedWeek?.cents[i] += cents }
@@ -465,19 +477,33 @@ final class TimePostingStage: TimeEntryLookup {
     }
 
 
-    func evaluation(_ id: String, _ timesheet: String?, _ exportID: String, _ outcome: String, _ primary: ReasonCode?, _ reasons: [ReasonCode], _ entry: TimeEntry?, latest updateLatest: Bool = true) throws {
+    /// The id of the next evaluation: evaluation rows and the evaluations kept on postings are
+    /// counted together, so that `time_entry_evaluation` orders them all by id.
+    var nextEvaluation: Int64
+
+    func takeEvaluationID() -> Int64 {
+        defer { nextEvaluation += 1 }
+        return nextEvaluation
+    }
+
+    /// `keptAs`: the evaluation's id, already kept on the posting it wrote (no row of its own).
+    func evaluation(_ id: String, _ timesheet: String?, _ exportID: String, _ outcome: String, _ primary: ReasonCode?, _ reasons: [ReasonCode], _ entry: TimeEntry?, latest updateLatest: Bool = true, keptAs: Int64? = nil) throws {
         guard audit else { unrecordedCents = 0; return }
-        let origin = try origin(exportID)
-        try write(.evaluation) {
-            $0.text(id)
-            $0.text(timesheet)
-            $0.integer(origin)
-            $0.text(outcome)
-            $0.text(primary?.rawValue)
-            $0.text(reasons.count == 1 ? reasons[0].rawValue : reasons.map(\.rawValue).joined(separator: ","))
-            $0.text(entry?.content.pernr)
-            $0.text(entry?.content.date.iso)
-            $0.text(entry?.content.canonicalHours)
+        if keptAs == nil {
+            let origin = try origin(exportID)
+            let evaluationID = takeEvaluationID()
+            try write(.evaluation) {
+                $0.integer(evaluationID)
+                $0.text(id)
+                $0.text(timesheet)
+                $0.integer(origin)
+                $0.text(outcome)
+                $0.text(primary?.rawValue)
+                $0.text(reasons.count == 1 ? reasons[0].rawValue : reasons.map(\.rawValue).joined(separator: ","))
+                $0.text(entry?.content.pernr)
+                $0.text(entry?.content.date.iso)
+                $0.text(entry?.content.canonicalHours)
+            }
         }
         if updateLatest { try latest(id, outcome, primary, entry?.content.pernr, entry?.content.date, entry?.content.hundredths) }
     }

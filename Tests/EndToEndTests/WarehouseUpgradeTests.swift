@@ -259,4 +259,99 @@ struct WarehouseUpgradeTests {
         #expect(result.stderr.contains("upgraded by a newer Dropline (migration 'v99: from the future'"), "\(result.stderr)")
         #expect(FileManager.default.fileExists(atPath: root + "/inbox/PSA_TIMESHEETS_PSA01_20261127_001.xml"))
     }
+
+    static let v9 = "v9: postings and evaluations refer to their run and export; postings keep their numbers, not their ids; views postings and time_entry_evaluation"
+
+    /// Entries of a timesheet export in document order: id, timesheet id, worker, date, hours.
+    static func entries(of path: String) throws -> [(id: String, timesheet: String, worker: String, date: String, hours: String)] {
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let attribute = try NSRegularExpression(pattern: "([A-Za-z]+)=\"([^\"]*)\"")
+        var timesheet: [String: String] = [:]
+        var out: [(String, String, String, String, String)] = []
+        for tag in text.components(separatedBy: "<") where tag.hasPrefix("Timesheet ") || tag.hasPrefix("Entry ") {
+            let body = String(tag.prefix { $0 != ">" })
+            var a: [String: String] = [:]
+            for m in attribute.matches(in: body, range: NSRange(body.startIndex..., in: body)) {
+                a[String(body[Range(m.range(at: 1), in: body)!])] = String(body[Range(m.range(at: 2), in: body)!])
+            }
+            if tag.hasPrefix("Timesheet ") { timesheet = a } else {
+                out.append((a["id"] ?? "", timesheet["id"] ?? "", timesheet["worker"] ?? "", a["date"] ?? "", a["hours"] ?? ""))
+            }
+        }
+        return out
+    }
+
+    /// v10 keeps a posted decision's evaluation on the posting it wrote instead of in a row of
+    /// its own. The evaluations v9 stored read the same; later ones are numbered on from them,
+    /// every outcome in the order the entries were decided, and a posted one has the values an
+    /// evaluation row had (the entry's timesheet, worker, date and hours as the export gave them).
+    /// A correction (a reversal, then the new posting) is one evaluation, on the new posting.
+    @Test func postedEvaluationsAreKeptOnTheirPostingsInOrder() throws {
+        let zone = try TemporaryDropZone()
+        let path = zone.root + "/warehouse.sqlite"
+        try? FileManager.default.removeItem(atPath: path)
+        let old = try Warehouse.open(path: path, upTo: Self.v9)
+        let before = try old.write { db -> [String] in
+            try db.execute(sql: """
+                INSERT INTO run_export (id, run_id, export_id) VALUES (1, 'r1', 'E1');
+                INSERT INTO posting_row (seq, entry_id, n, pernr, erp_project, labor_class, posting_date, period, hours, hours_cents, cost_amount, bill_amount, currency, bucket,
+                    content_pernr, content_date, content_project, content_hours, content_category, origin)
+                    VALUES (1, 'TE-1', 1, '1001', '4000001', 'LBR-BILL', '2026-11-23', '2026-11', '8.00', 800, '1.00', '2.00', 'EUR', 'billable', '1001', '2026-11-23', 'PRJ-1', '8', 'billable', 1);
+                INSERT INTO time_entry_evaluation_row (id, entry_id, timesheet_id, origin, outcome, primary_reason, reasons, pernr, entry_date, hours) VALUES
+                    (7, 'TE-1', 'TS-1', 1, 'posted', NULL, '', '1001', '2026-11-23', '8'),
+                    (40, 'TE-4', 'TS-1', 1, 'rejected', 'no_rate', 'no_rate,period_closed', '1001', '2026-11-24', '3');
+                """)
+            return try Self.postingsAndEvaluations(db)
+        }
+        try old.close()
+        #expect(before.count == 3)
+        #expect(try Warehouse.open(path: path).read(Self.postingsAndEvaluations) == before)
+
+        func evaluations(run: String) throws -> [Row] {
+            try DatabaseQueue(path: path).read { db in
+                try Row.fetchAll(db, sql: "SELECT id, entry_id, timesheet_id, outcome, primary_reason, reasons, pernr, entry_date, hours FROM time_entry_evaluation WHERE run_id = ? ORDER BY id", arguments: [run])
+            }
+        }
+        func count(_ sql: String, _ arguments: StatementArguments = []) throws -> Int {
+            try DatabaseQueue(path: path).read { try Int.fetchOne($0, sql: sql, arguments: arguments) ?? -1 }
+        }
+        for name in WorkedExampleTests.run1 { try zone.drop(TestPaths.examples + "/inbound/" + name) }
+        let first = try zone.run(asOf: "2026-11-28", at: "2026-11-28T01:14:07Z")
+        let firstRows = try evaluations(run: first.run_id)
+        // The first night decides each entry once, in document order.
+        let file = try Self.entries(of: TestPaths.examples + "/inbound/PSA_TIMESHEETS_PSA01_20261127_001.xml")
+        #expect(firstRows.map { $0["entry_id"] as String } == file.map(\.id))
+        let ids = firstRows.map { $0["id"] as Int64 }
+        #expect(ids.first.map { $0 > 40 } == true && ids == ids.sorted() && Set(ids).count == ids.count, "\(ids)")
+        let posted = firstRows.filter { $0["outcome"] as String == "posted" }
+        #expect(posted.count == first.files.first { $0.name.hasPrefix("PSA_TIMESHEETS_") }?.records["loaded"])
+        for row in posted {
+            let entry = try #require(file.first { $0.id == row["entry_id"] })
+            #expect(row["timesheet_id"] as String? == entry.timesheet && row["pernr"] as String? == entry.worker && row["entry_date"] as String? == entry.date)
+            #expect(row["hours"] as String? == Decimal(string: entry.hours)?.description && row["primary_reason"] as String? == nil && row["reasons"] as String? == "")
+        }
+        // Only the evaluations that posted nothing have rows; the posted ones are on postings.
+        #expect(try count("SELECT COUNT(*) FROM time_entry_evaluation_row WHERE id > 40") == firstRows.count - posted.count)
+        #expect(try count("SELECT COUNT(*) FROM time_entry_evaluation_row WHERE outcome = 'posted'") == 1)
+
+        // The second night's master data alone: the held entry is released by its re-evaluation,
+        // so the warehouse's last evaluation is one kept on a posting when the export's turn comes.
+        let data = WorkedExampleTests.run2.filter { !$0.hasPrefix("PSA_TIMESHEETS_") }, export = WorkedExampleTests.run2.filter { $0.hasPrefix("PSA_TIMESHEETS_") }
+        for name in data { try zone.drop(TestPaths.examples + "/inbound/" + name) }
+        let released = try evaluations(run: try zone.run(asOf: "2026-11-29", at: "2026-11-29T01:14:07Z").run_id)
+        #expect(released.map { "\($0["entry_id"] as String) \($0["outcome"] as String)" } == ["TE-00000003 posted"])
+        for name in export { try zone.drop(TestPaths.examples + "/inbound/" + name) }
+        let second = try zone.run(asOf: "2026-11-29", at: "2026-11-29T02:14:07Z")
+        let secondRows = try evaluations(run: second.run_id)
+        let secondIDs = secondRows.map { $0["id"] as Int64 }
+        #expect(secondIDs.first.map { $0 > released.last?["id"] ?? Int64.max } == true && Set(secondIDs).count == secondIDs.count)
+        let secondPosted = secondRows.filter { $0["outcome"] as String == "posted" }.map { $0["entry_id"] as String }
+        // One posted evaluation per entry posted, however many postings it took.
+        #expect(!secondPosted.isEmpty && Set(secondPosted).count == secondPosted.count)
+        let origins = "(SELECT id FROM run_export WHERE run_id = ?)"
+        #expect(try count("SELECT COUNT(DISTINCT entry_id) FROM posting_row WHERE origin IN \(origins)", [second.run_id]) == secondPosted.count)
+        #expect(try count("SELECT COUNT(*) FROM posting_row WHERE origin IN \(origins) AND reverses IS NOT NULL", [second.run_id]) > 0, "the second night corrects a posting")
+        #expect(try count("SELECT COUNT(*) FROM posting_row WHERE reverses IS NOT NULL AND evaluation IS NOT NULL") == 0)
+        #expect(try count("SELECT COUNT(*) - COUNT(DISTINCT id) FROM time_entry_evaluation") == 0)
+    }
 }
