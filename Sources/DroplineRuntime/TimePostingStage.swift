@@ -75,7 +75,7 @@ final class TimePostingStage: TimeEntryLookup {
 
     /// The statements the writer runs (`WriteBehind.statements`, in this order).
     enum Write: Int, CaseIterable {
-        case timesheetStatus, holdDelete, holdInsert, evaluation, latest, postingInsert, postingReversed, weekDue, postedWeekAdd
+        case timesheetStatus, holdDelete, holdInsert, evaluation, latest, latestDelete, postingInsert, postingReversed, weekDue, postedWeekAdd
 
         var sql: String {
             switch self {
@@ -86,7 +86,13 @@ final class TimePostingStage: TimeEntryLookup {
                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, COALESCE((SELECT held_since_run FROM holds WHERE entry_id = ?1), ?14))
                 """
             case .evaluation: "INSERT INTO time_entry_evaluation_row (id, entry_id, timesheet_id, origin, outcome, primary_reason, reasons, pernr, entry_date, hours) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            case .latest: "INSERT INTO time_entry_latest (entry_id, outcome, primary_reason, pernr, entry_date, hours_cents, posted_cents) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(entry_id) DO UPDATE SET outcome = excluded.outcome, primary_reason = excluded.primary_reason, pernr = excluded.pernr, entry_date = excluded.entry_date, hours_cents = excluded.hours_cents, posted_cents = time_entry_latest.posted_cents + excluded.posted_cents"
+            // The row's posted hundredths are the entry's postings' sum, as written by the rows before it.
+            case .latest: """
+                INSERT INTO time_entry_latest_row (entry_id, outcome, primary_reason, pernr, entry_date, hours_cents, posted_cents)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, (SELECT COALESCE(SUM(hours_cents), 0) FROM posting_row WHERE entry_id = ?1))
+                ON CONFLICT(entry_id) DO UPDATE SET outcome = excluded.outcome, primary_reason = excluded.primary_reason, pernr = excluded.pernr, entry_date = excluded.entry_date, hours_cents = excluded.hours_cents, posted_cents = excluded.posted_cents
+                """
+            case .latestDelete: "DELETE FROM time_entry_latest_row WHERE entry_id = ?"
             case .postingInsert: """
                 INSERT INTO posting_row (entry_id, n, reverses, pernr, erp_project, labor_class, posting_date, period, hours, hours_cents, cost_amount, bill_amount, currency, bucket,
                     content_pernr, content_date, content_project, content_hours, content_category, origin, evaluation, timesheet_id)
@@ -134,6 +140,7 @@ final class TimePostingStage: TimeEntryLookup {
             heldBefore = nil
         }
         nothingPostedBefore = try Bool.fetchOne(db, sql: "SELECT NOT EXISTS (SELECT 1 FROM posting_row) AND NOT EXISTS (SELECT 1 FROM posted_week)") ?? false
+        noLatestRowBefore = try Bool.fetchOne(db, sql: "SELECT NOT EXISTS (SELECT 1 FROM time_entry_latest_row)") ?? false
         written = KeyFilter(expectedKeys: readerReads == nil && !nothingPostedBefore ? expectedEntries / 16 : expectedEntries)
         // The last evaluation id is the last row's or the last posting's: every posted decision
         // ends with the posting that carries its evaluation, and ids only grow.
@@ -348,7 +355,6 @@ final class TimePostingStage: TimeEntryLookup {
             $0.integer(evaluation)
             $0.text(entry.timesheetID)
         }
-        unrecordedCents += cents
         if postedWeek?.pernr == p.pernr, let i = postedWeek?.index(of: p.postingDate) { postedWeek?.cents[i] += cents }
         for w in earlierWeeks.indices where earlierWeeks[w].pernr == p.pernr {
             if let i = earlierWeeks[w].index(of: p.postingDate) { earlierWeeks[w].cents[i] += cents }
@@ -488,7 +494,7 @@ final class TimePostingStage: TimeEntryLookup {
 
     /// `keptAs`: the evaluation's id, already kept on the posting it wrote (no row of its own).
     func evaluation(_ id: String, _ timesheet: String?, _ exportID: String, _ outcome: String, _ primary: ReasonCode?, _ reasons: [ReasonCode], _ entry: TimeEntry?, latest updateLatest: Bool = true, keptAs: Int64? = nil) throws {
-        guard audit else { unrecordedCents = 0; return }
+        guard audit else { return }
         if keptAs == nil {
             let origin = try origin(exportID)
             let evaluationID = takeEvaluationID()
@@ -509,13 +515,17 @@ final class TimePostingStage: TimeEntryLookup {
     }
 
     /// The entry's latest evaluation that says something about approved time (not a superseded
-    /// hold, not an unapproved timesheet), for reconciliation.
-    /// `posted_cents` is the entry's net posted hundredths: what this decision posted (reversals
-    /// negative) is added to it.
+    /// hold, not an unapproved timesheet), for reconciliation. An entry whose latest decision
+    /// posted has no row: the view `time_entry_latest` gives its current posting instead (warehouse
+    /// v11); a row an earlier decision left is deleted. Any other outcome is a row whose
+    /// `posted_cents` is the entry's net posted hundredths (reversals negative).
     func latest(_ id: String, _ outcome: String, _ primary: ReasonCode?, _ pernr: String?, _ date: BusinessDate?, _ hundredths: Int64?) throws {
-        let posted = unrecordedCents
-        unrecordedCents = 0
         guard outcome != "dropped", !(outcome == "skipped" && primary == .notApproved) else { return }
+        if outcome == "posted" {
+            if !noLatestRowBefore || written.mayContain(id, kind: Self.latestKind) { try write(.latestDelete, id) }
+            return
+        }
+        if noLatestRowBefore { written.insert(id, kind: Self.latestKind) }
         try write(.latest) {
             $0.text(id)
             $0.text(outcome)
@@ -523,12 +533,13 @@ final class TimePostingStage: TimeEntryLookup {
             $0.text(pernr)
             $0.text(date?.iso)
             $0.integer(hundredths)
-            $0.integer(posted)
         }
     }
 
-    /// Hundredths posted by the decision in progress, not yet added to its latest outcome.
-    var unrecordedCents: Int64 = 0
+    /// True when `time_entry_latest_row` was empty as the transaction began: an entry's row then
+    /// exists only if this stage wrote one (`written`, as `latestKind` of the entry id).
+    let noLatestRowBefore: Bool
+    static let latestKind: UInt64 = 2
 
     func issue(_ code: ReasonCode, _ e: TimeEntry) -> RecordIssue {
         let c = e.content

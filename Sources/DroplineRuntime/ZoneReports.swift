@@ -86,7 +86,7 @@ public struct ZoneReports {
     public func gapCents() throws -> Int64 {
         try queue.read { db in
             // Held or rejected hours, less what earlier versions of those entries still have posted.
-            let open = try Row.fetchOne(db, sql: "SELECT COALESCE(SUM(hours_cents), 0), COALESCE(SUM(posted_cents), 0) FROM time_entry_latest WHERE outcome IN ('held', 'rejected') AND hours_cents IS NOT NULL")
+            let open = try Row.fetchOne(db, sql: "SELECT COALESCE(SUM(hours_cents), 0), COALESCE(SUM(posted_cents), 0) FROM time_entry_latest_row WHERE outcome IN ('held', 'rejected') AND hours_cents IS NOT NULL")
             let heldOrRejected: Int64 = open?[0] ?? 0, standing: Int64 = open?[1] ?? 0
             // By posting number: postings after the last labor file's range, then the ranges of
             // labor files not yet written.

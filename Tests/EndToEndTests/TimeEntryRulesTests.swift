@@ -188,23 +188,35 @@ struct TimeEntryRulesTests {
         #expect(summary.outputs.contains { $0.path == "outbound/erp/ERP_LABOR_1000_20261129_001.xml" && $0.records == 1 })
     }
 
+    /// A one-timesheet export of business date 2026-11-27, `PSA-T-20261127-<number>`: worker
+    /// 00012345's approved week of 2026-11-23 with `entries` (Entry elements).
+    static func sheet(_ number: String, id: String = "TS-0000001", _ entries: [String], totalHours: String) -> Data {
+        Data("""
+            <?xml version="1.0" encoding="UTF-8"?>
+            <TimesheetExport xmlns="urn:example:psa:time:2" exportId="PSA-T-20261127-\(number)" sourceSystem="PSA" generatedAt="2026-11-27T23:40:00Z" businessDate="2026-11-27" schemaVersion="2">
+              <Timesheet id="\(id)" worker="00012345" weekStart="2026-11-23" status="approved">
+            \(entries.map { "    " + $0 }.joined(separator: "\n"))
+              </Timesheet>
+              <Control timesheetCount="1" entryCount="\(entries.count)" totalHours="\(totalHours)"/>
+            </TimesheetExport>
+
+            """.utf8)
+    }
+
+    /// New versions of two entries of night 1: TE-00000001 with other hours (a correction),
+    /// TE-00000002 on an unknown project (its correction rejected).
+    static let corrections = [
+        #"<Entry id="TE-00000001" date="2026-11-23" project="PRJ-10042" hours="6.00" category="billable"/>"#,
+        #"<Entry id="TE-00000002" date="2026-11-24" project="PRJ-99999" hours="5.00" category="billable"/>"#,
+    ]
+
     /// The latest outcome carries the entry's net posted hours, which the reconciliation-gap
     /// metric reads: a correction posts a reversal and a replacement, a rejected correction
     /// leaves the earlier posting standing.
     @Test func latestOutcomeCarriesNetPostedHours() throws {
         let zone = try afterRunOne()
-        let sheet = """
-            <?xml version="1.0" encoding="UTF-8"?>
-            <TimesheetExport xmlns="urn:example:psa:time:2" exportId="PSA-T-20261127-060" sourceSystem="PSA" generatedAt="2026-11-27T23:40:00Z" businessDate="2026-11-27" schemaVersion="2">
-              <Timesheet id="TS-0000001" worker="00012345" weekStart="2026-11-23" status="approved">
-                <Entry id="TE-00000001" date="2026-11-23" project="PRJ-10042" hours="6.00" category="billable"/>
-                <Entry id="TE-00000002" date="2026-11-24" project="PRJ-99999" hours="5.00" category="billable"/>
-              </Timesheet>
-              <Control timesheetCount="1" entryCount="2" totalHours="11.00"/>
-            </TimesheetExport>
-
-            """
-        try zone.drop(data: Data(sheet.utf8), as: "PSA_TIMESHEETS_PSA01_20261127_060.xml")
+        let sheet = Self.sheet("060", Self.corrections, totalHours: "11.00")
+        try zone.drop(data: sheet, as: "PSA_TIMESHEETS_PSA01_20261127_060.xml")
         let summary = try zone.run(asOf: "2026-11-28", at: "2026-11-28T03:00:00Z")
         #expect(summary.files.first?.records == ["loaded": 1, "held": 0, "rejected": 1, "skipped": 0])
         try DatabaseQueue(path: zone.root + "/warehouse.sqlite").read { db in
@@ -223,6 +235,80 @@ struct TimeEntryRulesTests {
         // Held 6.00 + rejected 2.00 (TE-00000004) + rejected 5.00 - 7.25 still posted for
         // TE-00000002; every posting is in a written labor file.
         #expect(try ZoneReports(root: zone.root).gapCents() == 575)
+    }
+
+    /// Every entry's latest outcome as the evaluation log and the postings make it: its last
+    /// evaluation other than a dropped hold or an unapproved timesheet (outcome, reason, worker,
+    /// date, hours in hundredths), with the net hundredths of its postings.
+    static func latestFromEvaluations(_ db: Database) throws -> [String] {
+        var last: [String: Row] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT entry_id, outcome, primary_reason, pernr, entry_date, hours FROM time_entry_evaluation ORDER BY id") {
+            let outcome: String = row["outcome"], reason: String? = row["primary_reason"]
+            if outcome == "dropped" || (outcome == "skipped" && reason == "not_approved") { continue }
+            last[row["entry_id"]] = row
+        }
+        return try last.keys.sorted().map { id in
+            let r = last[id]!
+            let hours = (r["hours"] as String?).flatMap { Decimal(string: $0) }.map { "\(NSDecimalNumber(decimal: $0 * 100).int64Value)" } ?? "NULL"
+            let net = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(hours_cents), 0) FROM postings WHERE entry_id = ?", arguments: [id]) ?? 0
+            let texts: [String?] = [id, r["outcome"], r["primary_reason"], r["pernr"], r["entry_date"], hours, "\(net)"]
+            return texts.map { $0 ?? "NULL" }.joined(separator: "|")
+        }
+    }
+
+    static func latestRows(_ db: Database) throws -> [String] {
+        try Row.fetchAll(db, sql: "SELECT entry_id, outcome, primary_reason, pernr, entry_date, hours_cents, posted_cents FROM time_entry_latest ORDER BY entry_id").map { r -> String in
+            let hours: Int64? = r["hours_cents"], posted: Int64 = r["posted_cents"]
+            let texts: [String?] = [r["entry_id"], r["outcome"], r["primary_reason"], r["pernr"], r["entry_date"], hours.map { "\($0)" }, "\(posted)"]
+            return texts.map { $0 ?? "NULL" }.joined(separator: "|")
+        }
+    }
+
+    /// An entry whose latest decision posted has no latest-outcome row of its own (its current
+    /// posting stands for it); every other latest outcome is a row. Through the view, each entry
+    /// reads as its last evaluation says, over nights that post, correct, reject a correction,
+    /// hold, release a hold, skip and reject before the rules: held then posted, posted then
+    /// rejected, rejected then posted, posted then corrected.
+    @Test func theLatestOutcomeIsTheLastEvaluationThatCounts() throws {
+        let zone = try afterRunOne()
+        let queue = { try DatabaseQueue(path: zone.root + "/warehouse.sqlite") }
+        func check(_ night: String) throws {
+            try queue().read { db in
+                let view = try Self.latestRows(db), log = try Self.latestFromEvaluations(db)
+                #expect(view == log, "\(night): \(Set(view).symmetricDifference(log).sorted())")
+                #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM time_entry_latest_row WHERE outcome = 'posted'") == 0, "\(night)")
+            }
+        }
+        try check("night 1")
+        // TE-00000001 corrected, TE-00000002's correction rejected, TE-00000003 still held.
+        let sheet = Self.sheet("061", Self.corrections + [#"<Entry id="TE-00000004" date="2026-11-26" project="PRJ-10042" hours="2.00" category="billable"/>"#], totalHours: "13.00")
+        try zone.drop(data: sheet, as: "PSA_TIMESHEETS_PSA01_20261127_061.xml")
+        let corrected = try zone.run(asOf: "2026-11-28", at: "2026-11-28T03:00:00Z")
+        #expect(corrected.files.first?.records == ["loaded": 2, "held": 0, "rejected": 1, "skipped": 0])
+        try check("corrections")
+        // The second night: the hold released by the ERP's acknowledgement, corrections, skips.
+        for name in WorkedExampleTests.run2 { try zone.drop(TestPaths.examples + "/inbound/" + name) }
+        _ = try zone.run(asOf: "2026-11-29", at: "2026-11-29T01:14:07Z")
+        try check("night 2")
+        // Rejections of every kind, a hold, a posting.
+        try zone.drop(TestPaths.examples + "/bad/PSA_TIMESHEETS_PSA01_20261127_004.xml")
+        _ = try zone.run(asOf: "2026-11-29", at: "2026-11-29T03:00:00Z")
+        try check("file 004")
+
+        // A zone without any latest outcome yet: an entry rejected, then posted by a later
+        // version in the same file, leaves no row (the stage knows which rows it wrote).
+        let fresh = try TemporaryDropZone()
+        for name in WorkedExampleTests.run1 where !name.hasPrefix("PSA_TIMESHEETS") { try fresh.drop(TestPaths.examples + "/inbound/" + name) }
+        _ = try fresh.run(asOf: "2026-11-28", at: "2026-11-28T01:14:07Z")
+        let twice = Self.sheet("062", id: "TS-0000071", [
+            #"<Entry id="TE-00000701" date="2026-11-23" project="PRJ-99999" hours="3.00" category="billable"/>"#,
+            #"<Entry id="TE-00000701" date="2026-11-23" project="PRJ-10042" hours="3.00" category="billable"/>"#,
+        ], totalHours: "6.00")
+        try fresh.drop(data: twice, as: "PSA_TIMESHEETS_PSA01_20261127_062.xml")
+        #expect(try fresh.run(asOf: "2026-11-28", at: "2026-11-28T03:00:00Z").files.first?.records == ["loaded": 1, "held": 0, "rejected": 1, "skipped": 0])
+        let (view, log) = try DatabaseQueue(path: fresh.root + "/warehouse.sqlite").read { db in (try Self.latestRows(db), try Self.latestFromEvaluations(db)) }
+        #expect(view == log)
+        #expect(view.map { $0.prefix(19) } == ["TE-00000701|posted|"])
     }
 
     /// One file whose entries depend on earlier entries of the same file: a duplicate, a

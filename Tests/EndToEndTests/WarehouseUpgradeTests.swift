@@ -354,4 +354,46 @@ struct WarehouseUpgradeTests {
         #expect(try count("SELECT COUNT(*) FROM posting_row WHERE reverses IS NOT NULL AND evaluation IS NOT NULL") == 0)
         #expect(try count("SELECT COUNT(*) - COUNT(DISTINCT id) FROM time_entry_evaluation") == 0)
     }
+
+    static let v10 = "v10: a posted evaluation is kept on its posting"
+
+    /// v11 keeps no latest-outcome row for an entry whose latest decision posted. The rows an
+    /// earlier version wrote (posted ones too) read the same through the view, once each, and a
+    /// posted entry without a row reads as its current posting.
+    @Test func latestOutcomesReadTheSameAfterV11() throws {
+        let zone = try TemporaryDropZone()
+        let path = zone.root + "/warehouse.sqlite"
+        try? FileManager.default.removeItem(atPath: path)
+        let old = try Warehouse.open(path: path, upTo: Self.v10)
+        let latest = "SELECT entry_id, outcome, primary_reason, pernr, entry_date, hours_cents, posted_cents FROM time_entry_latest ORDER BY entry_id"
+        let before = try old.write { db -> [Row] in
+            try db.execute(sql: """
+                INSERT INTO run_export (id, run_id, export_id) VALUES (1, 'r1', 'E1');
+                INSERT INTO posting_row (seq, entry_id, n, reverses, reversed_by, pernr, erp_project, labor_class, posting_date, period, hours, hours_cents, cost_amount, bill_amount, currency, bucket,
+                    content_pernr, content_date, content_project, content_hours, content_category, origin) VALUES
+                    (1, 'TE-1', 1, NULL, NULL, '1001', '4000001', 'LBR-BILL', '2026-11-23', '2026-11', '8.00', 800, '1.00', '2.00', 'EUR', 'billable', '1001', '2026-11-23', 'PRJ-1', '8', 'billable', 1),
+                    (2, 'TE-2', 1, NULL, 2, '1001', '4000001', 'LBR-BILL', '2026-11-24', '2026-11', '7.25', 725, '1.00', '2.00', 'EUR', 'billable', '1001', '2026-11-24', 'PRJ-1', '7.25', 'billable', 1),
+                    (3, 'TE-2', 2, 1, NULL, '1001', '4000001', 'LBR-BILL', '2026-11-24', '2026-11', '-7.25', -725, '-1.00', '-2.00', 'EUR', 'billable', NULL, NULL, NULL, NULL, NULL, 1);
+                INSERT INTO time_entry_latest (entry_id, outcome, primary_reason, pernr, entry_date, hours_cents, posted_cents) VALUES
+                    ('TE-1', 'posted', NULL, '1001', '2026-11-23', 800, 800),
+                    ('TE-2', 'rejected', 'no_rate', '1001', '2026-11-24', 500, 0),
+                    ('TE-3', 'held', 'unknown_worker', '1002', '2026-11-25', 600, 0);
+                """)
+            return try Row.fetchAll(db, sql: latest)
+        }
+        try old.close()
+        let upgraded = try Warehouse.open(path: path)
+        #expect(try upgraded.read { try Row.fetchAll($0, sql: latest) } == before)
+        // A posting of v11 without a row: its entry reads as posted, with its postings' sum.
+        try upgraded.write { db in
+            try db.execute(sql: """
+                INSERT INTO posting_row (seq, entry_id, n, pernr, erp_project, labor_class, posting_date, period, hours, hours_cents, cost_amount, bill_amount, currency, bucket,
+                    content_pernr, content_date, content_project, content_hours, content_category, origin, evaluation, timesheet_id)
+                    VALUES (4, 'TE-4', 1, '1003', '4000001', 'LBR-BILL', '2026-11-26', '2026-11', '1.50', 150, '1.00', '2.00', 'EUR', 'billable', '1003', '2026-11-26', 'PRJ-1', '1.5', 'billable', 1, 9, 'TS-9')
+                """)
+        }
+        let after = try upgraded.read { try Row.fetchAll($0, sql: latest) }
+        #expect(after.count == 4 && Array(after.prefix(3)) == before)
+        #expect(after.last == ["entry_id": "TE-4", "outcome": "posted", "primary_reason": nil, "pernr": "1003", "entry_date": "2026-11-26", "hours_cents": 150, "posted_cents": 150])
+    }
 }
