@@ -42,11 +42,11 @@ public final class WriteBehind: @unchecked Sendable {
     var pending = Batch()
     var pendingKeys: [String] = []
     var handedOver = 0
-    /// Keys of the batches handed over and not known to be finished, oldest first.
+    /// Keys of the batches handed over and not known to be finished, oldest first (from
+    /// `keysStart`). Searched when asked (`isInFlight`), which is rare: a table of keys kept up
+    /// to date for every keyed row cost more than all the searches of a night.
     var keysOfBatches: [(seq: Int, keys: [String])] = []
     var keysStart = 0
-    /// How many unfinished batches (or the pending one) carry each key.
-    var inFlight: [String: Int] = [:]
 
     /// Rows of one batch: per row the statement's index, then per parameter a tag (0 NULL,
     /// 1 text with a 4-byte length, 2 an 8-byte integer) and its bytes.
@@ -174,10 +174,7 @@ public final class WriteBehind: @unchecked Sendable {
             }
             return try execute(pending)
         }
-        if let key {
-            pendingKeys.append(key)
-            inFlight[key, default: 0] += 1
-        }
+        if let key { pendingKeys.append(key) }
         if pending.rows >= Self.rowsPerBatch { try handOver() }
     }
 
@@ -190,12 +187,13 @@ public final class WriteBehind: @unchecked Sendable {
 
     /// Whether a row queued with `key` may not have run yet.
     public func isInFlight(_ key: String) -> Bool {
-        guard !synchronous, !inFlight.isEmpty else { return false }
+        guard !synchronous else { return false }
+        if pendingKeys.contains(key) { return true }
         state.lock()
         let done = completed
         state.unlock()
         forget(upTo: done)
-        return inFlight[key] != nil
+        return keysOfBatches[keysStart...].contains { $0.keys.contains(key) }
     }
 
     /// Returns once every queued row has run; throws the first failure.
@@ -240,12 +238,7 @@ public final class WriteBehind: @unchecked Sendable {
     }
 
     func forget(upTo done: Int) {
-        while keysStart < keysOfBatches.count, keysOfBatches[keysStart].seq <= done {
-            for key in keysOfBatches[keysStart].keys {
-                if inFlight[key] == 1 { inFlight.removeValue(forKey: key) } else { inFlight[key]! -= 1 }
-            }
-            keysStart += 1
-        }
+        while keysStart < keysOfBatches.count, keysOfBatches[keysStart].seq <= done { keysStart += 1 }
         if keysStart > 16 {
             keysOfBatches.removeFirst(keysStart)
             keysStart = 0
