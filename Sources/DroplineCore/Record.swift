@@ -78,9 +78,18 @@ public struct FieldMap: Sendable, Equatable, Sequence, ExpressibleByDictionaryLi
         entries.withUnsafeBufferPointer { b in
             // A string's two words first: equal words are the same string, and a field name is
             // short, so its words hold the characters themselves and two equal names nearly
-            // always have equal words (no call, no reference counting).
+            // always have equal words (no call, no reference counting). The words are read
+            // where the entry keeps its name (a tuple's first element, at its start): a copy
+            // of the name would be retained and released, for every entry compared. (A tuple's
+            // elements are laid out in order, as a struct's stored properties.)
             let words = Self.words(name)
-            for i in b.indices where Self.words(b[i].name) == words { return i }
+            if let base = UnsafeRawPointer(b.baseAddress) {
+                let stride = MemoryLayout<(name: String, value: Value)>.stride
+                for i in b.indices {
+                    let at = base + i * stride
+                    if at.load(as: UInt64.self) == words.0, at.load(fromByteOffset: 8, as: UInt64.self) == words.1 { return i }
+                }
+            }
             // Then by value, lengths first: most names of a record differ in length.
             let length = name.utf8.count
             for i in b.indices where b[i].name.utf8.count == length && b[i].name == name { return i }

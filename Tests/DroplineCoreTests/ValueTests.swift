@@ -165,6 +165,11 @@ struct RecordStorageTests {
         #expect(m[otherLong] == .integer(2))
         #expect(m[String("a short one"[...].dropFirst(2).prefix(5))] == .integer(1))
         #expect(m[String(long.dropLast())] == nil && m["shor"] == nil)
+        // Each name at its own place, whichever entry holds it (the same long string object too).
+        var many = FieldMap()
+        for i in 0..<12 { many.appendNew("f\(i)", .integer(Int64(i))) }
+        many.appendNew(long, .integer(12))
+        #expect((0..<12).allSatisfy { many["f\($0)"] == .integer(Int64($0)) } && many[long] == .integer(12) && many["f12"] == nil)
     }
 
     @Test func fieldMapActsAsADictionary() {
