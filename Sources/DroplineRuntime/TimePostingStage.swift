@@ -8,13 +8,14 @@ import GRDB
 /// warehouse tables and records every decision (postings, holds, evaluations) in the caller's
 /// transaction. One instance per transaction; `finish()` or `close()` before it ends.
 ///
-/// Deciding a file in a real run (everything before this transaction is committed), writes run
-/// behind, on a second thread (`WriteBehind`), while the next entries are decided, and lookups
+/// Deciding a file, writes run behind, on a second thread (`WriteBehind`), while the next
+/// entries are decided. In a real run (everything before this transaction is committed) lookups
 /// read through a second connection (`ReadConnection`), which sees the warehouse as it was
-/// before the transaction. `written` remembers, in fixed memory, which entry ids and worker weeks
-/// the transaction wrote: a lookup of one of those (or a false "maybe") reads the writer's
-/// connection instead, after the queue when a write for that key is still in it. A dry run and
-/// the re-evaluation of holds do everything on the caller's thread and one connection.
+/// before the transaction; a dry run's transaction holds earlier files too, so its lookups read
+/// the writer's connection, between two rows. `written` remembers, in fixed memory, which entry
+/// ids and worker weeks the transaction wrote: a lookup of one of those (or a false "maybe")
+/// reads the writer's connection, after the queue when a write for that key is still in it.
+/// The re-evaluation of holds does everything on the caller's thread and one connection.
 final class TimePostingStage: TimeEntryLookup {
     enum Outcome {
         case posted(Int)
@@ -48,9 +49,9 @@ final class TimePostingStage: TimeEntryLookup {
     var dueWeeks: Set<Int> = []
     let writes: WriteBehind
     /// Keys (entry ids, and worker weeks as `weekKey`) of what this stage wrote that a lookup
-    /// must know of: with a second connection or `nothingPostedBefore` every key (`read`,
-    /// `postings(of:)`, `postedHundredths`), else (everything is read on the writer's
-    /// connection) only the entries it held (`mayBeHeld`).
+    /// must know of: with writes behind or `nothingPostedBefore` every key (`read`,
+    /// `postings(of:)`, `postedHundredths`), else (synchronous writes: everything is read on the
+    /// caller's connection, current) only the entries it held (`mayBeHeld`).
     var written: KeyFilter
     /// The lookups on the writer's connection, and on the second connection when there is one.
     let mainReads: ReadStatements
@@ -113,10 +114,10 @@ final class TimePostingStage: TimeEntryLookup {
     /// holds still are: later entries of the same run read them.
     let audit: Bool
 
-    /// `expectedEntries` sizes `written`. `writeBehind`: writes on a second thread and lookups on
-    /// a second connection (a real run deciding a file); without it, or in a dry run, everything
-    /// runs on the caller's thread (re-evaluating holds reads them in pages between the writes,
-    /// so it would only wait for the writer).
+    /// `expectedEntries` sizes `written`. `writeBehind`: writes on a second thread (deciding a
+    /// file), and in a real run lookups on a second connection; without it everything runs on the
+    /// caller's thread (re-evaluating holds reads them in pages between the writes, so it would
+    /// only wait for the writer).
     init(db: Database, load: TimePostingLoad, settings: ZoneSettings, runID: String, runDate: BusinessDate, audit: Bool = true, writeBehind: Bool = false, expectedEntries: Int = 0) throws {
         self.db = db
         self.audit = audit
@@ -128,7 +129,7 @@ final class TimePostingStage: TimeEntryLookup {
         try reader?.beginSnapshot()
         self.reader = reader
         readerReads = try reader.map { r in try ReadStatements(r.prepare, hasWorkers: hasWorkers) }
-        writes = WriteBehind(statements: try Write.allCases.map { try RawStatement(db, $0.sql) }, synchronous: readerReads == nil)
+        writes = WriteBehind(statements: try Write.allCases.map { try RawStatement(db, $0.sql) }, synchronous: !writeBehind)
         let holds = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM holds") ?? 0
         holdsBefore = holds > 0
         if holds > 0, expectedEntries >= holds {
@@ -141,7 +142,7 @@ final class TimePostingStage: TimeEntryLookup {
         }
         nothingPostedBefore = try Bool.fetchOne(db, sql: "SELECT NOT EXISTS (SELECT 1 FROM posting_row) AND NOT EXISTS (SELECT 1 FROM posted_week)") ?? false
         noLatestRowBefore = try Bool.fetchOne(db, sql: "SELECT NOT EXISTS (SELECT 1 FROM time_entry_latest_row)") ?? false
-        written = KeyFilter(expectedKeys: readerReads == nil && !nothingPostedBefore ? expectedEntries / 16 : expectedEntries)
+        written = KeyFilter(expectedKeys: writes.synchronous && !nothingPostedBefore ? expectedEntries / 16 : expectedEntries)
         // The last evaluation id is the last row's or the last posting's: every posted decision
         // ends with the posting that carries its evaluation, and ids only grow.
         let lastRow = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM time_entry_evaluation_row") ?? 0
@@ -415,7 +416,7 @@ final class TimePostingStage: TimeEntryLookup {
     func write(_ statement: Write, key: String? = nil, _ values: (inout WriteBehind.RowValues) -> Void) throws {
         // A hold row's key is its entry id as another kind (`holdKind`).
         let hold = statement == .holdInsert || statement == .holdDelete
-        if let key, readerReads != nil || nothingPostedBefore || statement == .holdInsert { written.insert(key, kind: hold ? Self.holdKind : 0) }
+        if let key, !writes.synchronous || nothingPostedBefore || statement == .holdInsert { written.insert(key, kind: hold ? Self.holdKind : 0) }
         try writes.row(statement.rawValue, key: hold ? key.map(Self.holdQueueKey) : key, values)
     }
 
@@ -433,14 +434,15 @@ final class TimePostingStage: TimeEntryLookup {
     func drainWrites() throws { try writes.drain() }
 
     /// Runs a lookup of `key` (nil: of something this transaction never writes) on the second
-    /// connection, unless the transaction may have written the key: then on the writer's
-    /// connection, after the queued writes for it.
+    /// connection, unless the transaction may have written the key (or there is no second
+    /// connection): then on the writer's connection, after the queued writes for the key.
     /// `hold`: the key is the entry id of a hold row (`holdKind`).
     func read<T>(_ key: String?, hold: Bool = false, _ body: (ReadStatements) throws -> T) throws -> T {
-        // No second connection: the writes are synchronous, the caller has the connection.
-        guard let readerReads else { return try body(mainReads) }
-        if !(key.map { written.mayContain($0, kind: hold ? Self.holdKind : 0) } ?? false) { return try body(readerReads) }
-        if let key, writes.isInFlight(hold ? Self.holdQueueKey(key) : key) {
+        // The writes are synchronous: the caller has the connection.
+        if writes.synchronous { return try body(mainReads) }
+        let mayBeWritten = key.map { written.mayContain($0, kind: hold ? Self.holdKind : 0) } ?? false
+        if !mayBeWritten, let readerReads { return try body(readerReads) }
+        if mayBeWritten, let key, writes.isInFlight(hold ? Self.holdQueueKey(key) : key) {
             Failpoint.lookupWaitsForWrites.hit()
             try writes.drain()
         }
