@@ -142,6 +142,8 @@ final class TimePostingStage: TimeEntryLookup {
         }
         nothingPostedBefore = try Bool.fetchOne(db, sql: "SELECT NOT EXISTS (SELECT 1 FROM posting_row) AND NOT EXISTS (SELECT 1 FROM posted_week)") ?? false
         noLatestRowBefore = try Bool.fetchOne(db, sql: "SELECT NOT EXISTS (SELECT 1 FROM time_entry_latest_row)") ?? false
+        lastEntryPostedBefore = try String.fetchOne(db, sql: "SELECT MAX(entry_id) FROM posting_row").map { Array($0.utf8) }
+        lastWeekPostedBefore = try String.fetchOne(db, sql: "SELECT MAX(monday) FROM posted_week").flatMap { BusinessDate(iso: $0) }?.dayNumber ?? Int.min
         written = KeyFilter(expectedKeys: writes.synchronous && !nothingPostedBefore ? expectedEntries / 16 : expectedEntries)
         // The last evaluation id is the last row's or the last posting's: every posted decision
         // ends with the posting that carries its evaluation, and ids only grow.
@@ -459,7 +461,24 @@ final class TimePostingStage: TimeEntryLookup {
 
     /// True when nothing can have been posted for `key` (an entry id or `weekKey`): nothing was
     /// posted before the transaction, and this stage did not write the key.
-    func certainlyUnposted(_ key: String) -> Bool { nothingPostedBefore && !written.mayContain(key) }
+    /// `newer`: the key sorts after every key of its kind the warehouse had as the transaction
+    /// began (`lastEntryPostedBefore`, `lastWeekPostedBefore`), so it had nothing for it either;
+    /// then only this stage can have written it, which `written` tells when it keeps every key.
+    func certainlyUnposted(_ key: String, newer: Bool = false) -> Bool {
+        (nothingPostedBefore || (newer && !writes.synchronous)) && !written.mayContain(key)
+    }
+
+    /// The greatest entry id with a posting, and the latest week with posted hours, as the
+    /// transaction began: exports number their entries and weeks onwards, so most entries of a
+    /// night are past both and need no lookup (two index seeks, here, once).
+    let lastEntryPostedBefore: [UInt8]?
+    let lastWeekPostedBefore: Int
+
+    /// Whether `entryID` sorts after every entry id posted before, as SQLite orders text (bytes).
+    func isNewer(_ entryID: String) -> Bool {
+        guard let last = lastEntryPostedBefore else { return true }
+        return last.lexicographicallyPrecedes(entryID.utf8)
+    }
 
     /// Whether a hold row of the entry may exist (false: certainly none). A hold this stage wrote
     /// is in `written` as `holdKind` of the entry id: in the same word as the entry's postings
@@ -706,7 +725,7 @@ final class TimePostingStage: TimeEntryLookup {
         let monday = ISOWeek(containing: date).monday
         var week = PostedWeek(pernr: pernr, monday: monday, cents: Array(repeating: 0, count: 7))
         let key = Self.weekKey(pernr, monday.dayNumber)
-        if !certainlyUnposted(key) {
+        if !certainlyUnposted(key, newer: monday.dayNumber > lastWeekPostedBefore) {
             try read(key) { reads in
                 let s = reads.postedWeek
                 s.bind(monday.iso, pernr)
@@ -734,7 +753,7 @@ final class TimePostingStage: TimeEntryLookup {
     /// Every posting of an entry id, oldest first (one query serves both lookups below).
     func postings(of entryID: String) throws -> [StoredPosting] {
         if let last = lastPostings, last.entryID == entryID { return last.rows }
-        if certainlyUnposted(entryID) { return [] }
+        if certainlyUnposted(entryID, newer: isNewer(entryID)) { return [] }
         let rows: [StoredPosting] = try read(entryID) { reads in
             let s = reads.postingsOfEntry
             s.bind(entryID)

@@ -188,13 +188,13 @@ struct TimeEntryRulesTests {
         #expect(summary.outputs.contains { $0.path == "outbound/erp/ERP_LABOR_1000_20261129_001.xml" && $0.records == 1 })
     }
 
-    /// A one-timesheet export of business date 2026-11-27, `PSA-T-20261127-<number>`: worker
-    /// 00012345's approved week of 2026-11-23 with `entries` (Entry elements).
-    static func sheet(_ number: String, id: String = "TS-0000001", _ entries: [String], totalHours: String) -> Data {
+    /// A one-timesheet export of business date 2026-11-27, `PSA-T-20261127-<number>`: the
+    /// worker's approved week of 2026-11-23 with `entries` (Entry elements).
+    static func sheet(_ number: String, id: String = "TS-0000001", worker: String = "00012345", _ entries: [String], totalHours: String) -> Data {
         Data("""
             <?xml version="1.0" encoding="UTF-8"?>
             <TimesheetExport xmlns="urn:example:psa:time:2" exportId="PSA-T-20261127-\(number)" sourceSystem="PSA" generatedAt="2026-11-27T23:40:00Z" businessDate="2026-11-27" schemaVersion="2">
-              <Timesheet id="\(id)" worker="00012345" weekStart="2026-11-23" status="approved">
+              <Timesheet id="\(id)" worker="\(worker)" weekStart="2026-11-23" status="approved">
             \(entries.map { "    " + $0 }.joined(separator: "\n"))
               </Timesheet>
               <Control timesheetCount="1" entryCount="\(entries.count)" totalHours="\(totalHours)"/>
@@ -309,6 +309,34 @@ struct TimeEntryRulesTests {
         let (view, log) = try DatabaseQueue(path: fresh.root + "/warehouse.sqlite").read { db in (try Self.latestRows(db), try Self.latestFromEvaluations(db)) }
         #expect(view == log)
         #expect(view.map { $0.prefix(19) } == ["TE-00000701|posted|"])
+    }
+
+    /// Entries whose id sorts after every entry posted before need no lookup of their postings,
+    /// nor days of weeks after every week posted before of their hours; the greatest posted
+    /// entry itself still has one (its correction reverses it), a new entry given twice in a file
+    /// corrects what the file itself posted, and the last week posted before is still read.
+    /// Daily hours tell: a version taken for a new entry would add its hours to the day's instead
+    /// of replacing them (20.00 on top of 8.00, 16.00 on top of 14.00: over 24, rejected), and
+    /// 18.00 on a day of that week with 6.50 posted is over 24.
+    @Test(arguments: [false, true])
+    func entriesPastEverythingPostedBeforeAreStillCorrected(dryRun: Bool) throws {
+        let zone = try afterRunOne()
+        #expect(try DatabaseQueue(path: zone.root + "/warehouse.sqlite").read { try String.fetchOne($0, sql: "SELECT MAX(entry_id) FROM postings") } == "TE-00000012")
+        let sheet = Self.sheet("063", id: "TS-0000002", worker: "00012346", [
+            #"<Entry id="TE-00000012" date="2026-11-26" project="PRJ-10042" hours="20.00" category="billable"/>"#,
+            #"<Entry id="TE-00000099" date="2026-11-27" project="PRJ-10042" hours="14.00" category="billable"/>"#,
+            #"<Entry id="TE-00000099" date="2026-11-27" project="PRJ-10042" hours="16.00" category="billable"/>"#,
+            #"<Entry id="TE-00000098" date="2026-11-25" project="PRJ-10042" hours="18.00" category="billable"/>"#,
+        ], totalHours: "68.00")
+        try zone.drop(data: sheet, as: "PSA_TIMESHEETS_PSA01_20261127_063.xml")
+        let summary = try zone.run(asOf: "2026-11-28", at: "2026-11-28T03:00:00Z", dryRun: dryRun)
+        #expect(summary.files.first?.records == ["loaded": 3, "held": 0, "rejected": 1, "skipped": 0])
+        #expect(summary.files.first?.reasons == ["day_over_24": 1])
+        guard !dryRun else { return }
+        let hours = try DatabaseQueue(path: zone.root + "/warehouse.sqlite").read { db in
+            try Row.fetchAll(db, sql: "SELECT entry_id, hours FROM postings WHERE entry_id IN ('TE-00000012', 'TE-00000098', 'TE-00000099') ORDER BY seq").map { "\($0[0] as String) \($0[1] as String)" }
+        }
+        #expect(hours == ["TE-00000012 8.00", "TE-00000012 -8.00", "TE-00000012 20.00", "TE-00000099 14.00", "TE-00000099 -14.00", "TE-00000099 16.00"])
     }
 
     /// One file whose entries depend on earlier entries of the same file: a duplicate, a
