@@ -141,7 +141,7 @@ final class TimePostingStage: TimeEntryLookup {
             heldBefore = nil
         }
         nothingPostedBefore = try Bool.fetchOne(db, sql: "SELECT NOT EXISTS (SELECT 1 FROM posting_row) AND NOT EXISTS (SELECT 1 FROM posted_week)") ?? false
-        noLatestRowBefore = try Bool.fetchOne(db, sql: "SELECT NOT EXISTS (SELECT 1 FROM time_entry_latest_row)") ?? false
+        lastLatestRowBefore = try String.fetchOne(db, sql: "SELECT MAX(entry_id) FROM time_entry_latest_row").map { Array($0.utf8) }
         lastEntryPostedBefore = try String.fetchOne(db, sql: "SELECT MAX(entry_id) FROM posting_row").map { Array($0.utf8) }
         lastWeekPostedBefore = try String.fetchOne(db, sql: "SELECT MAX(monday) FROM posted_week").flatMap { BusinessDate(iso: $0) }?.dayNumber ?? Int.min
         written = KeyFilter(expectedKeys: writes.synchronous && !nothingPostedBefore ? expectedEntries / 16 : expectedEntries)
@@ -475,9 +475,12 @@ final class TimePostingStage: TimeEntryLookup {
     let lastWeekPostedBefore: Int
 
     /// Whether `entryID` sorts after every entry id posted before, as SQLite orders text (bytes).
-    func isNewer(_ entryID: String) -> Bool {
-        guard let last = lastEntryPostedBefore else { return true }
-        return last.lexicographicallyPrecedes(entryID.utf8)
+    func isNewer(_ entryID: String) -> Bool { Self.sorts(entryID, after: lastEntryPostedBefore) }
+
+    /// Whether `key` sorts after `last` as SQLite orders text (by bytes); true when there is no `last`.
+    static func sorts(_ key: String, after last: [UInt8]?) -> Bool {
+        guard let last else { return true }
+        return last.lexicographicallyPrecedes(key.utf8)
     }
 
     /// Whether a hold row of the entry may exist (false: certainly none). A hold this stage wrote
@@ -543,10 +546,10 @@ final class TimePostingStage: TimeEntryLookup {
     func latest(_ id: String, _ outcome: String, _ primary: ReasonCode?, _ pernr: String?, _ date: BusinessDate?, _ hundredths: Int64?) throws {
         guard outcome != "dropped", !(outcome == "skipped" && primary == .notApproved) else { return }
         if outcome == "posted" {
-            if !noLatestRowBefore || written.mayContain(id, kind: Self.latestKind) { try write(.latestDelete, id) }
+            if !Self.sorts(id, after: lastLatestRowBefore) || written.mayContain(id, kind: Self.latestKind) { try write(.latestDelete, id) }
             return
         }
-        if noLatestRowBefore { written.insert(id, kind: Self.latestKind) }
+        written.insert(id, kind: Self.latestKind)
         try write(.latest) {
             $0.text(id)
             $0.text(outcome)
@@ -557,9 +560,10 @@ final class TimePostingStage: TimeEntryLookup {
         }
     }
 
-    /// True when `time_entry_latest_row` was empty as the transaction began: an entry's row then
-    /// exists only if this stage wrote one (`written`, as `latestKind` of the entry id).
-    let noLatestRowBefore: Bool
+    /// The greatest entry id of `time_entry_latest_row` as the transaction began (nil: none): an
+    /// entry sorting after it has a row only if this stage wrote one (`written`, as `latestKind`
+    /// of the entry id).
+    let lastLatestRowBefore: [UInt8]?
     static let latestKind: UInt64 = 2
 
     func issue(_ code: ReasonCode, _ e: TimeEntry) -> RecordIssue {
