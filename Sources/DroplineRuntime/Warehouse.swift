@@ -268,8 +268,8 @@ public enum Warehouse {
                 """)
         }
         // A posted decision wrote its posting and an evaluation row repeating the posting's
-        // entry, origin and content: a third of the rows of a night (run 6.55 s -> 6.02 s at
-        // 100 MB without them, `bench/ab 3 100`). Its evaluation is now kept on the posting it
+        // entry, origin and content: a third of the rows of a night (run 6.30 s -> 5.89 s at
+        // 100 MB without them, `bench/ab 4 100`). Its evaluation is now kept on the posting it
         // wrote (the decision's last, never a reversal): `evaluation` is its id, from the same
         // counting as the evaluation rows (`TimePostingStage.nextEvaluation`), so the view gives
         // every evaluation, in order, with the columns it had. Rows written before stay as they are.
@@ -287,7 +287,7 @@ public enum Warehouse {
                 """)
         }
         // A posted decision also upserted the entry's latest outcome, which repeats its current
-        // posting (run 6.06 s -> 5.55 s at 100 MB without those rows, `bench/ab 4 100`). An
+        // posting (run 5.91 s -> 5.50 s at 100 MB without those rows, `bench/ab 4 100`). An
         // entry whose latest decision posted now has no row (a row of an earlier decision is
         // deleted); the view gives its current posting (neither a reversal nor reversed) in its
         // place, with the entry's net posted hundredths. Rows written before stay as they are.
