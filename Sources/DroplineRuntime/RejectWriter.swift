@@ -48,62 +48,71 @@ final class RejectWriter {
         var json: [UInt8] {
             var out: [UInt8] = []
             out.reserveCapacity(256)
-            func string(_ s: String) {
-                out.append(UInt8(ascii: "\""))
-                for b in s.utf8 {
-                    switch b {
-                    case UInt8(ascii: "\""): out.append("\\\"")
-                    case UInt8(ascii: "\\"): out.append("\\\\")
-                    case 0x0A: out.append("\\n")
-                    case 0x0D: out.append("\\r")
-                    case 0x09: out.append("\\t")
-                    case 0x08: out.append("\\b")
-                    case 0x0C: out.append("\\f")
-                    case 0..<0x20:
-                        out.append("\\u00")
-                        let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                        out.append(hex[Int(b >> 4)])
-                        out.append(hex[Int(b & 15)])
-                    default: out.append(b)
-                    }
-                }
-                out.append(UInt8(ascii: "\""))
-            }
-            func field(_ name: StaticString, _ value: String?, first: inout Bool) {
-                guard let value else { return }
-                if !first { out.append(UInt8(ascii: ",")) }
-                first = false
-                out.append(UInt8(ascii: "\""))
-                out.append(name)
-                out.append("\":")
-                string(value)
-            }
+            appendJSON(to: &out)
+            return out
+        }
+
+        /// Appends `json` to `out`. The buffer goes in and out of the helpers as an inout
+        /// parameter: captured by nested functions, every append paid a dynamic exclusivity
+        /// check and a uniqueness check of its own.
+        func appendJSON(to out: inout [UInt8]) {
             out.append("{\"checks\":[")
             for (i, c) in checks.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
                 out.append(UInt8(ascii: "{"))
                 var first = true
-                field("actual", c.actual, first: &first)
-                field("code", c.code.rawValue, first: &first)
-                field("expected", c.expected, first: &first)
-                field("field", c.field, first: &first)
-                field("hint", c.hint, first: &first)
+                Self.field("actual", c.actual, first: &first, &out)
+                Self.field("code", c.code.rawValue, first: &first, &out)
+                Self.field("expected", c.expected, first: &first, &out)
+                Self.field("field", c.field, first: &first, &out)
+                Self.field("hint", c.hint, first: &first, &out)
                 out.append(UInt8(ascii: "}"))
             }
             out.append("],\"format_version\":")
             out.append(contentsOf: String(format_version).utf8)
             if let key {
                 out.append(",\"key\":")
-                string(key)
+                Self.string(key, &out)
             }
             out.append(",\"line\":")
             out.append(contentsOf: String(line).utf8)
             out.append(",\"primary_reason\":")
-            string(primary_reason)
+            Self.string(primary_reason, &out)
             out.append(",\"record_type\":")
-            string(record_type)
+            Self.string(record_type, &out)
             out.append(UInt8(ascii: "}"))
-            return out
+        }
+
+        static func string(_ s: String, _ out: inout [UInt8]) {
+            out.append(UInt8(ascii: "\""))
+            for b in s.utf8 {
+                switch b {
+                case UInt8(ascii: "\""): out.append("\\\"")
+                case UInt8(ascii: "\\"): out.append("\\\\")
+                case 0x0A: out.append("\\n")
+                case 0x0D: out.append("\\r")
+                case 0x09: out.append("\\t")
+                case 0x08: out.append("\\b")
+                case 0x0C: out.append("\\f")
+                case 0..<0x20:
+                    out.append("\\u00")
+                    let hex: StaticString = "0123456789abcdef"
+                    out.append(hex.utf8Start[Int(b >> 4)])
+                    out.append(hex.utf8Start[Int(b & 15)])
+                default: out.append(b)
+                }
+            }
+            out.append(UInt8(ascii: "\""))
+        }
+
+        static func field(_ name: StaticString, _ value: String?, first: inout Bool, _ out: inout [UInt8]) {
+            guard let value else { return }
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
+            out.append(UInt8(ascii: "\""))
+            out.append(name)
+            out.append("\":")
+            string(value, &out)
         }
     }
 
@@ -115,7 +124,7 @@ final class RejectWriter {
             handle = try AtomicFile.openForWriting(partial, permissions: 0o600, append: false)
             pending.reserveCapacity(Self.flushBytes + 4096)
         }
-        pending.append(contentsOf: Line(r).json)
+        Line(r).appendJSON(to: &pending)
         pending.append(UInt8(ascii: "\n"))
         if pending.count >= Self.flushBytes { try flush() }
     }
