@@ -43,18 +43,10 @@ final class RejectWriter {
             checks = r.issues
         }
 
-        /// The same bytes as `JSONEncoder` gives (a test compares them), written directly: the
-        /// encoder costs several microseconds a line.
-        var json: [UInt8] {
-            var out: [UInt8] = []
-            out.reserveCapacity(256)
-            appendJSON(to: &out)
-            return out
-        }
-
-        /// Appends `json` to `out`. The buffer goes in and out of the helpers as an inout
-        /// parameter: captured by nested functions, every append paid a dynamic exclusivity
-        /// check and a uniqueness check of its own.
+        /// Appends the line's JSON to `out`: the same bytes as `JSONEncoder` gives (a test
+        /// compares them), written directly, since the encoder costs several microseconds a line.
+        /// The buffer goes in and out of the helpers as an inout parameter: captured by nested
+        /// functions, every append paid a dynamic exclusivity check and a uniqueness check.
         func appendJSON(to out: inout [UInt8]) {
             out.append("{\"checks\":[")
             for (i, c) in checks.enumerated() {

@@ -27,7 +27,10 @@ struct RejectLineTests {
             let r = Rejection(recordType: text(&g), key: maybe(&g), line: Int.random(in: 0...10_000_000, using: &g), issues: issues)
             let line = RejectWriter.Line(r)
             let expected = try encoder.encode(line)
-            #expect(line.json == [UInt8](expected), "\(String(decoding: expected, as: UTF8.self))")
+            // Appended after what the buffer holds, as the writer appends line after line.
+            var out = Array("before\n".utf8)
+            line.appendJSON(to: &out)
+            #expect(out == Array("before\n".utf8) + [UInt8](expected), "\(String(decoding: expected, as: UTF8.self))")
         }
     }
 }
