@@ -1,18 +1,34 @@
-/// An XML Schema `pattern` facet compiled to a DFA over ASCII, for `SchemaShortcut`.
+/// An XML Schema `pattern` facet compiled to a DFA, for `SchemaShortcut`.
 /// Supports branches, groups, the quantifiers `? * + {n} {n,} {n,m}`, `.`, character classes
 /// with ranges and negation, and the escapes `\n \r \t \s \S \d \D` and escaped metacharacters.
 /// Anything else (`\p{..}`, `\i`, `\c`, `\w`, class subtraction, non-ASCII text) does not compile:
-/// the caller then leaves the type to libxml2. A value with a non-ASCII byte is not decided
-/// either (`matches` returns nil), since `\d` and `.` reach beyond ASCII in XSD.
+/// the caller then leaves the type to libxml2.
+/// The automaton reads a value character by character: an ASCII character is its own symbol, and
+/// every non-ASCII character is one symbol more, which each set of the pattern holds for all such
+/// characters (`.`, `\S`, a negated class of ASCII characters), for none (ASCII characters and
+/// ranges, `\s`) or for some only (`\d` and `\D`: XSD's digits are Unicode's). A value is
+/// not decided (`matches` returns nil) where its non-ASCII character meets a set of the last kind.
 struct XSDPattern {
-    /// `transitions[state * 128 + byte]`: the next state, or `dead`.
+    /// `transitions[state * symbols + symbol]`: the next state, `dead` or `undecided`.
     let transitions: [UInt16]
     let accepting: [Bool]
     static let dead = UInt16.max
+    static let undecided = UInt16.max - 1
+    /// The 128 ASCII characters and the symbol of any non-ASCII character.
+    static let symbols = 129
+    static let beyondASCII = 128
     static let maxNFAStates = 8192
     static let maxDFAStates = 4096
 
-    typealias CharSet = (UInt64, UInt64)
+    /// Which non-ASCII characters a set holds.
+    enum Beyond { case none, some, all }
+
+    /// ASCII members as two bit masks, and the non-ASCII ones.
+    struct CharSet {
+        var low: UInt64
+        var high: UInt64
+        var beyond: Beyond
+    }
 
     init?(_ pattern: String) {
         guard pattern.unicodeScalars.allSatisfy(\.isASCII) else { return nil }
@@ -27,13 +43,30 @@ struct XSDPattern {
         accepting = dfa.accepting
     }
 
-    /// True or false for an ASCII value; nil when it has a non-ASCII byte.
+    /// Whether the UTF-8 `bytes` match; nil when a non-ASCII character meets a set that holds
+    /// only some of them, or the bytes are not UTF-8.
     func matches(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool? {
         var state = 0
-        for b in bytes {
-            guard b < 128 else { return nil }
-            let next = transitions[state &* 128 &+ Int(b)]
+        var i = 0
+        let n = bytes.count
+        while i < n {
+            let b = bytes[i]
+            let symbol: Int
+            if b < 128 {
+                symbol = Int(b)
+                i += 1
+            } else {
+                // A lead byte and its continuation bytes: one character.
+                guard b >= 0xC2, b <= 0xF4 else { return nil }
+                let length = b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4
+                guard i + length <= n else { return nil }
+                for k in 1..<length where bytes[i + k] & 0xC0 != 0x80 { return nil }
+                symbol = Self.beyondASCII
+                i += length
+            }
+            let next = transitions[state &* Self.symbols &+ symbol]
             if next == Self.dead { return false }
+            if next == Self.undecided { return nil }
             state = Int(next)
         }
         return accepting[state]
@@ -134,8 +167,8 @@ struct XSDPattern {
             case UInt8(ascii: "t"): return charSet([9])
             case UInt8(ascii: "s"): return whitespace
             case UInt8(ascii: "S"): return complement(whitespace)
-            case UInt8(ascii: "d"): return range(48, 57)
-            case UInt8(ascii: "D"): return complement(range(48, 57))
+            case UInt8(ascii: "d"): return digits
+            case UInt8(ascii: "D"): return complement(digits)
             default:
                 // Single-character escapes of XSD: \ | . - ^ ? * + { } ( ) [ ]
                 return Array("\\|.-^?*+{}()[]".utf8).contains(c) ? charSet([c]) : nil
@@ -148,7 +181,7 @@ struct XSDPattern {
                 negated = true
                 at += 1
             }
-            var set: CharSet = (0, 0)
+            var set = CharSet(low: 0, high: 0, beyond: .none)
             var items = 0
             while let c = peek(), c != UInt8(ascii: "]") {
                 items += 1
@@ -274,20 +307,35 @@ struct XSDPattern {
             while i < order.count {
                 let current = order[i]
                 accepting.append(current.contains(accept))
-                var row = [UInt16](repeating: XSDPattern.dead, count: 128)
-                for byte in 0..<128 {
+                var row = [UInt16](repeating: XSDPattern.dead, count: XSDPattern.symbols)
+                for symbol in 0..<XSDPattern.symbols {
                     var next = Set<Int>()
+                    var decided = true
                     for s in current {
-                        for (set, target) in states[s].edges where contains(set, UInt8(byte)) { next.insert(target) }
+                        for (set, target) in states[s].edges {
+                            if symbol < XSDPattern.beyondASCII {
+                                if contains(set, UInt8(symbol)) { next.insert(target) }
+                            } else {
+                                switch set.beyond {
+                                case .all: next.insert(target)
+                                case .some: decided = false
+                                case .none: break
+                                }
+                            }
+                        }
+                    }
+                    guard decided else {
+                        row[symbol] = XSDPattern.undecided
+                        continue
                     }
                     guard !next.isEmpty else { continue }
                     let closed = closure(next)
                     if let id = ids[closed] {
-                        row[byte] = UInt16(id)
+                        row[symbol] = UInt16(id)
                     } else {
                         guard order.count < XSDPattern.maxDFAStates else { return nil }
                         ids[closed] = order.count
-                        row[byte] = UInt16(order.count)
+                        row[symbol] = UInt16(order.count)
                         order.append(closed)
                     }
                 }
@@ -299,29 +347,43 @@ struct XSDPattern {
     }
 }
 
-// MARK: ASCII sets
+// MARK: sets
 
 private let whitespace = charSet([9, 10, 13, 32])
 
+/// XSD's `\d` is Unicode's decimal digits: ASCII's ten and some non-ASCII characters.
+private let digits = XSDPattern.CharSet(low: range(48, 57).low, high: 0, beyond: .some)
+
+/// The ASCII characters `bytes`.
 private func charSet(_ bytes: [UInt8]) -> XSDPattern.CharSet {
-    var s: XSDPattern.CharSet = (0, 0)
+    var s = XSDPattern.CharSet(low: 0, high: 0, beyond: .none)
     for b in bytes where b < 128 {
-        if b < 64 { s.0 |= 1 << UInt64(b) } else { s.1 |= 1 << UInt64(b - 64) }
+        if b < 64 { s.low |= 1 << UInt64(b) } else { s.high |= 1 << UInt64(b - 64) }
     }
     return s
 }
 
 private func range(_ lo: UInt8, _ hi: UInt8) -> XSDPattern.CharSet {
-    guard lo <= hi else { return (0, 0) }
+    guard lo <= hi else { return charSet([]) }
     return charSet(Array(lo...min(hi, 127)))
 }
 
-private func union(_ a: XSDPattern.CharSet, _ b: XSDPattern.CharSet) -> XSDPattern.CharSet { (a.0 | b.0, a.1 | b.1) }
+private func union(_ a: XSDPattern.CharSet, _ b: XSDPattern.CharSet) -> XSDPattern.CharSet {
+    let beyond: XSDPattern.Beyond = a.beyond == .all || b.beyond == .all ? .all : a.beyond == .some || b.beyond == .some ? .some : .none
+    return XSDPattern.CharSet(low: a.low | b.low, high: a.high | b.high, beyond: beyond)
+}
 
-private func complement(_ a: XSDPattern.CharSet) -> XSDPattern.CharSet { (~a.0, ~a.1) }
+private func complement(_ a: XSDPattern.CharSet) -> XSDPattern.CharSet {
+    let beyond: XSDPattern.Beyond = switch a.beyond {
+    case .none: .all
+    case .all: .none
+    case .some: .some
+    }
+    return XSDPattern.CharSet(low: ~a.low, high: ~a.high, beyond: beyond)
+}
 
 private func contains(_ s: XSDPattern.CharSet, _ b: UInt8) -> Bool {
-    b < 64 ? s.0 & (1 << UInt64(b)) != 0 : s.1 & (1 << UInt64(b - 64)) != 0
+    b < 64 ? s.low & (1 << UInt64(b)) != 0 : s.high & (1 << UInt64(b - 64)) != 0
 }
 
 private func members(_ s: XSDPattern.CharSet) -> [UInt8] { (0..<128).map(UInt8.init).filter { contains(s, $0) } }

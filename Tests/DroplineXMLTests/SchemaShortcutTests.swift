@@ -150,4 +150,59 @@ struct SchemaShortcutTests {
         #expect(plain?.header.schemaErrors == [] && plain?.entry?.schemaErrors == [])
         #expect(shortcut.certainlyValid(try #require(plain?.entry)))
     }
+
+    /// Patterns decide values with non-ASCII characters as libxml2 does: never valid where it
+    /// says invalid, and, without `\d` or `\D` (whose digits are Unicode's), decided alike
+    /// every time. Each pattern of the shipped schemas and some more, on seeded values of
+    /// ASCII and non-ASCII characters (a Unicode digit, a no-break space, a line separator,
+    /// NEL, a character outside the BMP).
+    @Test func patternsDecideNonASCIIValuesAsLibxml2Does() throws {
+        var patterns = Set<String>()
+        for name in try FileManager.default.contentsOfDirectory(atPath: TestPaths.pipelines + "/schemas") where name.hasSuffix(".xsd") {
+            let text = try String(contentsOfFile: TestPaths.pipelines + "/schemas/" + name, encoding: .utf8)
+            for m in text.matches(of: /pattern value="([^"]*)"/) { patterns.insert(String(m.1)) }
+        }
+        #expect(patterns.count > 20)
+        patterns.formUnion([".", ".+", "a.c", "\\d+", "\\D*", "[\\d-]+", "[^\\d]x?", "\\S{2,4}", "\\s*", "[^a-z]+", "(\\s|.)*", "[^\\s]*[a-z]\\S?", "x|[^x]{2}"])
+        let alphabet = Array("aAxz09-.@_,: \t\u{e9}\u{661}\u{ff10}\u{a0}\u{2028}\u{85}\u{4e2d}\u{1f600}")
+        var g = SeededGenerator(seed: 2026_12_01)
+        var decidedNonASCII = 0
+        for pattern in patterns.sorted() {
+            let dir = NSTemporaryDirectory() + "pattern-" + UUID().uuidString
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            try Data("""
+                <?xml version="1.0" encoding="UTF-8"?>
+                <xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">
+                  <xs:simpleType name="T"><xs:restriction base="xs:string"><xs:pattern value="\(pattern)"/></xs:restriction></xs:simpleType>
+                  <xs:complexType name="R"><xs:sequence><xs:element ref="v" minOccurs="0" maxOccurs="unbounded"/></xs:sequence></xs:complexType>
+                  <xs:element name="v" type="T"/>
+                  <xs:element name="r" type="R"/>
+                </xs:schema>
+                """.utf8).write(to: URL(fileURLWithPath: dir + "/p.xsd"))
+            let libxml2 = try XMLSchema(path: dir + "/p.xsd", shortcut: false)
+            let shortcut = try XMLSchema(path: dir + "/p.xsd")
+            #expect(shortcut.shortcutElements.contains("v"), "\(pattern)")
+            let unicodeDigits = pattern.contains("\\d") || pattern.contains("\\D")
+            var values: [String] = []
+            for _ in 0..<300 {
+                values.append(String((0..<Int.random(in: 0...6, using: &g)).map { _ in alphabet.randomElement(using: &g)! }))
+            }
+            let body = values.map { "<v>\($0)</v>" }.joined(separator: "\n")
+            try Data("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<r>\n\(body)\n</r>\n".utf8).write(to: URL(fileURLWithPath: dir + "/d.xml"))
+            let plan = XMLStreamReader.ValidationPlan(schema: libxml2, nestedRecords: [], trailer: XMLName(namespace: nil, local: "none"))
+            let reader = try XMLStreamReader(path: dir + "/d.xml", plan: plan)
+            _ = try reader.readRoot()
+            while let unit = try reader.nextUnit() {
+                let errors = try #require(unit.schemaErrors)
+                let accepted = shortcut.certainlyValid(unit)
+                #expect(!accepted || errors.isEmpty, "pattern \(pattern) took \(unit.text.unicodeScalars.map { String($0.value, radix: 16) }), which libxml2 rejects")
+                if !unicodeDigits {
+                    #expect(accepted == errors.isEmpty, "pattern \(pattern) left \(unit.text.unicodeScalars.map { String($0.value, radix: 16) }) to libxml2")
+                }
+                if accepted, !unit.text.unicodeScalars.allSatisfy(\.isASCII) { decidedNonASCII += 1 }
+            }
+        }
+        #expect(decidedNonASCII > 500)
+    }
 }
