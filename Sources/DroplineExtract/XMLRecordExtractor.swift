@@ -40,12 +40,13 @@ public final class XMLRecordExtractor {
         /// The `sum` control checks over this record type: check index and where the value is.
         var sums: [(index: Int, access: FieldPlan.Access)] = []
         /// Whether its records, and those nested in them, can be read in libxml2's tree
-        /// (`LiveElement`): every field and sum an attribute of the record or an ancestor.
+        /// (`LiveElement`): every field and sum an attribute of the record or an ancestor, or
+        /// the text of a child element.
         var readsInPlace = false
 
-        /// Every field and sum of this type and of the types nested in it is an attribute.
-        var onlyAttributes: Bool {
-            !definition.allAttributes && fields.allSatisfy(\.access.isAttribute) && sums.allSatisfy(\.access.isAttribute) && nested.allSatisfy(\.onlyAttributes)
+        /// Every field and sum of this type and of the types nested in it is read by name alone.
+        var readableInPlace: Bool {
+            !definition.allAttributes && fields.allSatisfy(\.access.isByName) && sums.allSatisfy(\.access.isByName) && nested.allSatisfy(\.readableInPlace)
         }
 
         init(_ d: RecordDefinition) {
@@ -70,29 +71,37 @@ public final class XMLRecordExtractor {
         let access: Access
 
         /// Where the raw text is: an attribute of the record or of an ancestor (the common
-        /// forms `@a`, `../@a`), else the path as declared.
+        /// forms `@a`, `../@a`), the text of the record's first child of a name (`A`), else the
+        /// path as declared.
         enum Access {
             case attribute(up: Int, SpelledName)
+            case childText(SpelledName)
             case path(FieldPath)
 
             init(_ path: FieldPath) {
                 let ups = path.steps.prefix { $0 == .parent }.count
                 if path.steps.count == ups + 1, case .attribute(let q) = path.steps[ups] {
                     self = .attribute(up: ups, SpelledName(namespace: q.namespace, local: q.local))
+                } else if path.steps.count == 1, case .child(let q) = path.steps[0] {
+                    self = .childText(SpelledName(namespace: q.namespace, local: q.local))
                 } else {
                     self = .path(path)
                 }
             }
 
-            var isAttribute: Bool { if case .attribute = self { true } else { false } }
 
-            /// What `FieldReader.raw` gives for the path. A path other than an attribute is read
-            /// only in a copied element (records with such fields are never read in place).
+            /// Read by a name, in place as well as in a copy.
+            var isByName: Bool { if case .path = self { false } else { true } }
+
+            /// What `FieldReader.raw` gives for the path. A path of another form is read only in
+            /// a copied element (records with such fields are never read in place).
             func raw<E: ElementView>(record: E, ancestors: [E], root: XMLElement) -> String? {
                 switch self {
                 case .attribute(let up, let name):
                     let element = up == 0 ? record : (up <= ancestors.count ? ancestors[ancestors.count - up] : nil)
                     return element?.attribute(name)
+                case .childText(let name):
+                    return record.childText(name)
                 case .path(let p):
                     guard let record = record as? XMLElement, let ancestors = ancestors as? [XMLElement] else { preconditionFailure("a field path read in place") }
                     return FieldReader.raw(p, record: record, ancestors: ancestors, root: root)
@@ -126,7 +135,7 @@ public final class XMLRecordExtractor {
             if case .sum(let rec, let path) = c.total { byName[rec]?.sums.append((i, FieldPlan.Access(path))) }
         }
         topLevel = plans.filter { $0.definition.path.count == 2 }
-        for p in topLevel { p.readsInPlace = readInPlace && p.onlyAttributes }
+        for p in topLevel { p.readsInPlace = readInPlace && p.readableInPlace }
     }
 
     /// What the trailer should say for the file's content (records counted, sums added), without

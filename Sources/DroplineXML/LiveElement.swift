@@ -6,6 +6,9 @@ public protocol ElementView {
     var line: Int { get }
     func `is`(_ name: SpelledName) -> Bool
     func attribute(_ name: SpelledName) -> String?
+    /// The text of the first child element named `name` (its direct text and CDATA joined);
+    /// nil when there is none.
+    func childText(_ name: SpelledName) -> String?
     /// Messages of XSD validation (nil: not validated); a live element is certainly valid.
     var schemaErrors: [String]? { get }
     /// Calls `body` with each child element and its index among them, in document order.
@@ -35,6 +38,7 @@ public struct SpelledName: Sendable {
 extension XMLElement: ElementView {
     public func `is`(_ name: SpelledName) -> Bool { self.is(namespace: name.namespace, local: name.local) }
     public func attribute(_ name: SpelledName) -> String? { attribute(namespace: name.namespace, local: name.local) }
+    public func childText(_ name: SpelledName) -> String? { children.first { $0.is(namespace: name.namespace, local: name.local) }?.text }
 
     public func forEachChild(_ body: (Int, XMLElement) throws -> Void) rethrows {
         for (i, c) in children.enumerated() { try body(i, c) }
@@ -69,6 +73,17 @@ public struct LiveElement: ElementView {
         while let attr = a {
             if name.spelled(namespace: attr.pointee.ns.flatMap { $0.pointee.href }, local: attr.pointee.name) { return XMLStreamReader.value(of: attr) }
             a = attr.pointee.next
+        }
+        return nil
+    }
+
+    public func childText(_ name: SpelledName) -> String? {
+        var c = node.pointee.children
+        while let child = c {
+            if child.pointee.type == XML_ELEMENT_NODE, LiveElement(child).is(name) {
+                return LiveElement(child).withText { String(decoding: $0, as: UTF8.self) }
+            }
+            c = child.pointee.next
         }
         return nil
     }

@@ -35,6 +35,20 @@ struct ReadInPlaceTests {
         return (lines, extractor.unitsReadInPlace)
     }
 
+    /// Reads the document at `path` (`text`) both ways, with the schema and without: the same
+    /// outcome; returns the units read in place.
+    func compared(_ path: String, _ text: String, schema: XMLSchema, limits: XMLLimits, definition d: PipelineDefinition) -> Int {
+        var inPlace = 0
+        for s in [schema, nil] {
+            let copied = outcome(path, inPlace: false, schema: s, limits: limits, definition: d)
+            let live = outcome(path, inPlace: true, schema: s, limits: limits, definition: d)
+            #expect(copied.readInPlace == 0)
+            #expect(live.lines == copied.lines, "\(text)")
+            inPlace += live.readInPlace
+        }
+        return inPlace
+    }
+
     /// A pipeline like the shipped one whose entries also read the export id from the root.
     func definition() throws -> PipelineDefinition {
         var yaml = try String(contentsOfFile: TestPaths.pipelines + "/time_entries.yaml", encoding: .utf8)
@@ -93,14 +107,8 @@ struct ReadInPlaceTests {
             let text = document(&g, shortcut: shortcut)
             try Data(text.utf8).write(to: URL(fileURLWithPath: path))
             let limits = round % 5 == 4 ? XMLLimits(maxDepth: 3, maxAttributes: 6, maxTextBytes: 12) : XMLLimits()
-            for s in [schema, nil] {
-                let copied = outcome(path, inPlace: false, schema: s, limits: limits, definition: d)
-                let live = outcome(path, inPlace: true, schema: s, limits: limits, definition: d)
-                #expect(copied.readInPlace == 0)
-                #expect(live.lines == copied.lines, "\(text)")
-                inPlace += live.readInPlace
-                documents += 1
-            }
+            inPlace += compared(path, text, schema: schema, limits: limits, definition: d)
+            documents += 2
         }
         // The comparison must be about units actually read in place.
         #expect(inPlace > documents / 2, "\(inPlace) units read in place in \(documents) documents")
@@ -114,5 +122,57 @@ struct ReadInPlaceTests {
         let live = outcome(path, inPlace: true, schema: try XMLSchema(path: SchemaShortcutTests.timesheetSchema), limits: XMLLimits(), definition: d)
         #expect(live.readInPlace == 1)
         #expect(live.lines.contains { $0.hasPrefix("entry line 4 #1 at [0, 0]") && $0.contains("export=string(\"PSA-T-1\")") && $0.hasSuffix("} {} sums {2:7.5}") }, "\(live.lines)")
+    }
+
+    /// Worker records, whose fields are the text of child elements, read in place are the
+    /// records of a copy: on seeded exports with edited, missing, repeated, empty and non-ASCII
+    /// fields, text in parts (CDATA, comments, references, a child inside a field), ISO-8859-1,
+    /// with and without the schema, and under tight limits.
+    @Test func workerRecordsReadInPlaceAreTheRecordsOfACopy() throws {
+        let d = try PipelineLoader().load(file: TestPaths.pipelines + "/workers.yaml")
+        let schema = try XMLSchema(path: TestPaths.pipelines + "/schemas/hr-workers.xsd")
+        var g = SeededGenerator(seed: 2026_12_01)
+        let path = NSTemporaryDirectory() + "inplace-workers-" + UUID().uuidString + ".xml"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let valid: [(String, String)] = [("PERNR", "10000001"), ("FIRST_NAME", "Bj\u{f8}rn"), ("LAST_NAME", "Garc\u{ed}a"), ("EMAIL", "w1@example.com"), ("REGION", "EMEA"),
+                                         ("PRACTICE", "CLOUD"), ("JOB_CODE", "SCON"), ("BILLABLE_ROLE", "Y"), ("COST_CENTER", "CC-1001"), ("STD_HOURS_WEEK", "37,5"),
+                                         ("VALID_FROM", "20250101"), ("VALID_TO", "99991231"), ("MANAGER_PERNR", "10000000")]
+        let edits = ["", " ", "x", "1000000", "100000012", "EMEA ", "\u{e9}", "Ann&amp;e", "A<![CDATA[n]]>na", "An<!-- c -->na", "A&#110;na", "40,00", "4O", "20261301",
+                     "20260230", "TERMINATE", "\u{661}0000001", "x@y", "w@e.x", " Anna", "N<b/>", String(repeating: "n", count: 41)]
+        var inPlace = 0, documents = 0
+        for round in 0..<300 {
+            var units = ""
+            let n = Int.random(in: 1...4, using: &g)
+            for i in 0..<n {
+                var fields = valid.map { ($0.0, $0.0 == "PERNR" ? "1000000\(i)" : $0.1) }
+                for _ in 0..<Int.random(in: 0...2, using: &g) {
+                    let k = Int.random(in: 0..<fields.count, using: &g)
+                    switch Int.random(in: 0..<6, using: &g) {
+                    case 0: fields.remove(at: k)
+                    case 1: fields.insert(fields[k], at: k)
+                    case 2: fields[k].1 = ""
+                    default: fields[k].1 = edits.randomElement(using: &g)!
+                    }
+                }
+                let body = fields.map { $0.1.isEmpty && Bool.random(using: &g) ? "<\($0.0)/>" : "<\($0.0)>\($0.1)</\($0.0)>" }.joined(separator: "\n    ")
+                let action = Int.random(in: 0..<10, using: &g) == 0 ? "DELETE" : "UPSERT"
+                units += "  <WORKER ACTION=\"\(action)\">\n    \(body)\n  </WORKER>\n"
+            }
+            let latin1 = round % 3 == 0
+            let text = """
+                <?xml version="1.0" encoding="\(latin1 ? "ISO-8859-1" : "UTF-8")"?>
+                <WORKER_EXPORT EXPORT_ID="HR-1" SOURCE="HRIS" GENERATED="2026-11-27T22:05:00+01:00" BUSINESS_DATE="2026-11-27" SCHEMA_VERSION="3">
+                \(units)  <TRAILER RECORD_COUNT="\(n)"/>
+                </WORKER_EXPORT>
+
+                """
+            // ISO-8859-1 cannot hold every edit: such a document is written in UTF-8.
+            let data = latin1 ? text.data(using: .isoLatin1) ?? Data(text.replacingOccurrences(of: "ISO-8859-1", with: "UTF-8").utf8) : Data(text.utf8)
+            try data.write(to: URL(fileURLWithPath: path))
+            let limits = round % 5 == 4 ? XMLLimits(maxDepth: 2, maxAttributes: 6, maxTextBytes: 12) : XMLLimits()
+            inPlace += compared(path, text, schema: schema, limits: limits, definition: d)
+            documents += 2
+        }
+        #expect(inPlace > documents / 2, "\(inPlace) units read in place in \(documents) documents")
     }
 }
