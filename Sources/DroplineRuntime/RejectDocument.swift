@@ -320,30 +320,47 @@ struct ByteScanner {
     /// The name being read; buffers reused from tag to tag (no allocation per element).
     var name: [UInt8] = []
     var collectingName = false
-    /// Name (as written, UTF-8) of the last element whose start or end tag was read.
+    /// Name (as written, UTF-8) of the last element of depth 1 or 2 (the root, a unit) whose
+    /// start or end tag was read: deeper names are not collected.
     var lastName: [UInt8] = []
 
     static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D }
 
     /// The index from `i` (below `n`) of the next byte `feed` must see, or `n`: in text the next
-    /// '<', inside a quoted attribute value the closing quote, in a start tag past its name the
-    /// next quote or '>'; elsewhere `i` itself. The bytes passed over would only have been
-    /// remembered as `previous`, which is set as if fed.
+    /// '<', inside a quoted attribute value the closing quote, in a start tag past its name its
+    /// '>' (quoted values passed over whole, a quote left open at `n` kept in `quote`), in an end
+    /// tag whose name is not collected its '>'; elsewhere `i` itself. The bytes passed over would
+    /// only have been remembered as `previous`, which is set as if fed.
     mutating func skipInert(_ b: UnsafeBufferPointer<UInt8>, from i: Int, to n: Int) -> Int {
         guard i < n, let base = b.baseAddress else { return i }
         let j: Int
-        if state == .startTag && quote == 0 && !collectingName {
-            // Attribute names, '=' and spaces: a plain loop, memchr takes one byte value.
+        if state == .startTag && !collectingName {
+            // Attribute names, '=', spaces and whole quoted values, up to the tag's '>'.
             var k = i
+            var q = quote
             while k < n {
+                if q != 0 {
+                    guard let p = memchr(base + k, Int32(q), n - k) else {
+                        k = n
+                        break
+                    }
+                    k = UnsafePointer(p.assumingMemoryBound(to: UInt8.self)) - base + 1
+                    q = 0
+                    continue
+                }
                 let c = base[k]
-                if c == UInt8(ascii: "\"") || c == UInt8(ascii: "'") || c == UInt8(ascii: ">") { break }
+                if c == UInt8(ascii: "\"") || c == UInt8(ascii: "'") {
+                    q = c
+                } else if c == UInt8(ascii: ">") {
+                    break
+                }
                 k += 1
             }
+            quote = q
             j = k
         } else {
             let target: UInt8
-            if state == .text { target = UInt8(ascii: "<") } else if state == .startTag && quote != 0 { target = quote } else { return i }
+            if state == .text { target = UInt8(ascii: "<") } else if state == .startTag && quote != 0 { target = quote } else if state == .endTag && !collectingName { target = UInt8(ascii: ">") } else { return i }
             j = memchr(base + i, Int32(target), n - i).map { UnsafePointer($0.assumingMemoryBound(to: UInt8.self)) - base } ?? n
         }
         if j > i { previous = b[j - 1] }
@@ -364,17 +381,20 @@ struct ByteScanner {
         case .lt:
             if b == UInt8(ascii: "/") {
                 state = .endTag
-                name.removeAll(keepingCapacity: true)
-                collectingName = true
+                // Names are kept down to the units' level only (`lastName`).
+                collectingName = depth <= 2
+                if collectingName { name.removeAll(keepingCapacity: true) }
                 return .none
             }
             if b == UInt8(ascii: "?") { state = .pi; tail = []; return .none }
             if b == UInt8(ascii: "!") { state = .markup; tail = []; return .none }
             state = .startTag
             depth += 1
-            name.removeAll(keepingCapacity: true)
-            name.append(b)
-            collectingName = true
+            collectingName = depth <= 2
+            if collectingName {
+                name.removeAll(keepingCapacity: true)
+                name.append(b)
+            }
             return .open(depth)
         case .markup:
             tail.append(b)
