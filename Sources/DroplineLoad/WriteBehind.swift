@@ -18,7 +18,8 @@ import GRDBSQLite
 /// run before the transaction ends, whatever happened (it joins the thread). `synchronous` runs
 /// every row at once on the caller's thread instead (no thread at all), from the same bytes.
 public final class WriteBehind: @unchecked Sendable {
-    static let rowsPerBatch = 256
+    /// Rows handed to the writer at a time (see `handoffBatchSize` for the measure).
+    static let rowsPerBatch = 1024
     static let capacity = 8
 
     public let synchronous: Bool

@@ -63,11 +63,11 @@ struct ProgressLineTests {
             <TimesheetExport xmlns="urn:example:psa:time:2" exportId="X-1" sourceSystem="PSA" generatedAt="2026-11-27T23:30:00Z" businessDate="2026-11-27" schemaVersion="2">
 
             """
-        for t in 0..<400 {
+        for t in 0..<2000 {
             xml += "  <Timesheet id=\"TS-\(t)\" worker=\"00012345\" weekStart=\"2026-11-23\" status=\"approved\">\n"
             xml += "    <Entry id=\"TE-\(t)\" date=\"2026-11-23\" project=\"PRJ-10042\" task=\"T-01\" hours=\"8.00\" category=\"billable\"/>\n  </Timesheet>\n"
         }
-        xml += "  <Control timesheetCount=\"400\" entryCount=\"400\" totalHours=\"3200.00\"/>\n</TimesheetExport>\n"
+        xml += "  <Control timesheetCount=\"2000\" entryCount=\"2000\" totalHours=\"16000.00\"/>\n</TimesheetExport>\n"
         let path = folder + "/PSA_TIMESHEETS_PSA01_20261127_001.xml"
         try xml.write(toFile: path, atomically: true, encoding: .utf8)
         let d = try PipelineLoader().load(file: TestPaths.pipelines + "/time_entries.yaml")
@@ -77,8 +77,8 @@ struct ProgressLineTests {
             positions.append(batch.bytesRead)
             batch.forEach { _, _ in records += 1 }
         })
-        #expect(summary.counts == ["timesheet": 400, "entry": 400] && records == 800)
-        #expect(positions.count == 4)  // 256 records a batch
+        #expect(summary.counts == ["timesheet": 2000, "entry": 2000] && records == 4000)
+        #expect(positions.count == 4)  // 1,024 records a batch
         #expect(positions == positions.sorted() && positions[0] > 0)
         let size = xml.utf8.count
         let lastTimesheetEnd = size - xml.components(separatedBy: "</Timesheet>").last!.utf8.count
