@@ -8,40 +8,92 @@ public enum SnapshotWriter {
     /// Returns the number of records written. `run` supplies run-level values (run_date, seq...).
     /// `sentIn`: for send-once snapshots, the file whose recorded rows are written.
     public static func write(_ load: SnapshotFileLoad, from db: Database, run: @escaping (String) -> Value?, sentIn: String? = nil, to sink: (String) throws -> Void) throws -> Int {
-        func lookup(_ row: Row?) -> (String) -> Value {
-            { name in
-                if let v = run(name) { return v }
-                guard let row, let v: DatabaseValue = row[name] else { return .null }
-                switch v.storage {
-                case .null, .blob: return .null
-                case .int64(let i): return .integer(i)
-                case .string(let s): return .string(s)
-                case .double(let d): return .string(String(d))
-                }
-            }
-        }
+        let runValues: (String) -> Value = { run($0) ?? .null }
         var count = 0
         switch load.format {
         case .csv(let columns):
+            var fields = FieldSlots(names: columns.flatMap(\.source.fields), run: run)
             try sink(columns.map { csvField($0.header) }.joined(separator: ",") + "\n")
             try rows(load, db, sentIn: sentIn) { row in
-                let values = lookup(row)
-                try sink(columns.map { csvField($0.source.render(values)) }.joined(separator: ",") + "\n")
+                let values = fields.lookup(row)
+                var line = ""
+                for (i, column) in columns.enumerated() {
+                    if i > 0 { line += "," }
+                    line += csvField(column.source.render(values))
+                }
+                try sink(line + "\n")
                 count += 1
             }
         case .xml(let layout):
-            let runValues = lookup(nil)
+            var fields = FieldSlots(names: layout.recordAttributes.flatMap(\.value.fields), run: run)
             var root = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<\(layout.root)"
             if let ns = layout.namespace { root += " xmlns=\"\(escape(ns))\"" }
             try sink(root + attributes(layout.rootAttributes, runValues) + ">\n")
             try rows(load, db, sentIn: sentIn) { row in
-                try sink("  <\(layout.record)" + attributes(layout.recordAttributes, lookup(row)) + "/>\n")
+                try sink("  <\(layout.record)" + attributes(layout.recordAttributes, fields.lookup(row)) + "/>\n")
                 count += 1
             }
             let n = count
             try sink("  <\(layout.control)" + attributes(layout.controlAttributes) { $0 == "count" ? .integer(Int64(n)) : runValues($0) } + "/>\n</\(layout.root)>\n")
         }
         return count
+    }
+
+    /// Where the value of each name a template asks for comes from: the run's values (fixed for
+    /// the file), else the row's column of that name, found once by index (as `Row` finds it by
+    /// name: case-insensitively, the first of equal names); a name that is neither is null.
+    /// Every row of a snapshot comes from one statement, so its columns stand in the same order.
+    struct FieldSlots {
+        enum Slot {
+            case fixed(Value)
+            case column(Int)
+            case missing
+        }
+
+        let names: [String]
+        let run: (String) -> Value?
+        /// Filled at the first row, when its columns are known.
+        var slots: [String: Slot]?
+
+        init(names: [String], run: @escaping (String) -> Value?) {
+            self.names = names
+            self.run = run
+        }
+
+        /// The values of `row` by name.
+        mutating func lookup(_ row: Row) -> (String) -> Value {
+            let slots = self.slots ?? resolve(Array(row.columnNames))
+            self.slots = slots
+            return { name in
+                switch slots[name] ?? .missing {
+                case .fixed(let v): return v
+                case .missing: return .null
+                case .column(let i): return Self.value(row[i] as DatabaseValue)
+                }
+            }
+        }
+
+        func resolve(_ columns: [String]) -> [String: Slot] {
+            var slots: [String: Slot] = [:]
+            for name in names where slots[name] == nil {
+                if let v = run(name) {
+                    slots[name] = .fixed(v)
+                } else {
+                    let lower = name.lowercased()
+                    slots[name] = columns.firstIndex { $0.lowercased() == lower }.map(Slot.column) ?? .missing
+                }
+            }
+            return slots
+        }
+
+        static func value(_ v: DatabaseValue) -> Value {
+            switch v.storage {
+            case .null, .blob: .null
+            case .int64(let i): .integer(i)
+            case .string(let s): .string(s)
+            case .double(let d): .string(String(d))
+            }
+        }
     }
 
     /// Number of rows the snapshot would hold.
@@ -110,8 +162,10 @@ public enum SnapshotWriter {
         return out
     }
 
+    /// A field as written: quoted when it holds a comma, a quote, CR or LF (by byte: a CR LF
+    /// pair is one `Character`, equal to neither).
     public static func csvField(_ text: String) -> String {
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\r" || $0 == "\n" }) else { return text }
+        guard text.utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0D || $0 == 0x0A }) else { return text }
         return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 

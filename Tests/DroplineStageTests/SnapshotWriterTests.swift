@@ -53,6 +53,9 @@ struct SnapshotWriterTests {
         #expect(SnapshotWriter.csvField("Smith, Jr.") == "\"Smith, Jr.\"")
         #expect(SnapshotWriter.csvField("say \"hi\"") == "\"say \"\"hi\"\"\"")
         #expect(SnapshotWriter.csvField("a\nb") == "\"a\nb\"")
+        // CR LF is one Character, equal to neither CR nor LF: found by its bytes.
+        #expect(SnapshotWriter.csvField("a\r\nb") == "\"a\r\nb\"")
+        #expect(SnapshotWriter.csvField("a\rb") == "\"a\rb\"")
         #expect(SnapshotWriter.escape("a&b<\"c\">\t") == "a&amp;b&lt;&quot;c&quot;&gt;&#9;")
     }
 }
