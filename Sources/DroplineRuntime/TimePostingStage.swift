@@ -129,6 +129,7 @@ final class TimePostingStage: TimeEntryLookup {
         try reader?.beginSnapshot()
         self.reader = reader
         readerReads = try reader.map { r in try ReadStatements(r.prepare, hasWorkers: hasWorkers) }
+        workers = try reader.flatMap { r in hasWorkers ? WorkerCursor(try r.prepare(WorkerCursor.sql)) : nil }
         writes = WriteBehind(statements: try Write.allCases.map { try RawStatement(db, $0.sql) }, synchronous: !writeBehind)
         let holds = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM holds") ?? 0
         holdsBefore = holds > 0
@@ -403,6 +404,7 @@ final class TimePostingStage: TimeEntryLookup {
     func finish() throws {
         try flushWeekBuckets()
         try writes.finish()
+        workers?.close()
         reader?.endSnapshot()
     }
 
@@ -410,6 +412,7 @@ final class TimePostingStage: TimeEntryLookup {
     /// the second connection's snapshot; idempotent.
     func close() {
         writes.close()
+        workers?.close()
         reader?.endSnapshot()
     }
 
@@ -613,6 +616,11 @@ final class TimePostingStage: TimeEntryLookup {
 
     func workerRanges(pernr: String) throws -> [WorkerRange] {
         if let last = lastWorker, last.pernr == pernr { return last.ranges }
+        if let workers {
+            let ranges = try workers.ranges(of: pernr)
+            lastWorker = (pernr, ranges)
+            return ranges
+        }
         // No workers table: no statement, no ranges. The time pipeline never writes workers: the second connection always serves.
         let ranges: [WorkerRange] = try read(nil) { reads in
             guard let s = reads.workerRanges else { return [] }
@@ -626,6 +634,75 @@ final class TimePostingStage: TimeEntryLookup {
         }
         lastWorker = (pernr, ranges)
         return ranges
+    }
+
+    /// Worker ranges on the second connection (whose snapshot holds for the whole file).
+    let workers: WorkerCursor?
+
+    /// Worker ranges read in worker order through one statement left open: an export lists a
+    /// week's timesheets by worker, so the next worker asked for is usually a row or two on (a
+    /// step), not a new search from the root of the index (about 3 µs, which made the lookup a
+    /// quarter of the rules' time). An earlier worker, or one more than `maxSteps` rows on, is
+    /// searched for anew. Rows come in SQLite's order of the pernr text (its bytes), which is
+    /// how workers are compared here.
+    final class WorkerCursor {
+        static let sql = "SELECT pernr, valid_from, valid_to, region, practice, job_code, billable_role, std_hours_week FROM workers WHERE pernr >= ? ORDER BY pernr, valid_from"
+        static let maxSteps = 16
+        let statement: RawStatement
+        /// The pernr of the row the statement stands on; nil past the last row or when not open.
+        var current: [UInt8]?
+        var open = false
+        var lastAsked: [UInt8]?
+
+        init(_ statement: RawStatement) { self.statement = statement }
+
+        func ranges(of pernr: String) throws -> [WorkerRange] {
+            let key = Array(pernr.utf8)
+            if open, let last = lastAsked, last.lexicographicallyPrecedes(key) {
+                var steps = 0
+                while let c = current, c.lexicographicallyPrecedes(key) {
+                    guard steps < Self.maxSteps else {
+                        try seek(pernr)
+                        break
+                    }
+                    try advance()
+                    steps += 1
+                }
+            } else {
+                try seek(pernr)
+            }
+            lastAsked = key
+            var ranges: [WorkerRange] = []
+            while let c = current, c == key {
+                if let r = TimePostingStage.workerRange(statement, from: 1) { ranges.append(r) }
+                try advance()
+            }
+            return ranges
+        }
+
+        func seek(_ pernr: String) throws {
+            statement.reset()
+            statement.bind(pernr)
+            open = true
+            try advance()
+        }
+
+        func advance() throws {
+            do {
+                current = try statement.step() ? statement.bytes(0).map(Array.init) ?? [] : nil
+            } catch {
+                close()
+                throw error
+            }
+        }
+
+        /// Resets the statement: the second connection's snapshot can then end.
+        func close() {
+            statement.reset()
+            open = false
+            current = nil
+            lastAsked = nil
+        }
     }
 
     /// A worker range from the current row of `s`, whose columns from `first` on are valid_from,

@@ -1,0 +1,51 @@
+@testable import DroplineRuntime
+import DroplineLoad
+import DroplineProfessionalServices
+import DroplineTesting
+import Foundation
+import GRDB
+import Testing
+
+/// Worker ranges read through the open cursor are those the per-worker query reads, whatever
+/// order workers are asked in: ascending (steps), a few rows on or far on (steps, then a search
+/// anew), back (a search anew), repeated, unknown, and pernr texts whose byte order is not their
+/// numeric order.
+struct WorkerCursorTests {
+    @Test func rangesAreThoseOfThePerWorkerQuery() throws {
+        let queue = try DatabaseQueue()
+        var g = SeededGenerator(seed: 2026_12_01)
+        var pernrs: [String] = []
+        try queue.write { db in
+            try db.execute(sql: "CREATE TABLE workers (pernr TEXT, valid_from TEXT, valid_to TEXT, region TEXT, practice TEXT, job_code TEXT, billable_role TEXT, std_hours_week TEXT, PRIMARY KEY (pernr, valid_from))")
+            for i in 0..<300 {
+                // Every third worker missing; lengths that sort apart from their numbers.
+                guard i % 3 != 1 else { continue }
+                let pernr = i % 7 == 0 ? String(i) : String(10_000_000 + i * 3)
+                pernrs.append(pernr)
+                for r in 0..<Int.random(in: 1...3, using: &g) {
+                    try db.execute(sql: "INSERT INTO workers VALUES (?, ?, ?, ?, 'DATA', 'CONS', 'Y', ?)",
+                                   arguments: [pernr, "202\(r)-01-01", r == 2 ? "9999-12-31" : "202\(r)-12-31", ["EMEA", "AMER"][r % 2], ["40.00", "37.50"][i % 2]])
+                }
+            }
+        }
+        let asked = (0..<400).map { i -> String in String(i) }.sorted() + pernrs.sorted() + pernrs.sorted().reversed()
+            + (0..<2000).map { _ in Bool.random(using: &g) ? pernrs.randomElement(using: &g)! : String(Int.random(in: 0..<11_000_000, using: &g)) }
+            + stride(from: 0, to: pernrs.count, by: 20).map { pernrs.sorted()[$0] }
+        try queue.read { db in
+            let cursor = TimePostingStage.WorkerCursor(try RawStatement(db, TimePostingStage.WorkerCursor.sql))
+            let direct = try RawStatement(db, "SELECT valid_from, valid_to, region, practice, job_code, billable_role, std_hours_week FROM workers WHERE pernr = ? ORDER BY valid_from")
+            var found = 0
+            for pernr in asked {
+                direct.bind(pernr)
+                var expected: [WorkerRange] = []
+                while try direct.step() { if let r = TimePostingStage.workerRange(direct, from: 0) { expected.append(r) } }
+                direct.reset()
+                let ranges = try cursor.ranges(of: pernr)
+                #expect(ranges == expected, "\(pernr)")
+                if !ranges.isEmpty { found += 1 }
+            }
+            #expect(found > 1000)
+            cursor.close()
+        }
+    }
+}
