@@ -129,7 +129,9 @@ final class TimePostingStage: TimeEntryLookup {
         try reader?.beginSnapshot()
         self.reader = reader
         readerReads = try reader.map { r in try ReadStatements(r.prepare, hasWorkers: hasWorkers) }
-        workers = try reader.flatMap { r in hasWorkers ? WorkerCursor(try r.prepare(WorkerCursor.sql)) : nil }
+        // A dry run's file has no second connection: the cursor then stands on the writer's,
+        // stepped under its lock like any read there.
+        workers = !hasWorkers || !writeBehind ? nil : WorkerCursor(try reader?.prepare(WorkerCursor.sql) ?? RawStatement(db, WorkerCursor.sql))
         writes = WriteBehind(statements: try Write.allCases.map { try RawStatement(db, $0.sql) }, synchronous: !writeBehind)
         let holds = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM holds") ?? 0
         holdsBefore = holds > 0
@@ -617,7 +619,7 @@ final class TimePostingStage: TimeEntryLookup {
     func workerRanges(pernr: String) throws -> [WorkerRange] {
         if let last = lastWorker, last.pernr == pernr { return last.ranges }
         if let workers {
-            let ranges = try workers.ranges(of: pernr)
+            let ranges = try reader != nil ? workers.ranges(of: pernr) : writes.withConnection { try workers.ranges(of: pernr) }
             lastWorker = (pernr, ranges)
             return ranges
         }
@@ -636,7 +638,8 @@ final class TimePostingStage: TimeEntryLookup {
         return ranges
     }
 
-    /// Worker ranges on the second connection (whose snapshot holds for the whole file).
+    /// Worker ranges while deciding a file: on the second connection (whose snapshot holds for
+    /// the whole file), else on the writer's (a dry run). The time pipeline never writes workers.
     let workers: WorkerCursor?
 
     /// Worker ranges read in worker order through one statement left open: an export lists a
