@@ -120,9 +120,19 @@ struct OutboundQueue {
         }
     }
 
-    func markWritten(_ name: String, digest: String, records: Int) throws {
+    /// `oldestGeneratedAt`: for a labor file, the origins (run_export ids) of its postings,
+    /// whose exports' earliest generated-at it records (the posting latency metric reads it).
+    func markWritten(_ name: String, digest: String, records: Int, oldestGeneratedAt origins: Set<Int64>? = nil) throws {
         try warehouse.write { db in
             try db.execute(sql: "UPDATE outbound_file SET status = 'written', sha256 = ?, records = ? WHERE name = ?", arguments: [digest, records, name])
+            guard let origins else { return }
+            // Integers only: written into the statement as they are.
+            try db.execute(sql: """
+                UPDATE outbound_file SET oldest_generated_at = (
+                    SELECT MIN(f.generated_at) FROM _dropline_file_load f
+                    WHERE f.generated_at IS NOT NULL AND f.export_id IN (SELECT export_id FROM run_export WHERE id IN (\(origins.sorted().map(String.init).joined(separator: ",")))))
+                WHERE name = ?
+                """, arguments: [name])
         }
     }
 
@@ -135,12 +145,15 @@ struct OutboundQueue {
         var count = 0
         // Totals in exact hundredths (every amount is written with two decimals).
         var hours: Int64 = 0, cost: Int64 = 0, bill: Int64 = 0
+        // The run_export ids of the postings (each file's postings stand together).
+        var origins = Set<Int64>()
+        var lastOrigin: Int64?
         let digest = try AtomicFile.stream(to: dir + "/" + name) { sink in
             // Bytes straight from SQLite's column buffers: no String per value.
             var out = Array("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<LaborPostings xmlns=\"urn:example:erp:labor:1\" batchId=\"\(batch)\" company=\"\(settings.company)\" createdAt=\"\(createdAt)\">\n".utf8)
             out.reserveCapacity(1 << 17)
             try readPostings("""
-                SELECT n, entry_id, reverses, pernr, erp_project, labor_class, posting_date, period, hours, cost_amount, bill_amount, currency
+                SELECT n, entry_id, reverses, pernr, erp_project, labor_class, posting_date, period, hours, cost_amount, bill_amount, currency, origin
                 FROM posting_row WHERE seq BETWEEN (SELECT first_seq FROM outbound_file WHERE name = ?1) AND (SELECT last_seq FROM outbound_file WHERE name = ?1) ORDER BY seq
                 """) { s in
                 s.bind(name)
@@ -181,7 +194,11 @@ struct OutboundQueue {
                     return value
                 }
                 // SQLite's stepping on another thread, the writing here.
-                try PrefetchedRows(s, columns: 12).forEach { r in
+                try PrefetchedRows(s, columns: 13).forEach { r in
+                    if let origin = r.int64(12), origin != lastOrigin {
+                        origins.insert(origin)
+                        lastOrigin = origin
+                    }
                     out.append("  <Posting")
                     postingID(&out, r, " id=\"", 0)
                     attribute(&out, r, " ref=\"", 1, escaped: true)
@@ -207,7 +224,7 @@ struct OutboundQueue {
             try sink(out)
         }
         try AtomicFile.writeCompanions(of: dir + "/" + name, digest: digest, checksum: true)
-        try markWritten(name, digest: digest, records: count)
+        try markWritten(name, digest: digest, records: count, oldestGeneratedAt: origins)
         context.logger.info("Outbound file written", metadata: ["stage": "outbound", "output": "\(name)", "records": "\(count)"])
         return .init(path: "outbound/\(target)/\(name)", pipeline: pipeline, sha256: digest, records: count,
                      control: ["postingCount": String(count), "totalHours": DecimalText.format(hundredths: hours), "totalCost": DecimalText.format(hundredths: cost), "totalBill": DecimalText.format(hundredths: bill)])

@@ -187,12 +187,9 @@ struct TimePostingRun {
             guard let last = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM posting_row"), last > assigned else { return .commit }
             let prefix = "ERP_LABOR_\(settings.company)_\(context.runDate.compact)"
             let name = try OutboundQueue.reserve(db, name: { "\(prefix)_\(zeroPad($0, 3)).xml" }, prefix: prefix, target: load.target, kind: "erp_labor", pipeline: definition.name, loadIndex: nil, businessDate: nil, context: context, createdAt: createdAt)
-            try db.execute(sql: """
-                UPDATE outbound_file SET first_seq = ?1, last_seq = ?2, oldest_generated_at = (
-                    SELECT MIN(f.generated_at) FROM _dropline_file_load f
-                    WHERE f.generated_at IS NOT NULL AND f.export_id IN (SELECT export_id FROM run_export WHERE id IN (SELECT origin FROM posting_row WHERE seq BETWEEN ?1 AND ?2)))
-                WHERE name = ?3
-                """, arguments: [assigned + 1, last, name])
+            // The exports' earliest generated-at is recorded as the file is written, from the
+            // postings it reads anyway (here it was a scan of them all on the run's thread).
+            try db.execute(sql: "UPDATE outbound_file SET first_seq = ?1, last_seq = ?2 WHERE name = ?3", arguments: [assigned + 1, last, name])
             return .commit
         }
     }

@@ -432,6 +432,44 @@ struct TimeEntryRulesTests {
         #expect(try runDropline(arguments, environment: failpoint).exitCode == 137)
     }
 
+    /// A labor file records the earliest generated-at of the exports whose postings it holds
+    /// (what the posting latency metric reads): over the worked example's two runs, run two
+    /// with two more exports generated earlier, one posting an entry and one whose only entry
+    /// posts nothing (its worker is unknown); and as the reservation computed it before (the
+    /// query below).
+    @Test func laborFilesRecordTheirExportsEarliestGeneratedAt() throws {
+        let zone = try afterRunOne()
+        for name in WorkedExampleTests.run2 { try zone.drop(TestPaths.examples + "/inbound/" + name) }
+        for (number, generated, worker) in [("081", "2026-11-20T08:00:00Z", "00012345"), ("082", "2026-11-10T08:00:00Z", "99999999")] {
+            try zone.drop(data: Data("""
+                <?xml version="1.0" encoding="UTF-8"?>
+                <TimesheetExport xmlns="urn:example:psa:time:2" exportId="PSA-T-20261128-\(number)" sourceSystem="PSA" generatedAt="\(generated)" businessDate="2026-11-28" schemaVersion="2">
+                  <Timesheet id="TS-0000\(number)" worker="\(worker)" weekStart="2026-11-23" status="approved">
+                    <Entry id="TE-00008\(number)" date="2026-11-26" project="PRJ-10042" task="T-01" hours="2.00" category="billable"/>
+                  </Timesheet>
+                  <Control timesheetCount="1" entryCount="1" totalHours="2.00"/>
+                </TimesheetExport>
+
+                """.utf8), as: "PSA_TIMESHEETS_PSA01_20261128_\(number).xml")
+        }
+        _ = try zone.run(asOf: "2026-11-29", at: "2026-11-29T01:14:07Z")
+        let files = try DatabaseQueue(path: zone.root + "/warehouse.sqlite").read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT o.name, o.created_at, o.oldest_generated_at, (
+                    SELECT MIN(f.generated_at) FROM _dropline_file_load f
+                    WHERE f.generated_at IS NOT NULL AND f.export_id IN (SELECT export_id FROM run_export WHERE id IN (SELECT origin FROM posting_row WHERE seq BETWEEN o.first_seq AND o.last_seq))) AS expected
+                FROM outbound_file o WHERE o.kind = 'erp_labor' AND o.status = 'written' ORDER BY o.rowid
+                """)
+        }
+        #expect(files.map { $0["oldest_generated_at"] as String? } == ["2026-11-27T23:30:00Z", "2026-11-20T08:00:00Z"])
+        for file in files { #expect(file["oldest_generated_at"] as String? == file["expected"] as String?, "\(file["name"] as String)") }
+        let createdAt = try #require(files.last?["created_at"] as String?)
+        let created = try #require(ISO8601DateFormatter().date(from: createdAt))
+        let generated = try #require(ISO8601DateFormatter().date(from: "2026-11-20T08:00:00Z"))
+        let metrics = String(decoding: try zone.read("metrics/dropline.prom"), as: UTF8.self)
+        #expect(metrics.contains("\ndropline_posting_latency_seconds \(Int(created.timeIntervalSince(generated)))\n"), "\(createdAt)")
+    }
+
     /// An export carrying TE-00000003 again as run one had it (its project still without an ERP
     /// number), with the trailer's total hours as given (6.00 is right).
     func carryingTE3(exportID: String, businessDate: String, totalHours: String = "6.00") -> Data {
