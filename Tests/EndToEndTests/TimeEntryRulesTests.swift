@@ -441,16 +441,9 @@ struct TimeEntryRulesTests {
         let zone = try afterRunOne()
         for name in WorkedExampleTests.run2 { try zone.drop(TestPaths.examples + "/inbound/" + name) }
         for (number, generated, worker) in [("081", "2026-11-20T08:00:00Z", "00012345"), ("082", "2026-11-10T08:00:00Z", "99999999")] {
-            try zone.drop(data: Data("""
-                <?xml version="1.0" encoding="UTF-8"?>
-                <TimesheetExport xmlns="urn:example:psa:time:2" exportId="PSA-T-20261128-\(number)" sourceSystem="PSA" generatedAt="\(generated)" businessDate="2026-11-28" schemaVersion="2">
-                  <Timesheet id="TS-0000\(number)" worker="\(worker)" weekStart="2026-11-23" status="approved">
-                    <Entry id="TE-00008\(number)" date="2026-11-26" project="PRJ-10042" task="T-01" hours="2.00" category="billable"/>
-                  </Timesheet>
-                  <Control timesheetCount="1" entryCount="1" totalHours="2.00"/>
-                </TimesheetExport>
-
-                """.utf8), as: "PSA_TIMESHEETS_PSA01_20261128_\(number).xml")
+            let export = oneEntryExport(exportID: "PSA-T-20261128-\(number)", generatedAt: generated, businessDate: "2026-11-28", timesheet: "TS-0000\(number)", worker: worker,
+                                        entry: "TE-00008\(number)", date: "2026-11-26", project: "PRJ-10042", hours: "2.00", totalHours: "2.00")
+            try zone.drop(data: export, as: "PSA_TIMESHEETS_PSA01_20261128_\(number).xml")
         }
         _ = try zone.run(asOf: "2026-11-29", at: "2026-11-29T01:14:07Z")
         let files = try DatabaseQueue(path: zone.root + "/warehouse.sqlite").read { db in
@@ -473,11 +466,17 @@ struct TimeEntryRulesTests {
     /// An export carrying TE-00000003 again as run one had it (its project still without an ERP
     /// number), with the trailer's total hours as given (6.00 is right).
     func carryingTE3(exportID: String, businessDate: String, totalHours: String = "6.00") -> Data {
+        oneEntryExport(exportID: exportID, generatedAt: "\(businessDate)T23:30:00Z", businessDate: businessDate, timesheet: "TS-0000001", worker: "00012345",
+                       entry: "TE-00000003", date: "2026-11-25", project: "PRJ-10077", hours: "6.00", totalHours: totalHours)
+    }
+
+    /// An export of one approved timesheet (week of 2026-11-23) with one billable entry.
+    func oneEntryExport(exportID: String, generatedAt: String, businessDate: String, timesheet: String, worker: String, entry: String, date: String, project: String, hours: String, totalHours: String) -> Data {
         Data("""
             <?xml version="1.0" encoding="UTF-8"?>
-            <TimesheetExport xmlns="urn:example:psa:time:2" exportId="\(exportID)" sourceSystem="PSA" generatedAt="\(businessDate)T23:30:00Z" businessDate="\(businessDate)" schemaVersion="2">
-              <Timesheet id="TS-0000001" worker="00012345" weekStart="2026-11-23" status="approved">
-                <Entry id="TE-00000003" date="2026-11-25" project="PRJ-10077" task="T-01" hours="6.00" category="billable"/>
+            <TimesheetExport xmlns="urn:example:psa:time:2" exportId="\(exportID)" sourceSystem="PSA" generatedAt="\(generatedAt)" businessDate="\(businessDate)" schemaVersion="2">
+              <Timesheet id="\(timesheet)" worker="\(worker)" weekStart="2026-11-23" status="approved">
+                <Entry id="\(entry)" date="\(date)" project="\(project)" task="T-01" hours="\(hours)" category="billable"/>
               </Timesheet>
               <Control timesheetCount="1" entryCount="1" totalHours="\(totalHours)"/>
             </TimesheetExport>
