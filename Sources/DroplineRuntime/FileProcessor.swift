@@ -216,7 +216,7 @@ final class FileProcessor {
         if !context.dryRun {
             do {
                 try rejects.finish()
-                if let cut { try finishRejectCut(cut, definition: d, count: rejects.count) }
+                if let cut { try finishRejectCut(cut, definition: d, rejects: rejects) }
             } catch {
                 // The load is committed: the file, its rejected records and the cut's plan stay
                 // in work/, and the next run's recovery puts them in place (cutting the XML again).
@@ -267,11 +267,12 @@ final class FileProcessor {
     /// Waits for the cut, puts the reject XML beside the JSON lines and records it; rewrites the
     /// folder's README.txt (reading the new JSON lines once: `RejectReadme`). The plan goes last:
     /// while it stands, recovery completes what a dying run left of these steps.
-    func finishRejectCut(_ cut: RejectCut, definition d: PipelineDefinition, count: Int) throws {
+    func finishRejectCut(_ cut: RejectCut, definition d: PipelineDefinition, rejects: RejectWriter) throws {
         let dir = zone.rejectFolder(pipeline: d.name, runID: context.runID)
         if try cut.wait() {
-            try placeRejectCut(partial: cut.partial, pipeline: d.name, runID: context.runID, name: cut.name, original: cut.original, seq: cut.seq, records: count)
+            try placeRejectCut(partial: cut.partial, pipeline: d.name, runID: context.runID, name: cut.name, original: cut.original, seq: cut.seq, records: rejects.count)
         }
+        context.readmes.remember(folder: dir, name: rejects.fileName + ".rejects.jsonl", records: rejects.count, byReason: rejects.byReason)
         try context.readmes.write(folder: dir, pipeline: d.name, runID: context.runID, runDate: context.runDate, zoneRoot: zone.root)
         unlink(cut.plan)
     }

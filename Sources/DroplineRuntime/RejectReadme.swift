@@ -46,6 +46,14 @@ final class RejectReadme: @unchecked Sendable {
         return nil
     }
 
+    /// What the reject file `name` of `folder` holds, known to the writer that wrote it: not
+    /// read back when the README is written.
+    func remember(folder: String, name: String, records: Int, byReason: [String: Int]) {
+        lock.lock()
+        defer { lock.unlock() }
+        tallies[folder + "/" + name] = Tally(records: records, byReason: byReason)
+    }
+
     /// The tally of one reject file: remembered, or read (streamed line by line: a night's
     /// reject file can be large).
     private func tally(folder: String, name: String) -> Tally {

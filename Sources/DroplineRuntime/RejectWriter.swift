@@ -11,6 +11,8 @@ final class RejectWriter {
     let fileName: String
     let dryRun: Bool
     private(set) var count = 0
+    /// Lines by primary reason, for the folder's README (which then need not read them back).
+    private(set) var byReason: [String: Int] = [:]
     var handle: FileHandle?
     /// Lines not yet written: written 64 KiB at a time (a write per line was a system call per
     /// rejected record).
@@ -111,6 +113,7 @@ final class RejectWriter {
     func append(_ r: Rejection) throws {
         count += 1
         guard !dryRun else { return }
+        byReason[r.primary.rawValue, default: 0] += 1
         if handle == nil {
             try DropZone.makePrivateFolder(zone.work + "/" + runID)
             handle = try AtomicFile.openForWriting(partial, permissions: 0o600, append: false)
@@ -149,5 +152,6 @@ final class RejectWriter {
         handle = nil
         unlink(partial)
         count = 0
+        byReason = [:]
     }
 }

@@ -42,4 +42,21 @@ struct RejectReadmeTests {
         #expect(try String(contentsOfFile: folder + "/README.txt", encoding: .utf8).contains("  PSA_TIMESHEETS_PSA01_20261127_003.xml: 2 records rejected\n"))
         #expect(readmes.filesRead == reasons.count)
     }
+
+    /// A run writes the README from what its reject writer wrote, not reading the file back:
+    /// the same README a fresh reading of the folder writes (run one of the worked example,
+    /// with rejected entries of several reasons).
+    @Test func aRunsReadmeIsWhatAFreshReadingWrites() throws {
+        let zone = try TemporaryDropZone()
+        for name in WorkedExampleTests.run1 { try zone.drop(TestPaths.examples + "/inbound/" + name) }
+        _ = try zone.run(asOf: "2026-11-28", at: "2026-11-28T01:14:07Z")
+        let readme = try #require(zone.files(in: "rejected").first { $0.hasPrefix("time_entries/") && $0.hasSuffix("/README.txt") })
+        let folder = zone.root + "/rejected/" + String(readme.dropLast("/README.txt".count))
+        let written = try String(contentsOfFile: zone.root + "/rejected/" + readme, encoding: .utf8)
+        #expect(written.contains(" x "))
+        let fresh = RejectReadme()
+        try fresh.write(folder: folder, pipeline: "time_entries", runID: (folder as NSString).lastPathComponent, runDate: BusinessDate(iso: "2026-11-28")!, zoneRoot: zone.root)
+        #expect(fresh.filesRead == 1)
+        #expect(try String(contentsOfFile: folder + "/README.txt", encoding: .utf8) == written)
+    }
 }
