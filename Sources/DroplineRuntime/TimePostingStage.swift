@@ -609,9 +609,11 @@ final class TimePostingStage: TimeEntryLookup {
     // worker ranges and postings are read per entry through indexes, the last worker's ranges
     // reused (a timesheet's entries share their worker).
     let projects: [String: ProjectInfo]
-    /// A rate valid from one date to another, for one project or (empty) for any.
-    typealias RateRange = (from: BusinessDate, to: BusinessDate, project: String, rate: RateInfo)
-    let rates: [String: [RateRange]]
+    /// A rate valid from one date to another.
+    typealias RateRange = (from: BusinessDate, to: BusinessDate, rate: RateInfo)
+    /// By role and region, then by project (empty: the rates for any project), in the table's
+    /// order: an entry's project rate is found without passing over every other project's.
+    let rates: [String: [String: [RateRange]]]
     let periods: [(from: BusinessDate, to: BusinessDate, info: PeriodInfo)]
     var lastWorker: (pernr: String, ranges: [WorkerRange])?
     var lastPostings: (entryID: String, rows: [StoredPosting])?
@@ -729,14 +731,14 @@ final class TimePostingStage: TimeEntryLookup {
         return out
     }
 
-    static func loadRates(_ db: Database) throws -> [String: [RateRange]] {
+    static func loadRates(_ db: Database) throws -> [String: [String: [RateRange]]] {
         guard try db.tableExists("rates") else { return [:] }
-        var out: [String: [RateRange]] = [:]
+        var out: [String: [String: [RateRange]]] = [:]
         for row in try Row.fetchAll(db, sql: "SELECT role, region, project_key, valid_from, valid_to, bill_rate, cost_rate, currency FROM rates") {
             guard let from = BusinessDate(iso: row[3] as String), let to = BusinessDate(iso: row[4] as String),
                 let bill = DecimalText.parse(row[5] as String), let cost = DecimalText.parse(row[6] as String)
             else { continue }
-            out[(row[0] as String) + "\u{1}" + (row[1] as String), default: []].append((from, to, row[2] as String? ?? "", RateInfo(bill: bill, cost: cost, currency: row[7])))
+            out[(row[0] as String) + "\u{1}" + (row[1] as String), default: [:]][row[2] as String? ?? "", default: []].append((from, to, RateInfo(bill: bill, cost: cost, currency: row[7])))
         }
         return out
     }
@@ -752,23 +754,23 @@ final class TimePostingStage: TimeEntryLookup {
     func project(code: String) throws -> ProjectInfo? { projects[code] }
 
     /// The rates of the last role and region asked for (a timesheet's entries share them).
-    var lastRates: (role: String, region: String, ranges: [RateRange])?
+    var lastRates: (role: String, region: String, byProject: [String: [RateRange]])?
 
     func rate(role: String, region: String, project: String, on date: BusinessDate) throws -> RateInfo? {
-        let ranges: [RateRange]
+        let byProject: [String: [RateRange]]
         if let last = lastRates, last.role == role, last.region == region {
-            ranges = last.ranges
+            byProject = last.byProject
         } else {
-            ranges = rates[role + "\u{1}" + region] ?? []
-            lastRates = (role, region, ranges)
+            byProject = rates[role + "\u{1}" + region] ?? [:]
+            lastRates = (role, region, byProject)
         }
-        // The first effective project rate, else the first effective general one (no array built).
-        var general: RateInfo?
-        for r in ranges where r.from <= date && date <= r.to {
-            if r.project == project { return r.rate }
-            if general == nil && r.project.isEmpty { general = r.rate }
-        }
-        return general
+        return Self.rate(byProject, project: project, on: date)
+    }
+
+    /// The first rate of `project` effective on `date`, else the first effective general one.
+    static func rate(_ byProject: [String: [RateRange]], project: String, on date: BusinessDate) -> RateInfo? {
+        if !project.isEmpty, let r = byProject[project]?.first(where: { $0.from <= date && date <= $0.to }) { return r.rate }
+        return byProject[""]?.first { $0.from <= date && date <= $0.to }?.rate
     }
 
     func period(on date: BusinessDate) throws -> PeriodInfo? {
