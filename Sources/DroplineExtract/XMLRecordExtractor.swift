@@ -89,7 +89,6 @@ public final class XMLRecordExtractor {
                 }
             }
 
-
             /// Read by a name, in place as well as in a copy.
             var isByName: Bool { if case .path = self { false } else { true } }
 

@@ -265,7 +265,7 @@ final class FileProcessor {
     }
 
     /// Waits for the cut, puts the reject XML beside the JSON lines and records it; rewrites the
-    /// folder's README.txt (reading the new JSON lines once: `RejectReadme`). The plan goes last:
+    /// folder's README.txt (this file's tally from its writer: `RejectReadme`). The plan goes last:
     /// while it stands, recovery completes what a dying run left of these steps.
     func finishRejectCut(_ cut: RejectCut, definition d: PipelineDefinition, rejects: RejectWriter) throws {
         let dir = zone.rejectFolder(pipeline: d.name, runID: context.runID)

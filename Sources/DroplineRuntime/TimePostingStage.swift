@@ -122,13 +122,14 @@ final class TimePostingStage: TimeEntryLookup {
         self.db = db
         self.audit = audit
         let hasWorkers = try db.tableExists("workers")
-        mainReads = try ReadStatements({ try RawStatement(db, $0) }, hasWorkers: hasWorkers)
+        // Deciding a file, worker ranges come through `workers` instead.
+        mainReads = try ReadStatements({ try RawStatement(db, $0) }, hasWorkers: hasWorkers && !writeBehind)
         // A dry run's transaction holds the whole run, earlier files too: one connection.
         let reader = audit && writeBehind ? ReadConnection(besides: db) : nil
         // Its reads all see the warehouse as committed before this transaction anyway.
         try reader?.beginSnapshot()
         self.reader = reader
-        readerReads = try reader.map { r in try ReadStatements(r.prepare, hasWorkers: hasWorkers) }
+        readerReads = try reader.map { r in try ReadStatements(r.prepare, hasWorkers: false) }
         // A dry run's file has no second connection: the cursor then stands on the writer's,
         // stepped under its lock like any read there.
         workers = !hasWorkers || !writeBehind ? nil : WorkerCursor(try reader?.prepare(WorkerCursor.sql) ?? RawStatement(db, WorkerCursor.sql))
@@ -625,7 +626,7 @@ final class TimePostingStage: TimeEntryLookup {
             lastWorker = (pernr, ranges)
             return ranges
         }
-        // No workers table: no statement, no ranges. The time pipeline never writes workers: the second connection always serves.
+        // No workers table: no statement, no ranges.
         let ranges: [WorkerRange] = try read(nil) { reads in
             guard let s = reads.workerRanges else { return [] }
             s.bind(pernr)
