@@ -187,8 +187,8 @@ struct TimePostingRun {
             guard let last = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM posting_row"), last > assigned else { return .commit }
             let prefix = "ERP_LABOR_\(settings.company)_\(context.runDate.compact)"
             let name = try OutboundQueue.reserve(db, name: { "\(prefix)_\(zeroPad($0, 3)).xml" }, prefix: prefix, target: load.target, kind: "erp_labor", pipeline: definition.name, loadIndex: nil, businessDate: nil, context: context, createdAt: createdAt)
-            // The exports' earliest generated-at is recorded as the file is written, from the
-            // postings it reads anyway (here it was a scan of them all on the run's thread).
+            // The exports' earliest generated-at is recorded as the file is written
+            // (`OutboundQueue.writeLabor`), from the postings it reads anyway.
             try db.execute(sql: "UPDATE outbound_file SET first_seq = ?1, last_seq = ?2 WHERE name = ?3", arguments: [assigned + 1, last, name])
             return .commit
         }

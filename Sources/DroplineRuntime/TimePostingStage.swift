@@ -607,8 +607,9 @@ final class TimePostingStage: TimeEntryLookup {
     // Reference data the time pipeline does not change while a file loads: projects, rates and
     // periods are read once per transaction, as the stage begins (they are small next to the
     // timesheets; a failed read fails the unit instead of deciding every entry without them);
-    // worker ranges and postings are read per entry through indexes, the last worker's ranges
-    // reused (a timesheet's entries share their worker).
+    // postings are read per entry through an index, worker ranges per timesheet (through
+    // `WorkerCursor` while deciding a file), the last worker's ranges reused (a timesheet's
+    // entries share their worker).
     let projects: [String: ProjectInfo]
     /// A rate valid from one date to another.
     typealias RateRange = (from: BusinessDate, to: BusinessDate, rate: RateInfo)
