@@ -74,19 +74,38 @@ final class SchemaShortcut {
     /// True only when `element` (a global element of the schema) is certainly valid. Children
     /// named in `excluding` are left out, as for a header validated without its nested records.
     func accepts<E: ShortcutReadable>(_ element: E, excluding: [SpelledName] = []) -> Bool {
-        guard element.isInNamespace(of: inTargetNamespace), let decl = elements[element.localName] else { return false }
+        guard let decl = declaration(of: element) else { return false }
         return check(element, decl, excluding: excluding)
+    }
+
+    /// The global element `name` as the shortcut covers it (nil: not covered), to check elements
+    /// of that name without finding the declaration for each (`accepts(_:as:excluding:)`).
+    func declaration(of name: SpelledName) -> ElementDecl? {
+        guard name.namespace == targetNamespace, let decl = elements[name.local] else { return nil }
+        return decl
+    }
+
+    /// The declaration of `element`'s name, if the shortcut covers it.
+    func declaration<E: ShortcutReadable>(of element: E) -> ElementDecl? {
+        guard element.isInNamespace(of: inTargetNamespace) else { return nil }
+        return elements[element.localName]
+    }
+
+    /// `accepts` for an element known to be named as `decl`, a global element of this schema.
+    func accepts<E: ShortcutReadable>(_ element: E, as decl: ElementDecl, excluding: [SpelledName] = []) -> Bool {
+        element.is(decl.spelled) && check(element, decl, excluding: excluding)
     }
 
     func check<E: ShortcutReadable>(_ el: E, _ decl: ElementDecl, excluding: [SpelledName]) -> Bool {
         var required = 0
-        let attributesValid = el.allAttributes { namespaced, local, value in
-            // By index: a declaration copied out of the array is retained and released whole.
-            guard !namespaced, let i = decl.attributes.indices.first(where: { decl.attributes[$0].utf8.withUnsafeBufferPointer { $0.elementsEqual(local) } }),
-                Self.accepts(value, decl.attributes[i].type)
-            else { return false }
-            if decl.attributes[i].required { required += 1 }
-            return true
+        // Declarations are read where the array keeps them: one copied out (by a subscript or a
+        // loop) retained and released its name, patterns and sets, for every attribute checked.
+        let attributesValid = decl.attributes.withUnsafeBufferPointer { declared in
+            el.allAttributes { namespaced, local, value in
+                guard !namespaced, let i = Self.index(of: local, in: declared), Self.accepts(value, declared[i].type) else { return false }
+                if declared[i].required { required += 1 }
+                return true
+            }
         }
         guard attributesValid, required == decl.requiredAttributes else { return false }
         func excluded(_ child: E) -> Bool { excluding.contains { child.is($0) } }
@@ -131,14 +150,28 @@ final class SchemaShortcut {
 
     static func isSpace(_ b: UInt8) -> Bool { b == 32 || b == 9 || b == 10 || b == 13 }
 
-    static func accepts(_ bytes: UnsafeBufferPointer<UInt8>, _ type: SimpleType) -> Bool {
+    /// The index of the declared attribute named `local` (unqualified), if any.
+    static func index(of local: UnsafeBufferPointer<UInt8>, in declared: UnsafeBufferPointer<Attribute>) -> Int? {
+        for i in declared.indices {
+            let found = declared[i].utf8.withUnsafeBufferPointer { name in
+                guard name.count == local.count else { return false }
+                for k in name.indices where name[k] != local[k] { return false }
+                return true
+            }
+            if found { return i }
+        }
+        return nil
+    }
+
+    static func accepts(_ bytes: UnsafeBufferPointer<UInt8>, _ type: borrowing SimpleType) -> Bool {
         if type.base != .string {
             // Other types collapse whitespace first: left to libxml2.
             guard !bytes.contains(where: isSpace), lexicallyValid(bytes, type.base) else { return false }
         }
-        for step in type.patterns {
-            guard step.contains(where: { $0.matches(bytes) == true }) else { return false }
+        let patternsMatch = type.patterns.withUnsafeBufferPointer { steps in
+            steps.allSatisfy { step in step.withUnsafeBufferPointer { $0.contains { $0.matches(bytes) == true } } }
         }
+        guard patternsMatch else { return false }
         if type.minLength != nil || type.maxLength != nil {
             let length = bytes.allSatisfy { $0 < 128 } ? bytes.count : String(decoding: bytes, as: UTF8.self).unicodeScalars.count
             if let min = type.minLength, length < min { return false }
@@ -167,7 +200,7 @@ final class SchemaShortcut {
                 let y = digits(0, 4), let m = digits(5, 2), let d = digits(8, 2), y >= 1, (1...12).contains(m), d >= 1
             else { return false }
             let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
-            let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1]
+            let days = m == 2 ? (leap ? 29 : 28) : m == 4 || m == 6 || m == 9 || m == 11 ? 30 : 31
             return d <= days
         }
         switch base {

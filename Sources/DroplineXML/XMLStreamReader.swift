@@ -51,6 +51,7 @@ public final class XMLStreamReader {
         reader = r
         self.limits = limits
         self.plan = plan
+        nestedDeclarations = plan.map { p in p.spelledNested.map { p.schema.shortcut?.declaration(of: $0) } } ?? []
         xmlTextReaderSetStructuredErrorHandler(r, XMLErrorCollector.callback, Unmanaged.passUnretained(errors).toOpaque())
     }
 
@@ -233,12 +234,23 @@ public final class XMLStreamReader {
         var hasNested = false
         var valid = true
         unit.forEachChild { _, child in
-            guard valid, plan.spelledNested.contains(where: { child.is($0) }) else { return }
+            guard valid, let k = plan.spelledNested.firstIndex(where: { child.is($0) }) else { return }
             hasNested = true
-            valid = shortcut.accepts(child)
+            valid = nestedDeclarations[k].map { shortcut.accepts(child, as: $0) } ?? false
         }
-        return valid && shortcut.accepts(unit, excluding: hasNested ? plan.spelledNested : [])
+        guard valid else { return false }
+        let excluding = hasNested ? plan.spelledNested : []
+        // Units of a file are mostly of one type: its declaration is kept, not looked up by name
+        // for every unit.
+        if let decl = unitDeclaration, unit.is(decl.spelled) { return shortcut.accepts(unit, as: decl, excluding: excluding) }
+        unitDeclaration = shortcut.declaration(of: unit)
+        return unitDeclaration.map { shortcut.accepts(unit, as: $0, excluding: excluding) } ?? false
     }
+
+    /// The shortcut's declarations of `plan.spelledNested`, in its order (nil: not covered).
+    let nestedDeclarations: [SchemaShortcut.ElementDecl?]
+    /// The declaration of the last unit checked by the shortcut.
+    var unitDeclaration: SchemaShortcut.ElementDecl?
 
     /// The reader stands on a DOCTYPE: never loaded, the document is refused there.
     func doctypeRefused() -> FileFailure {

@@ -46,6 +46,11 @@ struct XSDPattern {
     /// Whether the UTF-8 `bytes` match; nil when a non-ASCII character meets a set that holds
     /// only some of them, or the bytes are not UTF-8.
     func matches(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool? {
+        // Through a buffer pointer: the array's subscript was a call for every character.
+        transitions.withUnsafeBufferPointer { matches(bytes, $0) }
+    }
+
+    private func matches(_ bytes: UnsafeBufferPointer<UInt8>, _ transitions: UnsafeBufferPointer<UInt16>) -> Bool? {
         var state = 0
         var i = 0
         let n = bytes.count
