@@ -14,7 +14,7 @@ public struct Record: Sendable {
     public var issues: [RecordIssue]
     /// Where the element stands: index among the root's element children, then (nested) index
     /// among its parent's element children. Used to cut reject files out of the original bytes.
-    public var position: [Int] = []
+    public var position = ElementPosition()
     /// What the element adds to each `sum` control total (by check index), as written.
     public var controlSums = ControlSums()
 
@@ -30,6 +30,48 @@ public struct Record: Sendable {
         get { fields[field] ?? .null }
         set { fields[field] = newValue }
     }
+}
+
+/// Where an element stands in its document: its index among the root's element children, then
+/// (nested) among its parent's, and so on. Records are units or nested one level down: two steps
+/// are held inline, so a record's position needs no array of its own (deeper ones have one).
+public struct ElementPosition: Sendable, Equatable, RandomAccessCollection, CustomStringConvertible {
+    var first2: (Int, Int) = (0, 0)
+    var deeper: [Int] = []
+    public private(set) var count = 0
+
+    public init() {}
+
+    public init(_ steps: [Int]) {
+        for s in steps { append(s) }
+    }
+
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { count }
+
+    public subscript(i: Int) -> Int {
+        precondition(i >= 0 && i < count, "position step out of range")
+        return i == 0 ? first2.0 : i == 1 ? first2.1 : deeper[i - 2]
+    }
+
+    public mutating func append(_ step: Int) {
+        switch count {
+        case 0: first2.0 = step
+        case 1: first2.1 = step
+        default: deeper.append(step)
+        }
+        count += 1
+    }
+
+    public mutating func removeLast() {
+        precondition(count > 0, "removeLast of an empty position")
+        if count > 2 { deeper.removeLast() }
+        count -= 1
+    }
+
+    public static func == (a: ElementPosition, b: ElementPosition) -> Bool { a.elementsEqual(b) }
+
+    public var description: String { Array(self).description }
 }
 
 /// What one element adds to the `sum` control totals, by check index. Most record types have

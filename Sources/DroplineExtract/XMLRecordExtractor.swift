@@ -20,6 +20,8 @@ public final class XMLRecordExtractor {
     let schema: XMLSchema?
     let limits: XMLLimits
     let topLevel: [RecordPlan]
+    /// Every record type, in the definition's order (`RecordPlan.index`).
+    let plans: [RecordPlan]
     /// Bytes of the file the parser had consumed after the last record unit; written by the
     /// thread running `run`, for its progress.
     public private(set) var bytesRead = 0
@@ -31,6 +33,8 @@ public final class XMLRecordExtractor {
     final class RecordPlan {
         let definition: RecordDefinition
         let name: String
+        /// Its place in `plans`.
+        let index: Int
         let element: QName
         /// `element`, for reading elements in place.
         let spelled: SpelledName
@@ -49,9 +53,10 @@ public final class XMLRecordExtractor {
             !definition.allAttributes && fields.allSatisfy(\.access.isByName) && sums.allSatisfy(\.access.isByName) && nested.allSatisfy(\.readableInPlace)
         }
 
-        init(_ d: RecordDefinition) {
+        init(_ d: RecordDefinition, index: Int) {
             definition = d
             name = d.name
+            self.index = index
             element = d.path[d.path.count - 1]
             spelled = SpelledName(namespace: element.namespace, local: element.local)
             fields = ContiguousArray(d.fields.map(FieldPlan.init))
@@ -125,7 +130,8 @@ public final class XMLRecordExtractor {
         self.definition = definition
         self.schema = schema
         self.limits = limits
-        let plans = definition.records.map(RecordPlan.init)
+        let plans = definition.records.enumerated().map { RecordPlan($1, index: $0) }
+        self.plans = plans
         let byName = Dictionary(plans.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for p in plans {
             if let parent = p.definition.parent { byName[parent]?.nested.append(p) }
@@ -171,36 +177,51 @@ public final class XMLRecordExtractor {
             if structural == nil { try handleHeader(header) }
         }
 
-        var counts: [String: Int] = [:]
+        // Records seen per type, by `RecordPlan.index`.
+        var seen = Array(repeating: 0, count: plans.count)
         var sums = Array(repeating: ExactSum(), count: definition.control.checks.count)
         var summed = Array(repeating: false, count: definition.control.checks.count)
         var trailer: XMLElement?
         var unitIndex = -1
         /// Hands on the unit's records (the unit, then those nested in it, in document order).
         func emit<E: ElementView>(_ plan: RecordPlan, _ unit: E, root rootView: E) throws {
-            var emitted: [Emitted<E>] = []
-            collect(plan, unit, ancestors: [rootView], position: [unitIndex], into: &emitted)
-            for e in emitted {
-                let ordinal = counts[e.plan.name, default: 0] + 1
-                counts[e.plan.name] = ordinal
-                var contributions = ControlSums()
-                for (i, access) in e.plan.sums {
-                    guard let raw = access.raw(record: e.element, ancestors: e.ancestors, root: root) else { continue }
-                    let text = raw.xmlTrimmed
-                    if let x = DecimalText.parseExact(text) {
-                        sums[i].add(x)
-                        contributions.append(i, x.decimal)
-                    } else if let v = DecimalText.parse(text) {
-                        sums[i].add(v)
-                        contributions.append(i, v)
-                    } else { continue }
-                    summed[i] = true
-                }
-                if structural == nil {
-                    var r = record(e.plan, e.element, ancestors: e.ancestors, root: root, ordinal: ordinal)
-                    r.position = e.position
-                    r.controlSums = contributions
-                    try handle(r)
+            var ancestors = [rootView]
+            var position = ElementPosition()
+            position.append(unitIndex)
+            try visit(plan, unit, ancestors: &ancestors, position: &position)
+        }
+        /// Hands on the record `element` and then those nested in it; `ancestors` and `position`
+        /// are the element's, and are as they were when it returns.
+        func visit<E: ElementView>(_ plan: RecordPlan, _ element: E, ancestors: inout [E], position: inout ElementPosition) throws {
+            seen[plan.index] += 1
+            let ordinal = seen[plan.index]
+            var contributions = ControlSums()
+            for (i, access) in plan.sums {
+                guard let raw = access.raw(record: element, ancestors: ancestors, root: root) else { continue }
+                let text = raw.xmlTrimmed
+                if let x = DecimalText.parseExact(text) {
+                    sums[i].add(x)
+                    contributions.append(i, x.decimal)
+                } else if let v = DecimalText.parse(text) {
+                    sums[i].add(v)
+                    contributions.append(i, v)
+                } else { continue }
+                summed[i] = true
+            }
+            if structural == nil {
+                var r = record(plan, element, ancestors: ancestors, root: root, ordinal: ordinal)
+                r.position = position
+                r.controlSums = contributions
+                try handle(r)
+            }
+            guard !plan.nested.isEmpty else { return }
+            ancestors.append(element)
+            defer { ancestors.removeLast() }
+            try element.forEachChild { index, child in
+                for k in plan.nested where child.is(k.spelled) {
+                    position.append(index)
+                    defer { position.removeLast() }
+                    try visit(k, child, ancestors: &ancestors, position: &position)
                 }
             }
         }
@@ -253,6 +274,7 @@ public final class XMLRecordExtractor {
         }
         if let s = structural { throw s }
         let totals = Dictionary(uniqueKeysWithValues: sums.indices.filter { summed[$0] }.map { ($0, sums[$0].total) })
+        let counts = Dictionary(uniqueKeysWithValues: plans.filter { seen[$0.index] > 0 }.map { ($0.name, seen[$0.index]) })
         guard checkControl else { return ExtractSummary(header: header, counts: counts, sums: totals) }
         if let errors = reader.rootLevelErrors, let first = errors.first {
             throw FileFailure(.schemaRoot, "root attributes or trailer break the schema: \(first)", line: trailer.line)
@@ -280,24 +302,6 @@ public final class XMLRecordExtractor {
             }
         }
         return ExtractSummary(header: header, counts: counts, sums: totals)
-    }
-
-    struct Emitted<E: ElementView> {
-        var plan: RecordPlan
-        var element: E
-        var ancestors: [E]
-        var position: [Int]
-    }
-
-    func collect<E: ElementView>(_ plan: RecordPlan, _ el: E, ancestors: [E], position: [Int], into out: inout [Emitted<E>]) {
-        out.append(Emitted(plan: plan, element: el, ancestors: ancestors, position: position))
-        guard !plan.nested.isEmpty else { return }
-        let inner = ancestors + [el]
-        el.forEachChild { index, child in
-            for k in plan.nested where child.is(k.spelled) {
-                collect(k, child, ancestors: inner, position: position + [index], into: &out)
-            }
-        }
     }
 
     func record<E: ElementView>(_ plan: RecordPlan, _ el: E, ancestors: [E], root: XMLElement, ordinal: Int) -> Record {

@@ -210,3 +210,30 @@ struct RecordStorageTests {
         #expect(s.map(\.index) == [2, 0, 5] && s.map(\.value) == [7.5, 1, -2])
     }
 }
+
+struct ElementPositionTests {
+    /// A position built and unwound step by step reads like the array of its steps, at every
+    /// depth (two steps inline, more in an array of their own).
+    @Test func readsAsTheArrayOfItsSteps() {
+        var position = ElementPosition()
+        var steps: [Int] = []
+        var seed: UInt64 = 0x9051
+        for _ in 0..<2_000 {
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            if seed >> 62 == 0, !steps.isEmpty {
+                position.removeLast()
+                steps.removeLast()
+            } else if steps.count < 6 {
+                let step = Int(seed >> 40 % 1_000)
+                position.append(step)
+                steps.append(step)
+            }
+            #expect(Array(position) == steps)
+            #expect(position.count == steps.count && position.first == steps.first)
+            #expect(position == ElementPosition(steps))
+            #expect(position.description == steps.description)
+        }
+        #expect(ElementPosition([1, 2]) != ElementPosition([1, 2, 0]))
+        #expect(ElementPosition([4]) != ElementPosition([5]))
+    }
+}
