@@ -46,6 +46,18 @@ struct WorkerCursorTests {
             }
             #expect(found > 1000)
             cursor.close()
+
+            // Asked in order, the statement is stepped in runs of workers, not once per worker
+            // (in a dry run each run takes the writer's connection).
+            var runs = 0
+            for pernr in pernrs.sorted() {
+                _ = try cursor.ranges(of: pernr) { step in
+                    runs += 1
+                    try step()
+                }
+            }
+            #expect(runs <= pernrs.count / TimePostingStage.WorkerCursor.readAhead + 2, "\(runs) runs for \(pernrs.count) workers")
+            cursor.close()
         }
     }
 }
