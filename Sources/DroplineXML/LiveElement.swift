@@ -112,6 +112,10 @@ protocol ShortcutReadable: ElementView {
     func allAttributes(_ body: (Bool, UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>) -> Bool) -> Bool
     /// Calls `body` with the element's direct text and CDATA content, joined.
     func withText<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R
+    /// Whether the element's direct text is in text nodes only, every byte satisfying `test`
+    /// (the parts read one by one, not joined): a CDATA section, even of whitespace, is never
+    /// ignorable in element-only content for libxml2.
+    func textOnly(_ test: (UInt8) -> Bool) -> Bool
 }
 
 extension XMLElement: ShortcutReadable {
@@ -131,6 +135,8 @@ extension XMLElement: ShortcutReadable {
         var t = text
         return t.withUTF8(body)
     }
+
+    func textOnly(_ test: (UInt8) -> Bool) -> Bool { !hasCDATA && text.utf8.allSatisfy(test) }
 }
 
 extension LiveElement: ShortcutReadable {
@@ -178,5 +184,21 @@ extension LiveElement: ShortcutReadable {
             c = child.pointee.next
         }
         return joined.withUTF8(body)
+    }
+
+    func textOnly(_ test: (UInt8) -> Bool) -> Bool {
+        var c = node.pointee.children
+        while let child = c {
+            if child.pointee.type == XML_CDATA_SECTION_NODE { return false }
+            if child.pointee.type == XML_TEXT_NODE, let content = child.pointee.content {
+                var p = UnsafePointer(content)
+                while p.pointee != 0 {
+                    guard test(p.pointee) else { return false }
+                    p += 1
+                }
+            }
+            c = child.pointee.next
+        }
+        return true
     }
 }

@@ -115,11 +115,11 @@ final class SchemaShortcut {
             el.forEachChild { _, _ in valid = false }
             return valid && el.withText { Self.accepts($0, type) }
         case .empty:
-            guard el.withText({ $0.isEmpty }) else { return false }
+            guard el.textOnly({ _ in false }) else { return false }
             el.forEachChild { _, child in if valid, !excluded(child) { valid = false } }
             return valid
         case .sequence(let particles):
-            guard el.withText({ $0.allSatisfy(Self.isSpace) }) else { return false }
+            guard el.textOnly(Self.isSpace) else { return false }
             var p = 0
             var count = 0
             el.forEachChild { _, child in

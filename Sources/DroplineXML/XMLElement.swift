@@ -7,6 +7,8 @@ public final class XMLElement {
     public var children: [XMLElement]
     /// Concatenated direct text and CDATA content (not that of children).
     public var text: String
+    /// Whether some of `text` came from a CDATA section.
+    public var hasCDATA = false
     public let line: Int
     /// Messages from XSD validation of this element (as a record or header), if validated.
     public var schemaErrors: [String]?

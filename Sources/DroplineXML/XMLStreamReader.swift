@@ -413,6 +413,7 @@ public final class XMLStreamReader {
             case XML_ELEMENT_NODE:
                 element.children.append(try convert(child, depth: depth + 1))
             case XML_TEXT_NODE, XML_CDATA_SECTION_NODE:
+                if child.pointee.type == XML_CDATA_SECTION_NODE { element.hasCDATA = true }
                 if let content = child.pointee.content {
                     element.text += String(cString: content)
                     if element.text.utf8.count > limits.maxTextBytes {
@@ -457,14 +458,19 @@ public final class XMLStreamReader {
             element.schemaErrors = []
             return
         }
-        // Header: a copy without the nested records.
+        // Header: a copy without the nested records, with its own text (text where its type
+        // allows none breaks the schema, as it does for any other element).
         guard let copy = xmlDocCopyNode(node, node.pointee.doc, 2) else { return }
         defer { xmlFreeNode(copy) }
         c = node.pointee.children
         while let child = c {
-            if child.pointee.type == XML_ELEMENT_NODE,
-                !plan.nestedRecords.contains(XMLName(namespace: internedNamespace(child), local: internedName(child))),
-                let cc = xmlDocCopyNode(child, node.pointee.doc, 1) {
+            let kept = switch child.pointee.type {
+            case XML_ELEMENT_NODE: !plan.nestedRecords.contains(XMLName(namespace: internedNamespace(child), local: internedName(child)))
+            case XML_TEXT_NODE, XML_CDATA_SECTION_NODE: true
+            default: false
+            }
+            if kept, let cc = xmlDocCopyNode(child, node.pointee.doc, 1) {
+                // Adjacent text nodes are merged by xmlAddChild; the copy is freed just the same.
                 xmlAddChild(copy, cc)
             }
             c = child.pointee.next

@@ -124,6 +124,32 @@ struct ReadInPlaceTests {
         #expect(live.lines.contains { $0.hasPrefix("entry line 4 #1 at [0, 0]") && $0.contains("export=string(\"PSA-T-1\")") && $0.hasSuffix("} {} sums {2:7.5}") }, "\(live.lines)")
     }
 
+    /// Text where an element's type allows none (mixed content) breaks the schema, in a header
+    /// (a timesheet, validated without its entries) as in a nested record: such a unit is never
+    /// read in place, whatever form the text takes, and its records carry the schema's fault, as
+    /// a copy's do. Whitespace and comments break nothing and are read in place; a CDATA section
+    /// of whitespace is text to libxml2.
+    @Test func textWhereTheSchemaAllowsNoneIsAFault() throws {
+        let d = try definition()
+        let schema = try XMLSchema(path: SchemaShortcutTests.timesheetSchema)
+        let path = NSTemporaryDirectory() + "inplace-" + UUID().uuidString + ".xml"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let texts: [(String, Bool)] = [("stray", false), ("<![CDATA[x]]>", false), ("&#120;", false), ("<![CDATA[ ]]>", false), ("\n  <!-- c -->  ", true), ("&#32;", true)]
+        for (text, fine) in texts {
+            for inEntry in [false, true] {
+                var c = SchemaShortcutTests.Case()
+                if inEntry { c.entryBody = text } else { c.timesheetExtra = text }
+                let document = c.document()
+                try Data(document.utf8).write(to: URL(fileURLWithPath: path))
+                // Without the schema every unit is read in place.
+                #expect(compared(path, document, schema: schema, limits: XMLLimits(), definition: d) == (fine ? 2 : 1), "\(text) in entry: \(inEntry)")
+                let lines = outcome(path, inPlace: true, schema: schema, limits: XMLLimits(), definition: d).lines
+                let faulty = lines.filter { $0.contains("invalid_field") }.map { $0.prefix(while: { $0 != " " }) }
+                #expect(faulty == (fine ? [] : inEntry ? ["entry"] : ["timesheet"]), "\(text) in entry: \(inEntry): \(lines)")
+            }
+        }
+    }
+
     /// Worker records, whose fields are the text of child elements, read in place are the
     /// records of a copy: on seeded exports with edited, missing, repeated, empty and non-ASCII
     /// fields, text in parts (CDATA, comments, references, a child inside a field), ISO-8859-1,
