@@ -60,9 +60,13 @@ public struct TimeEntry: Sendable, Codable {
 
 /// One ERP labor posting (contract §7.1). Amounts are exact decimals.
 public struct Posting: Sendable, Hashable, Codable {
-    public var id: String
+    /// The entry posted.
     public var ref: String
-    public var reverses: String?
+    /// The posting's number among its entry's (from 1, in the order they are made): the id is
+    /// made from it only where it is written out, not for every posting decided.
+    public var number: Int
+    /// The number of the entry's posting this one reverses, if it is a reversal.
+    public var reversesNumber: Int?
     public var pernr: String
     public var erpProject: String
     public var laborClass: String
@@ -75,10 +79,10 @@ public struct Posting: Sendable, Hashable, Codable {
     /// Utilization bucket of the category (not written to the ERP file).
     public var bucket: String
 
-    public init(id: String, ref: String, reverses: String?, pernr: String, erpProject: String, laborClass: String, postingDate: BusinessDate, period: String, hours: Decimal, costAmount: Decimal, billAmount: Decimal, currency: String, bucket: String) {
-        self.id = id
+    public init(ref: String, number: Int, reverses: Int?, pernr: String, erpProject: String, laborClass: String, postingDate: BusinessDate, period: String, hours: Decimal, costAmount: Decimal, billAmount: Decimal, currency: String, bucket: String) {
         self.ref = ref
-        self.reverses = reverses
+        self.number = number
+        self.reversesNumber = reverses
         self.pernr = pernr
         self.erpProject = erpProject
         self.laborClass = laborClass
@@ -95,9 +99,15 @@ public struct Posting: Sendable, Hashable, Codable {
     /// `P-<entry id>-<n, at least 3 digits>` (contract §7.1).
     public static func id(entryID: String, number n: Int) -> String { "P-\(entryID)-\(zeroPad(n, 3))" }
 
-    /// The exact negation, posted on the reversed posting's date (contract §4.5).
-    public func reversal(id: String) -> Posting {
-        Posting(id: id, ref: ref, reverses: self.id, pernr: pernr, erpProject: erpProject, laborClass: laborClass, postingDate: postingDate, period: period, hours: -hours, costAmount: -costAmount, billAmount: -billAmount, currency: currency, bucket: bucket)
+    /// `P-<entry id>-<number>`.
+    public var id: String { Self.id(entryID: ref, number: number) }
+    /// The id of the posting this one reverses.
+    public var reverses: String? { reversesNumber.map { Self.id(entryID: ref, number: $0) } }
+
+    /// The exact negation, number `n` of the entry, posted on the reversed posting's date
+    /// (contract §4.5).
+    public func reversal(number n: Int) -> Posting {
+        Posting(ref: ref, number: n, reverses: number, pernr: pernr, erpProject: erpProject, laborClass: laborClass, postingDate: postingDate, period: period, hours: -hours, costAmount: -costAmount, billAmount: -billAmount, currency: currency, bucket: bucket)
     }
 }
 

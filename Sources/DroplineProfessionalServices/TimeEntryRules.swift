@@ -92,15 +92,15 @@ public struct TimeEntryRules: Sendable {
             preconditionFailure("checks passed without their inputs")
         }
         var n = try lookup.postingCount(entryID: entry.entryID)
-        func nextID() -> String {
+        func nextNumber() -> Int {
             n += 1
-            return Posting.id(entryID: entry.entryID, number: n)
+            return n
         }
         var postings: [Posting] = []
-        if let current { postings.append(current.posting.reversal(id: nextID())) }
+        if let current { postings.append(current.posting.reversal(number: nextNumber())) }
         let cost = Self.amount(c.hours, hoursCents, rate.cost, rate.costExact)
         let bill = c.category == "billable" ? Self.amount(c.hours, hoursCents, rate.bill, rate.billExact) : 0
-        postings.append(Posting(id: nextID(), ref: entry.entryID, reverses: nil, pernr: c.pernr, erpProject: erp, laborClass: category.laborClass, postingDate: c.date, period: period.id, hours: c.hours, costAmount: cost, billAmount: bill, currency: rate.currency, bucket: category.bucket))
+        postings.append(Posting(ref: entry.entryID, number: nextNumber(), reverses: nil, pernr: c.pernr, erpProject: erp, laborClass: category.laborClass, postingDate: c.date, period: period.id, hours: c.hours, costAmount: cost, billAmount: bill, currency: rate.currency, bucket: category.bucket))
         return .posted(postings)
     }
 

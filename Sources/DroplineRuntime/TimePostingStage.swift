@@ -240,7 +240,7 @@ final class TimePostingStage: TimeEntryLookup {
             if heldAs != nil { try deleteHold(entry.entryID) }
             // The evaluation is kept on the decision's new posting (its last), which has the
             // entry's content; a decision without one (never made by the rules) has a row.
-            let carrier = audit && postings.last?.reverses == nil ? postings.indices.last : nil
+            let carrier = audit && postings.last?.reversesNumber == nil ? postings.indices.last : nil
             let id = carrier.map { _ in takeEvaluationID() }
             for i in postings.indices { try insert(postings[i], entry, evaluation: i == carrier ? id : nil) }
             try evaluation(entry.entryID, entry.timesheetID, entry.exportID, "posted", nil, [], entry, keptAs: id)
@@ -332,11 +332,11 @@ final class TimePostingStage: TimeEntryLookup {
     /// `evaluation`: the id of the decision's evaluation, kept on this posting (`evaluation`).
     func insert(_ p: Posting, _ entry: TimeEntry, evaluation: Int64? = nil) throws {
         lastPostings = nil
-        let c = p.reverses == nil ? entry.content : nil
+        let c = p.reversesNumber == nil ? entry.content : nil
         // A posting's hours are its entry's (a reversal's, the reversed posting's negated).
         let exact = c.map(\.exactHundredths) ?? DecimalText.exactHundredths(p.hours)
         let cents = exact ?? DecimalText.hundredths(p.hours)
-        let n = try Self.number(p.id, of: p.ref), reverses = try p.reverses.map { try Self.number($0, of: p.ref) }
+        let n = Int64(p.number), reverses = p.reversesNumber.map(Int64.init)
         let origin = try origin(entry.exportID)
         try write(.postingInsert, key: p.ref) {
             $0.text(p.ref)
@@ -904,7 +904,7 @@ final class TimePostingStage: TimeEntryLookup {
             let hours = row[9].flatMap({ DecimalText.parse($0) }), let cost = row[10].flatMap({ DecimalText.parse($0) }),
             let bill = row[11].flatMap({ DecimalText.parse($0) }), let chours = row[17].flatMap({ DecimalText.parse($0) })
         else { return nil }
-        let p = Posting(id: row[0] ?? "", ref: row[1] ?? "", reverses: nil, pernr: row[4] ?? "", erpProject: row[5] ?? "", laborClass: row[6] ?? "", postingDate: date, period: row[8] ?? "", hours: hours, costAmount: cost, billAmount: bill, currency: row[12] ?? "", bucket: row[13] ?? "")
+        let p = Posting(ref: entryID, number: Int(try Self.number(row[0] ?? "", of: entryID)), reverses: nil, pernr: row[4] ?? "", erpProject: row[5] ?? "", laborClass: row[6] ?? "", postingDate: date, period: row[8] ?? "", hours: hours, costAmount: cost, billAmount: bill, currency: row[12] ?? "", bucket: row[13] ?? "")
         return (p, EntryContent(pernr: row[14] ?? "", date: cdate, project: row[16] ?? "", hours: chours, category: row[18] ?? ""))
     }
 
@@ -928,8 +928,8 @@ final class TimePostingStage: TimeEntryLookup {
     }
     var origins: [String: Int64] = [:]
 
-    /// The number `n` of posting id `P-<entryID>-<n>` (`Posting.id`); the rules make every id
-    /// that way, so anything else is a fault, thrown before a row is written.
+    /// The number `n` of posting id `P-<entryID>-<n>` (`Posting.id`), as the warehouse gives a
+    /// current posting back; anything else is a fault, thrown before a correction is decided.
     static func number(_ id: String, of entryID: String) throws -> Int64 {
         var id = id, entryID = entryID
         let n = id.withUTF8 { i in
