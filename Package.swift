@@ -3,7 +3,9 @@ import PackageDescription
 
 /// Release builds leave out the run-time checks of exclusive access (debug builds, which the
 /// tests run, keep them): in the per-record loops they were a few percent of the run's CPU.
-let checkedInDebugOnly: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+/// They also let generic and small functions of one module be specialized and inlined in
+/// another (the record path crosses five modules).
+let checkedInDebugOnly: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked", "-cross-module-optimization"], .when(configuration: .release))]
 
 let package = Package(
     name: "Dropline",
