@@ -5,7 +5,7 @@ import PackageDescription
 /// tests run, keep them): in the per-record loops they were a few percent of the run's CPU.
 /// They also let generic and small functions of one module be specialized and inlined in
 /// another (the record path crosses five modules).
-let checkedInDebugOnly: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked", "-cross-module-optimization"], .when(configuration: .release))]
+let releaseSettings: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked", "-cross-module-optimization"], .when(configuration: .release))]
 
 let package = Package(
     name: "Dropline",
@@ -74,5 +74,5 @@ let package = Package(
 )
 
 for target in package.targets where [.regular, .executable].contains(target.type) && !target.name.hasPrefix("CDropline") {
-    target.swiftSettings = (target.swiftSettings ?? []) + checkedInDebugOnly
+    target.swiftSettings = (target.swiftSettings ?? []) + releaseSettings
 }
