@@ -338,12 +338,16 @@ extension String {
     /// Without leading and trailing XML white space (space, tab, CR, LF): the collapse XML Schema
     /// applies to dates, decimals and counts. Works on UTF-8 bytes; no Foundation bridging.
     public var xmlTrimmed: Substring {
-        let u = utf8
-        var start = u.startIndex, end = u.endIndex
         func space(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D }
-        while start < end, space(u[start]) { start = u.index(after: start) }
-        while end > start, space(u[u.index(before: end)]) { end = u.index(before: end) }
-        return self[start..<end]
+        let u = utf8
+        // Nothing to trim, the usual case: the whole, without walking indices (half the time).
+        guard let first = u.first, let last = u.last, !space(first), !space(last) else {
+            var start = u.startIndex, end = u.endIndex
+            while start < end, space(u[start]) { start = u.index(after: start) }
+            while end > start, space(u[u.index(before: end)]) { end = u.index(before: end) }
+            return self[start..<end]
+        }
+        return Substring(self)
     }
 }
 

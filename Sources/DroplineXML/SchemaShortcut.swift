@@ -20,16 +20,24 @@ final class SchemaShortcut {
         var maxLength: Int?
     }
 
+    /// A compiled simple type as the checks read it: an object, passed by reference, so that
+    /// checking a value copies none of its patterns and sets (a `SimpleType` handed to a check
+    /// was copied, its arrays retained and released, twice for every attribute of every record).
+    final class TypeCheck {
+        let type: SimpleType
+        init(_ type: SimpleType) { self.type = type }
+    }
+
     struct Attribute {
         let name: String
-        let type: SimpleType
+        let type: TypeCheck
         let required: Bool
         /// The name's bytes, compared with the bytes of an element's attribute names.
         let utf8: [UInt8]
 
         init(name: String, type: SimpleType, required: Bool) {
             self.name = name
-            self.type = type
+            self.type = TypeCheck(type)
             self.required = required
             utf8 = Array(name.utf8)
         }
@@ -38,7 +46,7 @@ final class SchemaShortcut {
     enum Content {
         case empty
         case sequence([Particle])
-        case simple(SimpleType)
+        case simple(TypeCheck)
     }
 
     struct Particle {
@@ -163,23 +171,26 @@ final class SchemaShortcut {
         return nil
     }
 
-    static func accepts(_ bytes: UnsafeBufferPointer<UInt8>, _ type: borrowing SimpleType) -> Bool {
-        if type.base != .string {
+    static func accepts(_ bytes: UnsafeBufferPointer<UInt8>, _ check: TypeCheck) -> Bool {
+        // Read in place, part by part: `check.type` copied out would retain its arrays.
+        let base = check.type.base
+        if base != .string {
             // Other types collapse whitespace first: left to libxml2.
-            guard !bytes.contains(where: isSpace), lexicallyValid(bytes, type.base) else { return false }
+            guard !bytes.contains(where: isSpace), lexicallyValid(bytes, base) else { return false }
         }
-        let patternsMatch = type.patterns.withUnsafeBufferPointer { steps in
+        let patternsMatch = check.type.patterns.withUnsafeBufferPointer { steps in
             steps.allSatisfy { step in step.withUnsafeBufferPointer { $0.contains { $0.matches(bytes) == true } } }
         }
         guard patternsMatch else { return false }
-        if type.minLength != nil || type.maxLength != nil {
+        let minLength = check.type.minLength, maxLength = check.type.maxLength
+        if minLength != nil || maxLength != nil {
             let length = bytes.allSatisfy { $0 < 128 } ? bytes.count : String(decoding: bytes, as: UTF8.self).unicodeScalars.count
-            if let min = type.minLength, length < min { return false }
-            if let max = type.maxLength, length > max { return false }
+            if let minLength, length < minLength { return false }
+            if let maxLength, length > maxLength { return false }
         }
-        if !type.enumerations.isEmpty {
+        if !check.type.enumerations.isEmpty {
             let text = String(decoding: bytes, as: UTF8.self)
-            guard type.enumerations.allSatisfy({ $0.contains(text) }) else { return false }
+            guard check.type.enumerations.allSatisfy({ $0.contains(text) }) else { return false }
         }
         return true
     }
@@ -297,14 +308,14 @@ final class SchemaShortcut {
                 if let t = complex[type] {
                     try complexType(t, into: decl)
                 } else {
-                    decl.content = .simple(try simpleType(named: type, depth: 0))
+                    decl.content = .simple(TypeCheck(try simpleType(named: type, depth: 0)))
                 }
             } else {
                 let inline = n.kids()
                 guard inline.count == 1, inline[0].isXSD else { throw Unsupported() }
                 switch inline[0].local {
                 case "complexType": try complexType(inline[0], into: decl)
-                case "simpleType": decl.content = .simple(try simpleType(inline[0], depth: 0))
+                case "simpleType": decl.content = .simple(TypeCheck(try simpleType(inline[0], depth: 0)))
                 default: throw Unsupported()
                 }
             }

@@ -237,3 +237,21 @@ struct ElementPositionTests {
         #expect(ElementPosition([4]) != ElementPosition([5]))
     }
 }
+
+struct XMLTrimmedTests {
+    /// Trimming keeps exactly what lies between the first and last byte that is not XML white
+    /// space (space, tab, CR, LF), on seeded strings of white space, other spaces and text.
+    @Test func trimsXMLWhiteSpaceOnly() {
+        let pieces = [" ", "\t", "\n", "\r", "\r\n", "\u{a0}", "\u{2028}", "\u{85}", "x", "7.50", "é", "2026-11-27", ""]
+        var seed: UInt64 = 0x7215
+        for _ in 0..<3_000 {
+            var text = ""
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            for k in 0..<Int(seed >> 61) + 1 { text += pieces[Int((seed >> UInt64(8 * k)) & 0xff) % pieces.count] }
+            let bytes = Array(text.utf8)
+            let white: Set<UInt8> = [0x20, 0x09, 0x0A, 0x0D]
+            let kept = bytes.drop { white.contains($0) }.reversed().drop { white.contains($0) }.reversed()
+            #expect(Array(text.xmlTrimmed.utf8) == Array(kept), "\(bytes)")
+        }
+    }
+}
