@@ -108,6 +108,9 @@ final class FileProcessor {
                 var facts = TypeFacts()
                 var tally = Array(repeating: 0, count: RecordOutcome.allCases.count)
                 let prepare = { (r: DroplineCore.Record) -> Prepared in
+                    // A record no transform changes travels once (copied, it was a second record
+                    // to hand over and destroy).
+                    guard transformer.changes(r.type) else { return Prepared(transformed: nil, draft: r.type == entryType ? TimePostingStage.draft(of: r) : nil) }
                     var t = r
                     transformer.apply(&t)
                     return Prepared(transformed: t, draft: t.type == entryType ? TimePostingStage.draft(of: t) : nil)
@@ -120,7 +123,7 @@ final class FileProcessor {
                     if extracted.type != facts.type { facts = TypeFacts(extracted.type, parents: parents, hasChildren: hasChildren, containers: containers) }
                     let parentIssues = facts.parent.flatMap { rejectedParents[$0] }
                     // Faults before the transforms (its parent's, schema or cast): not evaluated further.
-                    let record = parentIssues == nil && extracted.issues.isEmpty ? prepared.transformed : extracted
+                    let record = parentIssues == nil && extracted.issues.isEmpty ? prepared.transformed ?? extracted : extracted
                     if let parentIssues {
                         issues = parentIssues
                     } else if !extracted.issues.isEmpty {
@@ -438,9 +441,10 @@ private struct TypeFacts {
 }
 
 /// What the parsing thread prepared for a record: the record after its transforms (used only
-/// when the record had no fault before them), and what the time posting stage reads of an entry.
+/// when the record had no fault before them; nil when no transform applies to its type), and
+/// what the time posting stage reads of an entry.
 struct Prepared {
-    var transformed: DroplineCore.Record
+    var transformed: DroplineCore.Record?
     var draft: TimePostingStage.Draft?
 }
 

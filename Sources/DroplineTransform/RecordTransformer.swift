@@ -8,6 +8,16 @@ public struct RecordTransformer: Sendable {
 
     public init(transforms: [TransformDefinition]) { self.transforms = transforms }
 
+    /// Whether some transform applies to records of `type` (false: `apply` leaves them as they are).
+    public func changes(_ type: String) -> Bool {
+        transforms.contains { t in
+            switch t {
+            case .map(let m): m.record == type
+            case .derive(let rec, _, _), .constant(let rec, _, _), .mask(let rec, _), .drop(let rec, _): rec == type
+            }
+        }
+    }
+
     public func apply(_ record: inout Record) {
         for t in transforms {
             switch t {

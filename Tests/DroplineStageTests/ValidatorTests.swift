@@ -82,4 +82,28 @@ struct TransformerTests {
         t.apply(&u)
         #expect(u.issues.map(\.code) == [.unmappedCategory])
     }
+
+    /// A type is changed by a transformer exactly when one of its transforms is for that type:
+    /// a record of any other type comes out of `apply` as it went in.
+    @Test func changesOnlyTheTypesItHasTransformsFor() {
+        let table = ReferenceTable(version: 1, columns: ["k", "v"], rows: ["a": ["k": "a", "v": "1"]])
+        let each: [(String, TransformDefinition)] = [
+            ("d", .derive(record: "d", field: "x", template: Template.parse("{f}")!)),
+            ("m", .mask(record: "m", fields: ["f"])),
+            ("p", .drop(record: "p", fields: ["f"])),
+            ("c", .constant(record: "c", field: "x", value: "1")),
+            ("g", .map(MapTransform(record: "g", field: "f", referencePath: "/x/t.yaml", keyColumn: "k", outputs: [("x", "v")], unmappedReason: .unmappedCategory, table: table))),
+        ]
+        for (type, transform) in each {
+            let t = RecordTransformer(transforms: [transform])
+            for other in ["d", "m", "p", "c", "g"] {
+                #expect(t.changes(other) == (other == type), "\(type) \(other)")
+                var r = Record(type: other, fields: ["f": .string("a")], line: 1, ordinal: 1)
+                t.apply(&r)
+                let changed = r.fields != ["f": .string("a")] || !r.issues.isEmpty
+                #expect(changed == (other == type), "\(type) \(other)")
+            }
+        }
+        #expect(!RecordTransformer(transforms: []).changes("d"))
+    }
 }
