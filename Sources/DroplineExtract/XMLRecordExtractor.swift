@@ -35,6 +35,8 @@ public final class XMLRecordExtractor {
         let name: String
         /// Its place in `plans`.
         let index: Int
+        /// Where its fields start in a table of every type's fields (in `plans` order).
+        var firstField = 0
         let element: QName
         /// `element`, for reading elements in place.
         let spelled: SpelledName
@@ -132,6 +134,7 @@ public final class XMLRecordExtractor {
         self.limits = limits
         let plans = definition.records.enumerated().map { RecordPlan($1, index: $0) }
         self.plans = plans
+        for i in plans.indices.dropFirst() { plans[i].firstField = plans[i - 1].firstField + plans[i - 1].fields.count }
         let byName = Dictionary(plans.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for p in plans {
             if let parent = p.definition.parent { byName[parent]?.nested.append(p) }
@@ -183,16 +186,23 @@ public final class XMLRecordExtractor {
         var summed = Array(repeating: false, count: definition.control.checks.count)
         var trailer: XMLElement?
         var unitIndex = -1
+        // Each element a record's fields may be read from as an ancestor gets a number of its own
+        // for the file (the root 0), kept beside `ancestors`: the fields a record reads of an
+        // ancestor are cast once per ancestor, not once per record (a timesheet's four, for each
+        // of its entries).
+        var lastElementNumber = 0
+        var ancestorValues = ContiguousArray(repeating: AncestorValue(), count: plans.reduce(0) { $0 + $1.fields.count })
         /// Hands on the unit's records (the unit, then those nested in it, in document order).
         func emit<E: ElementView>(_ plan: RecordPlan, _ unit: E, root rootView: E) throws {
             var ancestors = [rootView]
+            var numbers = [0]
             var position = ElementPosition()
             position.append(unitIndex)
-            try visit(plan, unit, ancestors: &ancestors, position: &position)
+            try visit(plan, unit, ancestors: &ancestors, numbers: &numbers, position: &position)
         }
-        /// Hands on the record `element` and then those nested in it; `ancestors` and `position`
-        /// are the element's, and are as they were when it returns.
-        func visit<E: ElementView>(_ plan: RecordPlan, _ element: E, ancestors: inout [E], position: inout ElementPosition) throws {
+        /// Hands on the record `element` and then those nested in it; `ancestors` (with their
+        /// `numbers`) and `position` are the element's, and are as they were when it returns.
+        func visit<E: ElementView>(_ plan: RecordPlan, _ element: E, ancestors: inout [E], numbers: inout [Int], position: inout ElementPosition) throws {
             seen[plan.index] += 1
             let ordinal = seen[plan.index]
             var contributions = ControlSums()
@@ -209,19 +219,24 @@ public final class XMLRecordExtractor {
                 summed[i] = true
             }
             if structural == nil {
-                var r = record(plan, element, ancestors: ancestors, root: root, ordinal: ordinal)
+                var r = record(plan, element, ancestors: ancestors, root: root, ordinal: ordinal, numbers: numbers, kept: &ancestorValues)
                 r.position = position
                 r.controlSums = contributions
                 try handle(r)
             }
             guard !plan.nested.isEmpty else { return }
             ancestors.append(element)
-            defer { ancestors.removeLast() }
+            lastElementNumber += 1
+            numbers.append(lastElementNumber)
+            defer {
+                ancestors.removeLast()
+                numbers.removeLast()
+            }
             try element.forEachChild { index, child in
                 for k in plan.nested where child.is(k.spelled) {
                     position.append(index)
                     defer { position.removeLast() }
-                    try visit(k, child, ancestors: &ancestors, position: &position)
+                    try visit(k, child, ancestors: &ancestors, numbers: &numbers, position: &position)
                 }
             }
         }
@@ -304,7 +319,17 @@ public final class XMLRecordExtractor {
         return ExtractSummary(header: header, counts: counts, sums: totals)
     }
 
-    func record<E: ElementView>(_ plan: RecordPlan, _ el: E, ancestors: [E], root: XMLElement, ordinal: Int) -> Record {
+    /// The value a field read of an ancestor was cast to, and the number of that ancestor (`run`'s
+    /// element numbers; -1: none yet). Kept for every field of every record type
+    /// (`RecordPlan.firstField` on); a value that did not cast is not kept.
+    struct AncestorValue {
+        var of = -1
+        var value = Value.null
+    }
+
+    /// `numbers`: each ancestor's number for the file, unique to it (the root's 0); a field read
+    /// of an ancestor is cast once per ancestor, kept in `kept`.
+    func record<E: ElementView>(_ plan: RecordPlan, _ el: E, ancestors: [E], root: XMLElement, ordinal: Int, numbers: [Int], kept: inout ContiguousArray<AncestorValue>) -> Record {
         let def = plan.definition
         var rec = Record(type: plan.name, line: el.line, ordinal: ordinal)
         let copied = el as? XMLElement
@@ -322,7 +347,17 @@ public final class XMLRecordExtractor {
         for i in plan.fields.indices {
             let field = plan.fields[i]
             let value: Value
-            switch FieldCaster.cast(field.raw(record: el, ancestors: ancestors, root: root), name: field.name, type: field.type, emptyIsNull: field.emptyIsNull) {
+            var of = -1
+            if case .attribute(let up, _) = field.access, up > 0, up <= numbers.count {
+                of = numbers[numbers.count - up]
+                if kept[plan.firstField + i].of == of {
+                    if fresh { rec.fields.appendNew(field.name, kept[plan.firstField + i].value) } else { rec.fields[field.name] = kept[plan.firstField + i].value }
+                    continue
+                }
+            }
+            let cast = FieldCaster.cast(field.raw(record: el, ancestors: ancestors, root: root), name: field.name, type: field.type, emptyIsNull: field.emptyIsNull)
+            if of >= 0, case .success(let v) = cast { kept[plan.firstField + i] = AncestorValue(of: of, value: v) }
+            switch cast {
             case .success(let v): value = v
             case .failure(let issue):
                 value = .null
