@@ -129,13 +129,18 @@ public struct BusinessDate: Sendable, Hashable, Comparable, Codable, CustomStrin
 
     public var iso: String {
         String(unsafeUninitializedCapacity: 10) { b in
-            put(year, 4, b, 0)
-            b[4] = UInt8(ascii: "-")
-            put(month, 2, b, 5)
-            b[7] = UInt8(ascii: "-")
-            put(day, 2, b, 8)
+            writeISO(into: b)
             return 10
         }
+    }
+
+    /// Writes `iso`'s 10 bytes at the start of `b` (which has room for them).
+    public func writeISO(into b: UnsafeMutableBufferPointer<UInt8>) {
+        put(year, 4, b, 0)
+        b[4] = UInt8(ascii: "-")
+        put(month, 2, b, 5)
+        b[7] = UInt8(ascii: "-")
+        put(day, 2, b, 8)
     }
 
     /// `YYYYMMDD`.

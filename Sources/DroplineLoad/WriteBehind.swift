@@ -1,4 +1,5 @@
 import CDroplineSQLite
+import DroplineCore
 import Foundation
 import GRDBSQLite
 
@@ -116,6 +117,17 @@ public final class WriteBehind: @unchecked Sendable {
                 if let from = utf8.baseAddress { (base + count).copyMemory(from: from, byteCount: utf8.count) }
                 count += utf8.count
             }
+        }
+
+        /// A date as its ISO text (`BusinessDate.iso`), written straight into the row: no string
+        /// made and copied for it.
+        public mutating func date(_ value: BusinessDate?) {
+            guard let value else { return null() }
+            reserve(15)
+            put(UInt8(1))
+            put(UInt32(10))
+            value.writeISO(into: UnsafeMutableBufferPointer(start: (base + count).assumingMemoryBound(to: UInt8.self), count: 10))
+            count += 10
         }
 
         @inlinable

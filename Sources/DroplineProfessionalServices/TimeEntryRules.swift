@@ -38,7 +38,8 @@ public struct TimeEntryRules: Sendable {
         if c.date < entry.weekStart || c.date > entry.weekStart.adding(days: 6) { failed.append(.dateOutsideWeek) }
         // 4, 5
         let ranges = try lookup.workerRanges(pernr: c.pernr)
-        let range = ranges.first { $0.covers(c.date) }
+        // By index: the range itself (four strings and a decimal) is read in place, not copied.
+        let range = ranges.firstIndex { $0.covers(c.date) }
         if ranges.isEmpty { failed.append(.unknownWorker) } else if range == nil { failed.append(.workerInactive) }
         // 6, 7
         let project = try lookup.project(code: c.project)
@@ -57,7 +58,7 @@ public struct TimeEntryRules: Sendable {
         // 10
         var rate: RateInfo?
         if let range {
-            rate = try lookup.rate(role: range.jobCode, region: range.region, project: c.project, on: c.date)
+            rate = try lookup.rate(role: ranges[range].jobCode, region: ranges[range].region, project: c.project, on: c.date)
             if rate == nil { failed.append(.noRate) }
         }
         // 11: for a correction the reversal's date counts too.

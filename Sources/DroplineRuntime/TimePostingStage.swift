@@ -177,7 +177,7 @@ final class TimePostingStage: TimeEntryLookup {
             $0.text(r["timesheet_id"].text)
             $0.text(r["status"].text)
             $0.text(r["submitted_at"].text)
-            $0.text(businessDate.iso)
+            $0.date(businessDate)
             $0.text(exportID)
         }
     }
@@ -253,12 +253,12 @@ final class TimePostingStage: TimeEntryLookup {
             try write(.holdInsert, key: entry.entryID) {
                 $0.text(entry.entryID)
                 $0.text(reason.rawValue)
-                $0.text(entry.businessDate.iso)
+                $0.date(entry.businessDate)
                 $0.text(entry.timesheetID)
-                $0.text(entry.weekStart.iso)
+                $0.date(entry.weekStart)
                 $0.text(entry.exportID)
                 $0.text(entry.content.pernr)
-                $0.text(entry.content.date.iso)
+                $0.date(entry.content.date)
                 $0.text(entry.content.project)
                 $0.text(entry.content.canonicalHours)
                 $0.text(entry.content.category)
@@ -345,7 +345,7 @@ final class TimePostingStage: TimeEntryLookup {
             $0.text(p.pernr)
             $0.text(p.erpProject)
             $0.text(p.laborClass)
-            $0.text(p.postingDate.iso)
+            $0.date(p.postingDate)
             $0.text(p.period)
             $0.text(exact.map(DecimalText.format(hundredths:)) ?? DecimalText.format(p.hours, scale: 2))
             $0.integer(cents)
@@ -354,7 +354,7 @@ final class TimePostingStage: TimeEntryLookup {
             $0.text(p.currency)
             $0.text(p.bucket)
             $0.text(c?.pernr)
-            $0.text(c?.date.iso)
+            $0.date(c?.date)
             $0.text(c?.project)
             $0.text(c?.canonicalHours)
             $0.text(c?.category)
@@ -392,7 +392,7 @@ final class TimePostingStage: TimeEntryLookup {
     func flushWeekBuckets() throws {
         for (k, d) in weekBuckets {
             try write(.postedWeekAdd, key: Self.weekKey(k.pernr, k.monday)) {
-                $0.text(BusinessDate(dayNumber: k.monday).iso)
+                $0.date(BusinessDate(dayNumber: k.monday))
                 $0.text(k.pernr)
                 $0.text(k.bucket)
                 $0.integer(d.reduce(0, +))
@@ -537,7 +537,7 @@ final class TimePostingStage: TimeEntryLookup {
                 $0.text(primary?.rawValue)
                 $0.text(reasons.count == 1 ? reasons[0].rawValue : reasons.map(\.rawValue).joined(separator: ","))
                 $0.text(entry?.content.pernr)
-                $0.text(entry?.content.date.iso)
+                $0.date(entry?.content.date)
                 $0.text(entry?.content.canonicalHours)
             }
         }
@@ -561,7 +561,7 @@ final class TimePostingStage: TimeEntryLookup {
             $0.text(outcome)
             $0.text(primary?.rawValue)
             $0.text(pernr)
-            $0.text(date?.iso)
+            $0.date(date)
             $0.integer(hundredths)
         }
     }

@@ -43,6 +43,35 @@ struct WriteBehindTests {
         }
     }
 
+    /// A date written into a row arrives as its ISO text, as `text(date.iso)` would give it; a
+    /// missing one as NULL. Seeded days across the whole calendar, both ends included.
+    @Test func datesArriveAsTheirISOText() throws {
+        let (queue, dir) = try database()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var seed: UInt64 = 0xDA7E
+        let first = BusinessDate(iso: "0001-01-01")!.dayNumber, last = BusinessDate(iso: "9999-12-31")!.dayNumber
+        var days = [first, last, BusinessDate(iso: "2024-02-29")!.dayNumber]
+        for _ in 0..<2_000 {
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            days.append(first + Int(seed >> 33) % (last - first + 1))
+        }
+        try writing(queue) { _, writes in
+            for (i, day) in days.enumerated() {
+                try writes.row(0) { row in
+                    row.text("k\(i)")
+                    row.date(i % 11 == 5 ? nil : BusinessDate(dayNumber: day))
+                    row.integer(Int64(i))
+                }
+            }
+            try writes.finish()
+        }
+        let rows = try queue.read { try Row.fetchAll($0, sql: "SELECT v, n FROM t ORDER BY n") }
+        #expect(rows.count == days.count)
+        for (i, row) in rows.enumerated() {
+            #expect(row[0] as String? == (i % 11 == 5 ? nil : BusinessDate(dayNumber: days[i]).iso), "\(i)")
+        }
+    }
+
     /// A value larger than a batch's first memory (64 KiB) moves the row's bytes to a larger
     /// block mid-row; the rows before it and the values after it in the same row survive.
     @Test(arguments: [false, true]) func valuesLargerThanABatchArriveWhole(synchronous: Bool) throws {
