@@ -346,23 +346,22 @@ public final class XMLRecordExtractor {
         let fresh = !def.allAttributes
         for i in plan.fields.indices {
             let field = plan.fields[i]
-            let value: Value
+            // The ancestor the field is read of, if it is: its number.
             var of = -1
-            if case .attribute(let up, _) = field.access, up > 0, up <= numbers.count {
-                of = numbers[numbers.count - up]
-                if kept[plan.firstField + i].of == of {
-                    if fresh { rec.fields.appendNew(field.name, kept[plan.firstField + i].value) } else { rec.fields[field.name] = kept[plan.firstField + i].value }
-                    continue
+            if case .attribute(let up, _) = field.access, up > 0, up <= numbers.count { of = numbers[numbers.count - up] }
+            let value: Value
+            if of >= 0, kept[plan.firstField + i].of == of {
+                value = kept[plan.firstField + i].value
+            } else {
+                switch FieldCaster.cast(field.raw(record: el, ancestors: ancestors, root: root), name: field.name, type: field.type, emptyIsNull: field.emptyIsNull) {
+                case .success(let v):
+                    value = v
+                    if of >= 0 { kept[plan.firstField + i] = AncestorValue(of: of, value: v) }
+                case .failure(let issue):
+                    value = .null
+                    // Schema messages already cover the same fault; keep cast issues when there are none.
+                    if schemaErrors.isEmpty { rec.issues.append(issue) }
                 }
-            }
-            let cast = FieldCaster.cast(field.raw(record: el, ancestors: ancestors, root: root), name: field.name, type: field.type, emptyIsNull: field.emptyIsNull)
-            if of >= 0, case .success(let v) = cast { kept[plan.firstField + i] = AncestorValue(of: of, value: v) }
-            switch cast {
-            case .success(let v): value = v
-            case .failure(let issue):
-                value = .null
-                // Schema messages already cover the same fault; keep cast issues when there are none.
-                if schemaErrors.isEmpty { rec.issues.append(issue) }
             }
             if fresh { rec.fields.appendNew(field.name, value) } else { rec.fields[field.name] = value }
         }

@@ -86,8 +86,8 @@ final class SchemaShortcut {
         return check(element, decl, excluding: excluding)
     }
 
-    /// The global element `name` as the shortcut covers it (nil: not covered), to check elements
-    /// of that name without finding the declaration for each (`accepts(_:as:excluding:)`).
+    /// The global element `name` as the shortcut covers it (nil: not covered), to `check`
+    /// elements of that name without finding the declaration for each.
     func declaration(of name: SpelledName) -> ElementDecl? {
         guard name.namespace == targetNamespace, let decl = elements[name.local] else { return nil }
         return decl
@@ -99,11 +99,7 @@ final class SchemaShortcut {
         return elements[element.localName]
     }
 
-    /// `accepts` for an element known to be named as `decl`, a global element of this schema.
-    func accepts<E: ShortcutReadable>(_ element: E, as decl: ElementDecl, excluding: [SpelledName] = []) -> Bool {
-        element.is(decl.spelled) && check(element, decl, excluding: excluding)
-    }
-
+    /// `accepts` for an element named as `decl` (the caller knows).
     func check<E: ShortcutReadable>(_ el: E, _ decl: ElementDecl, excluding: [SpelledName]) -> Bool {
         var required = 0
         // Declarations are read where the array keeps them: one copied out (by a subscript or a

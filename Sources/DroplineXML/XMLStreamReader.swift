@@ -236,15 +236,16 @@ public final class XMLStreamReader {
         unit.forEachChild { _, child in
             guard valid, let k = plan.spelledNested.firstIndex(where: { child.is($0) }) else { return }
             hasNested = true
-            valid = nestedDeclarations[k].map { shortcut.accepts(child, as: $0) } ?? false
+            // Named as `spelledNested[k]`, whose declaration it is.
+            valid = nestedDeclarations[k].map { shortcut.check(child, $0, excluding: []) } ?? false
         }
         guard valid else { return false }
         let excluding = hasNested ? plan.spelledNested : []
         // Units of a file are mostly of one type: its declaration is kept, not looked up by name
         // for every unit.
-        if let decl = unitDeclaration, unit.is(decl.spelled) { return shortcut.accepts(unit, as: decl, excluding: excluding) }
+        if let decl = unitDeclaration, unit.is(decl.spelled) { return shortcut.check(unit, decl, excluding: excluding) }
         unitDeclaration = shortcut.declaration(of: unit)
-        return unitDeclaration.map { shortcut.accepts(unit, as: $0, excluding: excluding) } ?? false
+        return unitDeclaration.map { shortcut.check(unit, $0, excluding: excluding) } ?? false
     }
 
     /// The shortcut's declarations of `plan.spelledNested`, in its order (nil: not covered).
