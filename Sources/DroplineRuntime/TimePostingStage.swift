@@ -818,7 +818,14 @@ final class TimePostingStage: TimeEntryLookup {
         periods.first { $0.from <= date && date <= $0.to }?.info
     }
 
-    func category(_ name: String) -> CategoryInfo? { categories[name] }
+    func category(_ name: String) -> CategoryInfo? {
+        // Most entries of a night have one of a few categories, often the last one's.
+        if let last = lastCategory, last.name == name { return last.info }
+        let info = categories[name]
+        lastCategory = (name, info)
+        return info
+    }
+    var lastCategory: (name: String, info: CategoryInfo?)?
 
     /// Posted cents per day of one worker's ISO week, read once per worker and week (a
     /// timesheet's entries share both) and kept current by `insert`. The last few are kept: an
@@ -916,7 +923,12 @@ final class TimePostingStage: TimeEntryLookup {
     /// A run meets a few exports, so the ids are kept; a new pair is added on the writer's
     /// connection after the queued writes (the table is small, its reads need no second connection).
     func origin(_ exportID: String) throws -> Int64 {
-        if let id = origins[exportID] { return id }
+        // A file's rows all come from its one export: compared, not hashed, for every row.
+        if let last = lastOrigin, last.exportID == exportID { return last.id }
+        if let id = origins[exportID] {
+            lastOrigin = (exportID, id)
+            return id
+        }
         try drainWrites()
         let id = try writes.withConnection { () throws -> Int64? in
             try db.execute(sql: "INSERT OR IGNORE INTO run_export (run_id, export_id) VALUES (?, ?)", arguments: [runID, exportID])
@@ -924,9 +936,11 @@ final class TimePostingStage: TimeEntryLookup {
         }
         guard let id else { throw DatabaseError(resultCode: .SQLITE_INTERNAL, message: "run_export has no row for a pair just added") }
         origins[exportID] = id
+        lastOrigin = (exportID, id)
         return id
     }
     var origins: [String: Int64] = [:]
+    var lastOrigin: (exportID: String, id: Int64)?
 
     /// The number `n` of posting id `P-<entryID>-<n>` (`Posting.id`), as the warehouse gives a
     /// current posting back; anything else is a fault, thrown before a correction is decided.
