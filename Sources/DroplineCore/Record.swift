@@ -186,6 +186,9 @@ public struct FieldMap: Sendable, Equatable, Sequence, ExpressibleByDictionaryLi
     public mutating func reserveCapacity(_ n: Int) { entries.reserveCapacity(n) }
 
     public var count: Int { entries.count }
+
+    /// The value of the field set `i`-th (in the order fields were set).
+    public func value(at i: Int) -> Value { entries[i].value }
     public var isEmpty: Bool { entries.isEmpty }
     public var keys: [String] { entries.map(\.name) }
 

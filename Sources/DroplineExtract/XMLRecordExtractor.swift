@@ -45,6 +45,10 @@ public final class XMLRecordExtractor {
         var nested: [RecordPlan] = []
         /// The `sum` control checks over this record type: check index and where the value is.
         var sums: [(index: Int, access: FieldPlan.Access)] = []
+        /// For each of `sums`, the index of a field that reads the same attribute as a decimal
+        /// with `.` and a sign allowed (the sum's own reading): its value, when it cast, is the
+        /// sum's term, so the attribute is not read and parsed a second time. Nil: none.
+        var sumFields: [Int?] = []
         /// Whether its records, and those nested in them, can be read in libxml2's tree
         /// (`LiveElement`): every field and sum an attribute of the record or an ancestor, or
         /// the text of a child element.
@@ -142,6 +146,17 @@ public final class XMLRecordExtractor {
         for (i, c) in definition.control.checks.enumerated() {
             if case .sum(let rec, let path) = c.total { byName[rec]?.sums.append((i, FieldPlan.Access(path))) }
         }
+        for p in plans {
+            p.sumFields = p.sums.map { sum in
+                guard !p.definition.allAttributes, case .attribute(let up, let name) = sum.access else { return nil }
+                return p.fields.firstIndex { f in
+                    guard case .attribute(up, let n) = f.access, n.namespace == name.namespace, n.local == name.local,
+                        case .decimal(UInt8(ascii: "."), _, true) = f.type
+                    else { return false }
+                    return true
+                }
+            }
+        }
         topLevel = plans.filter { $0.definition.path.count == 2 }
         for p in topLevel { p.readsInPlace = readInPlace && p.readableInPlace }
     }
@@ -206,7 +221,15 @@ public final class XMLRecordExtractor {
             seen[plan.index] += 1
             let ordinal = seen[plan.index]
             var contributions = ControlSums()
-            for (i, access) in plan.sums {
+            var r = structural == nil ? record(plan, element, ancestors: ancestors, root: root, ordinal: ordinal, numbers: numbers, kept: &ancestorValues) : nil
+            for (k, (i, access)) in plan.sums.enumerated() {
+                // Its term as the record's field cast it (fields come in plan order).
+                if let fields = r?.fields, let f = plan.sumFields[k], case .decimal(let d, _) = fields.value(at: f) {
+                    if let x = DecimalText.exact(d) { sums[i].add(x) } else { sums[i].add(d) }
+                    contributions.append(i, d)
+                    summed[i] = true
+                    continue
+                }
                 guard let raw = access.raw(record: element, ancestors: ancestors, root: root) else { continue }
                 let text = raw.xmlTrimmed
                 if let x = DecimalText.parseExact(text) {
@@ -218,11 +241,10 @@ public final class XMLRecordExtractor {
                 } else { continue }
                 summed[i] = true
             }
-            if structural == nil {
-                var r = record(plan, element, ancestors: ancestors, root: root, ordinal: ordinal, numbers: numbers, kept: &ancestorValues)
-                r.position = position
-                r.controlSums = contributions
-                try handle(r)
+            if var record = r.take() {
+                record.position = position
+                record.controlSums = contributions
+                try handle(record)
             }
             guard !plan.nested.isEmpty else { return }
             ancestors.append(element)
