@@ -48,7 +48,13 @@ public struct BusinessDate: Sendable, Hashable, Comparable, Codable, CustomStrin
 
     /// Parses `YYYY-MM-DD` exactly (no zone, no surrounding text).
     public init?(iso text: Substring) {
-        guard let (y, m, d) = Self.fields(text, length: 10, dashes: true) else { return nil }
+        guard let (y, m, d) = Self.fields(text.utf8, length: 10, dashes: true) else { return nil }
+        self.init(year: y, month: m, day: d)
+    }
+
+    /// `init(iso:)` of text given as its UTF-8 bytes.
+    public init?(isoBytes bytes: UnsafeBufferPointer<UInt8>) {
+        guard let (y, m, d) = Self.fields(bytes, length: 10, dashes: true) else { return nil }
         self.init(year: y, month: m, day: d)
     }
 
@@ -56,17 +62,17 @@ public struct BusinessDate: Sendable, Hashable, Comparable, Codable, CustomStrin
 
     /// Parses `YYYYMMDD` exactly.
     public init?(compact text: Substring) {
-        guard let (y, m, d) = Self.fields(text, length: 8, dashes: false) else { return nil }
+        guard let (y, m, d) = Self.fields(text.utf8, length: 8, dashes: false) else { return nil }
         self.init(year: y, month: m, day: d)
     }
 
     /// Year, month and day digits of `YYYY-MM-DD` or `YYYYMMDD`, read from the bytes copied to
     /// the stack (no array per date parsed).
-    static func fields(_ text: Substring, length: Int, dashes: Bool) -> (Int, Int, Int)? {
-        guard text.utf8.count == length else { return nil }
+    static func fields<C: Collection<UInt8>>(_ utf8: C, length: Int, dashes: Bool) -> (Int, Int, Int)? {
+        guard utf8.count == length else { return nil }
         var bytes: (UInt64, UInt64) = (0, 0)
         return withUnsafeMutableBytes(of: &bytes) { raw in
-            raw.copyBytes(from: text.utf8)
+            raw.copyBytes(from: utf8)
             let b = raw.bindMemory(to: UInt8.self)
             func number(_ start: Int, _ count: Int) -> Int? {
                 var value = 0

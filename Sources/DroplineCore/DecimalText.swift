@@ -56,7 +56,18 @@ public enum DecimalText {
     /// `[-]digits[<separator>digits]` read into a 64-bit mantissa and a count of fraction digits
     /// (`overflow`: more than 18 digits, the mantissa is then meaningless); nil if not that form.
     static func scan(_ text: Substring, separator: UInt8, allowSign: Bool) -> (negative: Bool, mantissa: UInt64, scale: Int, overflow: Bool)? {
-        var utf8 = text.utf8[...]
+        scan(utf8: text.utf8, separator: separator, allowSign: allowSign)
+    }
+
+    /// `parse` of text given as its UTF-8 bytes, for the values that fit in 18 digits (nil for
+    /// any other: `parse` of the text reads those).
+    public static func parse(bytes: UnsafeBufferPointer<UInt8>, separator: UInt8 = UInt8(ascii: "."), allowSign: Bool = true) -> Decimal? {
+        guard let s = scan(utf8: bytes, separator: separator, allowSign: allowSign), !s.overflow else { return nil }
+        return decimal(negative: s.negative, s.mantissa, scale: s.scale)
+    }
+
+    static func scan<C: Collection<UInt8>>(utf8 all: C, separator: UInt8, allowSign: Bool) -> (negative: Bool, mantissa: UInt64, scale: Int, overflow: Bool)? {
+        var utf8 = all[...]
         guard !utf8.isEmpty else { return nil }
         var negative = false
         if utf8.first == UInt8(ascii: "-") {

@@ -7,6 +7,23 @@ public enum FieldCaster {
         cast(raw, name: field.name, type: field.type, emptyIsNull: field.emptyIsNull)
     }
 
+    /// `cast` of a value given as its UTF-8 bytes (nil: absent). Dates (`YYYY-MM-DD`, no open end)
+    /// and decimals as they are usually written are read from the bytes; any other type or form,
+    /// and every fault, goes to `cast` with the text, so the outcome is always `cast`'s.
+    public static func cast(bytes raw: UnsafeBufferPointer<UInt8>?, name: String, type: FieldType, emptyIsNull: Bool) -> Result<Value, RecordIssue> {
+        guard let raw else { return .success(.null) }
+        switch type {
+        case .date(false, nil):
+            if let d = BusinessDate(isoBytes: raw) { return .success(.date(d)) }
+        case .decimal(let separator, let scale, let signed):
+            if let d = DecimalText.parse(bytes: raw, separator: separator, allowSign: signed), scale.map({ DecimalText.significantScale(d) <= $0 }) ?? true {
+                return .success(.decimal(d, scale: scale))
+            }
+        default: break
+        }
+        return cast(String(decoding: raw, as: UTF8.self), name: name, type: type, emptyIsNull: emptyIsNull)
+    }
+
     public static func cast(_ raw: String?, name: String, type: FieldType, emptyIsNull: Bool) -> Result<Value, RecordIssue> {
         guard let raw else { return .success(.null) }
         if raw.isEmpty && emptyIsNull { return .success(.null) }

@@ -103,6 +103,15 @@ public final class XMLRecordExtractor {
             /// Read by a name, in place as well as in a copy.
             var isByName: Bool { if case .path = self { false } else { true } }
 
+            /// `FieldCaster.cast` of what `raw` gives: an attribute's value from its bytes.
+            func cast<E: ElementView>(record: E, ancestors: [E], root: XMLElement, _ f: FieldPlan) -> Result<Value, RecordIssue> {
+                guard case .attribute(let up, let name) = self else {
+                    return FieldCaster.cast(raw(record: record, ancestors: ancestors, root: root), name: f.name, type: f.type, emptyIsNull: f.emptyIsNull)
+                }
+                guard let element = up == 0 ? record : (up <= ancestors.count ? ancestors[ancestors.count - up] : nil) else { return .success(.null) }
+                return element.withAttribute(name) { FieldCaster.cast(bytes: $0, name: f.name, type: f.type, emptyIsNull: f.emptyIsNull) }
+            }
+
             /// What `FieldReader.raw` gives for the path. A path of another form is read only in
             /// a copied element (records with such fields are never read in place).
             func raw<E: ElementView>(record: E, ancestors: [E], root: XMLElement) -> String? {
@@ -375,7 +384,7 @@ public final class XMLRecordExtractor {
             if of >= 0, kept[plan.firstField + i].of == of {
                 value = kept[plan.firstField + i].value
             } else {
-                switch FieldCaster.cast(field.raw(record: el, ancestors: ancestors, root: root), name: field.name, type: field.type, emptyIsNull: field.emptyIsNull) {
+                switch field.access.cast(record: el, ancestors: ancestors, root: root, field) {
                 case .success(let v):
                     value = v
                     if of >= 0 { kept[plan.firstField + i] = AncestorValue(of: of, value: v) }

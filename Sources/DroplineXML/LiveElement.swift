@@ -6,6 +6,9 @@ public protocol ElementView {
     var line: Int { get }
     func `is`(_ name: SpelledName) -> Bool
     func attribute(_ name: SpelledName) -> String?
+    /// Calls `body` with the attribute's value as UTF-8 bytes (nil when there is none): read in
+    /// place where the element keeps it, without a `String` made of it.
+    func withAttribute<R>(_ name: SpelledName, _ body: (UnsafeBufferPointer<UInt8>?) -> R) -> R
     /// The text of the first child element named `name` (its direct text and CDATA joined);
     /// nil when there is none.
     func childText(_ name: SpelledName) -> String?
@@ -38,6 +41,11 @@ public struct SpelledName: Sendable {
 extension XMLElement: ElementView {
     public func `is`(_ name: SpelledName) -> Bool { self.is(namespace: name.namespace, local: name.local) }
     public func attribute(_ name: SpelledName) -> String? { attribute(namespace: name.namespace, local: name.local) }
+
+    public func withAttribute<R>(_ name: SpelledName, _ body: (UnsafeBufferPointer<UInt8>?) -> R) -> R {
+        guard var value = attribute(name) else { return body(nil) }
+        return value.withUTF8 { body($0) }
+    }
     public func childText(_ name: SpelledName) -> String? { children.first { $0.is(namespace: name.namespace, local: name.local) }?.text }
 
     public func forEachChild(_ body: (Int, XMLElement) throws -> Void) rethrows {
@@ -69,9 +77,23 @@ public struct LiveElement: ElementView {
     }
 
     public func attribute(_ name: SpelledName) -> String? {
+        find(name).map(XMLStreamReader.value(of:))
+    }
+
+    public func withAttribute<R>(_ name: SpelledName, _ body: (UnsafeBufferPointer<UInt8>?) -> R) -> R {
+        guard let attr = find(name) else { return body(nil) }
+        // The usual single text node is read in place; anything else is joined first.
+        if let t = attr.pointee.children, t.pointee.next == nil, t.pointee.type == XML_TEXT_NODE, let content = t.pointee.content {
+            return body(UnsafeBufferPointer(start: content, count: Int(xmlStrlen(content))))
+        }
+        var value = XMLStreamReader.value(of: attr)
+        return value.withUTF8 { body($0) }
+    }
+
+    func find(_ name: SpelledName) -> xmlAttrPtr? {
         var a = node.pointee.properties
         while let attr = a {
-            if name.spelled(namespace: attr.pointee.ns.flatMap { $0.pointee.href }, local: attr.pointee.name) { return XMLStreamReader.value(of: attr) }
+            if name.spelled(namespace: attr.pointee.ns.flatMap { $0.pointee.href }, local: attr.pointee.name) { return attr }
             a = attr.pointee.next
         }
         return nil
