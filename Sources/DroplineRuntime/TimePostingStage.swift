@@ -755,8 +755,10 @@ final class TimePostingStage: TimeEntryLookup {
     /// valid_to, region, practice, job_code, billable_role, std_hours_week; nil if a date or the
     /// hours do not parse.
     static func workerRange(_ s: RawStatement, from first: Int32) -> WorkerRange? {
-        guard let f = s.text(first).flatMap({ BusinessDate(iso: $0) }), let t = s.text(first + 1).flatMap({ BusinessDate(iso: $0) }),
-            let h = DecimalText.parse(s.text(first + 6) ?? "")
+        // Dates and hours from the column's bytes (no String to parse); hours beyond 18 digits,
+        // which no schedule has, from the text.
+        guard let f = s.bytes(first).flatMap(BusinessDate.init(isoBytes:)), let t = s.bytes(first + 1).flatMap(BusinessDate.init(isoBytes:)),
+            let h = s.bytes(first + 6).flatMap({ DecimalText.parse(bytes: $0) }) ?? DecimalText.parse(s.text(first + 6) ?? "")
         else { return nil }
         return WorkerRange(from: f, to: t, region: s.text(first + 2) ?? "", practice: s.text(first + 3) ?? "", jobCode: s.text(first + 4) ?? "", billableRole: s.text(first + 5) ?? "", stdHoursWeek: h)
     }

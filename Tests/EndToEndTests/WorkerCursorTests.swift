@@ -1,4 +1,5 @@
 @testable import DroplineRuntime
+import DroplineCore
 import DroplineLoad
 import DroplineProfessionalServices
 import DroplineTesting
@@ -58,6 +59,29 @@ struct WorkerCursorTests {
             }
             #expect(runs <= pernrs.count / TimePostingStage.WorkerCursor.readAhead + 2, "\(runs) runs for \(pernrs.count) workers")
             cursor.close()
+        }
+    }
+
+    /// A row's dates and weekly hours as the warehouse stores them; a row whose dates or hours
+    /// do not parse gives no range (the entry then finds no worker, as with no row at all).
+    @Test func aRowReadsAsItsRange() throws {
+        let queue = try DatabaseQueue()
+        func range(_ from: String?, _ to: String?, _ hours: String?) throws -> WorkerRange? {
+            try queue.read { db in
+                let s = try RawStatement(db, "SELECT 0, ?, ?, 'EMEA', 'DATA', 'CONS', 'Y', ?")
+                s.bind(from, to, hours)
+                #expect(try s.step())
+                return TimePostingStage.workerRange(s, from: 1)
+            }
+        }
+        let r = try #require(try range("2026-01-05", "9999-12-31", "37.50"))
+        #expect(r == WorkerRange(from: BusinessDate(year: 2026, month: 1, day: 5)!, to: BusinessDate(year: 9999, month: 12, day: 31)!, region: "EMEA", practice: "DATA", jobCode: "CONS", billableRole: "Y", stdHoursWeek: Decimal(string: "37.5")!))
+        #expect(try range("2026-01-05", "2026-12-31", "40")?.stdHoursWeek == 40)
+        // More digits than the byte path takes: read from the text, to the last digit.
+        #expect(try range("2026-01-05", "2026-12-31", "40.0000000000000000001")?.stdHoursWeek == Decimal(string: "40.0000000000000000001")!)
+        for (from, to, hours) in [("2026-1-05", "2026-12-31", "40"), ("2026-01-05", "2026-12-32", "40"), ("2026-01-05", "2026-12-31", "40,5"),
+                                  (nil, "2026-12-31", "40"), ("2026-01-05", nil, "40"), ("2026-01-05", "2026-12-31", nil), ("2026-01-05 ", "2026-12-31", "40")] {
+            #expect(try range(from, to, hours) == nil, "\(from ?? "NULL") \(to ?? "NULL") \(hours ?? "NULL")")
         }
     }
 }
