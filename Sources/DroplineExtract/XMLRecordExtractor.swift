@@ -231,7 +231,8 @@ public final class XMLRecordExtractor {
             let ordinal = seen[plan.index]
             var contributions = ControlSums()
             var r = structural == nil ? record(plan, element, ancestors: ancestors, root: root, ordinal: ordinal, numbers: numbers, kept: &ancestorValues) : nil
-            for (k, (i, access)) in plan.sums.enumerated() {
+            for k in plan.sums.indices {
+                let i = plan.sums[k].index
                 // Its term as the record's field cast it (fields come in plan order).
                 if let fields = r?.fields, let f = plan.sumFields[k], case .decimal(let d, _) = fields.value(at: f) {
                     if let x = DecimalText.exact(d) { sums[i].add(x) } else { sums[i].add(d) }
@@ -239,7 +240,7 @@ public final class XMLRecordExtractor {
                     summed[i] = true
                     continue
                 }
-                guard let raw = access.raw(record: element, ancestors: ancestors, root: root) else { continue }
+                guard let raw = plan.sums[k].access.raw(record: element, ancestors: ancestors, root: root) else { continue }
                 let text = raw.xmlTrimmed
                 if let x = DecimalText.parseExact(text) {
                     sums[i].add(x)
