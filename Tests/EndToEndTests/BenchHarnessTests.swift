@@ -23,6 +23,11 @@ struct BenchHarnessTests {
         let wall = try #require(json?["wall_seconds"] as? [String: Double])
         #expect(Set(wall.keys) == ["xmllint", "sha256sum", "dry_run", "run", "rerun", "verify", "next_night", "peer"])
         #expect(wall.values.allSatisfy { $0 >= 0 })
+        // Both floors measured twice, first and last; the ratios use the faster of each.
+        let baseline = try #require(json?["baseline_runs"] as? [String: [Double]])
+        #expect(baseline["xmllint"]?.count == 2 && baseline["sha256sum"]?.count == 2, "\(baseline)")
+        #expect(wall["xmllint"] == baseline["xmllint"]?.min() && wall["sha256sum"] == baseline["sha256sum"]?.min(), "\(wall) \(baseline)")
+        #expect(result.stdout.contains("xmllint (again, last)") && result.stdout.contains("sha256sum (again, last)"), "\(result.stdout)")
         let rss = try #require(json?["peak_rss_kb"] as? [String: Int])
         #expect(rss["run"].map { $0 > 0 } == true)
         // The night was generated where BENCH_DIR says, not in the checkout.
