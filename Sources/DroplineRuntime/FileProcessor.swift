@@ -226,7 +226,7 @@ final class FileProcessor {
                 // Going on would have deleted them with the work folder.
                 cut?.abandon(keepingPlan: true)
                 logger.error("Reject file not written", metadata: ["stage": "reject", "error": "\(type(of: error))"])
-                throw RunError.io("the rejected records of \(name) could not be written to rejected/\(d.name) (\(error.localizedDescription)). Its load is committed; the file and its rejects stay in work/ and the next run completes them: free space or fix the folder, then run again.")
+                throw RunError.io("the rejected records of \(name) could not be written to rejected/\(d.name) (\(ErrorText.describe(error))). Its load is committed; the file and its rejects stay in work/ and the next run completes them: free space or fix the folder, then run again.")
             }
             try recordLoaded(path: path, runID: context.runID, pipeline: d.name, name: name, digest: try digest.value(), exportID: exportID, businessDate: businessDate?.iso,
                              counts: (loaded, rejects.count, counts["held"] ?? 0, counts["skipped"] ?? 0), reasons: reasons, reprocessOf: reprocessOf)
@@ -325,7 +325,7 @@ final class FileProcessor {
         do {
             try AtomicFile.write(try encoder.encode(sidecar) + Data("\n".utf8), to: zone.root + "/" + location + ".error.json", permissions: 0o600)
         } catch {
-            throw RunError.io("\(name) could not be quarantined: \(location).error.json cannot be written (\(error.localizedDescription)). It stays in \((path as NSString).deletingLastPathComponent); fix the folder, then run again.")
+            throw RunError.io("\(name) could not be quarantined: \(location).error.json cannot be written (\(ErrorText.describe(error))). It stays in \((path as NSString).deletingLastPathComponent); fix the folder, then run again.")
         }
         try ledger.record(.init(runID: context.runID, pipeline: pipeline, name: name, sha256: sha, bytes: bytes, exportID: exportID, businessDate: businessDate?.iso, outcome: "quarantined", reason: failure.code.rawValue, location: location, loaded: 0, rejected: 0), at: context.clock())
         try move(path, to: location)
@@ -350,8 +350,8 @@ final class FileProcessor {
             context.logger.error("File could not be moved", metadata: ["file": "\((path as NSString).lastPathComponent)", "to": "\(location)"])
             return RunError.io("\((path as NSString).lastPathComponent) could not be moved to \(location): \(why). It stays in \((path as NSString).deletingLastPathComponent); fix the folder, then run again: the next run puts it there.")
         }
-        do { try DropZone.makePrivateFolder((target as NSString).deletingLastPathComponent) } catch { throw stop("its folder cannot be made (\(error.localizedDescription))") }
-        guard rename(path, target) == 0 else { throw stop(String(cString: strerror(errno))) }
+        do { try DropZone.makePrivateFolder((target as NSString).deletingLastPathComponent) } catch { throw stop("its folder cannot be made (\(ErrorText.describe(error)))") }
+        guard rename(path, target) == 0 else { throw stop(ErrorText.system(errno)) }
         chmod(target, 0o600)
         AtomicFile.syncFolder(of: target)
         if FileManager.default.fileExists(atPath: path + ".done") { unlink(path + ".done") }

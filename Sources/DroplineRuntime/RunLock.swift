@@ -10,7 +10,7 @@ public final class RunLock {
     public init(zone: DropZone) throws {
         let path = zone.state + "/run.lock"
         fd = open(path, O_RDWR | O_CREAT, 0o600)
-        guard fd >= 0 else { throw RunError.io("cannot open \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw RunError.io("cannot open \(path): \(ErrorText.system(errno))") }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             close(fd)
             let who = Self.holder(zone: zone).map { " (" + $0.description + ")" } ?? ""

@@ -152,7 +152,7 @@ struct ManifestWriter {
 
     static func place(_ pending: String, at path: String) throws {
         guard rename(pending, path) == 0 else {
-            throw RunError.io("the manifest \(path) could not be put in place: \(String(cString: strerror(errno))). It waits as \(pending); fix the folder, then run again.")
+            throw RunError.io("the manifest \(path) could not be put in place: \(ErrorText.system(errno)). It waits as \(pending); fix the folder, then run again.")
         }
         AtomicFile.syncFolder(of: path)
     }
@@ -186,7 +186,7 @@ struct ManifestWriter {
             let digest = try FileDigest.sha256(path: path)
             return RunManifest.FileHash(path: relative(path), bytes: digest.bytes, sha256: digest.hex)
         } catch {
-            throw unlisted(path, d, "it cannot be read (\(error.localizedDescription))")
+            throw unlisted(path, d, "it cannot be read (\(ErrorText.describe(error)))")
         }
     }
 

@@ -170,7 +170,7 @@ struct TimePostingRun {
         let work = zone.work + "/" + runID + "/" + name
         for (from, to) in [(work + ".rejects.jsonl.partial", name + ".rejects.jsonl"), (heldRejectsPartial(zone: zone, runID: runID, name: name), name)] where FileManager.default.fileExists(atPath: from) {
             do { try zone.placeReject(from, pipeline: pipeline, runID: runID, as: to) } catch {
-                throw RunError.io("the rejected held entries in \(from) could not be put in \(dir): \(error.localizedDescription). They stay in work/; fix the folder, then run again.")
+                throw RunError.io("the rejected held entries in \(from) could not be put in \(dir): \(ErrorText.describe(error)). They stay in work/; fix the folder, then run again.")
             }
         }
         try ledger.recordRejectFile(.init(path: "rejected/\(pipeline)/\(runID)/\(name)", pipeline: pipeline, run_id: runID, original_name: name, original_export_id: exportID, derived_export_id: exportID, records: records, created_at: ISO8601DateFormatter().string(from: date)), seq: 1)

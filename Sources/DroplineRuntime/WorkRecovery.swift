@@ -77,7 +77,7 @@ struct WorkRecovery {
                     // under a name its pipeline still claims, settled as it was when claimed.
                     let target = fm.fileExists(atPath: back) ? zone.inbox + "/" + Self.recoveredName(name, run: run) : back
                     guard rename(path, target) == 0 else {
-                        throw RunError.io("\(name) could not be returned to the inbox: \(String(cString: strerror(errno))). It stays in \(dir); fix the inbox, then run again.")
+                        throw RunError.io("\(name) could not be returned to the inbox: \(ErrorText.system(errno)). It stays in \(dir); fix the inbox, then run again.")
                     }
                     if fm.fileExists(atPath: path + ".done") { _ = rename(path + ".done", target + ".done") }
                     context.logger.warning("Interrupted run's file returned to the inbox", metadata: ["stage": "recover", "file": "\(name)", "from_run": "\(run)"])
@@ -102,7 +102,7 @@ struct WorkRecovery {
         guard fm.fileExists(atPath: lines) || fm.fileExists(atPath: cut.plan) else { return }
         if fm.fileExists(atPath: lines) {
             do { try zone.placeReject(lines, pipeline: pipeline, runID: loadRun, as: name + ".rejects.jsonl") } catch {
-                throw RunError.io("the rejected records of \(name) could not be put in \(dir): \(error.localizedDescription). They stay in work/; fix the folder, then run again.")
+                throw RunError.io("the rejected records of \(name) could not be put in \(dir): \(ErrorText.describe(error)). They stay in work/; fix the folder, then run again.")
             }
         }
         if fm.fileExists(atPath: cut.plan), try !ledger.hasRejectFile(path: "rejected/\(pipeline)/\(loadRun)/\(name)") {

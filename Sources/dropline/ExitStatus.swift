@@ -31,10 +31,10 @@ enum ExitStatus {
             case .newerZone, .notUpgradable: code = config
             }
         case let e as CocoaError where e.code == .fileWriteOutOfSpace || e.code == .fileWriteUnknown:
-            printError("dropline: I/O error: \(e.localizedDescription)")
+            printError("dropline: I/O error: \(ErrorText.describe(e))")
             code = ioError
         case let e as POSIXError:
-            printError("dropline: I/O error: \(e.localizedDescription)")
+            printError("dropline: I/O error: \(ErrorText.describe(e))")
             code = ioError
         default:
             // Storage failing anywhere else (opening or upgrading the warehouse, a commit) is
