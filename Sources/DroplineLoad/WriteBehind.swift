@@ -77,13 +77,53 @@ public final class WriteBehind: @unchecked Sendable {
         func removeAll() { count = 0 }
     }
 
-    /// Writes one row's values into a batch, in parameter order.
-    public init(statements: [RawStatement], synchronous: Bool = false) {
+    /// Called on the thread that ran it with each row of an observed statement, once it has
+    /// run: its values as bound (`BoundRow`) and the rowid it inserted.
+    public typealias Observer = @Sendable (_ statement: Int, _ row: BoundRow, _ rowID: Int64) -> Void
+    let observer: Observer?
+    /// Per statement: whether `observer` is called for its rows.
+    let observed: [Bool]
+    /// Where each parameter of the row being run begins in its batch (its tag), for `BoundRow`;
+    /// used by one thread at a time (the writer's, or the caller's when synchronous).
+    let parameterStarts: UnsafeMutableBufferPointer<Int>
+
+    /// Writes one row's values into a batch, in parameter order. `observe`: the statements
+    /// (indexes into `statements`) whose rows `observer` is told of.
+    public init(statements: [RawStatement], synchronous: Bool = false, observe: Set<Int> = [], observer: Observer? = nil) {
         self.statements = statements
         self.synchronous = synchronous
+        self.observer = observer
+        observed = statements.indices.map { observer != nil && observe.contains($0) }
+        let most = statements.map { Int(sqlite3_bind_parameter_count($0.handle)) }.max() ?? 0
+        parameterStarts = .allocate(capacity: max(most, 1))
     }
 
-    deinit { close() }
+    deinit {
+        close()
+        parameterStarts.deallocate()
+    }
+
+    /// The values of a row as they were bound, read where they are in the batch: valid during
+    /// the `Observer` call it is given to. Parameters count from 0 here.
+    public struct BoundRow {
+        let base: UnsafePointer<UInt8>
+        let starts: UnsafeBufferPointer<Int>
+
+        /// A text parameter's bytes; nil for NULL or an integer.
+        public func bytes(_ parameter: Int32) -> UnsafeBufferPointer<UInt8>? {
+            let at = starts[Int(parameter)]
+            guard base[at] == 1 else { return nil }
+            let n = Int(UnsafeRawPointer(base + at + 1).loadUnaligned(as: UInt32.self).littleEndian)
+            return UnsafeBufferPointer(start: base + at + 5, count: n)
+        }
+
+        /// An integer parameter's value; nil for NULL or text.
+        public func int64(_ parameter: Int32) -> Int64? {
+            let at = starts[Int(parameter)]
+            guard base[at] == 2 else { return nil }
+            return Int64(littleEndian: UnsafeRawPointer(base + at + 1).loadUnaligned(as: Int64.self))
+        }
+    }
 
     /// A row's values, in parameter order, encoded into the batch's bytes as `Batch` says. Callers
     /// write each value with its concrete type: values handed through a parameter pack were
@@ -322,7 +362,8 @@ public final class WriteBehind: @unchecked Sendable {
             return T(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: T.self))
         }
         for _ in 0..<batch.rows {
-            let statement = statements[Int(base[at])]
+            let which = Int(base[at])
+            let statement = statements[which]
             at += 1
             let h = statement.handle
             let count = sqlite3_bind_parameter_count(h)
@@ -331,6 +372,7 @@ public final class WriteBehind: @unchecked Sendable {
             var index: Int32 = 1
             while index <= count {
                 defer { index += 1 }
+                parameterStarts[Int(index) - 1] = at
                 let tag = base[at]
                 at += 1
                 switch tag {
@@ -347,6 +389,9 @@ public final class WriteBehind: @unchecked Sendable {
                 }
             }
             try statement.run()
+            if observed[which], let observer {
+                observer(which, BoundRow(base: base, starts: UnsafeBufferPointer(parameterStarts)), sqlite3_last_insert_rowid(sqlite3_db_handle(h)))
+            }
         }
     }
 }

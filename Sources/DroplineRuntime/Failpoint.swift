@@ -17,6 +17,8 @@ enum Failpoint: String {
     case rejectCutPlaced = "reject-cut-placed"
     /// Held entries re-evaluated and committed; the reject files of those rejected not yet.
     case holdsCommitted = "holds-committed"
+    /// A labor file reserved with its postings in the warehouse, not yet written.
+    case laborFileReserved = "labor-file-reserved"
     /// A pipeline's manifest recorded in the ledger, its file not yet in place.
     case manifestRecorded = "manifest-recorded"
 

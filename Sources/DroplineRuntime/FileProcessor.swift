@@ -94,10 +94,10 @@ final class FileProcessor {
             let containers = Set(d.extract.records.filter(\.isHeader).map(\.name))
             let hasChildren = Set(parents.values)
             let posting: TimePostingLoad? = d.loads.lazy.compactMap { if case .timePosting(let t) = $0 { t } else { nil } }.first
-            try warehouse.unitOfWork(dryRun: context.dryRun) { db in
+            try warehouse.unitOfWork(dryRun: context.dryRun, spool: context.laborSpool) { db in
                 try WarehouseSession.ensureSchema(db, for: d)
                 let session = WarehouseSession(db: db, runID: context.runID)
-                let stage = try posting.map { try TimePostingStage(db: db, load: $0, settings: settings, runID: context.runID, runDate: context.runDate, audit: !context.dryRun, writeBehind: true, expectedEntries: Int(digest.bytes / 100)) }
+                let stage = try posting.map { try TimePostingStage(db: db, load: $0, settings: settings, runID: context.runID, runDate: context.runDate, audit: !context.dryRun, writeBehind: true, expectedEntries: Int(digest.bytes / 100), spool: context.laborSpool) }
                 defer { stage?.close() }
                 if let stage { session.beforeAccess = { try stage.drainWrites() } }
                 let validator = RecordValidator(rules: d.validations, lookup: session)

@@ -85,7 +85,7 @@ struct OutboundQueue {
         for row in rows {
             let name: String = row["name"], kind: String = row["kind"], created: String = row["created_at"]
             if kind == "erp_labor" {
-                outputs.append(try writeLabor(name: name, target: row["target"], pipeline: row["pipeline"], createdAt: created))
+                outputs.append(try writeLabor(name: name, target: row["target"], pipeline: row["pipeline"], createdAt: created, first: row["first_seq"] ?? 0, last: row["last_seq"] ?? -1))
                 continue
             }
             guard let d = definitions.first(where: { $0.name == row["pipeline"] as String }), let index: Int = row["load_index"], index < d.loads.count,
@@ -136,112 +136,53 @@ struct OutboundQueue {
         }
     }
 
-    /// ERP_LABOR (contract §7.1): the postings reserved for this file, in posting order, and a
-    /// trailer with their exact sums.
-    func writeLabor(name: String, target: String, pipeline: String, createdAt: String) throws -> RunSummary.Output {
+    /// ERP_LABOR (contract §7.1): the postings reserved for this file (numbers `first...last`;
+    /// a reservation without them has none), in posting order, and a trailer with their exact
+    /// sums. Their lines come from the run's `LaborSpool` when it holds exactly those postings,
+    /// else from the warehouse (a crashed run's file, say).
+    func writeLabor(name: String, target: String, pipeline: String, createdAt: String, first: Int64, last: Int64) throws -> RunSummary.Output {
         let dir = zone.outbound + "/" + target
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let batch = "LB-" + name.dropFirst("ERP_LABOR_".count).dropLast(".xml".count).replacingOccurrences(of: "_", with: "-")
-        var count = 0
-        // Totals in exact hundredths (every amount is written with two decimals).
-        var hours: Int64 = 0, cost: Int64 = 0, bill: Int64 = 0
-        // The run_export ids of the postings (each file's postings stand together).
+        var body = LaborBody()
+        // The run_export ids of the postings.
         var origins = Set<Int64>()
-        var lastOrigin: Int64?
+        let spool = context.laborSpool
+        defer { spool?.discard(through: last) }
+        var spooled = false
         let digest = try AtomicFile.stream(to: dir + "/" + name) { sink in
+            try sink(Array("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<LaborPostings xmlns=\"urn:example:erp:labor:1\" batchId=\"\(batch)\" company=\"\(settings.company)\" createdAt=\"\(createdAt)\">\n".utf8))
+            if let lines = try spool?.lines(first: first, last: last, { try sink($0) }) {
+                (body, origins, spooled) = (lines.body, lines.origins, true)
+                try sink(body.trailer)
+                return
+            }
+            if let why = spool?.failure {
+                context.logger.info("Labor file read back from the warehouse", metadata: ["stage": "outbound", "output": "\(name)", "why": "\(why)"])
+            }
             // Bytes straight from SQLite's column buffers: no String per value.
-            var out = Array("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<LaborPostings xmlns=\"urn:example:erp:labor:1\" batchId=\"\(batch)\" company=\"\(settings.company)\" createdAt=\"\(createdAt)\">\n".utf8)
-            out.reserveCapacity(1 << 17)
+            body.out.reserveCapacity(1 << 17)
             try readPostings("""
                 SELECT n, entry_id, reverses, pernr, erp_project, labor_class, posting_date, period, hours, cost_amount, bill_amount, currency, origin
-                FROM posting_row WHERE seq BETWEEN (SELECT first_seq FROM outbound_file WHERE name = ?1) AND (SELECT last_seq FROM outbound_file WHERE name = ?1) ORDER BY seq
+                FROM posting_row WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq
                 """) { s in
-                s.bind(name)
+                s.bind(first, last)
                 defer { s.reset() }
-                // `out` goes in and out of these as an inout parameter: captured by nested
-                // functions instead, every append paid a dynamic exclusivity check (two fifths
-                // of the file's time).
-                /// ` label="value"`; a NULL value is written empty.
-                func attribute(_ out: inout [UInt8], _ r: PrefetchedRows.Row, _ label: StaticString, _ column: Int32, escaped: Bool = false) {
-                    guard let bytes = r.bytes(column) else {
-                        out.append(label)
-                        out.append(UInt8(ascii: "\""))
-                        return
-                    }
-                    out.append(label)
-                    if escaped { SnapshotWriter.appendEscaped(bytes, to: &out) } else { out.append(contentsOf: bytes) }
-                    out.append(UInt8(ascii: "\""))
-                }
-                /// ` label="P-<entry id>-<n>"` (`Posting.id`, written as bytes) of the posting number
-                /// in `column`; nothing when it is NULL.
-                func postingID(_ out: inout [UInt8], _ r: PrefetchedRows.Row, _ label: StaticString, _ column: Int32) {
-                    guard let n = r.int64(column) else { return }
-                    out.append(label)
-                    out.append(contentsOf: "P-".utf8)
-                    if let entry = r.bytes(1) { SnapshotWriter.appendEscaped(entry, to: &out) }
-                    out.append(UInt8(ascii: "-"))
-                    out.append(contentsOf: zeroPad(Int(n), 3).utf8)
-                    out.append(UInt8(ascii: "\""))
-                }
-                func amount(_ out: inout [UInt8], _ r: PrefetchedRows.Row, _ label: StaticString, _ column: Int32) throws -> Int64 {
-                    let bytes = r.bytes(column)
-                    out.append(label)
-                    if let bytes { out.append(contentsOf: bytes) }
-                    out.append(UInt8(ascii: "\""))
-                    guard let value = bytes.flatMap(Self.hundredths) else {
-                        throw DatabaseError(resultCode: .SQLITE_CORRUPT, message: "a posting amount is not a decimal with two places")
-                    }
-                    return value
-                }
                 // SQLite's stepping on another thread, the writing here.
                 try PrefetchedRows(s, columns: 13).forEach { r in
-                    if let origin = r.int64(12), origin != lastOrigin {
-                        origins.insert(origin)
-                        lastOrigin = origin
-                    }
-                    out.append("  <Posting")
-                    postingID(&out, r, " id=\"", 0)
-                    attribute(&out, r, " ref=\"", 1, escaped: true)
-                    postingID(&out, r, " reverses=\"", 2)
-                    attribute(&out, r, " pernr=\"", 3)
-                    attribute(&out, r, " erpProject=\"", 4)
-                    attribute(&out, r, " laborClass=\"", 5)
-                    attribute(&out, r, " postingDate=\"", 6)
-                    attribute(&out, r, " period=\"", 7)
-                    hours += try amount(&out, r, " hours=\"", 8)
-                    cost += try amount(&out, r, " costAmount=\"", 9)
-                    bill += try amount(&out, r, " billAmount=\"", 10)
-                    attribute(&out, r, " currency=\"", 11)
-                    out.append("/>\n")
-                    count += 1
-                    if out.count >= 1 << 16 {
-                        try sink(out)
-                        out.removeAll(keepingCapacity: true)
+                    if let origin = try body.append(r, LaborBody.selected) { origins.insert(origin) }
+                    if body.out.count >= 1 << 16 {
+                        try sink(body.out)
+                        body.out.removeAll(keepingCapacity: true)
                     }
                 }
             }
-            out += Array("  <Control postingCount=\"\(count)\" totalHours=\"\(DecimalText.format(hundredths: hours))\" totalCost=\"\(DecimalText.format(hundredths: cost))\" totalBill=\"\(DecimalText.format(hundredths: bill))\"/>\n</LaborPostings>\n".utf8)
-            try sink(out)
+            try sink(body.out + body.trailer)
         }
         try AtomicFile.writeCompanions(of: dir + "/" + name, digest: digest, checksum: true)
-        try markWritten(name, digest: digest, records: count, oldestGeneratedAt: origins)
-        context.logger.info("Outbound file written", metadata: ["stage": "outbound", "output": "\(name)", "records": "\(count)"])
-        return .init(path: "outbound/\(target)/\(name)", pipeline: pipeline, sha256: digest, records: count,
-                     control: ["postingCount": String(count), "totalHours": DecimalText.format(hundredths: hours), "totalCost": DecimalText.format(hundredths: cost), "totalBill": DecimalText.format(hundredths: bill)])
-    }
-
-    /// `-12.50` -> -1250; nil unless exactly `[-]digits.dd`.
-    static func hundredths(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
-        var u = bytes[...]
-        let negative = u.first == UInt8(ascii: "-")
-        if negative { u = u.dropFirst() }
-        guard u.count >= 4, u.count <= 17, u[u.index(u.endIndex, offsetBy: -3)] == UInt8(ascii: ".") else { return nil }
-        var v: Int64 = 0
-        for (i, c) in u.enumerated() where i != u.count - 3 {
-            guard c >= 48, c <= 57 else { return nil }
-            v = v * 10 + Int64(c - 48)
-        }
-        return negative ? -v : v
+        try markWritten(name, digest: digest, records: body.count, oldestGeneratedAt: origins)
+        context.logger.info("Outbound file written", metadata: ["stage": "outbound", "output": "\(name)", "records": "\(body.count)", "from": "\(spooled ? "run" : "warehouse")"])
+        return .init(path: "outbound/\(target)/\(name)", pipeline: pipeline, sha256: digest, records: body.count, control: body.control)
     }
 
 }

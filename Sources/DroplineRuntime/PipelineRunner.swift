@@ -57,7 +57,10 @@ public final class PipelineRunner {
         let sink = JSONLineSink(path: zone.logs + "/dropline.jsonl", echoToStderr: request.echoLogs)
         var logger = Logger(label: "dropline") { _ in JSONLogHandler(sink: sink, clock: self.clock) }
         logger[metadataKey: "run_id"] = "\(runID)"
-        let context = RunContext(runID: runID, runDate: runDate, clock: clock, logger: logger, dryRun: request.dryRun, progressSink: sink)
+        let workDir = zone.work + "/" + runID
+        let context = RunContext(runID: runID, runDate: runDate, clock: clock, logger: logger, dryRun: request.dryRun, progressSink: sink,
+                                 laborSpool: request.dryRun ? nil : LaborSpool(path: workDir + "/" + LaborSpool.fileName))
+        defer { context.laborSpool?.discard() }
         logger.info("Run started", metadata: ["run_date": "\(runDate.iso)", "dry_run": "\(request.dryRun)", "pipelines": "\(selected.count)"])
         if let pid = lock.recoveredFromPID {
             logger.warning("Recovered the zone lock of a run that died", metadata: ["stage": "lock", "dead_pid": "\(pid)"])
@@ -88,7 +91,6 @@ public final class PipelineRunner {
         let reprocess = try resolveReprocess(request.reprocess, zone: zone, ledger: ledger, definitions: definitions)
         let entries = request.takeInbox ? try InboxScanner(zone: zone, definitions: definitions, selected: selected, settleOverride: request.settleSeconds, now: Date()).scan() : []
         var summary = RunSummary(run_id: runID, run_date: runDate.iso, exit_code: 0, dry_run: request.dryRun, files: [], outputs: summary0, waiting: [])
-        let workDir = zone.work + "/" + runID
 
         // Unsafe and unmatched entries first: they are quarantined without being read.
         for entry in entries {
@@ -153,7 +155,7 @@ public final class PipelineRunner {
             }
             if !request.dryRun {
                 try outbound.reserveSnapshots(of: definition, createdAt: createdAt)
-                try postingRun?.reserveLaborFile(createdAt: createdAt)
+                if try postingRun?.reserveLaborFile(createdAt: createdAt) == true { Failpoint.laborFileReserved.hit() }
                 // The pipeline's outbound files (the labor file reads postings through a
                 // connection of its own) are written while utilization is refreshed.
                 let reserved = try outbound.pending(pipeline: definition.name)

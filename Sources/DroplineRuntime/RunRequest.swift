@@ -36,6 +36,8 @@ public struct RunContext: Sendable {
     var progressSink: JSONLineSink?
     /// The run's reject-folder READMEs, which remember the reject files they have read.
     let readmes = RejectReadme()
+    /// The labor lines of the postings the run writes (none in a dry run).
+    var laborSpool: LaborSpool?
 }
 
 /// Errors that stop a run before or outside file processing, with their exit status.

@@ -92,8 +92,8 @@ struct TimePostingRun {
         let rejects = RejectWriter(zone: zone, pipeline: definition.name, runID: context.runID, fileName: fileName, dryRun: context.dryRun)
         var rejected: [TimeEntry] = []
         var exportID = ""
-        try warehouse.unitOfWork(dryRun: context.dryRun) { db in
-            let stage = try TimePostingStage(db: db, load: load, settings: settings, runID: context.runID, runDate: context.runDate, audit: !context.dryRun)
+        try warehouse.unitOfWork(dryRun: context.dryRun, spool: context.laborSpool) { db in
+            let stage = try TimePostingStage(db: db, load: load, settings: settings, runID: context.runID, runDate: context.runDate, audit: !context.dryRun, spool: context.laborSpool)
             defer { stage.close() }
             try stage.forEachHeld { held in
                 guard include(held) else { return }
@@ -180,11 +180,14 @@ struct TimePostingRun {
 
     // MARK: ERP labor file
 
-    /// Assigns every unsent posting to a new ERP labor file, reserved in the warehouse with them.
-    func reserveLaborFile(createdAt: String) throws {
+    /// Assigns every unsent posting to a new ERP labor file, reserved in the warehouse with them;
+    /// whether there were any.
+    func reserveLaborFile(createdAt: String) throws -> Bool {
+        var reserved = false
         try warehouse.inTransaction { db in
             let assigned = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(last_seq), 0) FROM outbound_file WHERE kind = 'erp_labor'") ?? 0
             guard let last = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM posting_row"), last > assigned else { return .commit }
+            reserved = true
             let prefix = "ERP_LABOR_\(settings.company)_\(context.runDate.compact)"
             let name = try OutboundQueue.reserve(db, name: { "\(prefix)_\(zeroPad($0, 3)).xml" }, prefix: prefix, target: load.target, kind: "erp_labor", pipeline: definition.name, loadIndex: nil, businessDate: nil, context: context, createdAt: createdAt)
             // The exports' earliest generated-at is recorded as the file is written
@@ -192,6 +195,7 @@ struct TimePostingRun {
             try db.execute(sql: "UPDATE outbound_file SET first_seq = ?1, last_seq = ?2 WHERE name = ?3", arguments: [assigned + 1, last, name])
             return .commit
         }
+        return reserved
     }
 
     // MARK: utilization

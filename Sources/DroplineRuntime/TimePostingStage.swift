@@ -117,8 +117,8 @@ final class TimePostingStage: TimeEntryLookup {
     /// `expectedEntries` sizes `written`. `writeBehind`: writes on a second thread (deciding a
     /// file), and in a real run lookups on a second connection; without it everything runs on the
     /// caller's thread (re-evaluating holds reads them in pages between the writes, so it would
-    /// only wait for the writer).
-    init(db: Database, load: TimePostingLoad, settings: ZoneSettings, runID: String, runDate: BusinessDate, audit: Bool = true, writeBehind: Bool = false, expectedEntries: Int = 0) throws {
+    /// only wait for the writer). `spool`: told of every posting written (`LaborSpool`).
+    init(db: Database, load: TimePostingLoad, settings: ZoneSettings, runID: String, runDate: BusinessDate, audit: Bool = true, writeBehind: Bool = false, expectedEntries: Int = 0, spool: LaborSpool? = nil) throws {
         self.db = db
         self.audit = audit
         let hasWorkers = try db.tableExists("workers")
@@ -133,7 +133,7 @@ final class TimePostingStage: TimeEntryLookup {
         // A dry run's file has no second connection: the cursor then stands on the writer's,
         // stepped under its lock like any read there.
         workers = !hasWorkers || !writeBehind ? nil : WorkerCursor(try reader?.prepare(WorkerCursor.sql) ?? RawStatement(db, WorkerCursor.sql))
-        writes = WriteBehind(statements: try Write.allCases.map { try RawStatement(db, $0.sql) }, synchronous: !writeBehind)
+        writes = WriteBehind(statements: try Write.allCases.map { try RawStatement(db, $0.sql) }, synchronous: !writeBehind, observe: [Write.postingInsert.rawValue], observer: spool?.observer)
         let holds = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM holds") ?? 0
         holdsBefore = holds > 0
         if holds > 0, expectedEntries >= holds {

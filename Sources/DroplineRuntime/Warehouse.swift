@@ -337,15 +337,23 @@ extension DatabaseQueue {
     /// One unit of work (a file, a hold re-evaluation): a transaction of its own in a real run;
     /// in a dry run a savepoint inside the run's outer transaction, which the runner rolls back
     /// at the end. Refuses to run a dry-run unit outside that outer transaction.
-    func unitOfWork(dryRun: Bool, _ body: (Database) throws -> Void) throws {
+    /// `spool`: the run's labor lines, which keep what the unit adds only if it commits.
+    func unitOfWork(dryRun: Bool, spool: LaborSpool? = nil, _ body: (Database) throws -> Void) throws {
         try writeWithoutTransaction { db in
             if dryRun && !db.isInsideTransaction {
                 throw DatabaseError(resultCode: .SQLITE_MISUSE, message: "a dry run writes only inside its outer transaction")
             }
-            try db.inSavepoint {
-                try body(db)
-                return .commit
+            spool?.begin()
+            do {
+                try db.inSavepoint {
+                    try body(db)
+                    return .commit
+                }
+            } catch {
+                spool?.rollback()
+                throw error
             }
+            spool?.commit()
         }
     }
 

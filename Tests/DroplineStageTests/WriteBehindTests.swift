@@ -21,6 +21,40 @@ struct WriteBehindTests {
         }
     }
 
+    /// The observer hears of each row of an observed statement once it ran, in order, with the
+    /// values as bound and the rowid it inserted; of no other row; on the writer's thread and
+    /// when synchronous alike.
+    @Test(arguments: [false, true])
+    func observedRowsAreToldWithTheirValuesAndRowids(synchronous: Bool) throws {
+        let (queue, dir) = try walDatabase("o", schema: "CREATE TABLE t (id INTEGER PRIMARY KEY, k TEXT, v TEXT, n INTEGER)")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        final class Heard: @unchecked Sendable {
+            var rows: [(statement: Int, k: String?, v: String?, n: Int64?, kAsInteger: Int64?, rowID: Int64)] = []
+        }
+        let heard = Heard()
+        try queue.write { db in
+            let writes = WriteBehind(statements: [try RawStatement(db, "INSERT INTO t (k, v, n) VALUES (?, ?, ?)"), try RawStatement(db, "UPDATE t SET n = n + ? WHERE k = ?")],
+                                     synchronous: synchronous, observe: [0]) { statement, row, rowID in
+                func text(_ i: Int32) -> String? { row.bytes(i).map { String(decoding: $0, as: UTF8.self) } }
+                heard.rows.append((statement, text(0), text(1), row.int64(2), row.int64(0), rowID))
+            }
+            defer { writes.close() }
+            for i in 0..<2500 {
+                try writes.row(0, "k\(i)", i % 5 == 0 ? nil : "värde \(i)", i % 7 == 0 ? nil : Int64(i) - 1000)
+                if i % 3 == 0 { try writes.row(1, Int64(1), "k\(i)") }
+            }
+            try writes.finish()
+        }
+        #expect(heard.rows.count == 2500)
+        for (i, r) in heard.rows.enumerated() {
+            #expect(r.statement == 0 && r.rowID == Int64(i) + 1 && r.k == "k\(i)" && r.kAsInteger == nil)
+            #expect(r.v == (i % 5 == 0 ? nil : "värde \(i)"))
+            #expect(r.n == (i % 7 == 0 ? nil : Int64(i) - 1000))
+        }
+        let ids = try queue.read { try Int64.fetchAll($0, sql: "SELECT id FROM t ORDER BY k") }
+        #expect(Set(ids) == Set(heard.rows.map(\.rowID)))
+    }
+
     @Test func rowsRunInOrderWithTheirValues() throws {
         let (queue, dir) = try database()
         defer { try? FileManager.default.removeItem(atPath: dir) }

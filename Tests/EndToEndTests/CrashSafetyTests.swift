@@ -420,6 +420,33 @@ struct CrashAfterCommitTests {
         #expect(verify.exitCode == 0, "\(verify.stdout)")
     }
 
+    /// A run that dies once its labor file is reserved, before it is written: the next run
+    /// writes it from the warehouse (the lines the dead run made as it posted died with it),
+    /// and the zone ends as a clean run leaves it, whose file was made from those lines.
+    @Test func aLaborFileReservedButNotWrittenIsWrittenFromTheWarehouse() throws {
+        let crashSafety = CrashSafetyTests()
+        let clean = try crashSafety.seededZone(), crashed = try crashSafety.seededZone()
+        defer { for root in [clean, crashed] { try? FileManager.default.removeItem(atPath: root) } }
+        #expect(try runDropline(["run", "--root", clean] + CrashSafetyTests.runArguments).exitCode == 1)
+        let died = try runDropline(["run", "--root", crashed] + CrashSafetyTests.runArguments, environment: ["DROPLINE_FAILPOINT": "labor-file-reserved"])
+        #expect(died.exitCode == 137)
+        #expect(!FileManager.default.fileExists(atPath: crashed + "/outbound/erp/ERP_LABOR_1000_20261128_001.xml"))
+        // Every file was loaded before the crash: nothing is rejected now.
+        #expect(try runDropline(["run", "--root", crashed] + CrashSafetyTests.runArguments).exitCode == 0)
+        let expected = try crashSafety.state(clean), got = try crashSafety.state(crashed)
+        #expect(expected.contains { $0.hasPrefix("outbound/erp/ERP_LABOR_1000_20261128_001.xml:") })
+        #expect(got.filter { !expected.contains($0) }.isEmpty && expected.filter { !got.contains($0) }.isEmpty)
+        // Made both ways: from the clean run's lines, from the warehouse after the crash.
+        func laborFrom(_ root: String) throws -> [String] {
+            try String(contentsOfFile: root + "/logs/dropline.jsonl", encoding: .utf8).split(separator: "\n")
+                .filter { $0.contains("\"output\":\"ERP_LABOR_") && $0.contains("Outbound file written") }
+                .compactMap { line in ["run", "warehouse"].first { line.contains("\"from\":\"\($0)\"") } }
+        }
+        #expect(try laborFrom(clean) == ["run"])
+        let afterCrash = try laborFrom(crashed)
+        #expect(afterCrash == ["warehouse"], "\(afterCrash)")
+    }
+
     @Test func rejectFilesOfHeldEntriesSurviveACrashAfterTheirCommit() throws {
         let zone = try TemporaryDropZone()
         for name in WorkedExampleTests.run1 { try zone.drop(TestPaths.examples + "/inbound/" + name) }

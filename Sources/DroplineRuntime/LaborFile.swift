@@ -1,0 +1,309 @@
+import DroplineCore
+import DroplineLoad
+import Foundation
+import GRDB
+
+/// The values of one posting, by column, wherever the row comes from: read back from the
+/// warehouse (`PrefetchedRows.Row`) or as bound to its insert (`WriteBehind.BoundRow`).
+protocol PostingColumns {
+    func bytes(_ column: Int32) -> UnsafeBufferPointer<UInt8>?
+    func int64(_ column: Int32) -> Int64?
+}
+
+extension PrefetchedRows.Row: PostingColumns {}
+extension WriteBehind.BoundRow: PostingColumns {}
+
+/// The `<Posting>` lines of an ERP labor file (contract §7.1) and what its trailer sums, made
+/// from posting rows in posting order, by `OutboundQueue.writeLabor` or, while the run writes
+/// the postings, by `LaborSpool`: one formatting for both, so the file is the same either way.
+struct LaborBody {
+    /// Where a labor line's values are among a row's columns.
+    struct Layout {
+        let n, entry, reverses, pernr, project, laborClass, postingDate, period, hours, cost, bill, currency, origin: Int32
+    }
+
+    /// `OutboundQueue.writeLabor`'s SELECT.
+    static let selected = Layout(n: 0, entry: 1, reverses: 2, pernr: 3, project: 4, laborClass: 5, postingDate: 6, period: 7, hours: 8, cost: 9, bill: 10, currency: 11, origin: 12)
+    /// `TimePostingStage.Write.postingInsert`'s parameters.
+    static let inserted = Layout(n: 1, entry: 0, reverses: 2, pernr: 3, project: 4, laborClass: 5, postingDate: 6, period: 7, hours: 8, cost: 10, bill: 11, currency: 12, origin: 19)
+
+    /// Lines not yet handed on.
+    var out: [UInt8] = []
+    var count = 0
+    /// Totals in exact hundredths (every amount is written with two decimals).
+    var hours: Int64 = 0, cost: Int64 = 0, bill: Int64 = 0
+    /// The origin (run_export id) of the last line: a file's postings stand together.
+    var lastOrigin: Int64?
+
+    /// Appends the row's line and adds its amounts; a new origin (not the last line's) is
+    /// returned for the caller to keep. Throws when an amount is not a decimal with two places.
+    mutating func append<R: PostingColumns>(_ r: R, _ l: Layout) throws -> Int64? {
+        var newOrigin: Int64?
+        if let origin = r.int64(l.origin), origin != lastOrigin {
+            newOrigin = origin
+            lastOrigin = origin
+        }
+        out.append("  <Posting")
+        Self.postingID(&out, r, " id=\"", l.n, entry: l.entry)
+        Self.attribute(&out, r, " ref=\"", l.entry, escaped: true)
+        Self.postingID(&out, r, " reverses=\"", l.reverses, entry: l.entry)
+        Self.attribute(&out, r, " pernr=\"", l.pernr)
+        Self.attribute(&out, r, " erpProject=\"", l.project)
+        Self.attribute(&out, r, " laborClass=\"", l.laborClass)
+        Self.attribute(&out, r, " postingDate=\"", l.postingDate)
+        Self.attribute(&out, r, " period=\"", l.period)
+        hours += try Self.amount(&out, r, " hours=\"", l.hours)
+        cost += try Self.amount(&out, r, " costAmount=\"", l.cost)
+        bill += try Self.amount(&out, r, " billAmount=\"", l.bill)
+        Self.attribute(&out, r, " currency=\"", l.currency)
+        out.append("/>\n")
+        count += 1
+        return newOrigin
+    }
+
+    /// The trailer: the lines' count and exact sums.
+    var control: [String: String] {
+        ["postingCount": String(count), "totalHours": DecimalText.format(hundredths: hours), "totalCost": DecimalText.format(hundredths: cost), "totalBill": DecimalText.format(hundredths: bill)]
+    }
+
+    var trailer: [UInt8] {
+        Array("  <Control postingCount=\"\(count)\" totalHours=\"\(DecimalText.format(hundredths: hours))\" totalCost=\"\(DecimalText.format(hundredths: cost))\" totalBill=\"\(DecimalText.format(hundredths: bill))\"/>\n</LaborPostings>\n".utf8)
+    }
+
+    // `out` goes in and out of these as an inout parameter: captured by nested functions
+    // instead, every append paid a dynamic exclusivity check (two fifths of the file's time).
+
+    /// ` label="value"`; a NULL value is written empty.
+    static func attribute<R: PostingColumns>(_ out: inout [UInt8], _ r: R, _ label: StaticString, _ column: Int32, escaped: Bool = false) {
+        out.append(label)
+        if let bytes = r.bytes(column) {
+            if escaped { SnapshotWriter.appendEscaped(bytes, to: &out) } else { out.append(contentsOf: bytes) }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    /// ` label="P-<entry id>-<n>"` (`Posting.id`, written as bytes) of the posting number in
+    /// `column`; nothing when it is NULL.
+    static func postingID<R: PostingColumns>(_ out: inout [UInt8], _ r: R, _ label: StaticString, _ column: Int32, entry: Int32) {
+        guard let n = r.int64(column) else { return }
+        out.append(label)
+        out.append(contentsOf: "P-".utf8)
+        if let bytes = r.bytes(entry) { SnapshotWriter.appendEscaped(bytes, to: &out) }
+        out.append(UInt8(ascii: "-"))
+        out.append(contentsOf: zeroPad(Int(n), 3).utf8)
+        out.append(UInt8(ascii: "\""))
+    }
+
+    static func amount<R: PostingColumns>(_ out: inout [UInt8], _ r: R, _ label: StaticString, _ column: Int32) throws -> Int64 {
+        let bytes = r.bytes(column)
+        out.append(label)
+        if let bytes { out.append(contentsOf: bytes) }
+        out.append(UInt8(ascii: "\""))
+        guard let value = bytes.flatMap(hundredths) else {
+            throw DatabaseError(resultCode: .SQLITE_CORRUPT, message: "a posting amount is not a decimal with two places")
+        }
+        return value
+    }
+
+    /// `-12.50` -> -1250; nil unless exactly `[-]digits.dd`.
+    static func hundredths(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
+        var u = bytes[...]
+        let negative = u.first == UInt8(ascii: "-")
+        if negative { u = u.dropFirst() }
+        guard u.count >= 4, u.count <= 17, u[u.index(u.endIndex, offsetBy: -3)] == UInt8(ascii: ".") else { return nil }
+        var v: Int64 = 0
+        for (i, c) in u.enumerated() where i != u.count - 3 {
+            guard c >= 48, c <= 57 else { return nil }
+            v = v * 10 + Int64(c - 48)
+        }
+        return negative ? -v : v
+    }
+}
+
+/// The labor lines of the postings a run writes, made as their inserts run (on the writer's
+/// thread, `WriteBehind.Observer`) into a scratch file in the run's work folder, so that the
+/// labor file is the header, these bytes and the trailer: reading 6.3 million postings back
+/// from the warehouse after the commit took 9 s of a core, the longest step after the last
+/// record of the 1 GB night.
+///
+/// It keeps only what was committed: each unit of work (`DatabaseQueue.unitOfWork`) begins a
+/// mark, and its rollback cuts the lines back to it. It is used for a labor file only when
+/// its lines are exactly the postings the file was reserved with (numbers `first...last`, none
+/// missing); otherwise, or after any failure of its own (a full disk, say: it never fails the
+/// load), the file is read back from the warehouse as before, which a crashed run's recovery
+/// always does.
+///
+/// Used by one thread at a time: the writer's or the unit's while the unit runs (the writer is
+/// joined before the unit ends), then the outbound writer's.
+final class LaborSpool: @unchecked Sendable {
+    /// In the run's work folder: scratch (`WorkRecovery.isInput` passes it over), hidden.
+    static let fileName = ".labor-postings.partial"
+    let path: String
+    /// Lines gathered before they are written out to `path`.
+    let flushBytes: Int
+    var body = LaborBody()
+    /// The origins of the lines, and those that the current unit added.
+    var origins = Set<Int64>()
+    var unitOrigins: [Int64] = []
+    var fd: Int32 = -1
+    /// Bytes written out to `path`.
+    var flushed = 0
+    /// The posting numbers of the lines, when any.
+    var first: Int64?
+    var last: Int64?
+    /// Set by the first failure; nothing is gathered after it.
+    var failure: String?
+
+    /// What was committed: where a rollback cuts back to.
+    struct Mark {
+        var bytes = 0, count = 0
+        var hours: Int64 = 0, cost: Int64 = 0, bill: Int64 = 0
+        var lastOrigin: Int64?
+        var first: Int64?, last: Int64?
+    }
+    var committed = Mark()
+
+    init(path: String, flushBytes: Int = 1 << 20) {
+        self.path = path
+        self.flushBytes = flushBytes
+        body.out.reserveCapacity(flushBytes + (1 << 12))
+    }
+
+    deinit { discard() }
+
+    /// The statement whose rows it is told of, and the call.
+    var observer: WriteBehind.Observer {
+        { [self] _, row, rowID in append(row, seq: rowID) }
+    }
+
+    func append(_ row: WriteBehind.BoundRow, seq: Int64) {
+        guard failure == nil else { return }
+        // Posting numbers only grow by one within what is kept: anything else (a row of a
+        // rolled-back savepoint, say) is not what the warehouse holds.
+        if let last, seq != last + 1 { return fail("posting \(seq) followed \(last)") }
+        do {
+            if let origin = try body.append(row, LaborBody.inserted), origins.insert(origin).inserted { unitOrigins.append(origin) }
+        } catch {
+            return fail("a posting amount is not a decimal with two places")
+        }
+        if first == nil { first = seq }
+        last = seq
+        if body.out.count >= flushBytes { flush() }
+    }
+
+    /// Writes the gathered lines out to `path`.
+    func flush() {
+        guard failure == nil, !body.out.isEmpty else { return }
+        if fd < 0 {
+            try? DropZone.makePrivateFolder((path as NSString).deletingLastPathComponent)
+            fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { return fail(ErrorText.system(errno)) }
+        }
+        let ok = body.out.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                if n < 0, errno == EINTR { continue }
+                guard n > 0 else { return false }
+                offset += n
+            }
+            return true
+        }
+        guard ok else { return fail(ErrorText.system(errno)) }
+        flushed += body.out.count
+        body.out.removeAll(keepingCapacity: true)
+    }
+
+    /// Stops gathering (the labor file will be read back) and frees what it holds.
+    func fail(_ why: String) {
+        failure = why
+        body.out = []
+        if fd >= 0 {
+            close(fd)
+            fd = -1
+            unlink(path)
+        }
+    }
+
+    // MARK: units of work
+
+    /// A unit of work begins: what it adds is kept only if it commits.
+    func begin() {
+        unitOrigins.removeAll()
+    }
+
+    func commit() {
+        committed = Mark(bytes: flushed + body.out.count, count: body.count, hours: body.hours, cost: body.cost, bill: body.bill, lastOrigin: body.lastOrigin, first: first, last: last)
+        unitOrigins.removeAll()
+    }
+
+    /// Cuts the lines back to the last commit.
+    func rollback() {
+        defer { unitOrigins.removeAll() }
+        guard failure == nil else { return }
+        let m = committed
+        if m.bytes >= flushed {
+            body.out.removeLast(body.out.count - (m.bytes - flushed))
+        } else {
+            guard ftruncate(fd, off_t(m.bytes)) == 0, lseek(fd, off_t(m.bytes), SEEK_SET) >= 0 else { return fail(ErrorText.system(errno)) }
+            flushed = m.bytes
+            body.out.removeAll(keepingCapacity: true)
+        }
+        body.count = m.count
+        body.hours = m.hours
+        body.cost = m.cost
+        body.bill = m.bill
+        body.lastOrigin = m.lastOrigin
+        first = m.first
+        last = m.last
+        for o in unitOrigins { origins.remove(o) }
+    }
+
+    // MARK: the labor file
+
+    /// When the committed lines are exactly the postings numbered `first...last`: calls `chunk`
+    /// with their bytes in order, then returns their count, sums and origins; nil otherwise
+    /// (nothing was handed on), or rethrows what `chunk` threw.
+    func lines(first: Int64, last: Int64, _ chunk: ([UInt8]) throws -> Void) throws -> (body: LaborBody, origins: Set<Int64>)? {
+        guard failure == nil, committed.first == first, committed.last == last, Int64(committed.count) == last - first + 1 else { return nil }
+        if flushed > 0 {
+            var offset = 0
+            var buffer = [UInt8](repeating: 0, count: max(flushBytes, 1 << 16))
+            while offset < flushed {
+                let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, min($0.count, flushed - offset), off_t(offset)) }
+                if n < 0, errno == EINTR { continue }
+                guard n > 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+                try chunk(n == buffer.count ? buffer : Array(buffer[..<n]))
+                offset += n
+            }
+        }
+        if !body.out.isEmpty { try chunk(body.out) }
+        var result = body
+        result.out = []
+        return (result, origins)
+    }
+
+    /// `discard()` unless it holds postings numbered after `last` (a labor file of earlier
+    /// postings was written: those of a run that crashed, say).
+    func discard(through last: Int64) {
+        if (committed.last ?? .min) <= last { discard() }
+    }
+
+    /// Forgets every line and removes the file: after the labor file of what it held, or
+    /// when the run ends.
+    func discard() {
+        if fd >= 0 {
+            close(fd)
+            fd = -1
+            unlink(path)
+        }
+        body = LaborBody()
+        origins = []
+        unitOrigins = []
+        flushed = 0
+        first = nil
+        last = nil
+        committed = Mark()
+        failure = nil
+    }
+}

@@ -1,0 +1,143 @@
+@testable import DroplineRuntime
+import DroplineCore
+import DroplineLoad
+import DroplineTesting
+import Foundation
+import GRDB
+import Testing
+
+/// The labor lines a run gathers as it writes postings (`LaborSpool`) are, byte for byte, the
+/// lines read back from the warehouse (`LaborBody.selected`), with the same count, sums and
+/// origins, through commits and rollbacks, in memory and written out; and the spool refuses
+/// (so the file is read back) whenever it is not exactly the reserved postings.
+struct LaborSpoolTests {
+    /// A warehouse of the current version in a folder of its own; the caller removes the folder.
+    func warehouse() throws -> (DatabaseQueue, String) {
+        let dir = NSTemporaryDirectory() + "labor-spool-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return (try Warehouse.open(path: dir + "/warehouse.sqlite"), dir)
+    }
+
+    /// Inserts `count` postings numbered from `from` as the posting stage does, in one unit of
+    /// work that commits unless `fail` (then it throws after the last insert and rolls back).
+    /// `origin`: every posting's, instead of one per 700.
+    func post(_ queue: DatabaseQueue, spool: LaborSpool, from: Int, count: Int, synchronous: Bool = false, fail: Bool = false, origin: Int64? = nil) throws {
+        struct Abandoned: Error {}
+        do {
+            try queue.unitOfWork(dryRun: false, spool: spool) { db in
+                let writes = WriteBehind(statements: [try RawStatement(db, TimePostingStage.Write.postingInsert.sql)], synchronous: synchronous,
+                                         observe: [0], observer: spool.observer)
+                defer { writes.close() }
+                for i in from..<(from + count) {
+                    try writes.row(0) { r in
+                        // Ids that need escaping, reversals, negative and large amounts, NULLs.
+                        r.text(i % 11 == 0 ? "TE-\(i)&<\"x>" : "TE-\(i)")
+                        r.integer(Int64(i % 4 + 1))
+                        r.integer(i % 4 == 1 ? 1 : nil)
+                        r.text("P\(100_000 + i % 37)")
+                        r.text("ERP-\(i % 13)")
+                        r.text(i % 3 == 0 ? "NONBILL" : "BILL")
+                        r.date(BusinessDate(dayNumber: BusinessDate(iso: "2026-01-05")!.dayNumber + i % 300))
+                        r.text("2026-\(zeroPad(i % 12 + 1, 2))")
+                        let sign = i % 4 == 1 ? "-" : ""
+                        r.text("\(sign)\(i % 9).\(zeroPad(i % 4 * 25, 2))")
+                        r.integer(Int64(i % 9 * 100 + i % 4 * 25) * (sign.isEmpty ? 1 : -1))
+                        r.text("\(sign)\(i * 37 % 100_000).\(zeroPad(i % 100, 2))")
+                        r.text("\(sign)\(i * 91 % 10_000_000).00")
+                        r.text(i % 5 == 0 ? "USD" : "EUR")
+                        r.text("billable")
+                        r.text(nil)
+                        r.date(nil)
+                        r.text(nil)
+                        r.text(nil)
+                        r.text(nil)
+                        // A file's postings stand together; held ones come back to earlier origins.
+                        r.integer(origin ?? Int64(i / 700 % 3 + 1))
+                        r.integer(Int64(i))
+                        r.text("TS-\(i / 10)")
+                    }
+                }
+                try writes.finish()
+                if fail { throw Abandoned() }
+            }
+        } catch is Abandoned {}
+    }
+
+    /// The file body the warehouse gives for postings `first...last`, as `writeLabor` reads it.
+    func readBack(_ queue: DatabaseQueue, first: Int64, last: Int64) throws -> (bytes: [UInt8], body: LaborBody, origins: Set<Int64>) {
+        var body = LaborBody()
+        var bytes: [UInt8] = []
+        var origins = Set<Int64>()
+        try queue.read { db in
+            let s = try RawStatement(db, "SELECT n, entry_id, reverses, pernr, erp_project, labor_class, posting_date, period, hours, cost_amount, bill_amount, currency, origin FROM posting_row WHERE seq BETWEEN ? AND ? ORDER BY seq")
+            s.bind(first, last)
+            defer { s.reset() }
+            try PrefetchedRows(s, columns: 13).forEach { r in
+                if let o = try body.append(r, LaborBody.selected) { origins.insert(o) }
+            }
+        }
+        bytes = body.out
+        return (bytes, body, origins)
+    }
+
+    func spooled(_ spool: LaborSpool, first: Int64, last: Int64) throws -> (bytes: [UInt8], body: LaborBody, origins: Set<Int64>)? {
+        var bytes: [UInt8] = []
+        guard let lines = try spool.lines(first: first, last: last, { bytes += $0 }) else { return nil }
+        return (bytes, lines.body, lines.origins)
+    }
+
+    @Test(arguments: [1 << 20, 4096])
+    func spooledLinesAreTheWarehouseLinesThroughRollbacks(flushBytes: Int) throws {
+        let (queue, dir) = try warehouse()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let spool = LaborSpool(path: dir + "/work/" + LaborSpool.fileName, flushBytes: flushBytes)
+        try post(queue, spool: spool, from: 0, count: 3000)
+        // Rolled back: more than was written out since the commit, and less.
+        try post(queue, spool: spool, from: 3000, count: 900, fail: true, origin: 9)
+        try post(queue, spool: spool, from: 3000, count: 1500)
+        try post(queue, spool: spool, from: 4500, count: 3, synchronous: true, fail: true, origin: 8)
+        try post(queue, spool: spool, from: 4500, count: 400, synchronous: true)
+        let count = try queue.read { try Int64.fetchOne($0, sql: "SELECT COUNT(*) FROM posting_row") }
+        #expect(count == 4900)
+        let expected = try readBack(queue, first: 1, last: 4900)
+        let got = try #require(try spooled(spool, first: 1, last: 4900))
+        // Where they first differ (a diff of two megabytes takes Swift Testing minutes to print).
+        let differ = zip(got.bytes, expected.bytes).enumerated().first { $0.element.0 != $0.element.1 }?.offset
+        #expect(differ == nil && got.bytes.count == expected.bytes.count, "spooled \(got.bytes.count) bytes, read back \(expected.bytes.count), first difference at \(differ ?? -1)")
+        #expect(got.body.control == expected.body.control && got.body.count == 4900)
+        #expect(got.origins == expected.origins && got.origins == [1, 2, 3])
+        // Written out to its file only past the flush size.
+        #expect(FileManager.default.fileExists(atPath: spool.path) == (flushBytes < expected.bytes.count))
+        // Not the reserved postings: the file is read back instead.
+        #expect(try spooled(spool, first: 2, last: 4900) == nil)
+        #expect(try spooled(spool, first: 1, last: 4899) == nil)
+        spool.discard(through: 4899)
+        #expect(try spooled(spool, first: 1, last: 4900) != nil)
+        spool.discard(through: 4900)
+        #expect(try spooled(spool, first: 1, last: 4900) == nil)
+        #expect(!FileManager.default.fileExists(atPath: spool.path))
+    }
+
+    /// Postings it was not told of (a gap in the numbers) or a file it cannot write: it gives
+    /// up, frees its file, and never fails the load.
+    @Test func aGapOrAFailedWriteMakesItGiveUp() throws {
+        let (queue, dir) = try warehouse()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let gap = LaborSpool(path: dir + "/gap/" + LaborSpool.fileName, flushBytes: 4096)
+        try post(queue, spool: gap, from: 0, count: 100)
+        try post(queue, spool: LaborSpool(path: dir + "/other/" + LaborSpool.fileName), from: 100, count: 10)
+        try post(queue, spool: gap, from: 110, count: 100)
+        #expect(gap.failure != nil)
+        #expect(try spooled(gap, first: 1, last: 210) == nil)
+        #expect(try spooled(gap, first: 1, last: 100) == nil)
+        #expect(!FileManager.default.fileExists(atPath: gap.path))
+
+        // Its folder cannot be made: a file stands where it would be.
+        FileManager.default.createFile(atPath: dir + "/blocked", contents: Data())
+        let blocked = LaborSpool(path: dir + "/blocked/" + LaborSpool.fileName, flushBytes: 4096)
+        try post(queue, spool: blocked, from: 210, count: 200)
+        #expect(blocked.failure != nil)
+        #expect(try spooled(blocked, first: 211, last: 410) == nil)
+        #expect(try queue.read { try Int64.fetchOne($0, sql: "SELECT COUNT(*) FROM posting_row") } == 410)
+    }
+}
