@@ -171,7 +171,7 @@ final class LaborSpool: @unchecked Sendable {
 
     deinit { discard() }
 
-    /// The statement whose rows it is told of, and the call.
+    /// For the posting stage's `WriteBehind`, observing its posting inserts.
     var observer: WriteBehind.Observer {
         { [self] _, row, rowID in append(row, seq: rowID) }
     }
