@@ -77,15 +77,7 @@ public enum AtomicFile {
         let tmp = path + ".tmp"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, permissions)
         guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
-        var ok = true
-        data.withUnsafeBytes { buf in
-            var offset = 0
-            while offset < buf.count {
-                let n = Foundation.write(fd, buf.baseAddress! + offset, buf.count - offset)
-                if n <= 0 { ok = false; break }
-                offset += n
-            }
-        }
+        let ok = data.withUnsafeBytes { writeAll(fd, $0) }
         let syncOK = fsync(fd) == 0
         close(fd)
         guard ok, syncOK else {
@@ -99,6 +91,19 @@ public enum AtomicFile {
             throw POSIXError(POSIXErrorCode(rawValue: code) ?? .EIO)
         }
         syncFolder(of: path)
+    }
+
+    /// Writes all of `bytes` to `fd` at its offset, again after an interrupted or short write;
+    /// false on a failure (its errno left in `errno`).
+    public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let n = Foundation.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if n < 0, errno == EINTR { continue }
+            guard n > 0 else { return false }
+            offset += n
+        }
+        return true
     }
 
     public static func syncFolder(of path: String) {

@@ -199,17 +199,7 @@ final class LaborSpool: @unchecked Sendable {
             fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
             guard fd >= 0 else { return fail(ErrorText.system(errno)) }
         }
-        let ok = body.out.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if n < 0, errno == EINTR { continue }
-                guard n > 0 else { return false }
-                offset += n
-            }
-            return true
-        }
-        guard ok else { return fail(ErrorText.system(errno)) }
+        guard body.out.withUnsafeBytes({ AtomicFile.writeAll(fd, $0) }) else { return fail(ErrorText.system(errno)) }
         flushed += body.out.count
         body.out.removeAll(keepingCapacity: true)
     }
