@@ -93,12 +93,13 @@ public enum AtomicFile {
         syncFolder(of: path)
     }
 
-    /// Writes all of `bytes` to `fd` at its offset, again after an interrupted or short write;
-    /// false on a failure (its errno left in `errno`).
-    public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
+    /// Writes all of `bytes` to `fd` at its offset (or at `position`, leaving its offset), again
+    /// after an interrupted or short write; false on a failure (its errno left in `errno`).
+    public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at position: Int? = nil) -> Bool {
         var offset = 0
         while offset < bytes.count {
-            let n = Foundation.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            let rest = (bytes.baseAddress! + offset, bytes.count - offset)
+            let n = position.map { pwrite(fd, rest.0, rest.1, off_t($0 + offset)) } ?? Foundation.write(fd, rest.0, rest.1)
             if n < 0, errno == EINTR { continue }
             guard n > 0 else { return false }
             offset += n

@@ -129,7 +129,9 @@ struct LaborBody {
 /// It keeps only what was committed: each unit of work (`DatabaseQueue.unitOfWork`) begins a
 /// mark, and its rollback cuts the lines back to it. It is used for a labor file only when
 /// its lines are exactly the postings the file was reserved with (numbers `first...last`, none
-/// missing); otherwise, or after any failure of its own (a full disk, say: it never fails the
+/// missing). Its lines start past room for the labor file's header: the file then becomes the
+/// labor file itself (`install`), the header written before them and the trailer after, with no
+/// copy of 1.4 GB of lines (the 1 GB night), which were otherwise written to disk twice. Otherwise, or after any failure of its own (a full disk, say: it never fails the
 /// load), the file is read back from the warehouse as before, which a crashed run's recovery
 /// always does.
 ///
@@ -139,6 +141,9 @@ final class LaborSpool: @unchecked Sendable {
     /// In the run's work folder: scratch (`WorkRecovery.isInput` passes it over), hidden.
     static let fileName = ".labor-postings.partial"
     let path: String
+    /// Bytes left at the start of `path`, before the lines: the length of the header the run's
+    /// labor file is expected to have.
+    let headerRoom: Int
     /// Lines gathered before they are written out to `path`.
     let flushBytes: Int
     var body = LaborBody()
@@ -146,7 +151,7 @@ final class LaborSpool: @unchecked Sendable {
     var origins = Set<Int64>()
     var unitOrigins: [Int64] = []
     var fd: Int32 = -1
-    /// Bytes written out to `path`.
+    /// Bytes of lines written out to `path` (after `headerRoom`).
     var flushed = 0
     /// The posting numbers of the lines, when any.
     var first: Int64?
@@ -163,8 +168,9 @@ final class LaborSpool: @unchecked Sendable {
     }
     var committed = Mark()
 
-    init(path: String, flushBytes: Int = 1 << 20) {
+    init(path: String, headerRoom: Int = 0, flushBytes: Int = 1 << 20) {
         self.path = path
+        self.headerRoom = headerRoom
         self.flushBytes = flushBytes
         body.out.reserveCapacity(flushBytes + (1 << 12))
     }
@@ -198,6 +204,7 @@ final class LaborSpool: @unchecked Sendable {
             try? DropZone.makePrivateFolder((path as NSString).deletingLastPathComponent)
             fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
             guard fd >= 0 else { return fail(ErrorText.system(errno)) }
+            guard lseek(fd, off_t(headerRoom), SEEK_SET) >= 0 else { return fail(ErrorText.system(errno)) }
         }
         guard body.out.withUnsafeBytes({ AtomicFile.writeAll(fd, $0) }) else { return fail(ErrorText.system(errno)) }
         flushed += body.out.count
@@ -235,7 +242,7 @@ final class LaborSpool: @unchecked Sendable {
         if m.bytes >= flushed {
             body.out.removeLast(body.out.count - (m.bytes - flushed))
         } else {
-            guard ftruncate(fd, off_t(m.bytes)) == 0, lseek(fd, off_t(m.bytes), SEEK_SET) >= 0 else { return fail(ErrorText.system(errno)) }
+            guard ftruncate(fd, off_t(headerRoom + m.bytes)) == 0, lseek(fd, off_t(headerRoom + m.bytes), SEEK_SET) >= 0 else { return fail(ErrorText.system(errno)) }
             flushed = m.bytes
             body.out.removeAll(keepingCapacity: true)
         }
@@ -255,12 +262,12 @@ final class LaborSpool: @unchecked Sendable {
     /// with their bytes in order, then returns their count, sums and origins; nil otherwise
     /// (nothing was handed on), or rethrows what `chunk` threw.
     func lines(first: Int64, last: Int64, _ chunk: ([UInt8]) throws -> Void) throws -> (body: LaborBody, origins: Set<Int64>)? {
-        guard failure == nil, committed.first == first, committed.last == last, Int64(committed.count) == last - first + 1 else { return nil }
+        guard holdsExactly(first, last) else { return nil }
         if flushed > 0 {
             var offset = 0
             var buffer = [UInt8](repeating: 0, count: max(flushBytes, 1 << 16))
             while offset < flushed {
-                let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, min($0.count, flushed - offset), off_t(offset)) }
+                let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, min($0.count, flushed - offset), off_t(headerRoom + offset)) }
                 if n < 0, errno == EINTR { continue }
                 guard n > 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
                 try chunk(n == buffer.count ? buffer : Array(buffer[..<n]))
@@ -271,6 +278,40 @@ final class LaborSpool: @unchecked Sendable {
         var result = body
         result.out = []
         return (result, origins)
+    }
+
+    /// Whether the committed lines are exactly the postings numbered `first...last`.
+    func holdsExactly(_ first: Int64, _ last: Int64) -> Bool {
+        failure == nil && committed.first == first && committed.last == last && Int64(committed.count) == last - first + 1 && body.count == committed.count
+    }
+
+    /// Makes the file the labor file at `target` when the committed lines are exactly the
+    /// postings `first...last` and `header` fills the room left for it: writes the header
+    /// before the lines and the trailer after them, syncs the file and renames it to `target`
+    /// (then syncs the folder). Returns the file's SHA-256 with the lines' count, sums and
+    /// origins, and holds nothing after. nil when it cannot, with the lines as they were, for
+    /// `lines` to copy: a header of another length (the day's thousandth labor file), a
+    /// `target` on another file system, a failed write.
+    func install(header: [UInt8], first: Int64, last: Int64, at target: String, permissions: mode_t = 0o644) -> (digest: String, body: LaborBody, origins: Set<Int64>)? {
+        guard header.count == headerRoom, holdsExactly(first, last) else { return nil }
+        flush()
+        guard failure == nil, fd >= 0 else { return nil }
+        let trailer = body.trailer
+        let end = headerRoom + flushed
+        guard header.withUnsafeBytes({ AtomicFile.writeAll(fd, $0, at: 0) }), trailer.withUnsafeBytes({ AtomicFile.writeAll(fd, $0, at: end) }),
+              fchmod(fd, permissions) == 0, fsync(fd) == 0, let digest = try? FileDigest.sha256(path: path), digest.bytes == Int64(end + trailer.count),
+              rename(path, target) == 0
+        else {
+            // The lines stay where they were, and only they.
+            if ftruncate(fd, off_t(end)) != 0 { fail(ErrorText.system(errno)) }
+            return nil
+        }
+        AtomicFile.syncFolder(of: target)
+        let result = (digest.hex, body, origins)
+        close(fd)
+        fd = -1
+        discard()
+        return result
     }
 
     /// `discard()` unless it holds postings numbered after `last` (a labor file of earlier

@@ -136,22 +136,32 @@ struct OutboundQueue {
         }
     }
 
+    /// The head of an ERP labor file named `name` (contract §7.1), up to its first posting.
+    static func laborHeader(name: String, company: String, createdAt: String) -> [UInt8] {
+        let batch = "LB-" + name.dropFirst("ERP_LABOR_".count).dropLast(".xml".count).replacingOccurrences(of: "_", with: "-")
+        return Array("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<LaborPostings xmlns=\"urn:example:erp:labor:1\" batchId=\"\(batch)\" company=\"\(company)\" createdAt=\"\(createdAt)\">\n".utf8)
+    }
+
     /// ERP_LABOR (contract §7.1): the postings reserved for this file (numbers `first...last`;
     /// a reservation without them has none), in posting order, and a trailer with their exact
-    /// sums. Their lines come from the run's `LaborSpool` when it holds exactly those postings,
-    /// else from the warehouse (a crashed run's file, say).
+    /// sums. Their lines come from the run's `LaborSpool` when it holds exactly those postings
+    /// (its file made the labor file where possible, `LaborSpool.install`), else from the
+    /// warehouse (a crashed run's file, say).
     func writeLabor(name: String, target: String, pipeline: String, createdAt: String, first: Int64, last: Int64) throws -> RunSummary.Output {
         let dir = zone.outbound + "/" + target
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let batch = "LB-" + name.dropFirst("ERP_LABOR_".count).dropLast(".xml".count).replacingOccurrences(of: "_", with: "-")
+        let header = Self.laborHeader(name: name, company: settings.company, createdAt: createdAt)
         var body = LaborBody()
         // The run_export ids of the postings.
         var origins = Set<Int64>()
         let spool = context.laborSpool
         defer { spool?.discard(through: last) }
         var spooled = false
-        let digest = try AtomicFile.stream(to: dir + "/" + name) { sink in
-            try sink(Array("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<LaborPostings xmlns=\"urn:example:erp:labor:1\" batchId=\"\(batch)\" company=\"\(settings.company)\" createdAt=\"\(createdAt)\">\n".utf8))
+        // The run's lines become the file where they lie, or are copied, or are read back.
+        let installed = spool?.install(header: header, first: first, last: last, at: dir + "/" + name)
+        if let installed { (body, origins, spooled) = (installed.body, installed.origins, true) }
+        let digest = try installed?.digest ?? AtomicFile.stream(to: dir + "/" + name) { sink in
+            try sink(header)
             if let lines = try spool?.lines(first: first, last: last, { try sink($0) }) {
                 (body, origins, spooled) = (lines.body, lines.origins, true)
                 try sink(body.trailer)
@@ -181,7 +191,7 @@ struct OutboundQueue {
         }
         try AtomicFile.writeCompanions(of: dir + "/" + name, digest: digest, checksum: true)
         try markWritten(name, digest: digest, records: body.count, oldestGeneratedAt: origins)
-        context.logger.info("Outbound file written", metadata: ["stage": "outbound", "output": "\(name)", "records": "\(body.count)", "from": "\(spooled ? "run" : "warehouse")"])
+        context.logger.info("Outbound file written", metadata: ["stage": "outbound", "output": "\(name)", "records": "\(body.count)", "from": "\(installed != nil ? "run_in_place" : spooled ? "run" : "warehouse")"])
         return .init(path: "outbound/\(target)/\(name)", pipeline: pipeline, sha256: digest, records: body.count, control: body.control)
     }
 

@@ -58,8 +58,12 @@ public final class PipelineRunner {
         var logger = Logger(label: "dropline") { _ in JSONLogHandler(sink: sink, clock: self.clock) }
         logger[metadataKey: "run_id"] = "\(runID)"
         let workDir = zone.work + "/" + runID
+        let createdAt = Self.timestamp(now, timeZone: settings.timeZone)
+        // Room for the header of the day's first labor file (any other's is as long, up to the 999th).
+        let laborHeader = OutboundQueue.laborHeader(name: TimePostingRun.laborName(prefix: TimePostingRun.laborPrefix(company: settings.company, runDate: runDate), seq: 1),
+                                                    company: settings.company, createdAt: createdAt)
         let context = RunContext(runID: runID, runDate: runDate, clock: clock, logger: logger, dryRun: request.dryRun, progressSink: sink,
-                                 laborSpool: request.dryRun ? nil : LaborSpool(path: workDir + "/" + LaborSpool.fileName))
+                                 laborSpool: request.dryRun ? nil : LaborSpool(path: workDir + "/" + LaborSpool.fileName, headerRoom: laborHeader.count))
         defer { context.laborSpool?.discard() }
         logger.info("Run started", metadata: ["run_date": "\(runDate.iso)", "dry_run": "\(request.dryRun)", "pipelines": "\(selected.count)"])
         if let pid = lock.recoveredFromPID {
@@ -77,8 +81,6 @@ public final class PipelineRunner {
         defer { if let checkpoints { warehouse.writeWithoutTransaction { _ in checkpoints.stop() } } }
         let processor = FileProcessor(zone: zone, settings: settings, context: context, ledger: ledger, warehouse: warehouse)
 
-        // Settling compares file mtimes with the wall clock, whatever clock the run was given.
-        let createdAt = Self.timestamp(now, timeZone: settings.timeZone)
         var summary0: [RunSummary.Output] = []
         let outbound = OutboundQueue(zone: zone, settings: settings, context: context, warehouse: warehouse, definitions: definitions)
         if !request.dryRun {
@@ -89,6 +91,7 @@ public final class PipelineRunner {
             summary0 = try outbound.writePending()
         }
         let reprocess = try resolveReprocess(request.reprocess, zone: zone, ledger: ledger, definitions: definitions)
+        // Settling compares file mtimes with the wall clock, whatever clock the run was given.
         let entries = request.takeInbox ? try InboxScanner(zone: zone, definitions: definitions, selected: selected, settleOverride: request.settleSeconds, now: Date()).scan() : []
         var summary = RunSummary(run_id: runID, run_date: runDate.iso, exit_code: 0, dry_run: request.dryRun, files: [], outputs: summary0, waiting: [])
 

@@ -180,6 +180,10 @@ struct TimePostingRun {
 
     // MARK: ERP labor file
 
+    /// The names of a run date's ERP labor files (contract §7.1): the prefix, numbered on.
+    static func laborPrefix(company: String, runDate: BusinessDate) -> String { "ERP_LABOR_\(company)_\(runDate.compact)" }
+    static func laborName(prefix: String, seq: Int) -> String { "\(prefix)_\(zeroPad(seq, 3)).xml" }
+
     /// Assigns every unsent posting to a new ERP labor file, reserved in the warehouse with them;
     /// whether there were any.
     func reserveLaborFile(createdAt: String) throws -> Bool {
@@ -188,8 +192,8 @@ struct TimePostingRun {
             let assigned = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(last_seq), 0) FROM outbound_file WHERE kind = 'erp_labor'") ?? 0
             guard let last = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM posting_row"), last > assigned else { return .commit }
             reserved = true
-            let prefix = "ERP_LABOR_\(settings.company)_\(context.runDate.compact)"
-            let name = try OutboundQueue.reserve(db, name: { "\(prefix)_\(zeroPad($0, 3)).xml" }, prefix: prefix, target: load.target, kind: "erp_labor", pipeline: definition.name, loadIndex: nil, businessDate: nil, context: context, createdAt: createdAt)
+            let prefix = Self.laborPrefix(company: settings.company, runDate: context.runDate)
+            let name = try OutboundQueue.reserve(db, name: { Self.laborName(prefix: prefix, seq: $0) }, prefix: prefix, target: load.target, kind: "erp_labor", pipeline: definition.name, loadIndex: nil, businessDate: nil, context: context, createdAt: createdAt)
             // The exports' earliest generated-at is recorded as the file is written
             // (`OutboundQueue.writeLabor`), from the postings it reads anyway.
             try db.execute(sql: "UPDATE outbound_file SET first_seq = ?1, last_seq = ?2 WHERE name = ?3", arguments: [assigned + 1, last, name])

@@ -422,7 +422,8 @@ struct CrashAfterCommitTests {
 
     /// A run that dies once its labor file is reserved, before it is written: the next run
     /// writes it from the warehouse (the lines the dead run made as it posted died with it),
-    /// and the zone ends as a clean run leaves it, whose file was made from those lines.
+    /// and the zone ends as a clean run leaves it, whose file was made of those lines where
+    /// they lay (`LaborSpool.install`).
     @Test func aLaborFileReservedButNotWrittenIsWrittenFromTheWarehouse() throws {
         let crashSafety = CrashSafetyTests()
         let clean = try crashSafety.seededZone(), crashed = try crashSafety.seededZone()
@@ -436,13 +437,13 @@ struct CrashAfterCommitTests {
         let expected = try crashSafety.state(clean), got = try crashSafety.state(crashed)
         #expect(expected.contains { $0.hasPrefix("outbound/erp/ERP_LABOR_1000_20261128_001.xml:") })
         #expect(got.filter { !expected.contains($0) }.isEmpty && expected.filter { !got.contains($0) }.isEmpty)
-        // Made both ways: from the clean run's lines, from the warehouse after the crash.
+        // Made both ways: the clean run's lines in place, from the warehouse after the crash.
         func laborFrom(_ root: String) throws -> [String] {
             try String(contentsOfFile: root + "/logs/dropline.jsonl", encoding: .utf8).split(separator: "\n")
                 .filter { $0.contains("\"output\":\"ERP_LABOR_") && $0.contains("Outbound file written") }
-                .compactMap { line in ["run", "warehouse"].first { line.contains("\"from\":\"\($0)\"") } }
+                .compactMap { line in ["run_in_place", "run", "warehouse"].first { line.contains("\"from\":\"\($0)\"") } }
         }
-        #expect(try laborFrom(clean) == ["run"])
+        #expect(try laborFrom(clean) == ["run_in_place"])
         let afterCrash = try laborFrom(crashed)
         #expect(afterCrash == ["warehouse"], "\(afterCrash)")
     }

@@ -86,24 +86,38 @@ struct LaborSpoolTests {
         return (bytes, lines.body, lines.origins)
     }
 
-    @Test(arguments: [1 << 20, 4096])
-    func spooledLinesAreTheWarehouseLinesThroughRollbacks(flushBytes: Int) throws {
-        let (queue, dir) = try warehouse()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let spool = LaborSpool(path: dir + "/work/" + LaborSpool.fileName, flushBytes: flushBytes)
+    /// A labor file's header, as long as every one of the day up to the 999th.
+    let header = OutboundQueue.laborHeader(name: "ERP_LABOR_1000_20261128_001.xml", company: "1000", createdAt: "2026-11-28T02:00:00+01:00")
+
+    /// 4,900 postings through commits and rollbacks (more than was written out since the
+    /// commit, and less), spooled with room for `header`; what the warehouse then holds.
+    func postThroughRollbacks(_ queue: DatabaseQueue, _ spool: LaborSpool) throws -> (bytes: [UInt8], body: LaborBody, origins: Set<Int64>) {
         try post(queue, spool: spool, from: 0, count: 3000)
-        // Rolled back: more than was written out since the commit, and less.
         try post(queue, spool: spool, from: 3000, count: 900, fail: true, origin: 9)
         try post(queue, spool: spool, from: 3000, count: 1500)
         try post(queue, spool: spool, from: 4500, count: 3, synchronous: true, fail: true, origin: 8)
         try post(queue, spool: spool, from: 4500, count: 400, synchronous: true)
         let count = try queue.read { try Int64.fetchOne($0, sql: "SELECT COUNT(*) FROM posting_row") }
         #expect(count == 4900)
-        let expected = try readBack(queue, first: 1, last: 4900)
+        return try readBack(queue, first: 1, last: 4900)
+    }
+
+    /// Where two byte strings first differ, in words (a diff of megabytes takes Swift Testing
+    /// minutes to print); nil when they are equal.
+    func difference(_ got: [UInt8], _ expected: [UInt8]) -> String? {
+        let differ = zip(got, expected).enumerated().first { $0.element.0 != $0.element.1 }?.offset
+        if differ == nil && got.count == expected.count { return nil }
+        return "got \(got.count) bytes, expected \(expected.count), first difference at \(differ ?? min(got.count, expected.count))"
+    }
+
+    @Test(arguments: [1 << 20, 4096])
+    func spooledLinesAreTheWarehouseLinesThroughRollbacks(flushBytes: Int) throws {
+        let (queue, dir) = try warehouse()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let spool = LaborSpool(path: dir + "/work/" + LaborSpool.fileName, headerRoom: header.count, flushBytes: flushBytes)
+        let expected = try postThroughRollbacks(queue, spool)
         let got = try #require(try spooled(spool, first: 1, last: 4900))
-        // Where they first differ (a diff of two megabytes takes Swift Testing minutes to print).
-        let differ = zip(got.bytes, expected.bytes).enumerated().first { $0.element.0 != $0.element.1 }?.offset
-        #expect(differ == nil && got.bytes.count == expected.bytes.count, "spooled \(got.bytes.count) bytes, read back \(expected.bytes.count), first difference at \(differ ?? -1)")
+        #expect(difference(got.bytes, expected.bytes) == nil)
         #expect(got.body.control == expected.body.control && got.body.count == 4900)
         #expect(got.origins == expected.origins && got.origins == [1, 2, 3])
         // Written out to its file only past the flush size.
@@ -116,6 +130,51 @@ struct LaborSpoolTests {
         spool.discard(through: 4900)
         #expect(try spooled(spool, first: 1, last: 4900) == nil)
         #expect(!FileManager.default.fileExists(atPath: spool.path))
+    }
+
+    /// Installed, its file is the labor file: the header, the warehouse's lines and the
+    /// trailer, under the target's name with an outbound file's permissions, hashed right; the
+    /// spool holds nothing after.
+    @Test(arguments: [1 << 20, 4096])
+    func installedItIsTheLaborFile(flushBytes: Int) throws {
+        let (queue, dir) = try warehouse()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let spool = LaborSpool(path: dir + "/work/" + LaborSpool.fileName, headerRoom: header.count, flushBytes: flushBytes)
+        let expected = try postThroughRollbacks(queue, spool)
+        let target = dir + "/ERP_LABOR_1000_20261128_001.xml"
+        #expect(spool.install(header: header, first: 2, last: 4900, at: target) == nil)
+        let installed = try #require(spool.install(header: header, first: 1, last: 4900, at: target))
+        let file = try [UInt8](Data(contentsOf: URL(fileURLWithPath: target)))
+        #expect(difference(file, header + expected.bytes + expected.body.trailer) == nil)
+        #expect(installed.digest == (try FileDigest.sha256(path: target).hex))
+        #expect(installed.body.control == expected.body.control && installed.origins == expected.origins)
+        #expect((try FileManager.default.attributesOfItem(atPath: target)[.posixPermissions] as? Int) == 0o644)
+        #expect(!FileManager.default.fileExists(atPath: spool.path))
+        #expect(try spooled(spool, first: 1, last: 4900) == nil)
+    }
+
+    /// When it cannot be installed (a header of another length, a target it cannot be renamed
+    /// to), nothing is left of the attempt: its lines are copied as before, and a later install
+    /// still gives the right file.
+    @Test func notInstalledItsLinesAreCopied() throws {
+        let (queue, dir) = try warehouse()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let spool = LaborSpool(path: dir + "/work/" + LaborSpool.fileName, headerRoom: header.count, flushBytes: 4096)
+        let expected = try postThroughRollbacks(queue, spool)
+        let longer = OutboundQueue.laborHeader(name: "ERP_LABOR_1000_20261128_1000.xml", company: "1000", createdAt: "2026-11-28T02:00:00+01:00")
+        #expect(spool.install(header: longer, first: 1, last: 4900, at: dir + "/ERP_LABOR_1000_20261128_1000.xml") == nil)
+        let nowhere = dir + "/missing/ERP_LABOR_1000_20261128_001.xml"
+        #expect(spool.install(header: header, first: 1, last: 4900, at: nowhere) == nil)
+        #expect(!FileManager.default.fileExists(atPath: nowhere) && spool.failure == nil)
+        let copied = try #require(try spooled(spool, first: 1, last: 4900))
+        #expect(difference(copied.bytes, expected.bytes) == nil)
+        #expect(copied.body.control == expected.body.control)
+        // The file holds its room and the lines, no trailer of the failed attempt.
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: spool.path)[.size] as? Int)
+        #expect(size == header.count + spool.flushed)
+        let target = dir + "/ERP_LABOR_1000_20261128_001.xml"
+        _ = try #require(spool.install(header: header, first: 1, last: 4900, at: target))
+        #expect(difference(try [UInt8](Data(contentsOf: URL(fileURLWithPath: target))), header + expected.bytes + expected.body.trailer) == nil)
     }
 
     /// Postings it was not told of (a gap in the numbers) or a file it cannot write: it gives
