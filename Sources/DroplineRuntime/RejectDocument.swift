@@ -145,7 +145,9 @@ struct RejectDocument {
 
     /// One pass over the original: calls `root` with the end of the root's start tag, then
     /// `unit` for every included top-level element in order; returns the rest of the layout.
-    func scan(_ input: InputStream, _ d: PipelineDefinition, root: (Int) throws -> Void = { _ in }, unit included: (Unit) throws -> Void) throws -> Layout? {
+    /// A top-level element none of whose records is wanted is passed over to its end tag
+    /// (`ByteScanner.plainEnd`) where its content is plain; `passOver` false feeds it (tests).
+    func scan(_ input: InputStream, _ d: PipelineDefinition, passOver: Bool = true, root: (Int) throws -> Void = { _ in }, unit included: (Unit) throws -> Void) throws -> Layout? {
         input.open()
         defer { input.close() }
         var scanner = ByteScanner()
@@ -203,6 +205,14 @@ struct RejectDocument {
                     } else if depth == 2 {
                         unitTagEnd = here + 1
                         lastEnd[3] = here + 1
+                        // No record of it wanted (the next position is of a later unit, or
+                        // there is none), not the trailer: on to its end tag's '>'.
+                        if passOver, next.current.map({ Int($0.unit) > unit }) ?? true, !trailerNames.contains(scanner.lastName),
+                           let e = chunk.withUnsafeBufferPointer({ ByteScanner.plainEnd($0, from: i + 1, to: n, name: scanner.lastName) }) {
+                            scanner.closedUnfed()
+                            i = e
+                            lastEnd[2] = offset + e + 1
+                        }
                     }
                 case .close(let depth):
                     let end = here + 1
@@ -365,6 +375,42 @@ struct ByteScanner {
         }
         if j > i { previous = b[j - 1] }
         return j
+    }
+
+    /// Where the content of an element named `name` (as written) starting at `from` ends: the
+    /// index of its end tag's '>', when that tag is within `n` and the content before it is
+    /// plain (no comment, CDATA section, processing instruction or element of the same name);
+    /// nil otherwise. In well-formed XML no other '<' can stand in the way: text and attribute
+    /// values hold none.
+    static func plainEnd(_ b: UnsafeBufferPointer<UInt8>, from: Int, to n: Int, name: [UInt8]) -> Int? {
+        guard let base = b.baseAddress, !name.isEmpty else { return nil }
+        var k = from
+        while k < n, let p = memchr(base + k, Int32(UInt8(ascii: "<")), n - k) {
+            var j = UnsafePointer(p.assumingMemoryBound(to: UInt8.self)) - base + 1
+            guard j < n, base[j] != UInt8(ascii: "!"), base[j] != UInt8(ascii: "?") else { return nil }
+            let closing = base[j] == UInt8(ascii: "/")
+            if closing { j += 1 }
+            if j + name.count < n, memcmp(base + j, name, name.count) == 0 {
+                let after = base[j + name.count]
+                if isSpace(after) || after == UInt8(ascii: ">") || after == UInt8(ascii: "/") {
+                    guard closing else { return nil }
+                    var e = j + name.count
+                    while e < n, isSpace(base[e]) { e += 1 }
+                    return e < n && base[e] == UInt8(ascii: ">") ? e : nil
+                }
+            }
+            k = j
+        }
+        return nil
+    }
+
+    /// The element open at `depth` closed at a '>' passed over (`plainEnd`).
+    mutating func closedUnfed() {
+        state = .text
+        depth -= 1
+        quote = 0
+        collectingName = false
+        previous = UInt8(ascii: ">")
     }
 
     mutating func endName() {
