@@ -131,9 +131,9 @@ struct LaborBody {
 /// its lines are exactly the postings the file was reserved with (numbers `first...last`, none
 /// missing). Its lines start past room for the labor file's header: the file then becomes the
 /// labor file itself (`install`), the header written before them and the trailer after, with no
-/// copy of 1.4 GB of lines (the 1 GB night), which were otherwise written to disk twice. Otherwise, or after any failure of its own (a full disk, say: it never fails the
-/// load), the file is read back from the warehouse as before, which a crashed run's recovery
-/// always does.
+/// copy of 1.4 GB of lines (the 1 GB night), which were otherwise written to disk twice.
+/// Otherwise, or after any failure of its own (a full disk, say: it never fails the load), the
+/// file is read back from the warehouse as before, which a crashed run's recovery always does.
 ///
 /// Used by one thread at a time: the writer's or the unit's while the unit runs (the writer is
 /// joined before the unit ends), then the outbound writer's.
