@@ -89,9 +89,12 @@ struct LaborSpoolTests {
     /// A labor file's header, as long as every one of the day up to the 999th.
     let header = OutboundQueue.laborHeader(name: "ERP_LABOR_1000_20261128_001.xml", company: "1000", createdAt: "2026-11-28T02:00:00+01:00")
 
-    /// 4,900 postings through commits and rollbacks (more than was written out since the
-    /// commit, and less), spooled with room for `header`; what the warehouse then holds.
-    func postThroughRollbacks(_ queue: DatabaseQueue, _ spool: LaborSpool) throws -> (bytes: [UInt8], body: LaborBody, origins: Set<Int64>) {
+    /// A warehouse given 4,900 postings through commits and rollbacks (more than was written
+    /// out since the commit, and less), and the spool told of them (room for `header`, written
+    /// out past `flushBytes`); with the lines the warehouse then gives. The caller removes `dir`.
+    func spoolThroughRollbacks(flushBytes: Int) throws -> (dir: String, spool: LaborSpool, expected: (bytes: [UInt8], body: LaborBody, origins: Set<Int64>)) {
+        let (queue, dir) = try warehouse()
+        let spool = LaborSpool(path: dir + "/work/" + LaborSpool.fileName, headerRoom: header.count, flushBytes: flushBytes)
         try post(queue, spool: spool, from: 0, count: 3000)
         try post(queue, spool: spool, from: 3000, count: 900, fail: true, origin: 9)
         try post(queue, spool: spool, from: 3000, count: 1500)
@@ -99,7 +102,7 @@ struct LaborSpoolTests {
         try post(queue, spool: spool, from: 4500, count: 400, synchronous: true)
         let count = try queue.read { try Int64.fetchOne($0, sql: "SELECT COUNT(*) FROM posting_row") }
         #expect(count == 4900)
-        return try readBack(queue, first: 1, last: 4900)
+        return (dir, spool, try readBack(queue, first: 1, last: 4900))
     }
 
     /// Where two byte strings first differ, in words (a diff of megabytes takes Swift Testing
@@ -112,10 +115,8 @@ struct LaborSpoolTests {
 
     @Test(arguments: [1 << 20, 4096])
     func spooledLinesAreTheWarehouseLinesThroughRollbacks(flushBytes: Int) throws {
-        let (queue, dir) = try warehouse()
+        let (dir, spool, expected) = try spoolThroughRollbacks(flushBytes: flushBytes)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let spool = LaborSpool(path: dir + "/work/" + LaborSpool.fileName, headerRoom: header.count, flushBytes: flushBytes)
-        let expected = try postThroughRollbacks(queue, spool)
         let got = try #require(try spooled(spool, first: 1, last: 4900))
         #expect(difference(got.bytes, expected.bytes) == nil)
         #expect(got.body.control == expected.body.control && got.body.count == 4900)
@@ -137,10 +138,8 @@ struct LaborSpoolTests {
     /// spool holds nothing after.
     @Test(arguments: [1 << 20, 4096])
     func installedItIsTheLaborFile(flushBytes: Int) throws {
-        let (queue, dir) = try warehouse()
+        let (dir, spool, expected) = try spoolThroughRollbacks(flushBytes: flushBytes)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let spool = LaborSpool(path: dir + "/work/" + LaborSpool.fileName, headerRoom: header.count, flushBytes: flushBytes)
-        let expected = try postThroughRollbacks(queue, spool)
         let target = dir + "/ERP_LABOR_1000_20261128_001.xml"
         #expect(spool.install(header: header, first: 2, last: 4900, at: target) == nil)
         let installed = try #require(spool.install(header: header, first: 1, last: 4900, at: target))
@@ -157,10 +156,8 @@ struct LaborSpoolTests {
     /// to), nothing is left of the attempt: its lines are copied as before, and a later install
     /// still gives the right file.
     @Test func notInstalledItsLinesAreCopied() throws {
-        let (queue, dir) = try warehouse()
+        let (dir, spool, expected) = try spoolThroughRollbacks(flushBytes: 4096)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let spool = LaborSpool(path: dir + "/work/" + LaborSpool.fileName, headerRoom: header.count, flushBytes: 4096)
-        let expected = try postThroughRollbacks(queue, spool)
         let longer = OutboundQueue.laborHeader(name: "ERP_LABOR_1000_20261128_1000.xml", company: "1000", createdAt: "2026-11-28T02:00:00+01:00")
         #expect(spool.install(header: longer, first: 1, last: 4900, at: dir + "/ERP_LABOR_1000_20261128_1000.xml") == nil)
         let nowhere = dir + "/missing/ERP_LABOR_1000_20261128_001.xml"
