@@ -28,6 +28,7 @@ let package = Package(
             providers: [.apt(["libxml2-dev"])]
         ),
         .target(name: "CDroplineSQLite", linkerSettings: [.linkedLibrary("sqlite3")]),
+        .target(name: "CDroplineSystem"),
         .target(
             name: "DroplineCore",
             dependencies: [
@@ -41,7 +42,7 @@ let package = Package(
         .target(name: "DroplineValidate", dependencies: ["DroplineCore"]),
         .target(
             name: "DroplineLoad",
-            dependencies: ["DroplineCore", "CDroplineSQLite", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift")]
+            dependencies: ["DroplineCore", "CDroplineSQLite", "CDroplineSystem", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift")]
         ),
         .target(name: "DroplineProfessionalServices", dependencies: ["DroplineCore"]),
         .target(
