@@ -31,12 +31,19 @@ final class FileProcessor {
     struct Outcome {
         var result: RunSummary.FileResult
         var businessDate: BusinessDate?
+        /// What is left to do of a file whose load committed, when `process` was asked to leave
+        /// it (`completeLater`): its reject files put in place (the cut of the reject XML waited
+        /// for), the ledger entry, the move to the archive. Until it runs, the file and the cut's
+        /// plan are in work/ as a run that died after the commit leaves them; recovery completes
+        /// them the same way.
+        var completion: (() throws -> Void)?
     }
 
     /// Processes a file at `path` (claimed into work/, or in the inbox for a dry run).
     /// Throws `RunError.io` when storage fails (disk full, I/O error): the run stops, the file
-    /// stays claimed in work/ and the next run takes it again.
-    func process(name: String, path: String, definition d: PipelineDefinition, reprocessOf: String? = nil) throws -> Outcome {
+    /// stays claimed in work/ and the next run takes it again. `completeLater`: a loaded file's
+    /// last steps are returned (`Outcome.completion`) rather than run.
+    func process(name: String, path: String, definition d: PipelineDefinition, reprocessOf: String? = nil, completeLater: Bool = false) throws -> Outcome {
         var logger = context.logger
         logger[metadataKey: "pipeline"] = "\(d.name)"
         logger[metadataKey: "file"] = "\(name)"
@@ -216,23 +223,29 @@ final class FileProcessor {
         result.reasons = reasons
         if superseded > 0 { result.superseded = superseded }
         let loaded = counts["loaded"] ?? 0
-        if !context.dryRun {
-            do {
-                try rejects.finish()
-                if let cut { try finishRejectCut(cut, definition: d, rejects: rejects) }
-            } catch {
-                // The load is committed: the file, its rejected records and the cut's plan stay
-                // in work/, and the next run's recovery puts them in place (cutting the XML again).
-                // Going on would have deleted them with the work folder.
-                cut?.abandon(keepingPlan: true)
-                logger.error("Reject file not written", metadata: ["stage": "reject", "error": "\(type(of: error))"])
-                throw RunError.io("the rejected records of \(name) could not be written to rejected/\(d.name) (\(ErrorText.describe(error))). Its load is committed; the file and its rejects stay in work/ and the next run completes them: free space or fix the folder, then run again.")
+        let complete = { [self] in
+            if !context.dryRun {
+                do {
+                    try rejects.finish()
+                    if let cut { try finishRejectCut(cut, definition: d, rejects: rejects) }
+                } catch {
+                    // The load is committed: the file, its rejected records and the cut's plan
+                    // stay in work/, and the next run's recovery puts them in place (cutting the
+                    // XML again). Going on would have deleted them with the work folder.
+                    cut?.abandon(keepingPlan: true)
+                    logger.error("Reject file not written", metadata: ["stage": "reject", "error": "\(type(of: error))"])
+                    throw RunError.io("the rejected records of \(name) could not be written to rejected/\(d.name) (\(ErrorText.describe(error))). Its load is committed; the file and its rejects stay in work/ and the next run completes them: free space or fix the folder, then run again.")
+                }
+                try recordLoaded(path: path, runID: context.runID, pipeline: d.name, name: name, digest: try digest.value(), exportID: exportID, businessDate: businessDate?.iso,
+                                 counts: (loaded, rejects.count, counts["held"] ?? 0, counts["skipped"] ?? 0), reasons: reasons, reprocessOf: reprocessOf)
             }
-            try recordLoaded(path: path, runID: context.runID, pipeline: d.name, name: name, digest: try digest.value(), exportID: exportID, businessDate: businessDate?.iso,
-                             counts: (loaded, rejects.count, counts["held"] ?? 0, counts["skipped"] ?? 0), reasons: reasons, reprocessOf: reprocessOf)
+            logger.info("File loaded", metadata: ["stage": "load", "loaded": "\(loaded)", "rejected": "\(rejects.count)", "duration_ms": "\(Int(Date().timeIntervalSince(started) * 1000))"])
         }
-        logger.info("File loaded", metadata: ["stage": "load", "loaded": "\(loaded)", "rejected": "\(rejects.count)", "duration_ms": "\(Int(Date().timeIntervalSince(started) * 1000))"])
-        return Outcome(result: result, businessDate: businessDate)
+        guard completeLater, !context.dryRun else {
+            try complete()
+            return Outcome(result: result, businessDate: businessDate)
+        }
+        return Outcome(result: result, businessDate: businessDate, completion: complete)
     }
 
     /// Records a loaded file in the ledger, with its lineage, and archives it: after its load

@@ -113,6 +113,8 @@ public final class PipelineRunner {
             }
         }
 
+        // What is left to do of the last file loaded (`FileProcessor.Outcome.completion`).
+        var completion: (() throws -> Void)?
         for definition in definitions where selected.contains(definition.name) {
             let files = entries.compactMap { e -> (String, Bool)? in
                 if case .ready(let name, let p, let marker) = e, p.name == definition.name { (name, marker) } else { nil }
@@ -149,13 +151,21 @@ public final class PipelineRunner {
                     if marker { _ = rename(path + ".done", claimed + ".done") }
                     path = claimed
                 }
-                let outcome = try processor.process(name: name, path: path, definition: definition)
+                // The file before is completed first: a file's reject sequence reads the ledger
+                // entries of the reject files before it.
+                try completion?()
+                completion = nil
+                let outcome = try processor.process(name: name, path: path, definition: definition, completeLater: true)
+                completion = outcome.completion
                 summary.files.append(outcome.result)
                 if outcome.result.outcome == "loaded" {
                     if let bd = outcome.businessDate { lastBusinessDate = max(lastBusinessDate ?? bd, bd) }
                 }
             }
             if let postingRun, !carried.isEmpty {
+                // Held entries' reject files go in the same folders, with the same README.
+                try completion?()
+                completion = nil
                 // Held entries whose export was not loaded after all are decided now; those an
                 // export of this run held again (their hold row is this run's) were just decided.
                 let runID = context.runID
@@ -168,8 +178,13 @@ public final class PipelineRunner {
                 // connection of its own) are written while utilization is refreshed.
                 let reserved = try outbound.pending(pipeline: definition.name)
                 let files = BackgroundTask(name: "dropline-outbound") { try outbound.write(reserved) }
+                // The last file's reject XML is cut (from the whole export) while they are.
+                let completing = completion.map { c in BackgroundTask(name: "dropline-complete") { try c() } }
+                completion = nil
                 let utilization = Result { try postingRun?.refreshUtilization() ?? [] }
+                let completed = Result { try completing?.wait() }
                 summary.outputs += try files.wait()
+                try completed.get()
                 summary.outputs += try utilization.get()
                 let manifests = ManifestWriter(zone: zone, context: context, ledger: ledger)
                 if let path = try manifests.write(definition, outputs: summary.outputs.filter { $0.pipeline == definition.name }, holds: posting == nil ? nil : summary.holds, version: DroplineInfo.version) {
@@ -177,6 +192,7 @@ public final class PipelineRunner {
                 }
             }
         }
+        try completion?()
         // A finished run's folder holds only scratch; an input still in it (never, unless a move
         // went wrong unnoticed) is left for the next run's recovery, never deleted.
         if !request.dryRun, ((try? FileManager.default.contentsOfDirectory(atPath: workDir)) ?? []).allSatisfy({ !WorkRecovery.isInput($0) }) {

@@ -258,6 +258,42 @@ struct ReprocessAndStorageTests {
 
 /// A file the run may not read (permission denied) is quarantined unreadable_file and the rest
 /// loads. As root, the run is started as `nobody` so that permissions apply.
+/// A loaded file's last steps (reject files put in place, ledger entry, archive) are run after
+/// its commit; the last file's while its pipeline's outbound files and utilization are written.
+struct FileCompletionTests {
+    /// Two timesheet exports with rejected records in one run: each is complete before the run
+    /// ends, the first before the second is loaded (its reject files and ledger entry are there
+    /// for the second's), and the reject folder's README counts both.
+    @Test func everyLoadedFileOfARunIsCompleted() throws {
+        let zone = try TemporaryDropZone()
+        let night1 = TestPaths.samples + "/night-1"
+        for name in try FileManager.default.contentsOfDirectory(atPath: night1) where name.hasSuffix(".xml") {
+            try zone.drop(night1 + "/" + name)
+        }
+        // The same timesheets again under other ids: the same records rejected.
+        let second = "PSA_TIMESHEETS_PSA01_20261127_002.xml"
+        let again = try String(contentsOfFile: night1 + "/PSA_TIMESHEETS_PSA01_20261127_001.xml", encoding: .utf8)
+            .replacingOccurrences(of: "exportId=\"PSA-T-20261127-001\"", with: "exportId=\"PSA-T-20261127-002\"")
+            .replacingOccurrences(of: "id=\"TE-0000", with: "id=\"TE-0009").replacingOccurrences(of: "id=\"TS-000", with: "id=\"TS-900")
+        try zone.drop(data: Data(again.utf8), as: second)
+        let summary = try zone.run(asOf: "2026-11-28")
+        let sheets = summary.files.filter { $0.pipeline == "time_entries" }
+        #expect(sheets.map(\.name) == ["PSA_TIMESHEETS_PSA01_20261127_001.xml", second])
+        #expect(sheets.allSatisfy { $0.outcome == "loaded" && ($0.records["rejected"] ?? 0) > 0 }, "\(sheets)")
+        #expect(zone.files(in: "work").isEmpty, "\(zone.files(in: "work"))")
+        let ledger = try DatabaseQueue(path: zone.root + "/state/ledger.sqlite")
+        let rejected = zone.files(in: "rejected/time_entries")
+        for sheet in sheets {
+            #expect(zone.files(in: "archive/time_entries").contains { $0.hasSuffix("/" + sheet.name) }, "\(sheet.name)")
+            #expect(try ledger.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM processed_file WHERE name = ? AND outcome = 'loaded'", arguments: [sheet.name]) } == 1)
+            #expect(rejected.contains { $0.hasSuffix("/" + sheet.name) } && rejected.contains { $0.hasSuffix("/" + sheet.name + ".rejects.jsonl") }, "\(rejected)")
+        }
+        let readme = try #require(rejected.first { $0.hasSuffix("/README.txt") })
+        let text = try String(contentsOfFile: zone.root + "/rejected/time_entries/" + readme, encoding: .utf8)
+        #expect(sheets.allSatisfy { text.contains($0.name) }, "\(text)")
+    }
+}
+
 struct UnreadableFileTests {
     @Test func unreadableFileIsQuarantined() throws {
         let zone = try TemporaryDropZone()
