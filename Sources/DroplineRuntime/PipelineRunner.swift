@@ -113,8 +113,16 @@ public final class PipelineRunner {
             }
         }
 
-        // What is left to do of the last file loaded (`FileProcessor.Outcome.completion`).
+        // What is left to do of the last file loaded (`FileProcessor.Outcome.completion`). A file
+        // is completed before the next is loaded (its reject sequence reads the ledger entries
+        // of the reject files before it) and before held entries are decided again (their
+        // reject files go in the same folders, with the same README).
         var completion: (() throws -> Void)?
+        func completeLast() throws {
+            let last = completion
+            completion = nil
+            try last?()
+        }
         for definition in definitions where selected.contains(definition.name) {
             let files = entries.compactMap { e -> (String, Bool)? in
                 if case .ready(let name, let p, let marker) = e, p.name == definition.name { (name, marker) } else { nil }
@@ -136,6 +144,7 @@ public final class PipelineRunner {
                 try AtomicFile.write(Data(item.location.utf8), to: copy + WorkRecovery.reprocessMarker, permissions: 0o600)
                 try FileManager.default.copyItem(atPath: zone.root + "/" + item.location, toPath: copy)
                 logger.info("Reprocessing an archived file", metadata: ["stage": "reprocess", "file": "\(item.name)", "original": "\(item.location)"])
+                try completeLast()
                 let outcome = try processor.process(name: item.name, path: copy, definition: definition, reprocessOf: item.location)
                 summary.files.append(outcome.result)
             }
@@ -151,10 +160,7 @@ public final class PipelineRunner {
                     if marker { _ = rename(path + ".done", claimed + ".done") }
                     path = claimed
                 }
-                // The file before is completed first: a file's reject sequence reads the ledger
-                // entries of the reject files before it.
-                try completion?()
-                completion = nil
+                try completeLast()
                 let outcome = try processor.process(name: name, path: path, definition: definition, completeLater: true)
                 completion = outcome.completion
                 summary.files.append(outcome.result)
@@ -163,9 +169,7 @@ public final class PipelineRunner {
                 }
             }
             if let postingRun, !carried.isEmpty {
-                // Held entries' reject files go in the same folders, with the same README.
-                try completion?()
-                completion = nil
+                try completeLast()
                 // Held entries whose export was not loaded after all are decided now; those an
                 // export of this run held again (their hold row is this run's) were just decided.
                 let runID = context.runID
@@ -192,7 +196,7 @@ public final class PipelineRunner {
                 }
             }
         }
-        try completion?()
+        try completeLast()
         // A finished run's folder holds only scratch; an input still in it (never, unless a move
         // went wrong unnoticed) is left for the next run's recovery, never deleted.
         if !request.dryRun, ((try? FileManager.default.contentsOfDirectory(atPath: workDir)) ?? []).allSatisfy({ !WorkRecovery.isInput($0) }) {
