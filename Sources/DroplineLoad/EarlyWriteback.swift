@@ -12,7 +12,7 @@ import Foundation
 ///
 /// A file that does not exist (yet, or any more) is passed over; each round opens and closes the
 /// files it starts, so a file deleted meanwhile is not kept alive by it. Elsewhere than Linux it
-/// does nothing. `stop()` ends the thread; idempotent.
+/// does nothing. `stop()` ends the thread (idempotent); until then the thread keeps it alive.
 public final class EarlyWriteback: @unchecked Sendable {
     let paths: [String]
     let interval: TimeInterval
@@ -61,8 +61,6 @@ public final class EarlyWriteback: @unchecked Sendable {
         state.unlock()
         if !wasStopping { finished.wait() }
     }
-
-    deinit { stop() }
 
     /// The pages of the file at `path` in the page cache that are dirty and under writeback;
     /// nil where the kernel cannot tell (before Linux 6.5, elsewhere than Linux) or there is no
