@@ -107,7 +107,15 @@ public struct ControlSums: Sendable, Sequence {
 /// Records have a handful of fields, whose names are short strings compared by their bits, so
 /// the search is cheaper than hashing every name, and a record is one allocation, not a hash table.
 public struct FieldMap: Sendable, Equatable, Sequence, ExpressibleByDictionaryLiteral {
-    var entries: ContiguousArray<(name: String, value: Value)> = []
+    /// One field. A struct, not a `(name, value)` tuple: an array of tuples copied and destroyed
+    /// its elements through the runtime's generic tuple witnesses, an indirect call per part of
+    /// every element.
+    struct Field: Sendable {
+        var name: String
+        var value: Value
+    }
+
+    var entries: ContiguousArray<Field> = []
 
     public init() {}
 
@@ -121,14 +129,13 @@ public struct FieldMap: Sendable, Equatable, Sequence, ExpressibleByDictionaryLi
             // A string's two words first: equal words are the same string, and a field name is
             // short, so its words hold the characters themselves and two equal names nearly
             // always have equal words (no call, no reference counting). The words are read
-            // where the entry keeps its name (a tuple's first element, at its start): a copy
-            // of the name would be retained and released, for every entry compared. (A tuple's
-            // elements are laid out in order, as a struct's stored properties.)
+            // where the entry keeps its name (`Field.name`, at its offset): a copy of the name
+            // would be retained and released, for every entry compared.
             let words = Self.words(name)
-            if let base = UnsafeRawPointer(b.baseAddress) {
-                let stride = MemoryLayout<(name: String, value: Value)>.stride
+            if let base = UnsafeRawPointer(b.baseAddress), let offset = MemoryLayout<Field>.offset(of: \Field.name) {
+                let stride = MemoryLayout<Field>.stride
                 for i in b.indices {
-                    let at = base + i * stride
+                    let at = base + i * stride + offset
                     if at.load(as: UInt64.self) == words.0, at.load(fromByteOffset: 8, as: UInt64.self) == words.1 { return i }
                 }
             }
@@ -163,7 +170,7 @@ public struct FieldMap: Sendable, Equatable, Sequence, ExpressibleByDictionaryLi
     /// Adds a field the map does not have yet (the caller knows), without looking for it.
     public mutating func appendNew(_ name: String, _ value: Value) {
         assert(index(of: name) == nil, "appendNew of a field already present")
-        entries.append((name, value))
+        entries.append(Field(name: name, value: value))
     }
 
     public subscript(name: String) -> Value? {
@@ -172,7 +179,7 @@ public struct FieldMap: Sendable, Equatable, Sequence, ExpressibleByDictionaryLi
             if let i = index(of: name) {
                 if let newValue { entries[i].value = newValue } else { entries.remove(at: i) }
             } else if let newValue {
-                entries.append((name, newValue))
+                entries.append(Field(name: name, value: newValue))
             }
         }
     }
