@@ -611,12 +611,23 @@ final class TimePostingStage: TimeEntryLookup {
     // `WorkerCursor` while deciding a file), the last worker's ranges reused (a timesheet's
     // entries share their worker).
     let projects: [String: ProjectInfo]
-    /// A rate valid from one date to another.
-    typealias RateRange = (from: BusinessDate, to: BusinessDate, rate: RateInfo)
+    /// A rate valid from one date to another. Structs, not tuples, these two: a tuple found by
+    /// `first(where:)` was copied out through the runtime's generic witnesses.
+    struct RateRange {
+        var from: BusinessDate
+        var to: BusinessDate
+        var rate: RateInfo
+    }
+    /// A period from its first to its last day.
+    struct PeriodRange {
+        var from: BusinessDate
+        var to: BusinessDate
+        var info: PeriodInfo
+    }
     /// By role and region, then by project (empty: the rates for any project), in the table's
     /// order: an entry's project rate is found without passing over every other project's.
     let rates: [String: [String: [RateRange]]]
-    let periods: [(from: BusinessDate, to: BusinessDate, info: PeriodInfo)]
+    let periods: [PeriodRange]
     var lastWorker: (pernr: String, ranges: [WorkerRange])?
     var lastPostings: (entryID: String, rows: [StoredPosting])?
 
@@ -781,16 +792,16 @@ final class TimePostingStage: TimeEntryLookup {
             guard let from = BusinessDate(iso: row[3] as String), let to = BusinessDate(iso: row[4] as String),
                 let bill = DecimalText.parse(row[5] as String), let cost = DecimalText.parse(row[6] as String)
             else { continue }
-            out[(row[0] as String) + "\u{1}" + (row[1] as String), default: [:]][row[2] as String? ?? "", default: []].append((from, to, RateInfo(bill: bill, cost: cost, currency: row[7])))
+            out[(row[0] as String) + "\u{1}" + (row[1] as String), default: [:]][row[2] as String? ?? "", default: []].append(RateRange(from: from, to: to, rate: RateInfo(bill: bill, cost: cost, currency: row[7])))
         }
         return out
     }
 
-    static func loadPeriods(_ db: Database, company: String) throws -> [(from: BusinessDate, to: BusinessDate, info: PeriodInfo)] {
+    static func loadPeriods(_ db: Database, company: String) throws -> [PeriodRange] {
         guard try db.tableExists("periods") else { return [] }
         return try Row.fetchAll(db, sql: "SELECT start_date, end_date, period_id, status FROM periods WHERE company = ? ORDER BY start_date", arguments: [company]).compactMap { row in
             guard let from = BusinessDate(iso: row[0] as String), let to = BusinessDate(iso: row[1] as String) else { return nil }
-            return (from, to, PeriodInfo(id: row[2], status: row[3]))
+            return PeriodRange(from: from, to: to, info: PeriodInfo(id: row[2], status: row[3]))
         }
     }
 
