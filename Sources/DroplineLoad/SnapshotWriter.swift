@@ -171,23 +171,6 @@ public enum SnapshotWriter {
 
     /// Attribute-value escaping: markup characters and whitespace that attribute normalisation
     /// would otherwise change.
-    /// `escape` on UTF-8 bytes, appended to `out` (every escaped character is ASCII, so a byte
-    /// at a time gives the same text).
-    public static func appendEscaped(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
-        for b in bytes {
-            switch b {
-            case UInt8(ascii: "&"): out.append("&amp;")
-            case UInt8(ascii: "<"): out.append("&lt;")
-            case UInt8(ascii: ">"): out.append("&gt;")
-            case UInt8(ascii: "\""): out.append("&quot;")
-            case 0x09: out.append("&#9;")
-            case 0x0A: out.append("&#10;")
-            case 0x0D: out.append("&#13;")
-            default: out.append(b)
-            }
-        }
-    }
-
     public static func escape(_ text: String) -> String {
         var out = ""
         out.reserveCapacity(text.utf8.count)
