@@ -238,8 +238,13 @@ public enum DecimalText {
     /// The digits of `n` with a point before the last `scale` of them (`12345`, 2 -> `123.45`;
     /// `5`, 2 -> `0.05`), and a minus if `negative`.
     static func fixedText(negative: Bool, _ n: UInt64, scale: Int) -> String {
+        withFixedBytes(negative: negative, n, scale: scale) { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// `fixedText`'s bytes, handed to `body` without a string made of them.
+    public static func withFixedBytes<R>(negative: Bool, _ n: UInt64, scale: Int, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
         // At most 20 digits, a point, a sign and the zeros before the point: written backwards
-        // into a buffer, one string made from it.
+        // into a buffer on the stack.
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24 + max(0, scale)) { b in
             var i = b.count
             var v = n
@@ -258,7 +263,7 @@ public enum DecimalText {
                 i -= 1
                 b[i] = UInt8(ascii: "-")
             }
-            return String(decoding: UnsafeBufferPointer(rebasing: b[i...]), as: UTF8.self)
+            return body(UnsafeBufferPointer(rebasing: b[i...]))
         }
     }
 
@@ -300,10 +305,14 @@ public enum DecimalText {
 
     /// Fixed-point text with exactly `scale` fraction digits, `.` separator; never `-0.00`.
     public static func format(_ value: Decimal, scale: Int) -> String {
-        if let x = exact(value), let n = units(x, scale: scale) {
-            return fixedText(negative: x.negative && n != 0, n, scale: scale)
-        }
-        return foundationFormat(value, scale: scale)
+        withFormatBytes(value, scale: scale) { String(decoding: $0, as: UTF8.self) } ?? foundationFormat(value, scale: scale)
+    }
+
+    /// `format`'s bytes, handed to `body` without a string made of them; nil (and `body` not
+    /// called) when the value is not one `exact` reads, which `format` writes through Foundation.
+    public static func withFormatBytes<R>(_ value: Decimal, scale: Int, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R? {
+        guard let x = exact(value), let n = units(x, scale: scale) else { return nil }
+        return withFixedBytes(negative: x.negative && n != 0, n, scale: scale, body)
     }
 
     static func foundationFormat(_ value: Decimal, scale: Int) -> String {

@@ -159,6 +159,26 @@ public final class WriteBehind: @unchecked Sendable {
             }
         }
 
+        /// A decimal as `DecimalText.format(value, scale:)` writes it, its bytes written straight
+        /// into the row (no string made and copied for it).
+        public mutating func decimal(_ value: Decimal, scale: Int) {
+            if DecimalText.withFormatBytes(value, scale: scale, { bytes($0) }) == nil { text(DecimalText.format(value, scale: scale)) }
+        }
+
+        /// Hundredths as `DecimalText.format(hundredths:)` writes them, straight into the row.
+        public mutating func decimal(hundredths n: Int64) {
+            DecimalText.withFixedBytes(negative: n < 0, n.magnitude, scale: 2) { bytes($0) }
+        }
+
+        /// Text given as its UTF-8 bytes.
+        mutating func bytes(_ b: UnsafeBufferPointer<UInt8>) {
+            reserve(5 + b.count)
+            put(UInt8(1))
+            put(UInt32(b.count))
+            if let from = b.baseAddress { (base + count).copyMemory(from: from, byteCount: b.count) }
+            count += b.count
+        }
+
         /// A date as its ISO text (`BusinessDate.iso`), written straight into the row: no string
         /// made and copied for it.
         public mutating func date(_ value: BusinessDate?) {

@@ -347,10 +347,10 @@ final class TimePostingStage: TimeEntryLookup {
             $0.text(p.laborClass)
             $0.date(p.postingDate)
             $0.text(p.period)
-            $0.text(exact.map(DecimalText.format(hundredths:)) ?? DecimalText.format(p.hours, scale: 2))
+            if let exact { $0.decimal(hundredths: exact) } else { $0.decimal(p.hours, scale: 2) }
             $0.integer(cents)
-            $0.text(DecimalText.format(p.costAmount, scale: 2))
-            $0.text(DecimalText.format(p.billAmount, scale: 2))
+            $0.decimal(p.costAmount, scale: 2)
+            $0.decimal(p.billAmount, scale: 2)
             $0.text(p.currency)
             $0.text(p.bucket)
             $0.text(c?.pernr)
@@ -436,7 +436,30 @@ final class TimePostingStage: TimeEntryLookup {
     }
 
     /// The key of a worker's ISO week (Monday's day number) in `written`.
-    static func weekKey(_ pernr: String, _ monday: Int) -> String { "\u{1}\(monday)\u{1}" + pernr }
+    /// `"\u{1}<monday>\u{1}<pernr>"`, written byte by byte: as an interpolation it went through
+    /// `description` and two appends, twice for every worker week of a night.
+    static func weekKey(_ pernr: String, _ monday: Int) -> String {
+        guard monday >= 0 else { return "\u{1}\(monday)\u{1}" + pernr }
+        var digits = 1, v = monday
+        while v >= 10 {
+            v /= 10
+            digits += 1
+        }
+        var pernr = pernr
+        return pernr.withUTF8 { p in
+            String(unsafeUninitializedCapacity: digits + 2 + p.count) { b in
+                b[0] = 1
+                var v = monday
+                for i in stride(from: digits, through: 1, by: -1) {
+                    b[i] = UInt8(48 + v % 10)
+                    v /= 10
+                }
+                b[digits + 1] = 1
+                _ = UnsafeMutableBufferPointer(rebasing: b[(digits + 2)...]).initialize(from: p)
+                return digits + 2 + p.count
+            }
+        }
+    }
 
     /// Waits until every queued write ran: the tables are current again.
     func drainWrites() throws { try writes.drain() }

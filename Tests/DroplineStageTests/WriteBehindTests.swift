@@ -106,6 +106,46 @@ struct WriteBehindTests {
         }
     }
 
+    /// A decimal written into a row arrives as `DecimalText.format` gives it, whether or not the
+    /// value is one the fast path reads (past 64 bits it goes through Foundation), and hundredths
+    /// as `format(hundredths:)` gives them.
+    @Test func decimalsArriveAsTheirFormattedText() throws {
+        let (queue, dir) = try database()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let posix = Locale(identifier: "en_US_POSIX")
+        var values = ["0", "-0", "0.005", "-0.005", "712.5", "-1125.004", "99999999999.995", "18446744073709551616", "184467440737095516.15", "1E+3", "-0.000000000000000000001"]
+            .map { Decimal(string: $0, locale: posix)! }
+        var seed: UInt64 = 0xDEC
+        for _ in 0..<2_000 {
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            values.append(Decimal(sign: seed & 1 == 0 ? .plus : .minus, exponent: Int(seed >> 60) - 8, significand: Decimal(seed >> 20)))
+        }
+        let hundredths: [Int64] = [0, 5, -5, 750, -1250, Int64.max, Int64.min] + values.indices.map { Int64($0) * 7919 - 5_000_000 }
+        try writing(queue) { _, writes in
+            for (i, v) in values.enumerated() {
+                try writes.row(0) { row in
+                    row.text("d\(i)")
+                    row.decimal(v, scale: i % 3 * 2)
+                    row.integer(Int64(i))
+                }
+            }
+            for (i, h) in hundredths.enumerated() {
+                try writes.row(0) { row in
+                    row.text("h\(i)")
+                    row.decimal(hundredths: h)
+                    row.integer(Int64(values.count + i))
+                }
+            }
+            try writes.finish()
+        }
+        let rows = try queue.read { try Row.fetchAll($0, sql: "SELECT v, n FROM t ORDER BY n") }
+        #expect(rows.count == values.count + hundredths.count)
+        for (i, row) in rows.enumerated() {
+            let want = i < values.count ? DecimalText.format(values[i], scale: i % 3 * 2) : DecimalText.format(hundredths: hundredths[i - values.count])
+            #expect(row[0] as String? == want, "\(i)")
+        }
+    }
+
     /// A value larger than a batch's first memory (64 KiB) moves the row's bytes to a larger
     /// block mid-row; the rows before it and the values after it in the same row survive.
     @Test(arguments: [false, true]) func valuesLargerThanABatchArriveWhole(synchronous: Bool) throws {

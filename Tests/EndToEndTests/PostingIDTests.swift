@@ -18,4 +18,13 @@ struct PostingIDTests {
     func idsDroplineWouldNotMakeAreRefused(_ id: String) {
         #expect(throws: (any Error).self, "\(id)") { try TimePostingStage.number(id, of: "TE-1") }
     }
+
+    /// A worker week's key, written byte by byte, is the text it always was.
+    @Test func weekKeysAreTheirText() {
+        for pernr in ["10000001", "", "1", "Ü-7", String(repeating: "9", count: 40)] {
+            for monday in [0, 1, 9, 10, 99, 20_415, 20_416, 99_999, 1_000_000, Int.max, -1, -20_000, Int.min] {
+                #expect(TimePostingStage.weekKey(pernr, monday) == "\u{1}\(monday)\u{1}" + pernr, "\(pernr) \(monday)")
+            }
+        }
+    }
 }
