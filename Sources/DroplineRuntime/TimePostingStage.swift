@@ -649,7 +649,22 @@ final class TimePostingStage: TimeEntryLookup {
     }
     /// By role and region, then by project (empty: the rates for any project), in the table's
     /// order: an entry's project rate is found without passing over every other project's.
-    let rates: [String: [String: [RateRange]]]
+    let rates: [String: RoleRates]
+
+    /// The rates of one role and region: by project, and those for any project apart, so that
+    /// an entry's rate takes no lookup of its project when the role has no project rates, and
+    /// no second lookup (of "") when its project has none.
+    struct RoleRates {
+        let byProject: [String: [RateRange]]
+        let general: [RateRange]
+        let hasProjectRates: Bool
+
+        init(_ byProject: [String: [RateRange]]) {
+            self.byProject = byProject
+            general = byProject[""] ?? []
+            hasProjectRates = byProject.keys.contains { !$0.isEmpty }
+        }
+    }
     let periods: [PeriodRange]
     var lastWorker: (pernr: String, ranges: [WorkerRange])?
     var lastPostings: (entryID: String, rows: [StoredPosting])?
@@ -808,7 +823,7 @@ final class TimePostingStage: TimeEntryLookup {
         return out
     }
 
-    static func loadRates(_ db: Database) throws -> [String: [String: [RateRange]]] {
+    static func loadRates(_ db: Database) throws -> [String: RoleRates] {
         guard try db.tableExists("rates") else { return [:] }
         var out: [String: [String: [RateRange]]] = [:]
         for row in try Row.fetchAll(db, sql: "SELECT role, region, project_key, valid_from, valid_to, bill_rate, cost_rate, currency FROM rates") {
@@ -817,7 +832,7 @@ final class TimePostingStage: TimeEntryLookup {
             else { continue }
             out[(row[0] as String) + "\u{1}" + (row[1] as String), default: [:]][row[2] as String? ?? "", default: []].append(RateRange(from: from, to: to, rate: RateInfo(bill: bill, cost: cost, currency: row[7])))
         }
-        return out
+        return out.mapValues(RoleRates.init)
     }
 
     static func loadPeriods(_ db: Database, company: String) throws -> [PeriodRange] {
@@ -831,23 +846,23 @@ final class TimePostingStage: TimeEntryLookup {
     func project(code: String) throws -> ProjectInfo? { projects[code] }
 
     /// The rates of the last role and region asked for (a timesheet's entries share them).
-    var lastRates: (role: String, region: String, byProject: [String: [RateRange]])?
+    var lastRates: (role: String, region: String, rates: RoleRates)?
 
     func rate(role: String, region: String, project: String, on date: BusinessDate) throws -> RateInfo? {
-        let byProject: [String: [RateRange]]
+        let roleRates: RoleRates
         if let last = lastRates, last.role == role, last.region == region {
-            byProject = last.byProject
+            roleRates = last.rates
         } else {
-            byProject = rates[role + "\u{1}" + region] ?? [:]
-            lastRates = (role, region, byProject)
+            roleRates = rates[role + "\u{1}" + region] ?? RoleRates([:])
+            lastRates = (role, region, roleRates)
         }
-        return Self.rate(byProject, project: project, on: date)
+        return Self.rate(roleRates, project: project, on: date)
     }
 
     /// The first rate of `project` effective on `date`, else the first effective general one.
-    static func rate(_ byProject: [String: [RateRange]], project: String, on date: BusinessDate) -> RateInfo? {
-        if !project.isEmpty, let r = byProject[project]?.first(where: { $0.from <= date && date <= $0.to }) { return r.rate }
-        return byProject[""]?.first { $0.from <= date && date <= $0.to }?.rate
+    static func rate(_ r: RoleRates, project: String, on date: BusinessDate) -> RateInfo? {
+        if r.hasProjectRates, !project.isEmpty, let x = r.byProject[project]?.first(where: { $0.from <= date && date <= $0.to }) { return x.rate }
+        return r.general.first { $0.from <= date && date <= $0.to }?.rate
     }
 
     func period(on date: BusinessDate) throws -> PeriodInfo? {

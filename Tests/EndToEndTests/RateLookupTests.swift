@@ -32,7 +32,7 @@ struct RateLookupTests {
                         for day in stride(from: 0, to: 520, by: 7) {
                             let effective = table.filter { $0.role == role && $0.region == region && $0.from <= day && day <= $0.to }
                             let expected = effective.first { !project.isEmpty && $0.project == project } ?? effective.first { $0.project.isEmpty }
-                            let got = TimePostingStage.rate(rates[role + "\u{1}" + region] ?? [:], project: project, on: BusinessDate(dayNumber: 20_000 + day))
+                            let got = TimePostingStage.rate(rates[role + "\u{1}" + region] ?? TimePostingStage.RoleRates([:]), project: project, on: BusinessDate(dayNumber: 20_000 + day))
                             #expect(got.map { DecimalText.format($0.bill, scale: 2) } == expected?.bill, "\(role) \(region) \(project) day \(day)")
                         }
                     }
