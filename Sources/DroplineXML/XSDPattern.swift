@@ -305,6 +305,27 @@ struct XSDPattern {
             var order: [Set<Int>] = []
             var transitions: [UInt16] = []
             var accepting: [Bool] = []
+            // ASCII characters that every edge's set holds alike (or leaves out alike) step
+            // alike from any state: one of each such class is stepped, its row entry copied to
+            // the others. A class of the 128 is a handful for most patterns; stepping all 129
+            // symbols made compiling a night's schemas cost more than reading a 10 MB export.
+            var classOf = [Int](repeating: 0, count: XSDPattern.symbols)
+            var firsts: [Int] = []
+            var signatures: [[Bool]: Int] = [:]
+            let sets = states.flatMap { $0.edges.map { $0.0 } }
+            for symbol in 0..<XSDPattern.beyondASCII {
+                let signature = sets.map { contains($0, UInt8(symbol)) }
+                if let c = signatures[signature] {
+                    classOf[symbol] = c
+                } else {
+                    signatures[signature] = firsts.count
+                    classOf[symbol] = firsts.count
+                    firsts.append(symbol)
+                }
+            }
+            // Non-ASCII characters: a class of their own.
+            classOf[XSDPattern.beyondASCII] = firsts.count
+            firsts.append(XSDPattern.beyondASCII)
             let first = closure([start])
             ids[first] = 0
             order.append(first)
@@ -312,8 +333,8 @@ struct XSDPattern {
             while i < order.count {
                 let current = order[i]
                 accepting.append(current.contains(accept))
-                var row = [UInt16](repeating: XSDPattern.dead, count: XSDPattern.symbols)
-                for symbol in 0..<XSDPattern.symbols {
+                var classRow = [UInt16](repeating: XSDPattern.dead, count: firsts.count)
+                for (c, symbol) in firsts.enumerated() {
                     var next = Set<Int>()
                     var decided = true
                     for s in current {
@@ -330,21 +351,21 @@ struct XSDPattern {
                         }
                     }
                     guard decided else {
-                        row[symbol] = XSDPattern.undecided
+                        classRow[c] = XSDPattern.undecided
                         continue
                     }
                     guard !next.isEmpty else { continue }
                     let closed = closure(next)
                     if let id = ids[closed] {
-                        row[symbol] = UInt16(id)
+                        classRow[c] = UInt16(id)
                     } else {
                         guard order.count < XSDPattern.maxDFAStates else { return nil }
                         ids[closed] = order.count
-                        row[symbol] = UInt16(order.count)
+                        classRow[c] = UInt16(order.count)
                         order.append(closed)
                     }
                 }
-                transitions += row
+                transitions += classOf.map { classRow[$0] }
                 i += 1
             }
             return (transitions, accepting)
