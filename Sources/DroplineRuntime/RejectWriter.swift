@@ -77,24 +77,34 @@ final class RejectWriter {
             out.append(UInt8(ascii: "}"))
         }
 
+        /// A JSON string. The runs between characters that need escaping are copied whole:
+        /// appended byte by byte, a reject line's messages and hints cost more than the rest of it.
         static func string(_ s: String, _ out: inout [UInt8]) {
             out.append(UInt8(ascii: "\""))
-            for b in s.utf8 {
-                switch b {
-                case UInt8(ascii: "\""): out.append("\\\"")
-                case UInt8(ascii: "\\"): out.append("\\\\")
-                case 0x0A: out.append("\\n")
-                case 0x0D: out.append("\\r")
-                case 0x09: out.append("\\t")
-                case 0x08: out.append("\\b")
-                case 0x0C: out.append("\\f")
-                case 0..<0x20:
-                    out.append("\\u00")
-                    let hex: StaticString = "0123456789abcdef"
-                    out.append(hex.utf8Start[Int(b >> 4)])
-                    out.append(hex.utf8Start[Int(b & 15)])
-                default: out.append(b)
+            var s = s
+            s.withUTF8 { u in
+                var start = 0
+                for i in u.indices {
+                    let b = u[i]
+                    guard b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") else { continue }
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: u[start..<i]))
+                    start = i + 1
+                    switch b {
+                    case UInt8(ascii: "\""): out.append("\\\"")
+                    case UInt8(ascii: "\\"): out.append("\\\\")
+                    case 0x0A: out.append("\\n")
+                    case 0x0D: out.append("\\r")
+                    case 0x09: out.append("\\t")
+                    case 0x08: out.append("\\b")
+                    case 0x0C: out.append("\\f")
+                    default:
+                        out.append("\\u00")
+                        let hex: StaticString = "0123456789abcdef"
+                        out.append(hex.utf8Start[Int(b >> 4)])
+                        out.append(hex.utf8Start[Int(b & 15)])
+                    }
                 }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: u[start...]))
             }
             out.append(UInt8(ascii: "\""))
         }
