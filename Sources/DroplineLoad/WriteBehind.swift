@@ -150,13 +150,7 @@ public final class WriteBehind: @unchecked Sendable {
         @inlinable
         public mutating func text(_ value: String?) {
             guard var value else { return null() }
-            value.withUTF8 { utf8 in
-                reserve(5 + utf8.count)
-                put(UInt8(1))
-                put(UInt32(utf8.count))
-                if let from = utf8.baseAddress { (base + count).copyMemory(from: from, byteCount: utf8.count) }
-                count += utf8.count
-            }
+            value.withUTF8 { bytes($0) }
         }
 
         /// A decimal as `DecimalText.format(value, scale:)` writes it, its bytes written straight
@@ -171,6 +165,7 @@ public final class WriteBehind: @unchecked Sendable {
         }
 
         /// Text given as its UTF-8 bytes.
+        @inlinable
         mutating func bytes(_ b: UnsafeBufferPointer<UInt8>) {
             reserve(5 + b.count)
             put(UInt8(1))
