@@ -242,7 +242,7 @@ public enum DecimalText {
     }
 
     /// `fixedText`'s bytes, handed to `body` without a string made of them.
-    public static func withFixedBytes<R>(negative: Bool, _ n: UInt64, scale: Int, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+    static func withFixedBytes<R>(negative: Bool, _ n: UInt64, scale: Int, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
         // At most 20 digits, a point, a sign and the zeros before the point: written backwards
         // into a buffer on the stack.
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24 + max(0, scale)) { b in
@@ -337,7 +337,12 @@ public enum DecimalText {
     }
 
     /// Text with two decimals of a count of hundredths (`-1250` -> `-12.50`).
-    public static func format(hundredths n: Int64) -> String { fixedText(negative: n < 0, n.magnitude, scale: 2) }
+    public static func format(hundredths n: Int64) -> String { withFormatBytes(hundredths: n) { String(decoding: $0, as: UTF8.self) } }
+
+    /// `format(hundredths:)`'s bytes, handed to `body` without a string made of them.
+    public static func withFormatBytes<R>(hundredths n: Int64, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        withFixedBytes(negative: n < 0, n.magnitude, scale: 2, body)
+    }
 
     /// `canonical` of a count of hundredths (`750` -> `7.5`, `800` -> `8`, `-5` -> `-0.05`).
     public static func canonical(hundredths n: Int64) -> String {

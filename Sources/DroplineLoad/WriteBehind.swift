@@ -161,7 +161,7 @@ public final class WriteBehind: @unchecked Sendable {
 
         /// Hundredths as `DecimalText.format(hundredths:)` writes them, straight into the row.
         public mutating func decimal(hundredths n: Int64) {
-            DecimalText.withFixedBytes(negative: n < 0, n.magnitude, scale: 2) { bytes($0) }
+            DecimalText.withFormatBytes(hundredths: n) { bytes($0) }
         }
 
         /// Text given as its UTF-8 bytes.
