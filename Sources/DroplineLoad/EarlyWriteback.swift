@@ -20,7 +20,8 @@ public final class EarlyWriteback: @unchecked Sendable {
     let state = NSCondition()
     var stopping = false
     let finished = DispatchSemaphore(value: 0)
-    /// Files whose writing was started, all rounds together (for tests).
+    /// Files whose writing was started, all rounds together (for tests; read it after `stop()`,
+    /// which orders the thread's writes before the read).
     public private(set) var started = 0
 
     public init(paths: [String], every interval: TimeInterval = 0.25) {

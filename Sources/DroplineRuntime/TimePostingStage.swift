@@ -634,19 +634,18 @@ final class TimePostingStage: TimeEntryLookup {
     // `WorkerCursor` while deciding a file), the last worker's ranges reused (a timesheet's
     // entries share their worker).
     let projects: [String: ProjectInfo]
-    /// A rate valid from one date to another. Structs, not tuples, these two: a tuple found by
-    /// `first(where:)` was copied out through the runtime's generic witnesses.
-    struct RateRange {
+    /// A value that holds from one date to another, both included: a rate, a period. A struct,
+    /// not a tuple: a tuple found by `first(where:)` was copied out through the runtime's
+    /// generic witnesses.
+    struct Dated<Value> {
         var from: BusinessDate
         var to: BusinessDate
-        var rate: RateInfo
+        var value: Value
+
+        func covers(_ d: BusinessDate) -> Bool { from <= d && d <= to }
     }
-    /// A period from its first to its last day.
-    struct PeriodRange {
-        var from: BusinessDate
-        var to: BusinessDate
-        var info: PeriodInfo
-    }
+    typealias RateRange = Dated<RateInfo>
+    typealias PeriodRange = Dated<PeriodInfo>
     /// By role and region, then by project (empty: the rates for any project), in the table's
     /// order: an entry's project rate is found without passing over every other project's.
     let rates: [String: RoleRates]
@@ -830,7 +829,7 @@ final class TimePostingStage: TimeEntryLookup {
             guard let from = BusinessDate(iso: row[3] as String), let to = BusinessDate(iso: row[4] as String),
                 let bill = DecimalText.parse(row[5] as String), let cost = DecimalText.parse(row[6] as String)
             else { continue }
-            out[(row[0] as String) + "\u{1}" + (row[1] as String), default: [:]][row[2] as String? ?? "", default: []].append(RateRange(from: from, to: to, rate: RateInfo(bill: bill, cost: cost, currency: row[7])))
+            out[(row[0] as String) + "\u{1}" + (row[1] as String), default: [:]][row[2] as String? ?? "", default: []].append(RateRange(from: from, to: to, value: RateInfo(bill: bill, cost: cost, currency: row[7])))
         }
         return out.mapValues(RoleRates.init)
     }
@@ -839,7 +838,7 @@ final class TimePostingStage: TimeEntryLookup {
         guard try db.tableExists("periods") else { return [] }
         return try Row.fetchAll(db, sql: "SELECT start_date, end_date, period_id, status FROM periods WHERE company = ? ORDER BY start_date", arguments: [company]).compactMap { row in
             guard let from = BusinessDate(iso: row[0] as String), let to = BusinessDate(iso: row[1] as String) else { return nil }
-            return PeriodRange(from: from, to: to, info: PeriodInfo(id: row[2], status: row[3]))
+            return PeriodRange(from: from, to: to, value: PeriodInfo(id: row[2], status: row[3]))
         }
     }
 
@@ -861,12 +860,12 @@ final class TimePostingStage: TimeEntryLookup {
 
     /// The first rate of `project` effective on `date`, else the first effective general one.
     static func rate(_ r: RoleRates, project: String, on date: BusinessDate) -> RateInfo? {
-        if r.hasProjectRates, !project.isEmpty, let x = r.byProject[project]?.first(where: { $0.from <= date && date <= $0.to }) { return x.rate }
-        return r.general.first { $0.from <= date && date <= $0.to }?.rate
+        if r.hasProjectRates, !project.isEmpty, let x = r.byProject[project]?.first(where: { $0.covers(date) }) { return x.value }
+        return r.general.first { $0.covers(date) }?.value
     }
 
     func period(on date: BusinessDate) throws -> PeriodInfo? {
-        periods.first { $0.from <= date && date <= $0.to }?.info
+        periods.first { $0.covers(date) }?.value
     }
 
     func category(_ name: String) -> CategoryInfo? {
