@@ -123,14 +123,27 @@ final class FileProcessor {
                     return Prepared(transformed: t, draft: t.type == entryType ? TimePostingStage.draft(of: t) : nil)
                 }
                 func handle(_ extracted: DroplineCore.Record, _ prepared: Prepared) throws {
+                    // The record after its transforms, unless it had a fault before them (its
+                    // parent's, schema or cast: not evaluated further). Passed on as an argument:
+                    // bound to a local, it was a copy of the record (every part retained and
+                    // released again) for every record.
+                    if extracted.issues.isEmpty, let transformed = prepared.transformed, parentIssues(of: extracted) == nil {
+                        try handle(extracted, prepared, transformed: transformed)
+                    } else {
+                        try handle(extracted, prepared, transformed: extracted)
+                    }
+                }
+                /// The faults of the record's parent, if it was rejected. What the definition says
+                /// of the record's type is looked up once per run of records of one type (no
+                /// hashing of the type name per record).
+                func parentIssues(of extracted: DroplineCore.Record) -> [RecordIssue]? {
+                    if extracted.type != facts.type { facts = TypeFacts(extracted.type, parents: parents, hasChildren: hasChildren, containers: containers) }
+                    return facts.parent.flatMap { rejectedParents[$0] }
+                }
+                func handle(_ extracted: DroplineCore.Record, _ prepared: Prepared, transformed record: DroplineCore.Record) throws {
                     var issues: [RecordIssue] = []
                     var outcome = RecordOutcome.loaded
-                    // What the definition says of the record's type, looked up once per run of
-                    // records of one type (no hashing of the type name per record).
-                    if extracted.type != facts.type { facts = TypeFacts(extracted.type, parents: parents, hasChildren: hasChildren, containers: containers) }
-                    let parentIssues = facts.parent.flatMap { rejectedParents[$0] }
-                    // Faults before the transforms (its parent's, schema or cast): not evaluated further.
-                    let record = parentIssues == nil && extracted.issues.isEmpty ? prepared.transformed ?? extracted : extracted
+                    let parentIssues = parentIssues(of: extracted)
                     if let parentIssues {
                         issues = parentIssues
                     } else if !extracted.issues.isEmpty {
