@@ -63,15 +63,11 @@ public struct TimeEntryRules: Sendable {
         }
         // 11: for a correction the reversal's date counts too.
         let period = try lookup.period(on: c.date)
-        var periodCodes = [Self.periodCode(period)]
+        var periodCode = Self.periodCode(period)
         if let current, current.posting.postingDate != c.date {
-            periodCodes.append(Self.periodCode(try lookup.period(on: current.posting.postingDate)))
+            periodCode = Self.stricter(periodCode, Self.periodCode(try lookup.period(on: current.posting.postingDate)))
         }
-        if let hard = periodCodes.compactMap({ $0 }).first(where: { $0 != .periodClosing }) {
-            failed.append(hard)
-        } else if periodCodes.contains(.periodClosing) {
-            failed.append(.periodClosing)
-        }
+        if let periodCode { failed.append(periodCode) }
         // 12
         if hoursOK, let hoursCents {
             var posted = try lookup.postedHundredths(pernr: c.pernr, on: c.date)
@@ -109,6 +105,14 @@ public struct TimeEntryRules: Sendable {
     static func amount(_ hours: Decimal, _ hoursCents: Int64?, _ rate: Decimal, _ rateExact: DecimalText.Exact?) -> Decimal {
         if let hoursCents, let rateExact, let product = DecimalText.product(hundredths: hoursCents, rateExact, scale: 2) { return product }
         return DecimalText.roundHalfUp(hours * rate, scale: 2)
+    }
+
+    /// Of the codes of two dates' periods (nil: open), the first that is not `periodClosing`,
+    /// else `periodClosing` if either is (a closing period holds, a closed or unknown one rejects).
+    static func stricter(_ a: ReasonCode?, _ b: ReasonCode?) -> ReasonCode? {
+        if let a, a != .periodClosing { return a }
+        if let b, b != .periodClosing { return b }
+        return a ?? b
     }
 
     static func periodCode(_ p: PeriodInfo?) -> ReasonCode? {
