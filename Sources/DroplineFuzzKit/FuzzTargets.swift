@@ -5,10 +5,11 @@ import Foundation
 
 /// What the fuzzer drives, also replayed by the tests on the regression corpus: the streaming
 /// XML extractor with the shipped time-entry definition and schema (nested records, sums), the
-/// streaming read of the entries' ids that finds held entries an export carries again, and the
-/// pipeline definition loader. Every input must end in a result or a clean error. The first
-/// byte chooses: odd, the loader; 0 mod 4, the extractor with the schema; 2 mod 4, without it,
-/// and 6 mod 8 then the entry ids as well.
+/// streaming read of the entries' ids that finds held entries an export carries again, the dry
+/// run's byte scan for repeated ids (`RepeatedValueScan`), and the pipeline definition loader.
+/// Every input must end in a result or a clean error. The first byte chooses: odd, the loader;
+/// 0 mod 4, the extractor with the schema; 2 mod 4, without it, and 6 mod 8 then both reads of
+/// the entry ids as well.
 public enum FuzzTargets {
     /// The time-entry definition, its schema, and the stem of the input file's path.
     nonisolated(unsafe) static var prepared: (XMLExtractDefinition, XMLSchema?, String)?
@@ -37,6 +38,7 @@ public enum FuzzTargets {
             _ = try? extractor.run(path: path, header: { _ in }, record: { _ in })
             if selector % 8 == 6, let entry = extract.records.first(where: { $0.name == "entry" }) {
                 try? XMLAttributeScan.forEachElement(inFileAt: path, at: entry.path.map { XMLName(namespace: $0.namespace, local: $0.local) }, attribute: XMLName(namespace: nil, local: "id")) { _ in }
+                _ = RepeatedValueScan.candidates(files: [path], element: "Entry", attribute: "id", expectedValues: 1024)
             }
         } else {
             _ = try? PipelineLoader().load(file: path)
