@@ -19,6 +19,9 @@ final class FileProcessor {
     var schemas: [String: XMLSchema] = [:]
     /// Digests already computed this run (by file name), used once.
     var knownDigests: [String: (hex: String, bytes: Int64)] = [:]
+    /// In a dry run, the entries whose postings are kept (`TimePostingRun.repeatedEntries`) while
+    /// the time pipeline's files are processed; nil keeps every posting.
+    var repeatedEntries: Set<String>?
 
     init(zone: DropZone, settings: ZoneSettings, context: RunContext, ledger: Ledger, warehouse: DatabaseQueue) {
         self.zone = zone
@@ -104,7 +107,8 @@ final class FileProcessor {
             try warehouse.unitOfWork(dryRun: context.dryRun, spool: context.laborSpool) { db in
                 try WarehouseSession.ensureSchema(db, for: d)
                 let session = WarehouseSession(db: db, runID: context.runID)
-                let stage = try posting.map { try TimePostingStage(db: db, load: $0, settings: settings, runID: context.runID, runDate: context.runDate, audit: !context.dryRun, writeBehind: true, expectedEntries: Int(digest.bytes / 100), spool: context.laborSpool) }
+                let stage = try posting.map { try TimePostingStage(db: db, load: $0, settings: settings, runID: context.runID, runDate: context.runDate, audit: !context.dryRun, writeBehind: true, expectedEntries: Int(digest.bytes / 100), spool: context.laborSpool,
+                                                                  keepingPostingsOf: context.dryRun ? repeatedEntries : nil) }
                 defer { stage?.close() }
                 if let stage { session.beforeAccess = { try stage.drainWrites() } }
                 let validator = RecordValidator(rules: d.validations, lookup: session)

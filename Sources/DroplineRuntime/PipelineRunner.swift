@@ -135,6 +135,10 @@ public final class PipelineRunner {
                 carried = try postingRun.carriedAgain(in: files.map { zone.inbox + "/" + $0.0 }, digests: &processor.knownDigests)
                 summary.holds = try postingRun.reevaluateHolds(where: { !carried.contains($0.entry.entryID) }, label: "HELD")
             }
+            // A dry run keeps the postings of the entries that may come twice in its exports,
+            // no others (archived files reprocessed are not read for it: every posting then).
+            processor.repeatedEntries = request.dryRun && reprocess.allSatisfy({ $0.pipeline != definition.name }) ? postingRun?.repeatedEntries(in: files.map { zone.inbox + "/" + $0.0 }) : nil
+            defer { processor.repeatedEntries = nil }
             for item in reprocess where item.pipeline == definition.name {
                 // A copy: archived originals are never modified.
                 try DropZone.makePrivateFolder(workDir)

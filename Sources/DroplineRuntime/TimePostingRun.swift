@@ -2,6 +2,7 @@ import DroplineCore
 import DroplineExtract
 import DroplineLoad
 import DroplineProfessionalServices
+import DroplineTransform
 import DroplineXML
 import Foundation
 import GRDB
@@ -18,6 +19,21 @@ struct TimePostingRun {
     let warehouse: DatabaseQueue
     let definition: PipelineDefinition
     let load: TimePostingLoad
+
+    /// For a dry run: the keys (`RepeatedValueScan.key`) of the entry ids that may occur more
+    /// than once among the exports at `paths`, read from their bytes; nil (keep every posting)
+    /// when that read cannot be sure of them: an entry id that is not a plain attribute of the
+    /// entry, a transform of the entry record (which might make two ids one), or a file the
+    /// scan gives up on. Only the postings of these entries are kept in a dry run: no other
+    /// entry of it can look one up.
+    func repeatedEntries(in paths: [String]) -> Set<String>? {
+        guard let rec = definition.record(named: load.record), let element = rec.path.last, let idField = rec.fields.first(where: { $0.name == "entry_id" }),
+            idField.path.steps.count == 1, case .attribute(let attribute) = idField.path.steps[0],
+            !RecordTransformer(transforms: definition.transforms).changes(load.record)
+        else { return nil }
+        let bytes = paths.reduce(0) { $0 + Int(FileDigest.size(of: $1) ?? 0) }
+        return RepeatedValueScan.candidates(files: paths, element: element.local, attribute: attribute.local, expectedValues: bytes / 100)
+    }
 
     /// Held entry ids that the given exports carry again: they are decided from the export
     /// (superseded), so their re-evaluation waits until the exports were processed.

@@ -1,6 +1,7 @@
 import DroplineCore
 import DroplineLoad
 import DroplineProfessionalServices
+import DroplineXML
 import Foundation
 import GRDB
 
@@ -111,16 +112,25 @@ final class TimePostingStage: TimeEntryLookup {
 
     /// False in a dry run: the write-only audit rows (evaluations, latest outcomes, timesheet
     /// statuses) are not written at all, since the transaction is rolled back. Postings and
-    /// holds still are: later entries of the same run read them.
+    /// holds still are: later entries of the same run read them (postings only of the entries
+    /// the run's exports may give more than once: `kept`).
     let audit: Bool
+
+    /// A dry run's entries (keys of `RepeatedValueScan`) whose postings are written: the others
+    /// occur once in the run, and nothing reads their postings back (which were a fifth of a
+    /// dry run's work: `bench/instructions 10 --dry-run`). Nil: every posting.
+    let kept: Set<String>?
 
     /// `expectedEntries` sizes `written`. `writeBehind`: writes on a second thread (deciding a
     /// file), and in a real run lookups on a second connection; without it everything runs on the
     /// caller's thread (re-evaluating holds reads them in pages between the writes, so it would
     /// only wait for the writer). `spool`: told of every posting written (`LaborSpool`).
-    init(db: Database, load: TimePostingLoad, settings: ZoneSettings, runID: String, runDate: BusinessDate, audit: Bool = true, writeBehind: Bool = false, expectedEntries: Int = 0, spool: LaborSpool? = nil) throws {
+    init(db: Database, load: TimePostingLoad, settings: ZoneSettings, runID: String, runDate: BusinessDate, audit: Bool = true, writeBehind: Bool = false, expectedEntries: Int = 0, spool: LaborSpool? = nil,
+         keepingPostingsOf kept: Set<String>? = nil) throws {
+        precondition(kept == nil || !audit, "only a dry run leaves postings out")
         self.db = db
         self.audit = audit
+        self.kept = kept
         let hasWorkers = try db.tableExists("workers")
         // Deciding a file, worker ranges come through `workers` instead.
         mainReads = try ReadStatements({ try RawStatement(db, $0) }, hasWorkers: hasWorkers && !writeBehind)
@@ -337,6 +347,7 @@ final class TimePostingStage: TimeEntryLookup {
         let exact = c.map(\.exactHundredths) ?? DecimalText.exactHundredths(p.hours)
         let cents = exact ?? DecimalText.hundredths(p.hours)
         let n = Int64(p.number), reverses = p.reversesNumber.map(Int64.init)
+        if let kept, !kept.contains(RepeatedValueScan.key(p.ref)) { return try added(p, cents: cents, reverses: reverses) }
         let origin = try origin(entry.exportID)
         try write(.postingInsert, key: p.ref) {
             $0.text(p.ref)
@@ -362,6 +373,12 @@ final class TimePostingStage: TimeEntryLookup {
             $0.integer(evaluation)
             $0.text(entry.timesheetID)
         }
+        try added(p, cents: cents, reverses: reverses)
+    }
+
+    /// What follows from a posting beside its row: the worker's posted hours by day and week,
+    /// the week due for utilization, the reversed posting marked.
+    func added(_ p: Posting, cents: Int64, reverses: Int64?) throws {
         if postedWeek?.pernr == p.pernr, let i = postedWeek?.index(of: p.postingDate) { postedWeek?.cents[i] += cents }
         for w in earlierWeeks.indices where earlierWeeks[w].pernr == p.pernr {
             if let i = earlierWeeks[w].index(of: p.postingDate) { earlierWeeks[w].cents[i] += cents }
@@ -374,7 +391,7 @@ final class TimePostingStage: TimeEntryLookup {
             try write(.weekDue, monday.iso)
         }
         if let reverses {
-            try write(.postingReversed, key: p.ref, n, p.ref, reverses)
+            try write(.postingReversed, key: p.ref, Int64(p.number), p.ref, reverses)
         }
     }
 

@@ -339,6 +339,32 @@ struct TimeEntryRulesTests {
         #expect(hours == ["TE-00000012 8.00", "TE-00000012 -8.00", "TE-00000012 20.00", "TE-00000099 14.00", "TE-00000099 -14.00", "TE-00000099 16.00"])
     }
 
+    /// Entries given again in a later export of the same run: the same (already posted), other
+    /// hours (a correction) and more hours on a day the first export filled. A dry run keeps only
+    /// the postings of entries its exports give more than once (`RepeatedValueScan`), and decides
+    /// every entry as the run does.
+    @Test func aDryRunDecidesEntriesGivenAgainInALaterExportAsTheRunDoes() throws {
+        func entry(_ id: Int, _ date: String, _ hours: String) -> String {
+            "<Entry id=\"TE-\(String(format: "%08d", id))\" date=\"\(date)\" project=\"PRJ-10042\" hours=\"\(hours)\" category=\"billable\"/>"
+        }
+        var outcomes: [[String]] = []
+        for dryRun in [true, false] {
+            let zone = try afterRunOne()
+            try zone.drop(data: Self.sheet("081", id: "TS-0000081", [entry(801, "2026-11-24", "8.00"), entry(802, "2026-11-25", "6.00"), entry(803, "2026-11-26", "5.00")], totalHours: "19.00"),
+                          as: "PSA_TIMESHEETS_PSA01_20261127_081.xml")
+            try zone.drop(data: Self.sheet("082", id: "TS-0000082", [entry(801, "2026-11-24", "8.00"), entry(802, "2026-11-25", "7.00"), entry(804, "2026-11-26", "20.00")], totalHours: "35.00"),
+                          as: "PSA_TIMESHEETS_PSA01_20261127_082.xml")
+            let summary = try zone.run(asOf: "2026-11-28", at: "2026-11-28T03:00:00Z", dryRun: dryRun)
+            outcomes.append(summary.files.map { "\($0.name.suffix(7)) \($0.outcome) \($0.records.sorted { $0.key < $1.key }) \($0.reasons.sorted { $0.key < $1.key })" })
+        }
+        #expect(outcomes[0] == outcomes[1])
+        // 801 already posted, 802 corrected (posted), 804 over 24 hours with 803's 5.00.
+        #expect(outcomes[1] == [
+            #"081.xml loaded [(key: "held", value: 0), (key: "loaded", value: 3), (key: "rejected", value: 0), (key: "skipped", value: 0)] []"#,
+            #"082.xml loaded [(key: "held", value: 0), (key: "loaded", value: 1), (key: "rejected", value: 1), (key: "skipped", value: 1)] [(key: "day_over_24", value: 1)]"#,
+        ])
+    }
+
     /// One file whose entries depend on earlier entries of the same file: a duplicate, a
     /// correction, the daily 24 hours across two timesheets, and a held entry held again. A real
     /// run decides them while their writes are still queued (or long written: a thousand
