@@ -54,9 +54,13 @@ public struct KeyFilter: Sendable {
 
     /// `kind` keeps apart keys of different things with the same text (an entry's postings and
     /// its hold row, say): a key inserted with one kind is not thereby in the set with another.
-    public mutating func insert(_ key: String, kind: UInt64 = 0) {
+    /// Returns whether the set may have held the key already (`mayContain` before the insert).
+    @discardableResult
+    public mutating func insert(_ key: String, kind: UInt64 = 0) -> Bool {
         let (i, bits) = probe(key, kind: kind)
-        words[i] |= bits
+        let before = words[i]
+        words[i] = before | bits
+        return before & bits == bits
     }
 
     /// False only for a key never inserted with that `kind`.

@@ -26,7 +26,7 @@ public enum RepeatedValueScan {
         for file in files {
             let read = scan(file: file, element: element, attribute: attribute) { value in
                 let key = key(value, into: &scratch)
-                if seen.mayContain(key) { candidates.insert(key) } else { seen.insert(key) }
+                if seen.insert(key) { candidates.insert(key) }
             }
             guard read, candidates.count <= maxCandidates else { return nil }
         }
@@ -199,18 +199,25 @@ public enum RepeatedValueScan {
     /// values of its `attribute`; nil when it does not end within `b`, -1 when it cannot be read.
     static func startTag(_ b: UnsafeBufferPointer<UInt8>, at lt: Int, element: [UInt8], attribute: [UInt8], _ body: (UnsafeBufferPointer<UInt8>) -> Void) -> Int? {
         let n = b.count
+        // The bytes that end a name (whitespace, `>`, `/`, `=`), all below 64: one bit each.
+        let stops: UInt64 = 1 << 0x20 | 1 << 0x09 | 1 << 0x0A | 1 << 0x0D | 1 << 0x3E | 1 << 0x2F | 1 << 0x3D
         func nameEnd(_ from: Int) -> Int? {
             var k = from
             while k < n {
                 let c = b[k]
-                if isSpace(c) || c == UInt8(ascii: ">") || c == UInt8(ascii: "/") || c == UInt8(ascii: "=") { return k }
+                if c < 64, stops >> c & 1 == 1 { return k }
                 k += 1
             }
             return nil
         }
+        /// Whether the name in `name` is `wanted`, or ends with `:` and `wanted`.
         func isLocal(_ name: Range<Int>, _ wanted: [UInt8]) -> Bool {
-            let colon = b[name].lastIndex(of: UInt8(ascii: ":")).map { $0 + 1 } ?? name.lowerBound
-            return b[colon..<name.upperBound].elementsEqual(wanted)
+            let m = wanted.count
+            guard name.count >= m, name.count == m || b[name.upperBound - m - 1] == UInt8(ascii: ":") else { return false }
+            return wanted.withUnsafeBufferPointer { w in
+                for x in 0..<m where b[name.upperBound - m + x] != w[x] { return false }
+                return true
+            }
         }
         guard let end = nameEnd(lt + 1) else { return nil }
         guard end > lt + 1 else { return -1 }

@@ -1,5 +1,6 @@
 import DroplineCore
 @testable import DroplineLoad
+import DroplineTesting
 import Foundation
 import GRDB
 import Testing
@@ -309,6 +310,18 @@ struct WriteBehindTests {
         var small = KeyFilter(expectedKeys: 10)
         for i in 0..<50_000 { small.insert("k\(i)") }
         #expect((0..<50_000).allSatisfy { small.mayContain("k\($0)") })
+    }
+
+    /// `insert` answers what `mayContain` would have just before it.
+    @Test func keyFilterInsertTellsWhetherTheKeyMayHaveBeenThere() {
+        var filter = KeyFilter(expectedKeys: 10_000)
+        var g = SeededGenerator(seed: 12)
+        for _ in 0..<40_000 {
+            let key = "TE-\(Int.random(in: 0..<20_000, using: &g))"
+            let before = filter.mayContain(key)
+            #expect(filter.insert(key) == before)
+            #expect(filter.mayContain(key))
+        }
     }
 
     /// A key inserted as one kind is found as that kind, and as another only by chance (the two
