@@ -18,7 +18,9 @@ import Foundation
 /// ASCII, a tag or comment longer than `maxConstruct`, a tag it cannot read, more than
 /// `maxCandidates` candidates.
 public enum RepeatedValueScan {
-    public static func candidates(files: [String], element: String, attribute: String, expectedValues: Int, maxCandidates: Int = 1 << 20) -> Set<String>? {
+    /// `maxCandidates` bounds the memory the answer takes (a few MB at the default, with the
+    /// filter's 16 MiB at most); more candidates than that is no answer.
+    public static func candidates(files: [String], element: String, attribute: String, expectedValues: Int, maxCandidates: Int = 1 << 18) -> Set<String>? {
         var seen = KeyFilter(expectedKeys: expectedValues)
         var candidates = Set<String>()
         var scratch: [UInt8] = []
@@ -49,7 +51,11 @@ public enum RepeatedValueScan {
         var i = 0
         while i < raw.count {
             let b = raw[i]
-            guard b == UInt8(ascii: "&"), let end = raw[i...].firstIndex(of: UInt8(ascii: ";")), let scalar = reference(UnsafeBufferPointer(rebasing: raw[(i + 1)..<end])) else {
+            // A reference's name: letters, digits and `#`, up to its `;` (looked for no further,
+            // so that no byte is read twice: a value of `&`s only is read once).
+            var end = i + 1
+            while b == UInt8(ascii: "&"), end < raw.count, isReferenceByte(raw[end]) { end += 1 }
+            guard b == UInt8(ascii: "&"), end < raw.count, raw[end] == UInt8(ascii: ";"), let scalar = reference(UnsafeBufferPointer(rebasing: raw[(i + 1)..<end])) else {
                 if !isSpace(b) { out.append(b) }
                 i += 1
                 continue
@@ -58,6 +64,10 @@ public enum RepeatedValueScan {
             i = end + 1
         }
         return String(decoding: out, as: UTF8.self)
+    }
+
+    static func isReferenceByte(_ b: UInt8) -> Bool {
+        (b >= UInt8(ascii: "a") && b <= UInt8(ascii: "z")) || (b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z")) || (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9")) || b == UInt8(ascii: "#")
     }
 
     /// The character of a reference's name (between `&` and `;`), if XML defines it without a DTD.

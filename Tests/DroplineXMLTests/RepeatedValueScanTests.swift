@@ -140,6 +140,14 @@ struct RepeatedValueScanTests {
         #expect(RepeatedValueScan.key(" TE-2\t") == "TE-2")
     }
 
+    /// Each byte of a value is read once: a value of a million `&` (or of one `&` and a million
+    /// digits) is read as fast as any other (reading up to a `;` from each `&` took hours).
+    @Test func aValueOfAmpersandsIsReadOnce() throws {
+        let path = try Self.write(Self.plain([String(repeating: "&", count: 1 << 20), "&#" + String(repeating: "0", count: 1 << 20) + "65;", "A"]))
+        defer { unlink(path) }
+        #expect(try Self.candidates([path]) == ["A"])
+    }
+
     @Test func aTagInACommentDoesNotHideTheNextOne() throws {
         let text = """
             <?xml version="1.0"?>
