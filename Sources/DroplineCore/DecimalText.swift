@@ -359,17 +359,21 @@ public enum DecimalText {
     }
 }
 
+extension UInt8 {
+    /// XML's white space (the `S` of its grammar): space, tab, line feed, carriage return.
+    @inlinable public var isXMLSpace: Bool { self == 0x20 || self == 0x09 || self == 0x0A || self == 0x0D }
+}
+
 extension String {
     /// Without leading and trailing XML white space (space, tab, CR, LF): the collapse XML Schema
     /// applies to dates, decimals and counts. Works on UTF-8 bytes; no Foundation bridging.
     public var xmlTrimmed: Substring {
-        func space(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D }
         let u = utf8
         // Nothing to trim, the usual case: the whole, without walking indices (half the time).
-        guard let first = u.first, let last = u.last, !space(first), !space(last) else {
+        guard let first = u.first, let last = u.last, !first.isXMLSpace, !last.isXMLSpace else {
             var start = u.startIndex, end = u.endIndex
-            while start < end, space(u[start]) { start = u.index(after: start) }
-            while end > start, space(u[u.index(before: end)]) { end = u.index(before: end) }
+            while start < end, u[start].isXMLSpace { start = u.index(after: start) }
+            while end > start, u[u.index(before: end)].isXMLSpace { end = u.index(before: end) }
             return self[start..<end]
         }
         return Substring(self)

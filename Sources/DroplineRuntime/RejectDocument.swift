@@ -334,8 +334,6 @@ struct ByteScanner {
     /// start or end tag was read: deeper names are not collected.
     var lastName: [UInt8] = []
 
-    static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D }
-
     /// The index from `i` (below `n`) of the next byte `feed` must see, or `n`: in text the next
     /// '<', inside a quoted attribute value the closing quote, in a start tag past its name its
     /// '>' (quoted values passed over whole, a quote left open at `n` kept in `quote`), in an end
@@ -392,10 +390,10 @@ struct ByteScanner {
             if closing { j += 1 }
             if j + name.count < n, memcmp(base + j, name, name.count) == 0 {
                 let after = base[j + name.count]
-                if isSpace(after) || after == UInt8(ascii: ">") || after == UInt8(ascii: "/") {
+                if after.isXMLSpace || after == UInt8(ascii: ">") || after == UInt8(ascii: "/") {
                     guard closing else { return nil }
                     var e = j + name.count
-                    while e < n, isSpace(base[e]) { e += 1 }
+                    while e < n, base[e].isXMLSpace { e += 1 }
                     return e < n && base[e] == UInt8(ascii: ">") ? e : nil
                 }
             }
@@ -460,7 +458,7 @@ struct ByteScanner {
                 return .none
             }
             if collectingName {
-                if Self.isSpace(b) || b == UInt8(ascii: "/") || b == UInt8(ascii: ">") {
+                if b.isXMLSpace || b == UInt8(ascii: "/") || b == UInt8(ascii: ">") {
                     endName()
                 } else {
                     name.append(b)
@@ -478,7 +476,7 @@ struct ByteScanner {
             return .none
         case .endTag:
             if collectingName {
-                if Self.isSpace(b) || b == UInt8(ascii: ">") {
+                if b.isXMLSpace || b == UInt8(ascii: ">") {
                     endName()
                 } else {
                     name.append(b)

@@ -37,16 +37,14 @@ public enum RepeatedValueScan {
 
     /// A value as `candidates` compares it: without XML whitespace.
     public static func key(_ value: String) -> String {
-        guard value.utf8.contains(where: isSpace) else { return value }
-        return String(decoding: value.utf8.filter { !isSpace($0) }, as: UTF8.self)
+        guard value.utf8.contains(where: \.isXMLSpace) else { return value }
+        return String(decoding: value.utf8.filter { !$0.isXMLSpace }, as: UTF8.self)
     }
-
-    static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D }
 
     /// The key of an attribute value as written (between its quotes): references replaced,
     /// whitespace dropped. An unknown entity is kept as written (libxml2 refuses the file).
     static func key(_ raw: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) -> String {
-        if !raw.contains(where: { $0 == UInt8(ascii: "&") || isSpace($0) }) { return String(decoding: raw, as: UTF8.self) }
+        if !raw.contains(where: { $0 == UInt8(ascii: "&") || $0.isXMLSpace }) { return String(decoding: raw, as: UTF8.self) }
         out.removeAll(keepingCapacity: true)
         var i = 0
         while i < raw.count {
@@ -56,11 +54,11 @@ public enum RepeatedValueScan {
             var end = i + 1
             while b == UInt8(ascii: "&"), end < raw.count, isReferenceByte(raw[end]) { end += 1 }
             guard b == UInt8(ascii: "&"), end < raw.count, raw[end] == UInt8(ascii: ";"), let scalar = reference(UnsafeBufferPointer(rebasing: raw[(i + 1)..<end])) else {
-                if !isSpace(b) { out.append(b) }
+                if !b.isXMLSpace { out.append(b) }
                 i += 1
                 continue
             }
-            if !(scalar.isASCII && isSpace(UInt8(scalar.value))) { out.append(contentsOf: String(Character(scalar)).utf8) }
+            if !(scalar.isASCII && UInt8(scalar.value).isXMLSpace) { out.append(contentsOf: String(Character(scalar)).utf8) }
             i = end + 1
         }
         return String(decoding: out, as: UTF8.self)
@@ -121,7 +119,7 @@ public enum RepeatedValueScan {
             case .failed: return false
             case .done(let consumed):
                 start += consumed
-                if eof { return start == end || bytes[start...].allSatisfy(isSpace) }
+                if eof { return start == end || bytes[start...].allSatisfy(\.isXMLSpace) }
                 if end - start >= maxConstruct { return false }
             }
         }
@@ -237,7 +235,7 @@ public enum RepeatedValueScan {
         // twice (a value given twice is a candidate too: more kept, nothing missed).
         var k = end
         while true {
-            while k < n, isSpace(b[k]) { k += 1 }
+            while k < n, b[k].isXMLSpace { k += 1 }
             guard k < n else { return nil }
             if b[k] == UInt8(ascii: ">") { k += 1; break }
             if b[k] == UInt8(ascii: "/") {
@@ -250,11 +248,11 @@ public enum RepeatedValueScan {
             guard nameStop > k else { return -1 }
             let name = k..<nameStop
             k = nameStop
-            while k < n, isSpace(b[k]) { k += 1 }
+            while k < n, b[k].isXMLSpace { k += 1 }
             guard k < n else { return nil }
             guard b[k] == UInt8(ascii: "=") else { return -1 }
             k += 1
-            while k < n, isSpace(b[k]) { k += 1 }
+            while k < n, b[k].isXMLSpace { k += 1 }
             guard k < n else { return nil }
             let quote = b[k]
             guard quote == UInt8(ascii: "\"") || quote == UInt8(ascii: "'") else { return -1 }

@@ -123,7 +123,7 @@ final class SchemaShortcut {
             el.forEachChild { _, child in if valid, !excluded(child) { valid = false } }
             return valid
         case .sequence(let particles):
-            guard el.textOnly(Self.isSpace) else { return false }
+            guard el.textOnly({ $0.isXMLSpace }) else { return false }
             var p = 0
             var count = 0
             el.forEachChild { _, child in
@@ -152,8 +152,6 @@ final class SchemaShortcut {
         }
     }
 
-    static func isSpace(_ b: UInt8) -> Bool { b == 32 || b == 9 || b == 10 || b == 13 }
-
     /// The index of the declared attribute named `local` (unqualified), if any.
     static func index(of local: UnsafeBufferPointer<UInt8>, in declared: UnsafeBufferPointer<Attribute>) -> Int? {
         for i in declared.indices {
@@ -172,7 +170,7 @@ final class SchemaShortcut {
         let base = check.type.base
         if base != .string {
             // Other types collapse whitespace first: left to libxml2.
-            guard !bytes.contains(where: isSpace), lexicallyValid(bytes, base) else { return false }
+            guard !bytes.contains(where: \.isXMLSpace), lexicallyValid(bytes, base) else { return false }
         }
         let patternsMatch = check.type.patterns.withUnsafeBufferPointer { steps in
             steps.allSatisfy { step in step.withUnsafeBufferPointer { $0.contains { $0.matches(bytes) == true } } }
