@@ -20,6 +20,12 @@ struct TimePostingRun {
     let definition: PipelineDefinition
     let load: TimePostingLoad
 
+    /// The entry record and its `entry_id` field, as the definition declares them.
+    var entryID: (record: RecordDefinition, field: FieldDefinition)? {
+        guard let rec = definition.record(named: load.record), let field = rec.fields.first(where: { $0.name == "entry_id" }) else { return nil }
+        return (rec, field)
+    }
+
     /// For a dry run: the keys (`RepeatedValueScan.key`) of the entry ids that may occur more
     /// than once among the exports at `paths`, read from their bytes; nil (keep every posting)
     /// when that read cannot be sure of them: an entry id that is not a plain attribute of the
@@ -27,8 +33,7 @@ struct TimePostingRun {
     /// scan gives up on. Only the postings of these entries are kept in a dry run: no other
     /// entry of it can look one up.
     func repeatedEntries(in paths: [String]) -> Set<String>? {
-        guard let rec = definition.record(named: load.record), let element = rec.path.last, let idField = rec.fields.first(where: { $0.name == "entry_id" }),
-            idField.path.steps.count == 1, case .attribute(let attribute) = idField.path.steps[0],
+        guard let (rec, idField) = entryID, let element = rec.path.last, idField.path.steps.count == 1, case .attribute(let attribute) = idField.path.steps[0],
             !RecordTransformer(transforms: definition.transforms).changes(load.record)
         else { return nil }
         let bytes = paths.reduce(0) { $0 + Int(FileDigest.size(of: $1) ?? 0) }
@@ -43,8 +48,7 @@ struct TimePostingRun {
     /// or the ledger fails the run.
     func carriedAgain(in paths: [String], digests: inout [String: (hex: String, bytes: Int64)]) throws -> Set<String> {
         let held = try warehouse.read { try Set(String.fetchAll($0, sql: "SELECT entry_id FROM holds")) }
-        guard !held.isEmpty, let rec = definition.record(named: load.record), let idField = rec.fields.first(where: { $0.name == "entry_id" })
-        else { return [] }
+        guard !held.isEmpty, let (rec, idField) = entryID else { return [] }
         // Asked first for every id of the exports: a few nanoseconds where hashing the id for
         // the set took about a hundred (0.8 s of the 1 GB next night's 7.5 million entries).
         var maybeHeld = KeyFilter(expectedKeys: held.count)
