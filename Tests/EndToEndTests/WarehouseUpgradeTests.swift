@@ -9,8 +9,6 @@ import Testing
 struct WarehouseUpgradeTests {
     static let v2 = "v2: postings, holds, time_entry_evaluation, timesheet_status, outbound files and sequences, sent_row, utilization"
 
-    /// A new warehouse gets 32 KiB pages; an existing one keeps its page size (changing it
-    /// would rewrite the whole file) and is upgraded as usual.
     /// The tables lint lets an outbound file read without a pipeline loading them are tables (or
     /// views) a new warehouse has.
     @Test func builtInTablesAreTablesOfANewWarehouse() throws {
@@ -21,20 +19,23 @@ struct WarehouseUpgradeTests {
         #expect(Warehouse.builtInTables.isSubset(of: tables), "\(Warehouse.builtInTables.subtracting(tables))")
     }
 
+    /// A new warehouse gets 32 KiB pages; an existing one keeps its page size (changing it
+    /// would rewrite the whole file) and is upgraded as usual. Both are opened with a 16 MiB
+    /// page cache (a file's load is one transaction: see `Warehouse.open`).
     @Test func newWarehousesTakeLargePagesExistingOnesKeepTheirs() throws {
         let dir = NSTemporaryDirectory() + "dropline-pages-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let fresh = try Warehouse.open(path: dir + "/new.sqlite")
-        let freshPages = try fresh.read { try Int.fetchOne($0, sql: "PRAGMA page_size") }
-        #expect(freshPages == 32768)
+        let (freshPages, freshCache) = try fresh.read { db in (try Int.fetchOne(db, sql: "PRAGMA page_size"), try Int.fetchOne(db, sql: "PRAGMA cache_size")) }
+        #expect(freshPages == 32768 && freshCache == -16384)
         try fresh.close()
         let existing = try DatabaseQueue(path: dir + "/old.sqlite")
         try existing.write { try $0.execute(sql: "CREATE TABLE left_by_someone (x)") }
         try existing.close()
         let upgraded = try Warehouse.open(path: dir + "/old.sqlite")
-        let (pages, postings) = try upgraded.read { db in (try Int.fetchOne(db, sql: "PRAGMA page_size"), try db.viewExists("postings")) }
-        #expect(pages == 4096 && postings)
+        let (pages, cache, postings) = try upgraded.read { db in (try Int.fetchOne(db, sql: "PRAGMA page_size"), try Int.fetchOne(db, sql: "PRAGMA cache_size"), try db.viewExists("postings")) }
+        #expect(pages == 4096 && cache == -16384 && postings)
     }
 
     /// A zone whose warehouse an earlier version left: its migrations up to `migration`, then
