@@ -129,7 +129,7 @@ public final class PipelineRunner {
                 if case .ready(let name, let p, let marker) = e, p.name == definition.name { (name, marker) } else { nil }
             }.sorted { InboxScanner.orderKey($0.0) < InboxScanner.orderKey($1.0) }
         }
-        func postingRun(of definition: PipelineDefinition) -> TimePostingRun? {
+        func timePostingRun(of definition: PipelineDefinition) -> TimePostingRun? {
             definition.loads.lazy.compactMap { if case .timePosting(let t) = $0 { t } else { nil } }.first
                 .map { TimePostingRun(zone: zone, settings: settings, context: context, ledger: ledger, warehouse: warehouse, definition: definition, load: $0) }
         }
@@ -141,7 +141,7 @@ public final class PipelineRunner {
         var repeatScans: [String: BackgroundTask<Set<String>?>] = [:]
         if request.dryRun {
             for definition in definitions where selected.contains(definition.name) && reprocess.allSatisfy({ $0.pipeline != definition.name }) {
-                guard let run = postingRun(of: definition) else { continue }
+                guard let run = timePostingRun(of: definition) else { continue }
                 let paths = readyFiles(of: definition).map { zone.inbox + "/" + $0.0 }
                 repeatScans[definition.name] = BackgroundTask(name: "dropline-repeats") { run.repeatedEntries(in: paths) }
             }
@@ -151,7 +151,7 @@ public final class PipelineRunner {
         for definition in definitions where selected.contains(definition.name) {
             let files = readyFiles(of: definition)
             var lastBusinessDate: BusinessDate?
-            let postingRun = postingRun(of: definition)
+            let postingRun = timePostingRun(of: definition)
             var carried = Set<String>()
             if let postingRun {
                 carried = try postingRun.carriedAgain(in: files.map { zone.inbox + "/" + $0.0 }, digests: &processor.knownDigests)
