@@ -22,6 +22,11 @@ public struct PipelineDefinition: Sendable {
     public func record(named name: String) -> RecordDefinition? {
         extract.records.first { $0.name == name }
     }
+
+    /// The pipeline's time posting load (the time stage), if it declares one.
+    public var timePosting: TimePostingLoad? {
+        loads.lazy.compactMap { if case .timePosting(let t) = $0 { t } else { nil } }.first
+    }
 }
 
 public struct InboxDefinition: Sendable {

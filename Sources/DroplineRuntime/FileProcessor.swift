@@ -103,7 +103,7 @@ final class FileProcessor {
             // reach every record inside it.
             let containers = Set(d.extract.records.filter(\.isHeader).map(\.name))
             let hasChildren = Set(parents.values)
-            let posting: TimePostingLoad? = d.loads.lazy.compactMap { if case .timePosting(let t) = $0 { t } else { nil } }.first
+            let posting = d.timePosting
             try warehouse.unitOfWork(dryRun: context.dryRun, spool: context.laborSpool) { db in
                 try WarehouseSession.ensureSchema(db, for: d)
                 let session = WarehouseSession(db: db, runID: context.runID)

@@ -130,8 +130,7 @@ public final class PipelineRunner {
             }.sorted { InboxScanner.orderKey($0.0) < InboxScanner.orderKey($1.0) }
         }
         func timePostingRun(of definition: PipelineDefinition) -> TimePostingRun? {
-            definition.loads.lazy.compactMap { if case .timePosting(let t) = $0 { t } else { nil } }.first
-                .map { TimePostingRun(zone: zone, settings: settings, context: context, ledger: ledger, warehouse: warehouse, definition: definition, load: $0) }
+            definition.timePosting.map { TimePostingRun(zone: zone, settings: settings, context: context, ledger: ledger, warehouse: warehouse, definition: definition, load: $0) }
         }
         // A dry run keeps the postings of the entries that may come twice in its exports, no
         // others (archived files reprocessed are not read for it: every posting then). The

@@ -37,10 +37,10 @@ public enum Warehouse {
             // interior pages, the last leaves of seven tables and their indexes) were written to
             // the log, read back and written again over and over. On the 1 GB night 11,732 pages
             // were written over in the log, 2.03 GB written to it in all; with 16 MiB 211 pages
-            // and 1.64 GB (strace). Interleaved, two rounds each: 1 GB run 92.03 -> 87.86 s and 90.97 ->
-            // 88.95 s, CPU 161.2 -> 154.2 s and 161.8 -> 156.0 s; 100 MB 9.78 -> 9.39 s (four
-            // rounds). Peak RSS 90 -> 103 MB at 1 GB, 63 -> 78 MB at 100 MB: a fixed amount, the
-            // same for any size of file.
+            // and 1.64 GB (strace). Interleaved, two rounds each: 1 GB run 92.03 -> 87.86 s and
+            // 90.97 -> 88.95 s, CPU 161.2 -> 154.2 s and 161.8 -> 156.0 s; 100 MB 9.78 -> 9.39 s
+            // (four rounds). Peak RSS 90 -> 103 MB at 1 GB, 63 -> 78 MB at 100 MB: a fixed
+            // amount, the same for any size of file.
             try db.execute(sql: "PRAGMA cache_size = -16384")
         }
         let queue = try DatabaseQueue(path: path, configuration: config)
