@@ -1,4 +1,4 @@
-import DroplineCore
+@testable import DroplineCore
 @testable import DroplineLoad
 import DroplineTesting
 import Foundation
@@ -322,6 +322,24 @@ struct WriteBehindTests {
             #expect(filter.insert(key) == before)
             #expect(filter.mayContain(key))
         }
+    }
+
+    /// Keys that differ only in their last byte, as an export numbers its entries, fall into
+    /// one block of eight words: a night's entries touch each block once every ten entries
+    /// instead of a cache line each (what the filter is for on a large night).
+    @Test func keyFilterKeepsKeysNumberedInARowInOneBlock() {
+        let filter = KeyFilter(expectedKeys: 1_000_000)
+        var blocks = Set<Int>()
+        for tens in stride(from: 0, to: 100_000, by: 10) {
+            let inRow = Set((0..<10).map { i -> Int in
+                let number = String(tens + i)
+                return filter.probe("TE-" + String(repeating: "0", count: 8 - number.count) + number, kind: 0).index / 8
+            })
+            #expect(inRow.count == 1, "keys \(tens)...\(tens + 9) in \(inRow.count) blocks")
+            blocks.formUnion(inRow)
+        }
+        // Other prefixes still spread over the table (10,000 groups, 32,768 blocks).
+        #expect(blocks.count > 8_000, "10,000 groups of keys in \(blocks.count) blocks")
     }
 
     /// A key inserted as one kind is found as that kind, and as another only by chance (the two
