@@ -16,6 +16,12 @@ public struct KeyFilter: Sendable {
 
     @inline(__always)
     func probe(_ key: String, kind: UInt64) -> (index: Int, bits: UInt64) {
+        var key = key
+        return key.withUTF8 { probe($0, kind: kind) }
+    }
+
+    @inline(__always)
+    func probe(_ b: UnsafeBufferPointer<UInt8>, kind: UInt64) -> (index: Int, bits: UInt64) {
         // The UTF-8 bytes but the last eight at a time, each word multiplied in, then
         // SplitMix64's finalizer to spread them: a few nanoseconds for an entry id, where
         // `Hasher` (SipHash) took several times that. Keys made to collide only make the filter
@@ -27,8 +33,7 @@ public struct KeyFilter: Sendable {
         // block of this table (megabytes for a large night) once every ten entries, not each
         // time. Spread over words at random, the question cost a cache miss per entry: three
         // quarters of its time on the 100 MB night (perf), more than hashing the key.
-        var key = key
-        let (prefix, last) = key.withUTF8 { b -> (UInt64, UInt64) in
+        let (prefix, last): (UInt64, UInt64) = {
             guard let base = b.baseAddress, b.count > 0 else { return (0, 0) }
             let n = b.count - 1
             var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(n)
@@ -46,7 +51,7 @@ public struct KeyFilter: Sendable {
                 i += 1
             }
             return ((h ^ tail) &* 0xc4ce_b9fe_1a85_ec53, UInt64(b[n]) + 1)
-        }
+        }()
         let block = Self.mix(prefix)
         var h = Self.mix(prefix ^ last &* 0x9E37_79B9_7F4A_7C15)
         let word = Int(truncatingIfNeeded: block) & mask & ~7 | Int(truncatingIfNeeded: h) & 7
@@ -73,6 +78,13 @@ public struct KeyFilter: Sendable {
     /// Returns whether the set may have held the key already (`mayContain` before the insert).
     @discardableResult
     public mutating func insert(_ key: String, kind: UInt64 = 0) -> Bool {
+        var key = key
+        return key.withUTF8 { insert(bytes: $0, kind: kind) }
+    }
+
+    /// `insert` of the key whose UTF-8 bytes these are, without making it a `String`.
+    @discardableResult
+    public mutating func insert(bytes key: UnsafeBufferPointer<UInt8>, kind: UInt64 = 0) -> Bool {
         let (i, bits) = probe(key, kind: kind)
         let before = words[i]
         words[i] = before | bits
