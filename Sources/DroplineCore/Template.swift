@@ -33,18 +33,22 @@ extension Template {
         for part in parts {
             switch part {
             case .literal(let s): out += s
-            case .field(let name, let format):
-                let value = lookup(name)
-                switch (format, value) {
-                case ("yyyyMMdd", .date(let d)): out += d.compact
-                case ("yyyyMMdd", .string(let s)): out += BusinessDate(iso: s)?.compact ?? s
-                case (let f?, .integer(let n)) where f.hasPrefix("0"):
-                    out += zeroPad(Int(n), Int(f.dropFirst()) ?? 0)
-                default: out += value.text ?? ""
-                }
+            case .field(let name, let format): Self.append(lookup(name), format: format, to: &out)
             }
         }
         return out
+    }
+
+    /// Appends a field's value as `render` writes it with `format`.
+    public static func append(_ value: Value, format: String?, to out: inout String) {
+        switch (format, value) {
+        case (nil, .string(let s)): out += s
+        case ("yyyyMMdd", .date(let d)): out += d.compact
+        case ("yyyyMMdd", .string(let s)): out += BusinessDate(iso: s)?.compact ?? s
+        case (let f?, .integer(let n)) where f.hasPrefix("0"):
+            out += zeroPad(Int(n), Int(f.dropFirst()) ?? 0)
+        default: out += value.text ?? ""
+        }
     }
 }
 
