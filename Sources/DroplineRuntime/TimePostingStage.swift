@@ -120,6 +120,16 @@ final class TimePostingStage: TimeEntryLookup {
     /// occur once in the run, and nothing reads their postings back (which were a fifth of a
     /// dry run's work: `bench/instructions 10 --dry-run`). Nil: every posting.
     let kept: Set<String>?
+    /// `kept`'s keys in a filter, asked first: most entries are not in `kept`, and the filter
+    /// says so for far less than hashing the key for the set.
+    let keptFilter: KeyFilter?
+
+    /// Whether the postings of the entry `ref` are written (every one but in a dry run).
+    func keeps(_ ref: String) -> Bool {
+        guard let kept, let keptFilter else { return true }
+        let key = RepeatedValueScan.key(ref)
+        return keptFilter.mayContain(key) && kept.contains(key)
+    }
 
     /// `expectedEntries` sizes `written`. `writeBehind`: writes on a second thread (deciding a
     /// file), and in a real run lookups on a second connection; without it everything runs on the
@@ -131,6 +141,11 @@ final class TimePostingStage: TimeEntryLookup {
         self.db = db
         self.audit = audit
         self.kept = kept
+        keptFilter = kept.map { keys in
+            var filter = KeyFilter(expectedKeys: keys.count)
+            for key in keys { filter.insert(key) }
+            return filter
+        }
         let hasWorkers = try db.tableExists("workers")
         // Deciding a file, worker ranges come through `workers` instead.
         mainReads = try ReadStatements({ try RawStatement(db, $0) }, hasWorkers: hasWorkers && !writeBehind)
@@ -347,7 +362,7 @@ final class TimePostingStage: TimeEntryLookup {
         let exact = c.map(\.exactHundredths) ?? DecimalText.exactHundredths(p.hours)
         let cents = exact ?? DecimalText.hundredths(p.hours)
         let n = Int64(p.number), reverses = p.reversesNumber.map(Int64.init)
-        if let kept, !kept.contains(RepeatedValueScan.key(p.ref)) { return try added(p, cents: cents, reverses: reverses) }
+        if !keeps(p.ref) { return try added(p, cents: cents, reverses: reverses) }
         let origin = try origin(entry.exportID)
         try write(.postingInsert, key: p.ref) {
             $0.text(p.ref)
