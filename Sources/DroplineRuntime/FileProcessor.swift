@@ -117,6 +117,9 @@ final class FileProcessor {
                 // On the parsing thread: transforms and, for time entries, the fields the stage reads.
                 let entryType = posting?.record
                 var facts = TypeFacts()
+                // Every type's facts, once: a file's types alternate (a timesheet, its entries,
+                // the next timesheet), and each change looked them up by name again.
+                var factsOfTypes: [TypeFacts] = []
                 var tally = Array(repeating: 0, count: RecordOutcome.allCases.count)
                 let prepare = { (r: DroplineCore.Record) -> Prepared in
                     // A record no transform changes travels once (copied, it was a second record
@@ -141,8 +144,16 @@ final class FileProcessor {
                 /// of the record's type is looked up once per run of records of one type (no
                 /// hashing of the type name per record).
                 func parentIssues(of extracted: DroplineCore.Record) -> [RecordIssue]? {
-                    if extracted.type != facts.type { facts = TypeFacts(extracted.type, parents: parents, hasChildren: hasChildren, containers: containers) }
-                    return facts.parent.flatMap { rejectedParents[$0] }
+                    if extracted.type != facts.type {
+                        if let known = factsOfTypes.first(where: { $0.type == extracted.type }) {
+                            facts = known
+                        } else {
+                            facts = TypeFacts(extracted.type, parents: parents, hasChildren: hasChildren, containers: containers)
+                            factsOfTypes.append(facts)
+                        }
+                    }
+                    // Mostly no parent is rejected: no name to hash.
+                    return rejectedParents.isEmpty ? nil : facts.parent.flatMap { rejectedParents[$0] }
                 }
                 func handle(_ extracted: DroplineCore.Record, _ prepared: Prepared, transformed record: DroplineCore.Record) throws {
                     var issues: [RecordIssue] = []
@@ -171,7 +182,7 @@ final class FileProcessor {
                         }
                     }
                     if facts.hasChildren {
-                        if issues.isEmpty { rejectedParents.removeValue(forKey: record.type) } else { rejectedParents[record.type] = issues }
+                        if issues.isEmpty { if !rejectedParents.isEmpty { rejectedParents.removeValue(forKey: record.type) } } else { rejectedParents[record.type] = issues }
                     }
                     if facts.isContainer { return }
                     if !issues.isEmpty {
