@@ -164,9 +164,17 @@ final class FileProcessor {
                     } else if !extracted.issues.isEmpty {
                         issues = extracted.issues
                     } else {
-                        issues = record.issues + (try validator.check(record))
+                        let checked = try validator.check(record)
+                        issues = record.issues.isEmpty ? checked : record.issues + checked
                         if issues.isEmpty, let stage, record.type == stage.load.record {
-                            switch try stage.entry(prepared.draft ?? TimePostingStage.draft(of: record), exportID: exportID ?? "", businessDate: businessDate ?? context.runDate, fileName: name) {
+                            // The draft passed as it is (`??` made a copy of it for every entry).
+                            let decided: TimePostingStage.Outcome
+                            if let draft = prepared.draft {
+                                decided = try stage.entry(draft, exportID: exportID ?? "", businessDate: businessDate ?? context.runDate, fileName: name)
+                            } else {
+                                decided = try stage.entry(TimePostingStage.draft(of: record), exportID: exportID ?? "", businessDate: businessDate ?? context.runDate, fileName: name)
+                            }
+                            switch decided {
                             case .posted: outcome = .loaded
                             case .held(let reason):
                                 outcome = .held
