@@ -260,8 +260,8 @@ final class TimePostingStage: TimeEntryLookup {
     /// when it posts, is skipped or rejected; held again for the same reason its row stays as is.
     func decide(_ entry: TimeEntry, fileName: String, position: Int, heldAs: ReasonCode? = nil) throws -> Outcome {
         let decision = try rules.evaluate(entry, runDate: runDate, lookup: self)
-        // Consumed: its parts move into the cases' bindings (a copy of each, destroyed with
-        // the decision, twice for every entry).
+        // Consumed: the case's bindings take its parts over. Switched on as it was, they were
+        // copies, and the decision was destroyed apart (two destroys an entry, one now).
         switch consume decision {
         case .posted(let postings):
             if heldAs != nil { try deleteHold(entry.entryID) }
@@ -269,10 +269,7 @@ final class TimePostingStage: TimeEntryLookup {
             // entry's content; a decision without one (never made by the rules) has a row.
             let carrier = audit && postings.last?.reversesNumber == nil ? postings.indices.last : nil
             let id = carrier.map { _ in takeEvaluationID() }
-            // Read in place: an array element passed to a call is copied first.
-            try postings.withUnsafeBufferPointer { p in
-                for i in p.indices { try insert(p[i], entry, evaluation: i == carrier ? id : nil) }
-            }
+            for i in postings.indices { try insert(postings[i], entry, evaluation: i == carrier ? id : nil) }
             try evaluation(entry.entryID, entry.timesheetID, entry.exportID, "posted", nil, [], entry, keptAs: id)
             return .posted(postings.count)
         case .held(let reason) where reason == heldAs:
