@@ -47,9 +47,9 @@ public enum SnapshotWriter {
     /// the run's values (fixed for the file), else the row's column of that name (found as `Row`
     /// finds it by name: case-insensitively, the first of equal names); a name that is neither is
     /// null. Every row of a snapshot comes from one statement, so its columns stand in the same
-    /// order. Looked up by name, through a dictionary, for every field of every row, the values
-    /// took most of a snapshot's time: the PSA resource feed of the 1 GB night's 137,000 workers
-    /// held the warehouse for about a second, with the next pipeline waiting.
+    /// order. Looked up by name, through a dictionary, for every field of every row, they were
+    /// a tenth of the PSA resource feed's work (which holds the warehouse while the next
+    /// pipeline waits); most of the rest is reading each value and building the lines.
     struct RowTemplates {
         enum Slot {
             case fixed(Value)
