@@ -118,17 +118,16 @@ final class TimePostingStage: TimeEntryLookup {
 
     /// A dry run's entries (keys of `RepeatedValueScan`) whose postings are written: the others
     /// occur once in the run, and nothing reads their postings back (which were a fifth of a
-    /// dry run's work: `bench/instructions 10 --dry-run`). Nil: every posting.
-    let kept: Set<String>?
-    /// `kept`'s keys in a filter, asked first: most entries are not in `kept`, and the filter
-    /// says so for far less than hashing the key for the set.
-    let keptFilter: KeyFilter?
+    /// dry run's work: `bench/instructions 10 --dry-run`). Nil: every posting. The keys are
+    /// also in a filter, asked first: most entries are not kept, and the filter says so for far
+    /// less than hashing the key for the set.
+    let kept: (keys: Set<String>, filter: KeyFilter)?
 
     /// Whether the postings of the entry `ref` are written (every one but in a dry run).
     func keeps(_ ref: String) -> Bool {
-        guard let kept, let keptFilter else { return true }
+        guard let kept else { return true }
         let key = RepeatedValueScan.key(ref)
-        return keptFilter.mayContain(key) && kept.contains(key)
+        return kept.filter.mayContain(key) && kept.keys.contains(key)
     }
 
     /// `expectedEntries` sizes `written`. `writeBehind`: writes on a second thread (deciding a
@@ -140,11 +139,10 @@ final class TimePostingStage: TimeEntryLookup {
         precondition(kept == nil || !audit, "only a dry run leaves postings out")
         self.db = db
         self.audit = audit
-        self.kept = kept
-        keptFilter = kept.map { keys in
+        self.kept = kept.map { keys in
             var filter = KeyFilter(expectedKeys: keys.count)
             for key in keys { filter.insert(key) }
-            return filter
+            return (keys, filter)
         }
         let hasWorkers = try db.tableExists("workers")
         // Deciding a file, worker ranges come through `workers` instead.

@@ -42,8 +42,8 @@ public enum RepeatedValueScan {
     public static func key(_ value: String) -> String {
         // Its bytes read in place: through `utf8`'s iterator, some 35 instructions a byte, for
         // every entry a dry run posts.
-        var bytes = value
-        guard bytes.withUTF8({ $0.contains { $0.isXMLSpace } }) else { return value }
+        var text = value
+        guard text.withUTF8({ $0.contains { $0.isXMLSpace } }) else { return value }
         return String(decoding: value.utf8.filter { !$0.isXMLSpace }, as: UTF8.self)
     }
 
