@@ -33,25 +33,7 @@ public struct KeyFilter: Sendable {
         // block of this table (megabytes for a large night) once every ten entries, not each
         // time. Spread over words at random, the question cost a cache miss per entry: three
         // quarters of its time on the 100 MB night (perf), more than hashing the key.
-        let (prefix, last): (UInt64, UInt64) = {
-            guard let base = b.baseAddress, b.count > 0 else { return (0, 0) }
-            let n = b.count - 1
-            var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(n)
-            var i = 0
-            while i + 8 <= n {
-                h = (h ^ UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)) &* 0xff51_afd7_ed55_8ccd
-                h ^= h >> 32
-                i += 8
-            }
-            var tail: UInt64 = 0
-            var shift: UInt64 = 0
-            while i < n {
-                tail |= UInt64(b[i]) << shift
-                shift += 8
-                i += 1
-            }
-            return ((h ^ tail) &* 0xc4ce_b9fe_1a85_ec53, UInt64(b[n]) + 1)
-        }()
+        let (prefix, last) = Self.split(b)
         let block = Self.mix(prefix)
         var h = Self.mix(prefix ^ last &* 0x9E37_79B9_7F4A_7C15)
         let word = Int(truncatingIfNeeded: block) & mask & ~7 | Int(truncatingIfNeeded: h) & 7
@@ -63,6 +45,39 @@ public struct KeyFilter: Sendable {
         }
         let bits: UInt64 = 1 << (h >> 58) | 1 << ((h >> 52) & 63) | 1 << ((h >> 46) & 63) | 1 << ((h >> 40) & 63)
         return (word, bits)
+    }
+
+    /// The key's bytes but the last, hashed eight at a time (each word multiplied in), and its
+    /// last byte (plus one; 0 for an empty key).
+    @inline(__always)
+    static func split(_ b: UnsafeBufferPointer<UInt8>) -> (prefix: UInt64, last: UInt64) {
+        guard let base = b.baseAddress, b.count > 0 else { return (0, 0) }
+        let n = b.count - 1
+        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(n)
+        var i = 0
+        while i + 8 <= n {
+            h = (h ^ UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)) &* 0xff51_afd7_ed55_8ccd
+            h ^= h >> 32
+            i += 8
+        }
+        var tail: UInt64 = 0
+        var shift: UInt64 = 0
+        while i < n {
+            tail |= UInt64(b[i]) << shift
+            shift += 8
+            i += 1
+        }
+        return ((h ^ tail) &* 0xc4ce_b9fe_1a85_ec53, UInt64(b[n]) + 1)
+    }
+
+    /// A 64-bit hash of the key, the filter's own: for a list of keys searched by number
+    /// (`WriteBehind.isInFlight`), where equal numbers mean "maybe the same key".
+    public static func fingerprint(_ key: String) -> UInt64 {
+        var key = key
+        return key.withUTF8 { b in
+            let (prefix, last) = split(b)
+            return mix(prefix ^ last &* 0x9E37_79B9_7F4A_7C15)
+        }
     }
 
     /// SplitMix64's finalizer.
