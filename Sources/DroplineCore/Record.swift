@@ -192,6 +192,9 @@ public struct FieldMap: Sendable, Equatable, Sequence, ExpressibleByDictionaryLi
 
     public mutating func reserveCapacity(_ n: Int) { entries.reserveCapacity(n) }
 
+    /// Removes every field, keeping the storage for the fields of another record.
+    public mutating func removeAllKeepingCapacity() { entries.removeAll(keepingCapacity: true) }
+
     public var count: Int { entries.count }
 
     /// The value of the field set `i`-th (in the order fields were set).

@@ -32,7 +32,7 @@ extension XMLRecordExtractor {
                     if batch.isFull {
                         try handoff.put(handed(batch))
                         if let back = spent.poll() {
-                            back.empty()
+                            back.empty(keepingFieldsIn: &extractor.value.spareFields)
                             batch = back
                         } else {
                             batch = RecordBatch(capacity: handoffBatchSize)
@@ -112,9 +112,16 @@ public final class RecordBatch<Prepared>: @unchecked Sendable {
         count += 1
     }
 
-    /// Destroys the pairs, for the batch to be filled again.
-    func empty() {
-        pairs.deinitialize(count: count)
+    /// Destroys the pairs, for the batch to be filled again; the storage of each record's
+    /// fields, emptied, goes to `spare`, for the records made next (`XMLRecordExtractor.record`).
+    func empty(keepingFieldsIn spare: inout [FieldMap]) {
+        for i in 0..<count {
+            var pair = (pairs + i).move()
+            var fields = FieldMap()
+            swap(&fields, &pair.0.fields)
+            fields.removeAllKeepingCapacity()
+            spare.append(fields)
+        }
         count = 0
     }
 

@@ -27,6 +27,11 @@ public final class XMLRecordExtractor {
     public private(set) var bytesRead = 0
     /// Units read in libxml2's tree rather than copied, over every `run` (for tests).
     public private(set) var unitsReadInPlace = 0
+    /// Emptied field storage of records already handled (`runConcurrently` hands it back), for
+    /// the next records: a record's fields then cost no allocation and no free, and their
+    /// storage is not destroyed through the runtime's generic witnesses. Touched only by the
+    /// thread running `run`.
+    var spareFields: [FieldMap] = []
 
     /// A record type compiled for the per-element loop: a class, handed around by reference;
     /// its fields are compiled `FieldPlan` values, so walking them copies no field definition.
@@ -363,7 +368,7 @@ public final class XMLRecordExtractor {
     /// of an ancestor is cast once per ancestor, kept in `kept`.
     func record<E: ElementView>(_ plan: RecordPlan, _ el: E, ancestors: [E], root: XMLElement, ordinal: Int, numbers: [Int], kept: inout ContiguousArray<AncestorValue>) -> Record {
         let def = plan.definition
-        var rec = Record(type: plan.name, line: el.line, ordinal: ordinal)
+        var rec = Record(type: plan.name, fields: spareFields.popLast() ?? FieldMap(), line: el.line, ordinal: ordinal)
         let copied = el as? XMLElement
         rec.fields.reserveCapacity(plan.fields.count + (def.allAttributes ? copied?.attributes.count ?? 0 : 0))
         let schemaErrors = el.schemaErrors ?? []

@@ -201,4 +201,44 @@ struct ReadInPlaceTests {
         }
         #expect(inPlace > documents / 2, "\(inPlace) units read in place in \(documents) documents")
     }
+
+    /// Records handed to another thread in batches (`runConcurrently`), whose spent batches come
+    /// back and lend their records' field storage to the next records, are the records `run`
+    /// gives: on an export of several batches of timesheets and entries (two record types of
+    /// different field counts sharing the storage), near-valid as in the shortcut tests.
+    @Test func recordsHandedBetweenThreadsAreTheRecordsOfRun() throws {
+        let d = try definition()
+        let schema = try XMLSchema(path: SchemaShortcutTests.timesheetSchema)
+        let shortcut = SchemaShortcutTests()
+        var g = SeededGenerator(seed: 2026_12_03)
+        var sheets = ""
+        for i in 0..<2600 {
+            var c = Int.random(in: 0..<4, using: &g) == 0 ? shortcut.randomCase(&g) : SchemaShortcutTests.Case()
+            c.timesheet = c.timesheet.map { $0.0 == "id" ? ($0.0, "TS-\(i)") : $0 }
+            sheets += c.timesheetElement() + "\n"
+        }
+        let text = """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <TimesheetExport xmlns="\(Self.ns)" exportId="PSA-T-1" sourceSystem="PSA" generatedAt="2026-11-27T23:30:00Z" businessDate="2026-11-27" schemaVersion="2">
+            \(sheets)  <Control timesheetCount="2600" entryCount="2600" totalHours="0"/>
+            </TimesheetExport>
+
+            """
+        let path = NSTemporaryDirectory() + "handed-" + UUID().uuidString + ".xml"
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        func line(_ r: Record) -> String {
+            let fields = r.fields.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
+            return "\(r.type) line \(r.line) #\(r.ordinal) at \(r.position) {\(fields)} {\(r.issues.map(\.code.rawValue).joined(separator: ", "))}"
+        }
+        for s in [schema, nil] {
+            var ran: [String] = [], handed: [String] = []
+            _ = try? XMLRecordExtractor(definition: d.extract, schema: s).run(path: path, header: { _ in }, record: { ran.append(line($0)) })
+            _ = try? XMLRecordExtractor(definition: d.extract, schema: s).runConcurrently(path: path, prepare: { _ in 0 }, header: { _ in }, records: { batch in
+                batch.forEach { r, _ in handed.append(line(r)) }
+            })
+            #expect(ran.count == 5200)
+            #expect(handed == ran, "schema: \(s != nil)")
+        }
+    }
 }
