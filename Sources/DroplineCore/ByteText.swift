@@ -5,3 +5,27 @@ extension Array where Element == UInt8 {
         append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 }
+
+/// A value of at most 16 bytes held in two words (zero-padded) with its count: remembered, the
+/// next value is compared with it in a few instructions, without a loop or a call.
+public struct ShortBytes: Equatable, Sendable {
+    @usableFromInline var count = -1
+    @usableFromInline var words: (UInt64, UInt64) = (0, 0)
+
+    /// Holds no value: equal to none made of bytes.
+    @inlinable
+    public init() {}
+
+    /// Nil when `bytes` are more than 16.
+    @inlinable
+    public init?(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard bytes.count <= 16 else { return nil }
+        count = bytes.count
+        withUnsafeMutableBytes(of: &words) { $0.copyMemory(from: UnsafeRawBufferPointer(bytes)) }
+    }
+
+    @inlinable
+    public static func == (a: ShortBytes, b: ShortBytes) -> Bool {
+        a.count == b.count && a.words.0 == b.words.0 && a.words.1 == b.words.1
+    }
+}

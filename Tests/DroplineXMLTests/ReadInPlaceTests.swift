@@ -202,6 +202,94 @@ struct ReadInPlaceTests {
         #expect(inPlace > documents / 2, "\(inPlace) units read in place in \(documents) documents")
     }
 
+    /// What `run` hands out for each record, without where it stands: its type, fields and
+    /// issues (their codes only with a schema, whose messages name lines).
+    func records(_ text: String, schema: XMLSchema?, definition d: PipelineDefinition) throws -> [String] {
+        let path = NSTemporaryDirectory() + "remembered-" + UUID().uuidString + ".xml"
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var out: [String] = []
+        let extractor = XMLRecordExtractor(definition: d.extract, schema: schema)
+        // The control totals are not kept: the file fails at its end, after every record.
+        _ = try? extractor.run(path: path, header: { _ in }, record: { r in
+            let fields = r.fields.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
+            let issues = r.issues.map { schema == nil ? "\($0.code.rawValue)|\($0.field ?? "")|\($0.expected ?? "")|\($0.actual ?? "")" : $0.code.rawValue }
+            out.append("\(r.type) {\(fields)} {\(issues.joined(separator: ", "))}")
+        })
+        return out
+    }
+
+    /// What a reader remembers from record to record (the values the schema shortcut accepted
+    /// last, by their bytes, `SchemaShortcut.Accepted`; a timesheet's fields as its entries read
+    /// them, `XMLRecordExtractor.AncestorValue`; the field storage of records handled) never
+    /// changes a record: the records of a long export whose values repeat, turn faulty, come
+    /// back, grow past 16 bytes and shrink again are exactly the records each of its timesheets
+    /// gives alone (as a document of its own: nothing remembered), with the schema and without.
+    @Test func whatIsRememberedFromRecordToRecordChangesNoRecord() throws {
+        let d = try definition()
+        let schema = try XMLSchema(path: SchemaShortcutTests.timesheetSchema)
+        let sheetValues: [String: [String]] = [
+            "worker": ["00012345", "00012346", "1234", "000123456789012345678"],
+            "weekStart": ["2026-11-23", "2026-11-30", "2026-11-23 ", "2026-11-31", "2026-11-23T00:00:00Z"],
+            "status": ["approved", "submitted", "x"],
+            "submittedAt": ["2026-11-27T17:00:00Z", "2026-11-27T17:00:00+01:00", "2026-11-27", "later"],
+        ]
+        let entryValues: [String: [String]] = [
+            "date": ["2026-11-24", "2026-11-25", "2026-11-24 ", "2026-02-30", "20261124", "2026-11-24T10:00:00+01:00"],
+            "project": ["PRJ-10042", "PRJ-10043", "", "PRJ-10042-EXTENDED-CODE"],
+            "task": ["T-01", "T-02", " "],
+            "hours": ["7.50", "8.00", "7,50", "8", "-1.5", "8.001", "x", "08.00", "7.5000000000000000001", "7.50"],
+            "category": ["billable", "internal", "", "bill able", "billable-but-much-longer"],
+        ]
+        var g = SeededGenerator(seed: 2026_12_02)
+        /// One of `pool`, mostly the value before (values repeat from record to record).
+        func next(_ pool: [String], after last: String?) -> String {
+            if let last, Int.random(in: 0..<10, using: &g) < 7 { return last }
+            return pool.randomElement(using: &g)!
+        }
+        func element(_ name: String, _ attributes: [(String, String)], body: String = "") -> String {
+            let a = attributes.map { " \($0.0)=\"\($0.1)\"" }.joined()
+            return body.isEmpty ? "<\(name)\(a)/>" : "<\(name)\(a)>\(body)</\(name)>"
+        }
+        func document(_ sheets: [String]) -> String {
+            """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <TimesheetExport xmlns="\(Self.ns)" exportId="PSA-T-1" sourceSystem="PSA" generatedAt="2026-11-27T23:30:00Z" businessDate="2026-11-27" schemaVersion="2">
+            \(sheets.joined(separator: "\n"))
+              <Control timesheetCount="0" entryCount="0" totalHours="0"/>
+            </TimesheetExport>
+
+            """
+        }
+        var lastSheet: [String: String] = [:], lastEntry: [String: String] = [:]
+        var sheets: [String] = []
+        var entryNumber = 0
+        for s in 0..<60 {
+            var entries = ""
+            for _ in 0..<Int.random(in: 1...5, using: &g) {
+                entryNumber += 1
+                var attributes = [("id", "TE-\(String(format: "%08d", entryNumber))")]
+                for name in ["date", "project", "task", "hours", "category"] {
+                    lastEntry[name] = next(entryValues[name]!, after: lastEntry[name])
+                    attributes.append((name, lastEntry[name]!))
+                }
+                entries += "\n    " + element("Entry", attributes)
+            }
+            var attributes = [("id", "TS-\(String(format: "%07d", s + 1))")]
+            for name in ["worker", "weekStart", "status", "submittedAt"] {
+                lastSheet[name] = next(sheetValues[name]!, after: lastSheet[name])
+                attributes.append((name, lastSheet[name]!))
+            }
+            sheets.append("  " + element("Timesheet", attributes, body: entries + "\n  "))
+        }
+        for s in [schema, nil] {
+            let whole = try records(document(sheets), schema: s, definition: d)
+            let alone = try sheets.flatMap { try records(document([$0]), schema: s, definition: d) }
+            #expect(whole.count > 150)
+            #expect(whole == alone, "schema: \(s != nil)")
+        }
+    }
+
     /// Records handed to another thread in batches (`runConcurrently`), whose spent batches come
     /// back and lend their records' field storage to the next records, are the records `run`
     /// gives: on an export of several batches of timesheets and entries (two record types of

@@ -205,4 +205,84 @@ struct SchemaShortcutTests {
         }
         #expect(decidedNonASCII > 500)
     }
+
+    /// A reader remembers the value each attribute declaration accepted last
+    /// (`SchemaShortcut.Accepted`) and takes the same bytes again unchecked: only for that
+    /// declaration. On a long export whose attributes often repeat the value before, or carry
+    /// the value just accepted for the attribute before them (valid there, mostly not here),
+    /// every unit read in place is one libxml2 finds valid, and every other is reported as
+    /// libxml2 reports it.
+    @Test func aRememberedValueIsTakenOnlyForItsOwnAttribute() throws {
+        let libxml2 = try XMLSchema(path: Self.timesheetSchema, shortcut: false)
+        let shortcut = try XMLSchema(path: Self.timesheetSchema)
+        var g = SeededGenerator(seed: 2026_12_02)
+        var sheets = "", count = 0
+        var last: [String: String] = [:]
+        /// The elements' attributes: each the value before (half the time), the value just given
+        /// to the attribute before it (one in twenty), else the plain case's; ids numbered.
+        func attributes(_ plain: [(String, String)], _ element: String) -> String {
+            var out: [(String, String)] = []
+            for (i, (name, value)) in plain.enumerated() {
+                let key = element + name
+                var v = value
+                switch Int.random(in: 0..<20, using: &g) {
+                case 0..<10: v = last[key] ?? value
+                case 10: if i > 0 { v = out[i - 1].1 }
+                default: break
+                }
+                if name == "id" { v = value + String(format: "%06d", count) }
+                last[key] = v
+                out.append((name, v))
+            }
+            return out.map { " \($0.0)=\"\($0.1)\"" }.joined()
+        }
+        let plain = Case()
+        for _ in 0..<400 {
+            count += 1
+            var entries = ""
+            for _ in 0..<Int.random(in: 1...3, using: &g) {
+                count += 1
+                entries += "\n    <Entry\(attributes(plain.entry.map { $0.0 == "id" ? ($0.0, "TE-00") : $0 }, "Entry"))/>"
+            }
+            sheets += "  <Timesheet\(attributes(plain.timesheet.map { $0.0 == "id" ? ($0.0, "TS-0") : $0 }, "Timesheet"))>\(entries)\n  </Timesheet>\n"
+        }
+        let path = NSTemporaryDirectory() + "remembered-" + UUID().uuidString + ".xml"
+        try Data("""
+            <?xml version="1.0" encoding="UTF-8"?>
+            <TimesheetExport xmlns="\(Self.ns)" exportId="PSA-T-1" sourceSystem="PSA" generatedAt="2026-11-27T23:30:00Z" businessDate="2026-11-27" schemaVersion="2">
+            \(sheets)  <Control timesheetCount="0" entryCount="0" totalHours="0"/>
+            </TimesheetExport>
+
+            """.utf8).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        func plan(_ schema: XMLSchema) -> XMLStreamReader.ValidationPlan {
+            XMLStreamReader.ValidationPlan(schema: schema, nestedRecords: [Self.entryName], trailer: XMLName(namespace: Self.ns, local: "Control"))
+        }
+        let fast = try XMLStreamReader(path: path, plan: plan(shortcut))
+        let slow = try XMLStreamReader(path: path, plan: plan(libxml2))
+        _ = try fast.readRoot()
+        _ = try slow.readRoot()
+        /// Each element's schema messages: the unit's, then its entries'.
+        func errors(_ unit: XMLElement) -> [[String]?] {
+            [unit.schemaErrors] + unit.children.filter { $0.is(namespace: Self.ns, local: "Entry") }.map(\.schemaErrors)
+        }
+        var live = 0, valid = 0, units = 0
+        while let expected = try slow.nextUnit() {
+            let truth = errors(expected)
+            guard let unit = try fast.nextUnit(liveIf: { _ in true }) else { Issue.record("the readers disagree on the units"); break }
+            units += 1
+            if truth.allSatisfy({ $0 == [] }) { valid += 1 }
+            switch unit {
+            case .live:
+                live += 1
+                #expect(truth.allSatisfy { $0 == [] }, "unit \(units) read in place, libxml2 says \(truth)")
+            case .copied(let copy):
+                #expect(errors(copy) == truth, "unit \(units)")
+            }
+        }
+        #expect(units == 401)  // 400 timesheets and the trailer
+        // Faulty units and valid ones both come often, and valid ones are read in place.
+        #expect(valid > 40 && units - valid > 40, "\(valid) valid of \(units)")
+        #expect(live == valid, "\(live) read in place, \(valid) valid")
+    }
 }
