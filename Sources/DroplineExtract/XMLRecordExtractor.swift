@@ -109,12 +109,13 @@ public final class XMLRecordExtractor {
             var isByName: Bool { if case .path = self { false } else { true } }
 
             /// `FieldCaster.cast` of what `raw` gives: an attribute's value from its bytes.
-            func cast<E: ElementView>(record: E, ancestors: [E], root: XMLElement, _ f: FieldPlan) -> Result<Value, RecordIssue> {
+            /// `interned`: what the reader learnt of the attribute's name (`ElementView.withAttribute`).
+            func cast<E: ElementView>(record: E, ancestors: [E], root: XMLElement, _ f: FieldPlan, interned: inout UnsafeRawPointer?) -> Result<Value, RecordIssue> {
                 guard case .attribute(let up, let name) = self else {
                     return FieldCaster.cast(raw(record: record, ancestors: ancestors, root: root), name: f.name, type: f.type, emptyIsNull: f.emptyIsNull)
                 }
                 guard let element = up == 0 ? record : (up <= ancestors.count ? ancestors[ancestors.count - up] : nil) else { return .success(.null) }
-                return element.withAttribute(name) { FieldCaster.cast(bytes: $0, name: f.name, type: f.type, emptyIsNull: f.emptyIsNull) }
+                return element.withAttribute(name, interned: &interned) { FieldCaster.cast(bytes: $0, name: f.name, type: f.type, emptyIsNull: f.emptyIsNull) }
             }
 
             /// What `FieldReader.raw` gives for the path. A path of another form is read only in
@@ -221,6 +222,8 @@ public final class XMLRecordExtractor {
         // of its entries).
         var lastElementNumber = 0
         var ancestorValues = ContiguousArray(repeating: AncestorValue(), count: plans.reduce(0) { $0 + $1.fields.count })
+        // What the reader learnt of each field's attribute name, for this document alone.
+        var names = ContiguousArray<UnsafeRawPointer?>(repeating: nil, count: ancestorValues.count)
         /// Hands on the unit's records (the unit, then those nested in it, in document order).
         func emit<E: ElementView>(_ plan: RecordPlan, _ unit: E, root rootView: E) throws {
             var ancestors = [rootView]
@@ -235,7 +238,7 @@ public final class XMLRecordExtractor {
             seen[plan.index] += 1
             let ordinal = seen[plan.index]
             var contributions = ControlSums()
-            var r = structural == nil ? record(plan, element, ancestors: ancestors, root: root, ordinal: ordinal, numbers: numbers, kept: &ancestorValues) : nil
+            var r = structural == nil ? record(plan, element, ancestors: ancestors, root: root, ordinal: ordinal, numbers: numbers, kept: &ancestorValues, names: &names) : nil
             for k in plan.sums.indices {
                 let i = plan.sums[k].index
                 // Its term as the record's field cast it (fields come in plan order).
@@ -365,8 +368,9 @@ public final class XMLRecordExtractor {
     }
 
     /// `numbers`: each ancestor's number for the file, unique to it (the root's 0); a field read
-    /// of an ancestor is cast once per ancestor, kept in `kept`.
-    func record<E: ElementView>(_ plan: RecordPlan, _ el: E, ancestors: [E], root: XMLElement, ordinal: Int, numbers: [Int], kept: inout ContiguousArray<AncestorValue>) -> Record {
+    /// of an ancestor is cast once per ancestor, kept in `kept`. `names`: what the reader learnt
+    /// of each field's attribute name (`ElementView.withAttribute`), by field like `kept`.
+    func record<E: ElementView>(_ plan: RecordPlan, _ el: E, ancestors: [E], root: XMLElement, ordinal: Int, numbers: [Int], kept: inout ContiguousArray<AncestorValue>, names: inout ContiguousArray<UnsafeRawPointer?>) -> Record {
         let def = plan.definition
         var rec = Record(type: plan.name, fields: spareFields.popLast() ?? FieldMap(), line: el.line, ordinal: ordinal)
         let copied = el as? XMLElement
@@ -390,7 +394,7 @@ public final class XMLRecordExtractor {
             if of >= 0, kept[plan.firstField + i].of == of {
                 value = kept[plan.firstField + i].value
             } else {
-                switch field.access.cast(record: el, ancestors: ancestors, root: root, field) {
+                switch field.access.cast(record: el, ancestors: ancestors, root: root, field, interned: &names[plan.firstField + i]) {
                 case .success(let v):
                     value = v
                     if of >= 0 { kept[plan.firstField + i] = AncestorValue(of: of, value: v) }

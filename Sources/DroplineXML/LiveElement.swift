@@ -9,6 +9,9 @@ public protocol ElementView {
     /// Calls `body` with the attribute's value as UTF-8 bytes (nil when there is none): read in
     /// place where the element keeps it, without a `String` made of it.
     func withAttribute<R>(_ name: SpelledName, _ body: (UnsafeBufferPointer<UInt8>?) -> R) -> R
+    /// `withAttribute`, helped by `interned`: what a reader learnt of the name in an element
+    /// before (nil at first; see `LiveElement`). Kept by the caller for one document.
+    func withAttribute<R>(_ name: SpelledName, interned: inout UnsafeRawPointer?, _ body: (UnsafeBufferPointer<UInt8>?) -> R) -> R
     /// The text of the first child element named `name` (its direct text and CDATA joined);
     /// nil when there is none.
     func childText(_ name: SpelledName) -> String?
@@ -46,6 +49,9 @@ extension XMLElement: ElementView {
         guard var value = attribute(name) else { return body(nil) }
         return value.withUTF8 { body($0) }
     }
+    public func withAttribute<R>(_ name: SpelledName, interned: inout UnsafeRawPointer?, _ body: (UnsafeBufferPointer<UInt8>?) -> R) -> R {
+        withAttribute(name, body)
+    }
     public func childText(_ name: SpelledName) -> String? { children.first { $0.is(namespace: name.namespace, local: name.local) }?.text }
 
     public func forEachChild(_ body: (Int, XMLElement) throws -> Void) rethrows {
@@ -81,7 +87,34 @@ public struct LiveElement: ElementView {
     }
 
     public func withAttribute<R>(_ name: SpelledName, _ body: (UnsafeBufferPointer<UInt8>?) -> R) -> R {
-        guard let attr = find(name) else { return body(nil) }
+        Self.withValue(of: find(name), body)
+    }
+
+    /// The attribute found by the address of its name where it can be: libxml2 keeps each name
+    /// of a document once, in the document's dictionary, so a name learnt there (`interned`,
+    /// the first time by its spelling) is then compared as one pointer, not byte by byte
+    /// (finding a record's attributes by their spelling was a twentieth of the parsing
+    /// thread). Only a name without a namespace is learnt; any other, and an attribute the
+    /// element lacks, is looked for by its spelling.
+    public func withAttribute<R>(_ name: SpelledName, interned: inout UnsafeRawPointer?, _ body: (UnsafeBufferPointer<UInt8>?) -> R) -> R {
+        if let p = interned {
+            var a = node.pointee.properties
+            while let attr = a {
+                if UnsafeRawPointer(attr.pointee.name) == p, attr.pointee.ns == nil { return Self.withValue(of: attr, body) }
+                a = attr.pointee.next
+            }
+        }
+        let attr = find(name)
+        // A pointer the dictionary owns stays its name's for the document's life.
+        if interned == nil, name.namespaceBytes == nil, let attr, let dict = node.pointee.doc?.pointee.dict, xmlDictOwns(dict, attr.pointee.name) == 1 {
+            interned = UnsafeRawPointer(attr.pointee.name)
+        }
+        return Self.withValue(of: attr, body)
+    }
+
+    /// Calls `body` with the attribute's value as UTF-8 bytes (nil: no attribute).
+    static func withValue<R>(of attr: xmlAttrPtr?, _ body: (UnsafeBufferPointer<UInt8>?) -> R) -> R {
+        guard let attr else { return body(nil) }
         // The usual single text node is read in place; anything else is joined first.
         if let t = attr.pointee.children, t.pointee.next == nil, t.pointee.type == XML_TEXT_NODE, let content = t.pointee.content {
             return body(UnsafeBufferPointer(start: content, count: Int(xmlStrlen(content))))
