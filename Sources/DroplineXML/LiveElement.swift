@@ -106,7 +106,7 @@ public struct LiveElement: ElementView {
         }
         let attr = find(name)
         // A pointer the dictionary owns stays its name's for the document's life.
-        if interned == nil, name.namespaceBytes == nil, let attr, let dict = node.pointee.doc?.pointee.dict, xmlDictOwns(dict, attr.pointee.name) == 1 {
+        if interned == nil, name.namespaceBytes == nil, let attr, interns(UnsafeRawPointer(attr.pointee.name)) {
             interned = UnsafeRawPointer(attr.pointee.name)
         }
         return Self.withValue(of: attr, body)
@@ -162,9 +162,13 @@ protocol ShortcutReadable: ElementView {
     var localName: String { get }
     /// Whether the element is in the namespace of `name`.
     func isInNamespace(of name: SpelledName) -> Bool
-    /// Calls `body` with each attribute (whether it has a namespace, its local name, its value)
-    /// while it returns true; false when it returned false.
-    func allAttributes(_ body: (Bool, UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>) -> Bool) -> Bool
+    /// Calls `body` with each attribute (whether it has a namespace, its local name, the address
+    /// the element keeps that name at (nil: none to compare), its value) while it returns true;
+    /// false when it returned false.
+    func allAttributes(_ body: (Bool, UnsafeBufferPointer<UInt8>, UnsafeRawPointer?, UnsafeBufferPointer<UInt8>) -> Bool) -> Bool
+    /// Whether a name's address from `allAttributes` is the only one of that name in the whole
+    /// document (libxml2's dictionary owns it): then it stands for its spelling.
+    func interns(_ name: UnsafeRawPointer) -> Bool
     /// Calls `body` with the element's direct text and CDATA content, joined.
     func withText<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R
     /// Whether the element's direct text is in text nodes only, every byte satisfying `test`
@@ -178,13 +182,15 @@ extension XMLElement: ShortcutReadable {
 
     func isInNamespace(of name: SpelledName) -> Bool { namespace == name.namespace }
 
-    func allAttributes(_ body: (Bool, UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>) -> Bool) -> Bool {
+    func allAttributes(_ body: (Bool, UnsafeBufferPointer<UInt8>, UnsafeRawPointer?, UnsafeBufferPointer<UInt8>) -> Bool) -> Bool {
         for a in attributes {
             var local = a.local, value = a.value
-            guard local.withUTF8({ l in value.withUTF8 { body(a.namespace != nil, l, $0) } }) else { return false }
+            guard local.withUTF8({ l in value.withUTF8 { body(a.namespace != nil, l, nil, $0) } }) else { return false }
         }
         return true
     }
+
+    func interns(_ name: UnsafeRawPointer) -> Bool { false }
 
     func withText<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
         var t = text
@@ -199,21 +205,27 @@ extension LiveElement: ShortcutReadable {
 
     func isInNamespace(of name: SpelledName) -> Bool { XMLStreamReader.spelled(node.pointee.ns.flatMap { $0.pointee.href }, name.namespaceBytes) }
 
-    func allAttributes(_ body: (Bool, UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>) -> Bool) -> Bool {
+    func allAttributes(_ body: (Bool, UnsafeBufferPointer<UInt8>, UnsafeRawPointer?, UnsafeBufferPointer<UInt8>) -> Bool) -> Bool {
         var a = node.pointee.properties
         while let attr = a {
             a = attr.pointee.next
             let name = UnsafeBufferPointer(start: attr.pointee.name, count: Int(xmlStrlen(attr.pointee.name)))
+            let address = UnsafeRawPointer(attr.pointee.name)
             let namespaced = attr.pointee.ns != nil
             // The usual single text node is read in place; anything else is joined first.
             if let t = attr.pointee.children, t.pointee.next == nil, t.pointee.type == XML_TEXT_NODE, let content = t.pointee.content {
-                guard body(namespaced, name, UnsafeBufferPointer(start: content, count: Int(xmlStrlen(content)))) else { return false }
+                guard body(namespaced, name, address, UnsafeBufferPointer(start: content, count: Int(xmlStrlen(content)))) else { return false }
             } else {
                 var value = XMLStreamReader.value(of: attr)
-                guard value.withUTF8({ body(namespaced, name, $0) }) else { return false }
+                guard value.withUTF8({ body(namespaced, name, address, $0) }) else { return false }
             }
         }
         return true
+    }
+
+    func interns(_ name: UnsafeRawPointer) -> Bool {
+        guard let dict = node.pointee.doc?.pointee.dict else { return false }
+        return xmlDictOwns(dict, name.assumingMemoryBound(to: xmlChar.self)) == 1
     }
 
     func withText<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {

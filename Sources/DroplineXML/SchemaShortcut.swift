@@ -87,15 +87,44 @@ final class SchemaShortcut {
     /// an export repeat the entry before's (a task, the hours, the category, often the date),
     /// and checking one cost about 250 instructions, a sixteenth of the parsing thread. Kept
     /// by each reader (`XMLStreamReader`), never in the shared schema.
-    struct Accepted {
-        var last: [ShortBytes]
+    final class Accepted {
+        /// By slot. Kept in memory of its own, read and written without an array's checks of
+        /// uniqueness and bounds (an eighth of the shortcut's time when they were arrays).
+        let last: UnsafeMutableBufferPointer<ShortBytes>
+        /// The address each declaration's name is kept at in the document (`ShortcutReadable
+        /// .interns`), once learnt: an attribute is then matched to its declaration by one
+        /// pointer, not by its spelling (`notInterned`: the name was not interned, asked once).
+        let names: UnsafeMutableBufferPointer<UnsafeRawPointer?>
+        static var notInterned: UnsafeRawPointer { UnsafeRawPointer(bitPattern: 1)! }
 
-        init(slots: Int) { last = Array(repeating: ShortBytes(), count: slots) }
+        init(slots: Int) {
+            last = .allocate(capacity: slots)
+            last.initialize(repeating: ShortBytes())
+            names = .allocate(capacity: slots)
+            names.initialize(repeating: nil)
+        }
+
+        deinit {
+            last.deallocate()
+            names.deallocate()
+        }
+
+        /// The index of the declared attribute named `local` (kept at `address`, if given).
+        @inline(__always)
+        func index<E: ShortcutReadable>(of local: UnsafeBufferPointer<UInt8>, at address: UnsafeRawPointer?, in declared: UnsafeBufferPointer<Attribute>, of el: E) -> Int? {
+            if let address {
+                for i in declared.indices where names[declared[i].slot] == address { return i }
+            }
+            guard let i = SchemaShortcut.index(of: local, in: declared) else { return nil }
+            let slot = declared[i].slot
+            if let address, names[slot] == nil { names[slot] = el.interns(address) ? address : Self.notInterned }
+            return i
+        }
 
         /// Whether `check` accepts `bytes` for the declaration of `slot`, asked only when they
         /// are not the value it accepted last.
         @inline(__always)
-        mutating func accepts(_ bytes: UnsafeBufferPointer<UInt8>, slot: Int, _ check: () -> Bool) -> Bool {
+        func accepts(_ bytes: UnsafeBufferPointer<UInt8>, slot: Int, _ check: () -> Bool) -> Bool {
             let short = ShortBytes(bytes)
             if let short, last[slot] == short { return true }
             guard check() else { return false }
@@ -113,8 +142,7 @@ final class SchemaShortcut {
     /// named in `excluding` are left out, as for a header validated without its nested records.
     func accepts<E: ShortcutReadable>(_ element: E, excluding: [SpelledName] = []) -> Bool {
         guard let decl = declaration(of: element) else { return false }
-        var accepted = acceptedValues()
-        return check(element, decl, excluding: excluding, accepted: &accepted)
+        return check(element, decl, excluding: excluding, accepted: acceptedValues())
     }
 
     /// The global element `name` as the shortcut covers it (nil: not covered), to `check`
@@ -132,13 +160,13 @@ final class SchemaShortcut {
 
     /// `accepts` for an element named as `decl` (the caller knows), with the reader's memory of
     /// accepted values.
-    func check<E: ShortcutReadable>(_ el: E, _ decl: ElementDecl, excluding: [SpelledName], accepted: inout Accepted) -> Bool {
+    func check<E: ShortcutReadable>(_ el: E, _ decl: ElementDecl, excluding: [SpelledName], accepted: Accepted) -> Bool {
         var required = 0
         // Declarations are read where the array keeps them: one copied out (by a subscript or a
         // loop) retained and released its name, patterns and sets, for every attribute checked.
         let attributesValid = decl.attributes.withUnsafeBufferPointer { declared in
-            el.allAttributes { namespaced, local, value in
-                guard !namespaced, let i = Self.index(of: local, in: declared),
+            el.allAttributes { namespaced, local, address, value in
+                guard !namespaced, let i = accepted.index(of: local, at: address, in: declared, of: el),
                     accepted.accepts(value, slot: declared[i].slot, { Self.accepts(value, declared[i].type) })
                 else { return false }
                 if declared[i].required { required += 1 }
@@ -170,7 +198,7 @@ final class SchemaShortcut {
                     p += 1
                     count = 0
                 }
-                guard p < particles.count, check(child, particles[p].element, excluding: [], accepted: &accepted) else {
+                guard p < particles.count, check(child, particles[p].element, excluding: [], accepted: accepted) else {
                     valid = false
                     return
                 }

@@ -238,16 +238,16 @@ public final class XMLStreamReader {
             guard valid, let k = plan.spelledNested.firstIndex(where: { child.is($0) }) else { return }
             hasNested = true
             // Named as `spelledNested[k]`, whose declaration it is.
-            valid = nestedDeclarations[k].map { shortcut.check(child, $0, excluding: [], accepted: &accepted) } ?? false
+            valid = nestedDeclarations[k].map { shortcut.check(child, $0, excluding: [], accepted: accepted) } ?? false
         }
         guard valid else { return false }
         let excluding = hasNested ? plan.spelledNested : []
         // Units of a file are mostly of one type: its declaration is kept, not looked up by name
         // for every unit.
-        if let decl = unitDeclaration, unit.is(decl.spelled) { return shortcut.check(unit, decl, excluding: excluding, accepted: &accepted) }
+        if let decl = unitDeclaration, unit.is(decl.spelled) { return shortcut.check(unit, decl, excluding: excluding, accepted: accepted) }
         unitDeclaration = shortcut.declaration(of: unit)
         guard let decl = unitDeclaration else { return false }
-        return shortcut.check(unit, decl, excluding: excluding, accepted: &accepted)
+        return shortcut.check(unit, decl, excluding: excluding, accepted: accepted)
     }
 
     /// The shortcut's declarations of `plan.spelledNested`, in its order (nil: not covered).
@@ -255,7 +255,7 @@ public final class XMLStreamReader {
     /// The declaration of the last unit checked by the shortcut.
     var unitDeclaration: SchemaShortcut.ElementDecl?
     /// The values the shortcut accepted last, for this reader alone.
-    var accepted: SchemaShortcut.Accepted
+    let accepted: SchemaShortcut.Accepted
 
     /// The reader stands on a DOCTYPE: never loaded, the document is refused there.
     func doctypeRefused() -> FileFailure {

@@ -206,9 +206,9 @@ struct SchemaShortcutTests {
         #expect(decidedNonASCII > 500)
     }
 
-    /// A reader remembers the value each attribute declaration accepted last
-    /// (`SchemaShortcut.Accepted`) and takes the same bytes again unchecked: only for that
-    /// declaration. On a long export whose attributes often repeat the value before, or carry
+    /// A reader remembers the value each attribute declaration accepted last, and the address
+    /// the document keeps its name at (`SchemaShortcut.Accepted`), and takes the same bytes
+    /// again unchecked: only for that declaration. On a long export whose attributes often repeat the value before, or carry
     /// the value just accepted for the attribute before them (valid there, mostly not here),
     /// every unit read in place is one libxml2 finds valid, and every other is reported as
     /// libxml2 reports it.
