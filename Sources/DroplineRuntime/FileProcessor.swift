@@ -121,13 +121,17 @@ final class FileProcessor {
                 // the next timesheet), and each change looked them up by name again.
                 var factsOfTypes: [TypeFacts] = []
                 var tally = Array(repeating: 0, count: RecordOutcome.allCases.count)
+                // A dry run reads the entry's fields on the deciding thread (`handle` makes the
+                // draft when there is none): without the writes, the parsing thread is the one
+                // that bounds it.
+                let draftType = context.dryRun ? nil : entryType
                 let prepare = { (r: DroplineCore.Record) -> Prepared in
                     // A record no transform changes travels once (copied, it was a second record
                     // to hand over and destroy).
-                    guard transformer.changes(r.type) else { return Prepared(transformed: nil, draft: r.type == entryType ? TimePostingStage.draft(of: r) : nil) }
+                    guard transformer.changes(r.type) else { return Prepared(transformed: nil, draft: r.type == draftType ? TimePostingStage.draft(of: r) : nil) }
                     var t = r
                     transformer.apply(&t)
-                    return Prepared(transformed: t, draft: t.type == entryType ? TimePostingStage.draft(of: t) : nil)
+                    return Prepared(transformed: t, draft: t.type == draftType ? TimePostingStage.draft(of: t) : nil)
                 }
                 func handle(_ extracted: DroplineCore.Record, _ prepared: Prepared) throws {
                     // The record after its transforms, unless it had a fault before them (its
