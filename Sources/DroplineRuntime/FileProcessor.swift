@@ -125,13 +125,16 @@ final class FileProcessor {
                 // draft when there is none): without the writes, the parsing thread is the one
                 // that bounds it.
                 let draftType = context.dryRun ? nil : entryType
+                // Where the fields were in the entry before, on each thread that makes drafts.
+                var parsingPlaces = TimePostingStage.DraftPlaces()
+                var decidingPlaces = TimePostingStage.DraftPlaces()
                 let prepare = { (r: DroplineCore.Record) -> Prepared in
                     // A record no transform changes travels once (copied, it was a second record
                     // to hand over and destroy).
-                    guard transformer.changes(r.type) else { return Prepared(transformed: nil, draft: r.type == draftType ? TimePostingStage.draft(of: r) : nil) }
+                    guard transformer.changes(r.type) else { return Prepared(transformed: nil, draft: r.type == draftType ? TimePostingStage.draft(of: r, places: &parsingPlaces) : nil) }
                     var t = r
                     transformer.apply(&t)
-                    return Prepared(transformed: t, draft: t.type == draftType ? TimePostingStage.draft(of: t) : nil)
+                    return Prepared(transformed: t, draft: t.type == draftType ? TimePostingStage.draft(of: t, places: &parsingPlaces) : nil)
                 }
                 func handle(_ extracted: DroplineCore.Record, _ prepared: Prepared) throws {
                     // The record after its transforms, unless it had a fault before them (its
@@ -176,7 +179,7 @@ final class FileProcessor {
                             if let draft = prepared.draft {
                                 decided = try stage.entry(draft, exportID: exportID ?? "", businessDate: businessDate ?? context.runDate, fileName: name)
                             } else {
-                                decided = try stage.entry(TimePostingStage.draft(of: record), exportID: exportID ?? "", businessDate: businessDate ?? context.runDate, fileName: name)
+                                decided = try stage.entry(TimePostingStage.draft(of: record, places: &decidingPlaces), exportID: exportID ?? "", businessDate: businessDate ?? context.runDate, fileName: name)
                             }
                             switch decided {
                             case .posted: outcome = .loaded

@@ -217,13 +217,26 @@ final class TimePostingStage: TimeEntryLookup {
         var ordinal: Int
     }
 
-    static func draft(of r: DroplineCore.Record) -> Draft {
+    /// Where `draft` found each field in the entry before (`FieldMap.index(of:place:)`): one
+    /// per thread that makes drafts.
+    struct DraftPlaces {
+        var worker = -1, date = -1, project = -1, hours = -1, category = -1, id = -1, timesheet = -1, status = -1, weekStart = -1
+    }
+
+    static func draft(of r: DroplineCore.Record, places p: inout DraftPlaces) -> Draft {
         let f = r.fields
         var content: EntryContent?
-        if let pernr = f.text("worker"), let date = f.date("date"), let project = f.text("project"), let hours = f.decimal("hours"), let category = f.text("category") {
+        if let pernr = f.text("worker", place: &p.worker), let date = f.date("date", place: &p.date), let project = f.text("project", place: &p.project),
+            let hours = f.decimal("hours", place: &p.hours), let category = f.text("category", place: &p.category) {
             content = EntryContent(pernr: pernr, date: date, project: project, hours: hours, category: category)
         }
-        return Draft(id: f.text("entry_id") ?? "", timesheetID: f.text("timesheet_id"), approved: f.text("status") == "approved", content: content, weekStart: f.date("week_start"), ordinal: r.ordinal)
+        return Draft(id: f.text("entry_id", place: &p.id) ?? "", timesheetID: f.text("timesheet_id", place: &p.timesheet), approved: f.text("status", place: &p.status) == "approved",
+                     content: content, weekStart: f.date("week_start", place: &p.weekStart), ordinal: r.ordinal)
+    }
+
+    static func draft(of r: DroplineCore.Record) -> Draft {
+        var places = DraftPlaces()
+        return draft(of: r, places: &places)
     }
 
     /// An entry from a loaded export (§4.2 steps 2-5).

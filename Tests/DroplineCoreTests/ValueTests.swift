@@ -201,6 +201,34 @@ struct RecordStorageTests {
         }
     }
 
+    /// A reader of many records looks for a name where it was in the record before (`place`):
+    /// only a guess. Records whose fields come in another order, lack one, have fewer fields
+    /// or long names (their words not the same from one string to another) still give each
+    /// field's own value, and the place follows the name.
+    @Test func aFieldIsFoundWhereverItsPlaceWas() {
+        let long = String(repeating: "field_name_", count: 3)
+        let first: FieldMap = ["a": .string("1"), "b": .string("2"), "c": .string("3"), long: .string("L")]
+        var placeOfB = -1, placeOfA = -1, placeOfLong = -1
+        #expect(first.text("b", place: &placeOfB) == "2" && placeOfB == 1)
+        #expect(first.text("a", place: &placeOfA) == "1" && placeOfA == 0)
+        #expect(first.text(long, place: &placeOfLong) == "L" && placeOfLong == 3)
+        // The same order: found at once, the places kept.
+        let same: FieldMap = ["a": .string("x"), "b": .string("y"), "c": .string("z"), long: .string("M")]
+        #expect(same.text("b", place: &placeOfB) == "y" && same.text("a", place: &placeOfA) == "x" && placeOfB == 1 && placeOfA == 0)
+        // Another order: "a" is not where it was; a long name made anew is still found.
+        let otherLong = String(repeating: "field_", count: 1) + "name_" + String(repeating: "field_name_", count: 2)
+        let swapped: FieldMap = ["b": .string("q"), "a": .string("p"), otherLong: .string("N")]
+        #expect(swapped.text("a", place: &placeOfA) == "p" && placeOfA == 1)
+        #expect(swapped.text("b", place: &placeOfB) == "q" && placeOfB == 0)
+        #expect(swapped.text(long, place: &placeOfLong) == "N" && placeOfLong == 2)
+        // Missing, or a place past the end: nil, the place left as it was.
+        let short: FieldMap = ["c": .date(BusinessDate(iso: "2026-12-02")!)]
+        #expect(short.text("a", place: &placeOfA) == nil && placeOfA == 1)
+        #expect(short.date("c", place: &placeOfLong) == BusinessDate(iso: "2026-12-02") && placeOfLong == 0)
+        var placeOfD = 7
+        #expect(first.decimal("d", place: &placeOfD) == nil && placeOfD == 7)
+    }
+
     @Test func controlSumsKeepEveryCheck() {
         var s = ControlSums()
         #expect(s.isEmpty && Array(s).isEmpty)
