@@ -205,8 +205,9 @@ final class TimePostingStage: TimeEntryLookup {
         }
     }
 
-    /// What `entry` reads of an entry record, by field name: taken with `draft(of:)` on the
-    /// parsing thread (`XMLRecordExtractor.runConcurrently`), off the thread that decides.
+    /// What `entry` reads of an entry record, by field name: taken with `draft(of:places:)` on
+    /// the parsing thread (`XMLRecordExtractor.runConcurrently`), off the thread that decides;
+    /// in a dry run, which the parsing thread bounds, on the deciding thread.
     struct Draft: Sendable {
         var id: String
         var timesheetID: String?
@@ -234,10 +235,6 @@ final class TimePostingStage: TimeEntryLookup {
                      content: content, weekStart: f.date("week_start", place: &p.weekStart), ordinal: r.ordinal)
     }
 
-    static func draft(of r: DroplineCore.Record) -> Draft {
-        var places = DraftPlaces()
-        return draft(of: r, places: &places)
-    }
 
     /// An entry from a loaded export (§4.2 steps 2-5).
     func entry(_ d: Draft, exportID: String, businessDate: BusinessDate, fileName: String) throws -> Outcome {
