@@ -235,7 +235,6 @@ final class TimePostingStage: TimeEntryLookup {
                      content: content, weekStart: f.date("week_start", place: &p.weekStart), ordinal: r.ordinal)
     }
 
-
     /// An entry from a loaded export (§4.2 steps 2-5).
     func entry(_ d: Draft, exportID: String, businessDate: BusinessDate, fileName: String) throws -> Outcome {
         if try isHeld(d.id) {

@@ -97,7 +97,7 @@ public struct LiveElement: ElementView {
     /// thread). Only a name without a namespace is learnt; any other, and an attribute the
     /// element lacks, is looked for by its spelling.
     public func withAttribute<R>(_ name: SpelledName, interned: inout UnsafeRawPointer?, _ body: (UnsafeBufferPointer<UInt8>?) -> R) -> R {
-        if let p = interned {
+        if let p = interned, p != Self.notInterned {
             var a = node.pointee.properties
             while let attr = a {
                 if UnsafeRawPointer(attr.pointee.name) == p, attr.pointee.ns == nil { return Self.withValue(of: attr, body) }
@@ -105,12 +105,17 @@ public struct LiveElement: ElementView {
             }
         }
         let attr = find(name)
-        // A pointer the dictionary owns stays its name's for the document's life.
-        if interned == nil, name.namespaceBytes == nil, let attr, interns(UnsafeRawPointer(attr.pointee.name)) {
-            interned = UnsafeRawPointer(attr.pointee.name)
+        // A pointer the dictionary owns stays its name's for the document's life; asked once.
+        if interned == nil, name.namespaceBytes == nil, let attr, let n = attr.pointee.name {
+            let p = UnsafeRawPointer(n)
+            interned = interns(p) ? p : Self.notInterned
         }
         return Self.withValue(of: attr, body)
     }
+
+    /// What a reader keeps for a name found not interned (`interns`): the address of no name,
+    /// so that it is neither compared nor asked about again.
+    static var notInterned: UnsafeRawPointer { UnsafeRawPointer(bitPattern: 1)! }
 
     /// Calls `body` with the attribute's value as UTF-8 bytes (nil: no attribute).
     static func withValue<R>(of attr: xmlAttrPtr?, _ body: (UnsafeBufferPointer<UInt8>?) -> R) -> R {

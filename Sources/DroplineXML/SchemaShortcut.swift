@@ -93,9 +93,9 @@ final class SchemaShortcut {
         let last: UnsafeMutableBufferPointer<ShortBytes>
         /// The address each declaration's name is kept at in the document (`ShortcutReadable
         /// .interns`), once learnt: an attribute is then matched to its declaration by one
-        /// pointer, not by its spelling (`notInterned`: the name was not interned, asked once).
+        /// pointer, not by its spelling (`LiveElement.notInterned`: the name was not interned,
+        /// asked once).
         let names: UnsafeMutableBufferPointer<UnsafeRawPointer?>
-        static var notInterned: UnsafeRawPointer { UnsafeRawPointer(bitPattern: 1)! }
 
         init(slots: Int) {
             last = .allocate(capacity: slots)
@@ -117,7 +117,7 @@ final class SchemaShortcut {
             }
             guard let i = SchemaShortcut.index(of: local, in: declared) else { return nil }
             let slot = declared[i].slot
-            if let address, names[slot] == nil { names[slot] = el.interns(address) ? address : Self.notInterned }
+            if let address, names[slot] == nil { names[slot] = el.interns(address) ? address : LiveElement.notInterned }
             return i
         }
 
