@@ -81,13 +81,7 @@ struct ReadInPlaceTests {
             entries += 1
         }
         let prefixed = Int.random(in: 0..<6, using: &g) == 0
-        var doc = """
-            <?xml version="1.0" encoding="UTF-8"?>
-            <TimesheetExport xmlns="\(Self.ns)" exportId="PSA-T-1" sourceSystem="PSA" generatedAt="2026-11-27T23:30:00Z" businessDate="2026-11-27" schemaVersion="2">
-            \(sheets)  <Control timesheetCount="\(n)" entryCount="\(entries)" totalHours="7.50"/>
-            </TimesheetExport>
-
-            """
+        var doc = SchemaShortcutTests.export(sheets, control: #"timesheetCount="\#(n)" entryCount="\#(entries)" totalHours="7.50""#)
         if prefixed {
             doc = doc.replacingOccurrences(of: "xmlns=", with: "xmlns:t=").replacingOccurrences(of: "<", with: "<t:").replacingOccurrences(of: "<t:/", with: "</t:")
                 .replacingOccurrences(of: "<t:?xml", with: "<?xml").replacingOccurrences(of: "<t:!--", with: "<!--").replacingOccurrences(of: "<t:?pi", with: "<?pi").replacingOccurrences(of: "<t:![CDATA", with: "<![CDATA")
@@ -252,14 +246,7 @@ struct ReadInPlaceTests {
             return body.isEmpty ? "<\(name)\(a)/>" : "<\(name)\(a)>\(body)</\(name)>"
         }
         func document(_ sheets: [String]) -> String {
-            """
-            <?xml version="1.0" encoding="UTF-8"?>
-            <TimesheetExport xmlns="\(Self.ns)" exportId="PSA-T-1" sourceSystem="PSA" generatedAt="2026-11-27T23:30:00Z" businessDate="2026-11-27" schemaVersion="2">
-            \(sheets.joined(separator: "\n"))
-              <Control timesheetCount="0" entryCount="0" totalHours="0"/>
-            </TimesheetExport>
-
-            """
+            SchemaShortcutTests.export(sheets.joined(separator: "\n") + "\n", control: #"timesheetCount="0" entryCount="0" totalHours="0""#)
         }
         var lastSheet: [String: String] = [:], lastEntry: [String: String] = [:]
         var sheets: [String] = []
@@ -305,13 +292,7 @@ struct ReadInPlaceTests {
             c.timesheet = c.timesheet.map { $0.0 == "id" ? ($0.0, "TS-\(i)") : $0 }
             sheets += c.timesheetElement() + "\n"
         }
-        let text = """
-            <?xml version="1.0" encoding="UTF-8"?>
-            <TimesheetExport xmlns="\(Self.ns)" exportId="PSA-T-1" sourceSystem="PSA" generatedAt="2026-11-27T23:30:00Z" businessDate="2026-11-27" schemaVersion="2">
-            \(sheets)  <Control timesheetCount="2600" entryCount="2600" totalHours="0"/>
-            </TimesheetExport>
-
-            """
+        let text = SchemaShortcutTests.export(sheets, control: #"timesheetCount="2600" entryCount="2600" totalHours="0""#)
         let path = NSTemporaryDirectory() + "handed-" + UUID().uuidString + ".xml"
         try Data(text.utf8).write(to: URL(fileURLWithPath: path))
         defer { try? FileManager.default.removeItem(atPath: path) }
@@ -345,16 +326,13 @@ struct ReadInPlaceTests {
             #"<Entry id="TE-00000003" date="2026-11-24" project="PRJ-10042" task="T-01" o:hours="6.00" category="billable"/>"#,
             #"<Entry id="TE-00000004" date="2026-11-26" project="PRJ-10042" task="T-01" hours="5.25" category="billable"/>"#,
         ]
-        let text = """
-            <?xml version="1.0" encoding="UTF-8"?>
-            <TimesheetExport xmlns="\(Self.ns)" xmlns:o="urn:example:other" exportId="PSA-T-1" sourceSystem="PSA" generatedAt="2026-11-27T23:30:00Z" businessDate="2026-11-27" schemaVersion="2">
+        let sheet = """
               <Timesheet id="TS-0000001" worker="00012345" weekStart="2026-11-23" status="approved" submittedAt="2026-11-27T17:00:00Z">
                 \(entries.joined(separator: "\n    "))
               </Timesheet>
-              <Control timesheetCount="1" entryCount="4" totalHours="20.75"/>
-            </TimesheetExport>
 
             """
+        let text = SchemaShortcutTests.export(sheet, control: #"timesheetCount="1" entryCount="4" totalHours="20.75""#, namespaces: #" xmlns:o="urn:example:other""#)
         try Data(text.utf8).write(to: URL(fileURLWithPath: path))
         // Without the schema the unit is read in place (with it, the unknown attributes send it to libxml2).
         #expect(compared(path, text, schema: schema, limits: XMLLimits(), definition: d) == 1)

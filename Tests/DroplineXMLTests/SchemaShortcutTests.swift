@@ -12,6 +12,18 @@ struct SchemaShortcutTests {
     static let ns = "urn:example:psa:time:2"
     static let entryName = XMLName(namespace: ns, local: "Entry")
 
+    /// A timesheet export of `body` (its timesheets, each line ended), the trailer's attributes
+    /// `control`; `namespaces`: more declarations on the root.
+    static func export(_ body: String, control: String, namespaces: String = "") -> String {
+        """
+        <?xml version="1.0" encoding="UTF-8"?>
+        <TimesheetExport xmlns="\(ns)"\(namespaces) exportId="PSA-T-1" sourceSystem="PSA" generatedAt="2026-11-27T23:30:00Z" businessDate="2026-11-27" schemaVersion="2">
+        \(body)  <Control \(control)/>
+        </TimesheetExport>
+
+        """
+    }
+
     @Test func coversTheShippedInterfacesWhereTheSubsetAllows() throws {
         #expect(try XMLSchema(path: Self.timesheetSchema).shortcutElements == ["Entry", "Timesheet", "TimesheetExport"])
         // Every shipped schema loads; elements outside the subset are simply not covered.
@@ -27,14 +39,7 @@ struct SchemaShortcutTests {
         var timesheetExtra = ""
 
         func document() -> String {
-            """
-            <?xml version="1.0" encoding="UTF-8"?>
-            <TimesheetExport xmlns="\(SchemaShortcutTests.ns)" exportId="PSA-T-1" sourceSystem="PSA" generatedAt="2026-11-27T23:30:00Z" businessDate="2026-11-27" schemaVersion="2">
-            \(timesheetElement())
-              <Control timesheetCount="1" entryCount="1" totalHours="7.50"/>
-            </TimesheetExport>
-
-            """
+            SchemaShortcutTests.export(timesheetElement() + "\n", control: #"timesheetCount="1" entryCount="1" totalHours="7.50""#)
         }
 
         /// The case's `Timesheet` element, with its entry.
@@ -247,13 +252,7 @@ struct SchemaShortcutTests {
             sheets += "  <Timesheet\(attributes(plain.timesheet.map { $0.0 == "id" ? ($0.0, "TS-0") : $0 }, "Timesheet"))>\(entries)\n  </Timesheet>\n"
         }
         let path = NSTemporaryDirectory() + "remembered-" + UUID().uuidString + ".xml"
-        try Data("""
-            <?xml version="1.0" encoding="UTF-8"?>
-            <TimesheetExport xmlns="\(Self.ns)" exportId="PSA-T-1" sourceSystem="PSA" generatedAt="2026-11-27T23:30:00Z" businessDate="2026-11-27" schemaVersion="2">
-            \(sheets)  <Control timesheetCount="0" entryCount="0" totalHours="0"/>
-            </TimesheetExport>
-
-            """.utf8).write(to: URL(fileURLWithPath: path))
+        try Data(Self.export(sheets, control: #"timesheetCount="0" entryCount="0" totalHours="0""#).utf8).write(to: URL(fileURLWithPath: path))
         defer { try? FileManager.default.removeItem(atPath: path) }
         func plan(_ schema: XMLSchema) -> XMLStreamReader.ValidationPlan {
             XMLStreamReader.ValidationPlan(schema: schema, nestedRecords: [Self.entryName], trailer: XMLName(namespace: Self.ns, local: "Control"))
