@@ -1,6 +1,7 @@
 import CDroplineSQLite
 import DroplineCore
 import Foundation
+import GRDB
 import GRDBSQLite
 
 /// Runs the writes of one transaction on a second thread, in the order they were given, while the
@@ -91,14 +92,48 @@ public final class WriteBehind: @unchecked Sendable {
     /// used by one thread at a time (the writer's, or the caller's when synchronous).
     let parameterStarts: UnsafeMutableBufferPointer<Int>
 
+    /// Per statement, the statements that insert several of its rows at once (see `init`),
+    /// most rows first.
+    let groups: [[Group]]
+    /// Per statement, its number of parameters.
+    let parameterCounts: [Int]
+
+    /// A statement that runs `rows` rows of another at once: its parameters are the other's,
+    /// `rows` times over.
+    struct Group {
+        let statement: RawStatement
+        let rows: Int
+    }
+
     /// Writes one row's values into a batch, in parameter order. `observe`: the statements
-    /// (indexes into `statements`) whose rows `observer` is told of.
-    public init(statements: [RawStatement], synchronous: Bool = false, observe: Set<Int> = [], observer: Observer? = nil) {
+    /// (indexes into `statements`) whose rows `observer` is told of. `groups`: for a statement,
+    /// statements that insert several of its rows at once (`INSERT OR FAIL ... VALUES (...),
+    /// (...)`, its parameters as many times over), taken for as many rows of it as come one
+    /// after another in the queue (the most rows first); each of its rows is then told to the
+    /// observer with its rowid, counted back from the last one (a table's new rowids are
+    /// consecutive). A statement's own cost (its cursors opened and closed, its end) is then
+    /// paid once for all its rows: inserting `posting_row`s eight at a time took a fifth fewer
+    /// instructions a row than one at a time (measured in C on the same schema). Not
+    /// `OR ABORT`: a statement of several rows that may abort keeps a journal of its own,
+    /// which cost more than grouping saved; a failed row fails the whole transaction anyway.
+    public init(statements: [RawStatement], synchronous: Bool = false, observe: Set<Int> = [], observer: Observer? = nil, groups: [Int: [RawStatement]] = [:]) {
         self.statements = statements
         self.synchronous = synchronous
         self.observer = observer
         observed = statements.indices.map { observer != nil && observe.contains($0) }
-        let most = statements.map { Int(sqlite3_bind_parameter_count($0.handle)) }.max() ?? 0
+        let counts = statements.map { Int(sqlite3_bind_parameter_count($0.handle)) }
+        parameterCounts = counts
+        let grouped = statements.indices.map { i in
+            (groups[i] ?? []).compactMap { g -> Group? in
+                let n = Int(sqlite3_bind_parameter_count(g.handle))
+                guard counts[i] > 0, n % counts[i] == 0, n / counts[i] > 1 else {
+                    preconditionFailure("a group statement's parameters are not its statement's, several times over: \(g.sql)")
+                }
+                return Group(statement: g, rows: n / counts[i])
+            }.sorted { $0.rows > $1.rows }
+        }
+        self.groups = grouped
+        let most = statements.indices.map { i in counts[i] * (grouped[i].first?.rows ?? 1) }.max() ?? 0
         parameterStarts = .allocate(capacity: max(most, 1))
     }
 
@@ -371,47 +406,94 @@ public final class WriteBehind: @unchecked Sendable {
         }
     }
 
-    /// Binds and runs each row of the batch in order, the connection held per row.
+    /// Binds and runs each row of the batch in order, the connection held per statement run
+    /// (a row, or the rows of a group).
     func execute(_ batch: Batch) throws {
         let raw = UnsafeRawPointer(batch.bytes.base)
         // Bound to bytes as allocated.
         let base = raw.assumingMemoryBound(to: UInt8.self)
         var at = 0
-        func load<T: FixedWidthInteger>(_: T.Type) -> T {
-            defer { at += MemoryLayout<T>.size }
-            return T(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: T.self))
-        }
-        for _ in 0..<batch.rows {
+        var row = 0
+        while row < batch.rows {
             let which = Int(base[at])
-            let statement = statements[which]
-            at += 1
+            let count = parameterCounts[which]
+            // Rows of the statement one after another from here, as many as its largest group takes.
+            var group: Group?
+            if let largest = groups[which].first {
+                var run = 1
+                var next = Self.end(ofRowAt: at, parameters: count, in: raw)
+                while run < largest.rows, row + run < batch.rows, Int(base[next]) == which {
+                    run += 1
+                    next = Self.end(ofRowAt: next, parameters: count, in: raw)
+                }
+                group = groups[which].first { $0.rows <= run }
+            }
+            let rows = group?.rows ?? 1
+            let statement = group?.statement ?? statements[which]
             let h = statement.handle
-            let count = sqlite3_bind_parameter_count(h)
             connection.lock()
             defer { connection.unlock() }
-            var index: Int32 = 1
-            while index <= count {
-                defer { index += 1 }
-                parameterStarts[Int(index) - 1] = at
-                let tag = base[at]
+            for r in 0..<rows {
                 at += 1
-                switch tag {
-                case 1:
-                    let n = Int(load(UInt32.self))
-                    // Not copied by SQLite (static): the batch outlives the row's run, and every
-                    // parameter is bound again before the statement runs again.
-                    base.advanced(by: at).withMemoryRebound(to: CChar.self, capacity: max(n, 1)) {
-                        _ = sqlite3_bind_text(h, index, $0, Int32(n), nil)
-                    }
-                    at += n
-                case 2: sqlite3_bind_int64(h, index, load(Int64.self))
-                default: sqlite3_bind_null(h, index)
-                }
+                bind(h, row: r, parameters: count, from: &at, in: raw)
             }
             try statement.run()
+            row += rows
             if observed[which], let observer {
-                observer(which, BoundRow(base: base, starts: UnsafeBufferPointer(parameterStarts)), sqlite3_last_insert_rowid(sqlite3_db_handle(h)))
+                let db = sqlite3_db_handle(h)
+                let last = sqlite3_last_insert_rowid(db)
+                if rows > 1 {
+                    guard Int(sqlite3_changes(db)) == rows else {
+                        throw DatabaseError(resultCode: .SQLITE_INTERNAL, message: "\(rows) rows inserted at once, \(sqlite3_changes(db)) changed", sql: statement.sql)
+                    }
+                }
+                for r in 0..<rows {
+                    observer(which, BoundRow(base: base, starts: UnsafeBufferPointer(rebasing: UnsafeBufferPointer(parameterStarts)[(r * count)..<((r + 1) * count)])), last - Int64(rows - 1 - r))
+                }
             }
         }
+    }
+
+    /// Binds the `count` parameters of one row, from `at` in the batch, to the statement's
+    /// parameters of its `row`-th row (from 0), noting where each begins (`parameterStarts`).
+    func bind(_ h: OpaquePointer, row: Int, parameters count: Int, from at: inout Int, in raw: UnsafeRawPointer) {
+        let base = raw.assumingMemoryBound(to: UInt8.self)
+        let first = row * count
+        for p in 0..<count {
+            parameterStarts[first + p] = at
+            let index = Int32(first + p + 1)
+            let tag = base[at]
+            at += 1
+            switch tag {
+            case 1:
+                let n = Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
+                at += 4
+                // Not copied by SQLite (static): the batch outlives the row's run, and every
+                // parameter is bound again before the statement runs again.
+                base.advanced(by: at).withMemoryRebound(to: CChar.self, capacity: max(n, 1)) {
+                    _ = sqlite3_bind_text(h, index, $0, Int32(n), nil)
+                }
+                at += n
+            case 2:
+                sqlite3_bind_int64(h, index, Int64(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: Int64.self)))
+                at += 8
+            default: sqlite3_bind_null(h, index)
+            }
+        }
+    }
+
+    /// Where the row that begins at `at` (its statement's byte) ends: the next row's start.
+    static func end(ofRowAt start: Int, parameters count: Int, in raw: UnsafeRawPointer) -> Int {
+        var at = start + 1
+        for _ in 0..<count {
+            let tag = raw.load(fromByteOffset: at, as: UInt8.self)
+            at += 1
+            switch tag {
+            case 1: at += 4 + Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
+            case 2: at += 8
+            default: break
+            }
+        }
+        return at
     }
 }

@@ -95,11 +95,7 @@ final class TimePostingStage: TimeEntryLookup {
                 ON CONFLICT(entry_id) DO UPDATE SET outcome = excluded.outcome, primary_reason = excluded.primary_reason, pernr = excluded.pernr, entry_date = excluded.entry_date, hours_cents = excluded.hours_cents, posted_cents = excluded.posted_cents
                 """
             case .latestDelete: "DELETE FROM time_entry_latest_row WHERE entry_id = ?"
-            case .postingInsert: """
-                INSERT INTO posting_row (entry_id, n, reverses, pernr, erp_project, labor_class, posting_date, period, hours, hours_cents, cost_amount, bill_amount, currency, bucket,
-                    content_pernr, content_date, content_project, content_hours, content_category, origin, evaluation, timesheet_id)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """
+            case .postingInsert: Self.postingRows(1)
             case .postingReversed: "UPDATE posting_row SET reversed_by = ? WHERE entry_id = ? AND n = ?"
             case .weekDue: "INSERT OR IGNORE INTO utilization_due (iso_week_monday) VALUES (?)"
             case .postedWeekAdd: """
@@ -108,6 +104,21 @@ final class TimePostingStage: TimeEntryLookup {
                 """
             }
         }
+
+        /// `rows` postings at once: one, the plain insert; several, a group of `.postingInsert`
+        /// for the writer (`WriteBehind.init`), `OR FAIL`.
+        static func postingRows(_ rows: Int) -> String {
+            let values = "(" + Array(repeating: "?", count: 22).joined(separator: ", ") + ")"
+            return """
+                INSERT \(rows > 1 ? "OR FAIL " : "")INTO posting_row (entry_id, n, reverses, pernr, erp_project, labor_class, posting_date, period, hours, hours_cents, cost_amount, bill_amount, currency, bucket,
+                    content_pernr, content_date, content_project, content_hours, content_category, origin, evaluation, timesheet_id)
+                VALUES \(Array(repeating: values, count: rows).joined(separator: ", "))
+                """
+        }
+
+        /// The sizes of the writer's groups of postings: runs of postings between other rows are
+        /// a timesheet's entries, about seven.
+        static let postingGroups = [8, 4, 2]
     }
 
     /// False in a dry run: the write-only audit rows (evaluations, latest outcomes, timesheet
@@ -156,7 +167,8 @@ final class TimePostingStage: TimeEntryLookup {
         // A dry run's file has no second connection: the cursor then stands on the writer's,
         // stepped under its lock like any read there.
         workers = !hasWorkers || !writeBehind ? nil : WorkerCursor(try reader?.prepare(WorkerCursor.sql) ?? RawStatement(db, WorkerCursor.sql))
-        writes = WriteBehind(statements: try Write.allCases.map { try RawStatement(db, $0.sql) }, synchronous: !writeBehind, observe: [Write.postingInsert.rawValue], observer: spool?.observer)
+        writes = WriteBehind(statements: try Write.allCases.map { try RawStatement(db, $0.sql) }, synchronous: !writeBehind, observe: [Write.postingInsert.rawValue], observer: spool?.observer,
+                             groups: writeBehind ? [Write.postingInsert.rawValue: try Write.postingGroups.map { try RawStatement(db, Write.postingRows($0)) }] : [:])
         let holds = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM holds") ?? 0
         holdsBefore = holds > 0
         if holds > 0, expectedEntries >= holds {

@@ -3,6 +3,7 @@
 import DroplineTesting
 import Foundation
 import GRDB
+import GRDBSQLite
 import Testing
 
 struct WriteBehindTests {
@@ -54,6 +55,59 @@ struct WriteBehindTests {
         }
         let ids = try queue.read { try Int64.fetchAll($0, sql: "SELECT id FROM t ORDER BY k") }
         #expect(Set(ids) == Set(heard.rows.map(\.rowID)))
+    }
+
+    /// Rows of a statement with groups (`WriteBehind.init`) run several at once where they come
+    /// one after another: runs of every length from 1 to 19 between updates, so that every group
+    /// and the single statement are taken, and ends of batches fall inside runs. The observer
+    /// hears each row in order with its values and the rowid the table gave it, and the updates
+    /// right behind the rows they change find them.
+    @Test(arguments: [false, true])
+    func rowsOfAGroupedStatementRunTogetherAndAreToldOneByOne(synchronous: Bool) throws {
+        let (queue, dir) = try walDatabase("g", schema: "CREATE TABLE t (id INTEGER PRIMARY KEY, k TEXT UNIQUE, v TEXT, n INTEGER)")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        final class Heard: @unchecked Sendable {
+            var rows: [(k: String?, v: String?, n: Int64?, rowID: Int64)] = []
+        }
+        let heard = Heard()
+        func values(_ rows: Int) -> String { Array(repeating: "(?, ?, ?)", count: rows).joined(separator: ", ") }
+        var expected: [(k: String, v: String?, n: Int64)] = []
+        var runs: [Int32] = []
+        try queue.write { db in
+            let groups = try [2, 8, 4].map { try RawStatement(db, "INSERT OR FAIL INTO t (k, v, n) VALUES \(values($0))") }
+            defer { runs = groups.map { sqlite3_stmt_status($0.handle, SQLITE_STMTSTATUS_RUN, 0) } }
+            let writes = WriteBehind(statements: [try RawStatement(db, "INSERT INTO t (k, v, n) VALUES (?, ?, ?)"), try RawStatement(db, Self.update)],
+                                     synchronous: synchronous, observe: [0],
+                                     observer: { _, row, rowID in
+                                         func text(_ i: Int32) -> String? { row.bytes(i).map { String(decoding: $0, as: UTF8.self) } }
+                                         heard.rows.append((text(0), text(1), row.int64(2), rowID))
+                                     },
+                                     groups: [0: groups])
+            defer { writes.close() }
+            var i = 0
+            for run in 0..<400 {
+                for _ in 0...(run * 7 % 19) {
+                    let v = i % 5 == 0 ? nil : "värde \(i)"
+                    try writes.row(0, "k\(i)", v, Int64(i))
+                    expected.append(("k\(i)", v, Int64(i)))
+                    i += 1
+                }
+                try writes.row(1, Int64(1_000_000), "k\(i - 1)")
+                expected[i - 1].n += 1_000_000
+            }
+            try writes.finish()
+        }
+        #expect(expected.count > 3 * 1024)
+        // Each group ran (synchronous: none, every row is run as it comes).
+        #expect(runs.allSatisfy { synchronous ? $0 == 0 : $0 > 0 })
+        #expect(heard.rows.count == expected.count)
+        let stored = try queue.read { try Row.fetchAll($0, sql: "SELECT id, k, v, n FROM t ORDER BY id") }
+        #expect(stored.count == expected.count)
+        for (i, (row, e)) in zip(heard.rows, expected).enumerated() {
+            #expect(row.k == e.k && row.v == e.v && row.n == Int64(i))
+            #expect(row.rowID == stored[i][0] as Int64 && stored[i][1] as String == e.k)
+            #expect(stored[i][2] as String? == e.v && stored[i][3] as Int64 == e.n)
+        }
     }
 
     @Test func rowsRunInOrderWithTheirValues() throws {
@@ -209,17 +263,20 @@ struct WriteBehindTests {
         #expect(try queue.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM t") } == 50_000)
     }
 
-    @Test func aFailedRowIsThrownAndNothingAfterItRuns() throws {
+    /// A failed row is thrown and nothing queued after it runs; the same inside a group of rows
+    /// run at once (`grouped`: four at a time, the third row a duplicate).
+    @Test(arguments: [false, true])
+    func aFailedRowIsThrownAndNothingAfterItRuns(grouped: Bool) throws {
         let (queue, dir) = try database()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var thrown: (any Error)?
         try queue.inDatabase { db in
             try db.execute(sql: "BEGIN")
-            let writes = WriteBehind(statements: [try RawStatement(db, Self.insert)])
+            let groups = grouped ? [0: [try RawStatement(db, "INSERT OR FAIL INTO t (k, v, n) VALUES (?, ?, ?), (?, ?, ?), (?, ?, ?), (?, ?, ?)")]] : [:]
+            let writes = WriteBehind(statements: [try RawStatement(db, Self.insert)], groups: groups)
             defer { writes.close() }
             do {
-                try writes.row(0, "a", "x", Int64(1))
-                try writes.row(0, "a", "duplicate", Int64(2))
+                for k in ["a", "b", "a", "c", "d", "e"] { try writes.row(0, k, "x", Int64(1)) }
                 for i in 0..<600 { try writes.row(0, "after\(i)", "x", Int64(i)) }
                 try writes.finish()
             } catch {
