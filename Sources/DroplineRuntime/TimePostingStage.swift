@@ -98,27 +98,38 @@ final class TimePostingStage: TimeEntryLookup {
             case .postingInsert: Self.postingRows(1)
             case .postingReversed: "UPDATE posting_row SET reversed_by = ? WHERE entry_id = ? AND n = ?"
             case .weekDue: "INSERT OR IGNORE INTO utilization_due (iso_week_monday) VALUES (?)"
-            case .postedWeekAdd: """
-                INSERT INTO posted_week (monday, pernr, bucket, hours_cents, \(TimePostingStage.dayColumns.joined(separator: ", "))) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT(monday, pernr, bucket) DO UPDATE SET hours_cents = hours_cents + excluded.hours_cents, \(TimePostingStage.dayColumns.map { "\($0) = \($0) + excluded.\($0)" }.joined(separator: ", "))
-                """
+            case .postedWeekAdd: Self.postedWeekRows(1)
             }
         }
 
         /// `rows` postings at once: one, the plain insert; several, a group of `.postingInsert`
         /// for the writer (`WriteBehind.init`), `OR FAIL`.
         static func postingRows(_ rows: Int) -> String {
-            let values = "(" + Array(repeating: "?", count: 22).joined(separator: ", ") + ")"
-            return """
-                INSERT \(rows > 1 ? "OR FAIL " : "")INTO posting_row (entry_id, n, reverses, pernr, erp_project, labor_class, posting_date, period, hours, hours_cents, cost_amount, bill_amount, currency, bucket,
-                    content_pernr, content_date, content_project, content_hours, content_category, origin, evaluation, timesheet_id)
-                VALUES \(Array(repeating: values, count: rows).joined(separator: ", "))
-                """
+            """
+            INSERT \(rows > 1 ? "OR FAIL " : "")INTO posting_row (entry_id, n, reverses, pernr, erp_project, labor_class, posting_date, period, hours, hours_cents, cost_amount, bill_amount, currency, bucket,
+                content_pernr, content_date, content_project, content_hours, content_category, origin, evaluation, timesheet_id)
+            VALUES \(values(rows, parameters: 22))
+            """
         }
 
-        /// The sizes of the writer's groups of postings: runs of postings between other rows are
-        /// a timesheet's entries, about seven.
-        static let postingGroups = [8, 4, 2]
+        /// `rows` additions to `posted_week` at once, as `postingRows`.
+        static func postedWeekRows(_ rows: Int) -> String {
+            """
+            INSERT \(rows > 1 ? "OR FAIL " : "")INTO posted_week (monday, pernr, bucket, hours_cents, \(TimePostingStage.dayColumns.joined(separator: ", "))) VALUES \(values(rows, parameters: 11))
+            ON CONFLICT(monday, pernr, bucket) DO UPDATE SET hours_cents = hours_cents + excluded.hours_cents, \(TimePostingStage.dayColumns.map { "\($0) = \($0) + excluded.\($0)" }.joined(separator: ", "))
+            """
+        }
+
+        static func values(_ rows: Int, parameters: Int) -> String {
+            Array(repeating: "(" + Array(repeating: "?", count: parameters).joined(separator: ", ") + ")", count: rows).joined(separator: ", ")
+        }
+
+        /// The writer's groups (`WriteBehind.init`), by statement: a timesheet's entries (about
+        /// seven) post one after another, and the week sums are added 256 at a time.
+        static func groups(_ prepare: (String) throws -> RawStatement) throws -> [Int: [RawStatement]] {
+            [Write.postingInsert.rawValue: try [8, 4, 2].map { try prepare(postingRows($0)) },
+             Write.postedWeekAdd.rawValue: try [8, 4, 2].map { try prepare(postedWeekRows($0)) }]
+        }
     }
 
     /// False in a dry run: the write-only audit rows (evaluations, latest outcomes, timesheet
@@ -168,7 +179,7 @@ final class TimePostingStage: TimeEntryLookup {
         // stepped under its lock like any read there.
         workers = !hasWorkers || !writeBehind ? nil : WorkerCursor(try reader?.prepare(WorkerCursor.sql) ?? RawStatement(db, WorkerCursor.sql))
         writes = WriteBehind(statements: try Write.allCases.map { try RawStatement(db, $0.sql) }, synchronous: !writeBehind, observe: [Write.postingInsert.rawValue], observer: spool?.observer,
-                             groups: writeBehind ? [Write.postingInsert.rawValue: try Write.postingGroups.map { try RawStatement(db, Write.postingRows($0)) }] : [:])
+                             groups: writeBehind ? try Write.groups { try RawStatement(db, $0) } : [:])
         let holds = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM holds") ?? 0
         holdsBefore = holds > 0
         if holds > 0, expectedEntries >= holds {
