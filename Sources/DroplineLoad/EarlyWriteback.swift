@@ -11,10 +11,14 @@ import Foundation
 /// the syncs stay where they are, and durability is theirs alone.
 ///
 /// A file that does not exist (yet, or any more) is passed over; each round opens and closes the
-/// files it starts, so a file deleted meanwhile is not kept alive by it. Elsewhere than Linux it
-/// does nothing. `stop()` ends the thread (idempotent); until then the thread keeps it alive.
+/// files it starts, so a file deleted meanwhile is not kept alive by it. `folders`: every file
+/// directly in them, as each round finds them (the files a run makes as it goes: reject lists
+/// and cut-out records, whose fsync before the commit waited 0.18 s for the 22 MB of the 100 MB
+/// night's rejects). Elsewhere than Linux it does nothing. `stop()` ends the thread
+/// (idempotent); until then the thread keeps it alive.
 public final class EarlyWriteback: @unchecked Sendable {
     let paths: [String]
+    let folders: [String]
     let interval: TimeInterval
     /// Guards `stopping`.
     let state = NSCondition()
@@ -24,8 +28,9 @@ public final class EarlyWriteback: @unchecked Sendable {
     /// which orders the thread's writes before the read).
     public private(set) var started = 0
 
-    public init(paths: [String], every interval: TimeInterval = 0.25) {
+    public init(paths: [String], folders: [String] = [], every interval: TimeInterval = 0.25) {
         self.paths = paths
+        self.folders = folders
         self.interval = interval
         #if os(Linux)
         let thread = Thread { [self] in loop() }
@@ -43,8 +48,10 @@ public final class EarlyWriteback: @unchecked Sendable {
             let stop = stopping
             state.unlock()
             if stop { break }
-            for path in paths {
-                let fd = open(path, O_RDONLY | O_CLOEXEC)
+            let found = folders.flatMap { folder in ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).map { folder + "/" + $0 } }
+            for path in paths + found {
+                // Not a folder's subfolder, nor anything a link points to.
+                let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
                 guard fd >= 0 else { continue }
                 if dropline_start_writeback(fd) == 0 { started += 1 }
                 close(fd)

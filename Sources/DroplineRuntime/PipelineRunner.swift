@@ -75,10 +75,11 @@ public final class PipelineRunner {
         let warehouse = try Warehouse.open(path: warehousePath, dryRun: request.dryRun)
         if request.dryRun { try warehouse.beginDryRun() }
         defer { if request.dryRun { warehouse.endDryRun() } }
-        // The log, the database file and the run's labor lines reach the disk as they are
-        // written, not all in the syncs at the end of the load and of its checkpoint (which
-        // `checkpoints.stop()` below waits for: the deferred stop of this runs after it).
-        let writeback = request.dryRun ? nil : EarlyWriteback(paths: [warehousePath + "-wal", warehousePath] + (context.laborSpool.map { [$0.path] } ?? []))
+        // The log, the database file and the files the run makes in its work folder (labor
+        // lines, reject lists, cut-out records) reach the disk as they are written, not all in
+        // the syncs at the end of the load and of its checkpoint (which `checkpoints.stop()`
+        // below waits for: the deferred stop of this runs after it).
+        let writeback = request.dryRun ? nil : EarlyWriteback(paths: [warehousePath + "-wal", warehousePath], folders: [workDir])
         defer { writeback?.stop() }
         // A load's log is copied into the database file while the run goes on (outbound files,
         // utilization, manifests), not by the commit that ends it.

@@ -10,7 +10,9 @@ struct EarlyWritebackTests {
     /// 16 MiB written and not synced: Linux leaves such pages dirty in memory for up to 30 s
     /// (while less than a tenth of memory is dirty); started by the thread, they are written
     /// within a few of its rounds.
-    @Test(.enabled(if: observable)) func writtenPagesAreOnTheirWayToDiskWithoutASync() throws {
+    /// `inFolder`: the file is found in a folder given to watch, not named.
+    @Test(.enabled(if: observable), arguments: [false, true])
+    func writtenPagesAreOnTheirWayToDiskWithoutASync(inFolder: Bool) throws {
         let dir = NSTemporaryDirectory() + "dropline-writeback-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -25,7 +27,7 @@ struct EarlyWritebackTests {
         #expect(before.dirty > 0, "the kernel wrote the file on its own already: nothing to show")
 
         // A file that does not exist is passed over, round after round.
-        let writeback = EarlyWriteback(paths: [dir + "/not-yet", path], every: 0.02)
+        let writeback = inFolder ? EarlyWriteback(paths: [], folders: [dir + "/not-yet", dir], every: 0.02) : EarlyWriteback(paths: [dir + "/not-yet", path], every: 0.02)
         var after = before
         let deadline = Date(timeIntervalSinceNow: 20)
         while Date() < deadline {
