@@ -3,8 +3,10 @@ import Foundation
 
 /// The outcome of evaluating one entry (contract §4).
 public enum TimeEntryDecision: Sendable, Equatable {
-    /// Postings to write, in order (a reversal before its replacement).
-    case posted([Posting])
+    /// The entry's new posting, and the reversal of its current one when it replaces it (the
+    /// reversal is written first). Not an array of postings: that was allocated and freed for
+    /// every posted entry, the deciding thread's most frequent allocation.
+    case posted(Posting, reversal: Posting?)
     /// Held with its one hold reason.
     case held(ReasonCode)
     /// Rejected: every failing check in the contract's order, primary first.
@@ -93,12 +95,11 @@ public struct TimeEntryRules: Sendable {
             n += 1
             return n
         }
-        var postings: [Posting] = []
-        if let current { postings.append(current.posting.reversal(number: nextNumber())) }
+        let reversal = current.map { $0.posting.reversal(number: nextNumber()) }
         let cost = Self.amount(c.hours, hoursCents, rate.cost, rate.costExact)
         let bill = c.category == "billable" ? Self.amount(c.hours, hoursCents, rate.bill, rate.billExact) : 0
-        postings.append(Posting(ref: entry.entryID, number: nextNumber(), reverses: nil, pernr: c.pernr, erpProject: erp, laborClass: category.laborClass, postingDate: c.date, period: period.id, hours: c.hours, costAmount: cost, billAmount: bill, currency: rate.currency, bucket: category.bucket))
-        return .posted(postings)
+        let posting = Posting(ref: entry.entryID, number: nextNumber(), reverses: nil, pernr: c.pernr, erpProject: erp, laborClass: category.laborClass, postingDate: c.date, period: period.id, hours: c.hours, costAmount: cost, billAmount: bill, currency: rate.currency, bucket: category.bucket)
+        return .posted(posting, reversal: reversal)
     }
 
     /// Hours times rate, rounded half-up to cents: integer arithmetic when both are exact.

@@ -293,15 +293,14 @@ final class TimePostingStage: TimeEntryLookup {
         // Consumed: the case's bindings take its parts over. Switched on as it was, they were
         // copies, and the decision was destroyed apart (two destroys an entry, one now).
         switch consume decision {
-        case .posted(let postings):
+        case .posted(let posting, let reversal):
             if heldAs != nil { try deleteHold(entry.entryID) }
-            // The evaluation is kept on the decision's new posting (its last), which has the
-            // entry's content; a decision without one (never made by the rules) has a row.
-            let carrier = audit && postings.last?.reversesNumber == nil ? postings.indices.last : nil
-            let id = carrier.map { _ in takeEvaluationID() }
-            for i in postings.indices { try insert(postings[i], entry, evaluation: i == carrier ? id : nil) }
+            // The evaluation is kept on the new posting, which has the entry's content.
+            let id = audit ? takeEvaluationID() : nil
+            if let reversal { try insert(reversal, entry) }
+            try insert(posting, entry, evaluation: id)
             try evaluation(entry.entryID, entry.timesheetID, entry.exportID, "posted", nil, [], entry, keptAs: id)
-            return .posted(postings.count)
+            return .posted(reversal == nil ? 1 : 2)
         case .held(let reason) where reason == heldAs:
             // Its hold row and latest outcome already say so: only the evaluation is new.
             try evaluation(entry.entryID, entry.timesheetID, entry.exportID, "held", reason, [reason], entry, latest: false)
