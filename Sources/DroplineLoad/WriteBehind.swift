@@ -457,43 +457,41 @@ public final class WriteBehind: @unchecked Sendable {
     /// Binds the `count` parameters of one row, from `at` in the batch, to the statement's
     /// parameters of its `row`-th row (from 0), noting where each begins (`parameterStarts`).
     func bind(_ h: OpaquePointer, row: Int, parameters count: Int, from at: inout Int, in raw: UnsafeRawPointer) {
-        let base = raw.assumingMemoryBound(to: UInt8.self)
         let first = row * count
         for p in 0..<count {
             parameterStarts[first + p] = at
             let index = Int32(first + p + 1)
-            let tag = base[at]
-            at += 1
-            switch tag {
+            let value = Self.parameter(at: at, in: raw)
+            switch value.tag {
             case 1:
-                let n = Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
-                at += 4
                 // Not copied by SQLite (static): the batch outlives the row's run, and every
                 // parameter is bound again before the statement runs again.
-                base.advanced(by: at).withMemoryRebound(to: CChar.self, capacity: max(n, 1)) {
-                    _ = sqlite3_bind_text(h, index, $0, Int32(n), nil)
+                raw.advanced(by: value.start).withMemoryRebound(to: CChar.self, capacity: max(value.end - value.start, 1)) {
+                    _ = sqlite3_bind_text(h, index, $0, Int32(value.end - value.start), nil)
                 }
-                at += n
-            case 2:
-                sqlite3_bind_int64(h, index, Int64(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: Int64.self)))
-                at += 8
+            case 2: sqlite3_bind_int64(h, index, Int64(littleEndian: raw.loadUnaligned(fromByteOffset: value.start, as: Int64.self)))
             default: sqlite3_bind_null(h, index)
             }
+            at = value.end
+        }
+    }
+
+    /// The parameter at `at` in a batch (see `Batch`): its tag, and where its value's bytes
+    /// start and end (the next parameter's start).
+    @inline(__always)
+    static func parameter(at: Int, in raw: UnsafeRawPointer) -> (tag: UInt8, start: Int, end: Int) {
+        let tag = raw.load(fromByteOffset: at, as: UInt8.self)
+        switch tag {
+        case 1: return (tag, at + 5, at + 5 + Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: at + 1, as: UInt32.self))))
+        case 2: return (tag, at + 1, at + 9)
+        default: return (tag, at + 1, at + 1)
         }
     }
 
     /// Where the row that begins at `at` (its statement's byte) ends: the next row's start.
     static func end(ofRowAt start: Int, parameters count: Int, in raw: UnsafeRawPointer) -> Int {
         var at = start + 1
-        for _ in 0..<count {
-            let tag = raw.load(fromByteOffset: at, as: UInt8.self)
-            at += 1
-            switch tag {
-            case 1: at += 4 + Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
-            case 2: at += 8
-            default: break
-            }
-        }
+        for _ in 0..<count { at = parameter(at: at, in: raw).end }
         return at
     }
 }
