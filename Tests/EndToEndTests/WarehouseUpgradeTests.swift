@@ -21,21 +21,26 @@ struct WarehouseUpgradeTests {
 
     /// A new warehouse gets 32 KiB pages; an existing one keeps its page size (changing it
     /// would rewrite the whole file) and is upgraded as usual. Both are opened with a 16 MiB
-    /// page cache (a file's load is one transaction: see `Warehouse.open`).
+    /// page cache (a file's load is one transaction: see `Warehouse.open`) and without zeroing
+    /// freed space (`secure_delete`, on in Debian's build).
     @Test func newWarehousesTakeLargePagesExistingOnesKeepTheirs() throws {
         let dir = NSTemporaryDirectory() + "dropline-pages-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let fresh = try Warehouse.open(path: dir + "/new.sqlite")
-        let (freshPages, freshCache) = try fresh.read { db in (try Int.fetchOne(db, sql: "PRAGMA page_size"), try Int.fetchOne(db, sql: "PRAGMA cache_size")) }
-        #expect(freshPages == 32768 && freshCache == -16384)
+        let (freshPages, freshCache, freshZeroing) = try fresh.read { db in
+            (try Int.fetchOne(db, sql: "PRAGMA page_size"), try Int.fetchOne(db, sql: "PRAGMA cache_size"), try Int.fetchOne(db, sql: "PRAGMA secure_delete"))
+        }
+        #expect(freshPages == 32768 && freshCache == -16384 && freshZeroing == 0)
         try fresh.close()
         let existing = try DatabaseQueue(path: dir + "/old.sqlite")
         try existing.write { try $0.execute(sql: "CREATE TABLE left_by_someone (x)") }
         try existing.close()
         let upgraded = try Warehouse.open(path: dir + "/old.sqlite")
-        let (pages, cache, postings) = try upgraded.read { db in (try Int.fetchOne(db, sql: "PRAGMA page_size"), try Int.fetchOne(db, sql: "PRAGMA cache_size"), try db.viewExists("postings")) }
-        #expect(pages == 4096 && cache == -16384 && postings)
+        let (pages, cache, zeroing, postings) = try upgraded.read { db in
+            (try Int.fetchOne(db, sql: "PRAGMA page_size"), try Int.fetchOne(db, sql: "PRAGMA cache_size"), try Int.fetchOne(db, sql: "PRAGMA secure_delete"), try db.viewExists("postings"))
+        }
+        #expect(pages == 4096 && cache == -16384 && zeroing == 0 && postings)
     }
 
     /// A zone whose warehouse an earlier version left: its migrations up to `migration`, then
