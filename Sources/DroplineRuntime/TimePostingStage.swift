@@ -72,7 +72,8 @@ final class TimePostingStage: TimeEntryLookup {
             holdExists = try prepare("SELECT 1 FROM holds WHERE entry_id = ?")
             postingsOfEntry = try prepare("""
                 SELECT \(Warehouse.postingID("p.n")), p.entry_id, \(Warehouse.postingID("p.reverses")), \(Warehouse.postingID("p.reversed_by")), p.pernr, p.erp_project, p.labor_class,
-                    p.posting_date, p.period, p.hours, p.cost_amount, p.bill_amount, p.currency, p.bucket, p.content_pernr, p.content_date, p.content_project, p.content_hours, p.content_category, p.seq
+                    p.posting_date, p.period, p.hours, p.cost_amount, p.bill_amount, p.currency, p.bucket,
+                    \(Warehouse.postingContent("pernr")), \(Warehouse.postingContent("date")), p.content_project, p.content_hours, \(Warehouse.postingContent("category")), p.seq
                 FROM posting_row p WHERE p.entry_id = ?
                 """)
             postedWeek = try prepare("SELECT \(TimePostingStage.dayColumns.map { "SUM(\($0))" }.joined(separator: ", ")) FROM posted_week WHERE monday = ? AND pernr = ?")
@@ -415,11 +416,13 @@ final class TimePostingStage: TimeEntryLookup {
             $0.decimal(p.billAmount, scale: 2)
             $0.text(p.currency)
             $0.text(p.bucket)
-            $0.text(c?.pernr)
-            $0.date(c?.date)
+            // The content's worker, date and category only where they differ from the posting's
+            // (`Warehouse.postingContent` gives them back).
+            $0.text(c.flatMap { $0.pernr == p.pernr ? nil : $0.pernr })
+            $0.date(c.flatMap { $0.date == p.postingDate ? nil : $0.date })
             $0.text(c?.project)
             $0.text(c?.canonicalHours)
-            $0.text(c?.category)
+            $0.text(c.flatMap { $0.category == p.bucket ? nil : $0.category })
             $0.integer(origin)
             $0.integer(evaluation)
             $0.text(entry.timesheetID)

@@ -402,4 +402,56 @@ struct WarehouseUpgradeTests {
         #expect(after.count == 4 && Array(after.prefix(3)) == before)
         #expect(after.last == ["entry_id": "TE-4", "outcome": "posted", "primary_reason": nil, "pernr": "1003", "entry_date": "2026-11-26", "hours_cents": 150, "posted_cents": 150])
     }
+
+    static let v11 = "v11: the latest outcome of a posted entry is its current posting"
+
+    /// v12 keeps a posting's content worker, date and category only where they differ from the
+    /// posting's. Rows written before read the same through the views; a run's postings leave
+    /// them NULL where they repeat the posting (and only there), and the views give them back.
+    @Test func postingContentReadsTheSameAfterV12() throws {
+        let zone = try TemporaryDropZone()
+        let path = zone.root + "/warehouse.sqlite"
+        try? FileManager.default.removeItem(atPath: path)
+        let views = [
+            "SELECT * FROM postings ORDER BY seq",
+            "SELECT * FROM time_entry_evaluation ORDER BY id",
+            "SELECT * FROM time_entry_latest ORDER BY entry_id",
+        ]
+        func read(_ db: Database) throws -> [[Row]] { try views.map { try Row.fetchAll(db, sql: $0) } }
+        let old = try Warehouse.open(path: path, upTo: Self.v11)
+        let before = try old.write { db -> [[Row]] in
+            // A posting whose content repeats it, one whose content differs in worker, date and
+            // category, its reversal (no content), and a posting kept without content.
+            try db.execute(sql: """
+                INSERT INTO run_export (id, run_id, export_id) VALUES (1, 'r1', 'E1');
+                INSERT INTO posting_row (seq, entry_id, n, reverses, reversed_by, pernr, erp_project, labor_class, posting_date, period, hours, hours_cents, cost_amount, bill_amount, currency, bucket,
+                    content_pernr, content_date, content_project, content_hours, content_category, origin, evaluation, timesheet_id) VALUES
+                    (1, 'TE-1', 1, NULL, NULL, '1001', '4000001', 'LBR-BILL', '2026-11-23', '2026-11', '8.00', 800, '1.00', '2.00', 'EUR', 'billable', '1001', '2026-11-23', 'PRJ-1', '8', 'billable', 1, 1, 'TS-1'),
+                    (2, 'TE-2', 1, NULL, 2, '1001', '4000001', 'LBR-INT', '2026-11-24', '2026-11', '7.25', 725, '1.00', '2.00', 'EUR', 'internal', '1002', '2026-11-25', 'PRJ-1', '7.25', 'admin', 1, 2, 'TS-1'),
+                    (3, 'TE-2', 2, 1, NULL, '1001', '4000001', 'LBR-INT', '2026-11-24', '2026-11', '-7.25', -725, '-1.00', '-2.00', 'EUR', 'internal', NULL, NULL, NULL, NULL, NULL, 1, NULL, 'TS-1'),
+                    (4, 'TE-3', 1, NULL, NULL, '1003', '4000001', 'LBR-BILL', '2026-11-26', '2026-11', '1.50', 150, '1.00', '2.00', 'EUR', 'billable', NULL, NULL, NULL, NULL, NULL, 1, 3, 'TS-2');
+                """)
+            return try read(db)
+        }
+        try old.close()
+        #expect(before.map(\.count) == [4, 3, 2])
+        #expect(try Warehouse.open(path: path).read(read) == before)
+
+        // A night and the next (a correction among its postings), on a zone of its own.
+        let nights = try TemporaryDropZone()
+        for name in WorkedExampleTests.run1 { try nights.drop(TestPaths.examples + "/inbound/" + name) }
+        _ = try nights.run(asOf: "2026-11-28", at: "2026-11-28T01:14:07Z")
+        for name in WorkedExampleTests.run2 { try nights.drop(TestPaths.examples + "/inbound/" + name) }
+        _ = try nights.run(asOf: "2026-11-29", at: "2026-11-29T01:14:07Z")
+        func count(_ sql: String) throws -> Int {
+            try DatabaseQueue(path: nights.root + "/warehouse.sqlite").read { try Int.fetchOne($0, sql: sql) ?? -1 }
+        }
+        #expect(try count("SELECT COUNT(*) FROM posting_row WHERE content_pernr = pernr OR content_date = posting_date OR content_category = bucket") == 0)
+        #expect(try count("SELECT COUNT(*) FROM posting_row WHERE content_project IS NOT NULL AND content_pernr IS NULL AND content_date IS NULL") > 0)
+        // Through the view, every posting with content has all of it; a reversal has none.
+        #expect(try count("SELECT COUNT(*) FROM postings WHERE content_project IS NOT NULL") > 0)
+        #expect(try count("SELECT COUNT(*) FROM postings WHERE content_project IS NOT NULL AND (content_pernr IS NULL OR content_date IS NULL OR content_category IS NULL)") == 0)
+        #expect(try count("SELECT COUNT(*) FROM postings WHERE reverses IS NOT NULL") > 0)
+        #expect(try count("SELECT COUNT(*) FROM postings WHERE reverses IS NOT NULL AND COALESCE(content_pernr, content_date, content_project, content_hours, content_category) IS NOT NULL") == 0)
+    }
 }
