@@ -58,7 +58,7 @@ final class TimePostingStage: TimeEntryLookup {
     /// must know of: with writes behind or `nothingPostedBefore` every key (`read`,
     /// `postings(of:)`, `postedHundredths`), else (synchronous writes: everything is read on the
     /// caller's connection, current) only the entries it held (`mayBeHeld`).
-    var written: KeyFilter
+    var written: OrderedKeyFilter
     /// The lookups on the writer's connection, and on the second connection when there is one.
     let mainReads: ReadStatements
     let readerReads: ReadStatements?
@@ -200,7 +200,7 @@ final class TimePostingStage: TimeEntryLookup {
         lastLatestRowBefore = try String.fetchOne(db, sql: "SELECT MAX(entry_id) FROM time_entry_latest_row").map { Array($0.utf8) }
         lastEntryPostedBefore = try String.fetchOne(db, sql: "SELECT MAX(entry_id) FROM posting_row").map { Array($0.utf8) }
         lastWeekPostedBefore = try String.fetchOne(db, sql: "SELECT MAX(monday) FROM posted_week").flatMap { BusinessDate(iso: $0) }?.dayNumber ?? Int.min
-        written = KeyFilter(expectedKeys: writes.synchronous && !nothingPostedBefore ? expectedEntries / 16 : expectedEntries)
+        written = OrderedKeyFilter(expectedKeys: writes.synchronous && !nothingPostedBefore ? expectedEntries / 16 : expectedEntries, kinds: Int(Self.latestKind) + 1)
         // The last evaluation id is the last row's or the last posting's: every posted decision
         // ends with the posting that carries its evaluation, and ids only grow.
         let lastRow = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM time_entry_evaluation_row") ?? 0

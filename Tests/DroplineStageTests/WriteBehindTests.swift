@@ -411,4 +411,49 @@ struct WriteBehindTests {
         let asEntries = (50_000..<100_000).filter { filter.mayContain("TE-\($0)") }.count
         #expect(asHolds < 1_000 && asEntries < 1_000, "\(asHolds) and \(asEntries) false positives in 50,000 each")
     }
+
+    /// A key after every key of its kind inserted so far is certainly absent, however full the
+    /// bits: a filter far too small (1,024 words for 100,000 keys, every bit set) still answers
+    /// "no" for each next entry of a night numbered onwards, and "maybe" for every key inserted,
+    /// whatever their order, their kinds or their length.
+    @Test func orderedKeyFilterAnswersNoForKeysAfterTheGreatest() {
+        func id(_ i: Int) -> String { let n = String(i); return "TE-" + String(repeating: "0", count: 8 - n.count) + n }
+        var filter = OrderedKeyFilter(expectedKeys: 10, kinds: 3)
+        #expect(!filter.mayContain(id(1)) && !filter.mayContain(id(1), kind: 2))
+        for i in 0..<100_000 {
+            #expect(!filter.mayContain(id(i)), "\(id(i)) reported before it was inserted")
+            let had = filter.insert(id(i))
+            #expect(!had)
+        }
+        #expect((0..<100_000).allSatisfy { filter.mayContain(id($0)) })
+        // The bits alone say "maybe" for nearly everything now; other kinds keep their own order.
+        #expect(filter.filter.mayContain(id(100_000)) && filter.filter.mayContain(id(100_000), kind: 1))
+        #expect(!filter.mayContain(id(100_000), kind: 1))
+        filter.insert(id(5), kind: 1)
+        #expect(filter.mayContain(id(5), kind: 1) && !filter.mayContain(id(6), kind: 1))
+
+        // Keys out of order, of any length (up to 44 bytes, half alike in their first 28 to 32), and
+        // kinds beyond those ordered: nothing inserted is ever missed.
+        var g = SeededGenerator(seed: 29)
+        var mixed = OrderedKeyFilter(expectedKeys: 1_000, kinds: 2)
+        var inserted: [(String, UInt64)] = []
+        for _ in 0..<5_000 {
+            let stem = Bool.random(using: &g) ? String(repeating: "7", count: Int.random(in: 28...34, using: &g)) : ""
+            let key = stem + String((0..<Int.random(in: 0...10, using: &g)).map { _ in Character(Unicode.Scalar(UInt8.random(in: 0x2F...0x3A, using: &g))) })
+            let kind = UInt64.random(in: 0...2, using: &g)
+            let before = mixed.mayContain(key, kind: kind)
+            let had = mixed.insert(key, kind: kind)
+            #expect(had == before)
+            inserted.append((key, kind))
+            if Int.random(in: 0..<50, using: &g) == 0 {
+                #expect(inserted.allSatisfy { mixed.mayContain($0.0, kind: $0.1) })
+            }
+        }
+        #expect(inserted.allSatisfy { mixed.mayContain($0.0, kind: $0.1) })
+        // Bytes, not characters: "TE-9" comes after "TE-10", "\u{1}..." before "TE-".
+        var order = OrderedKeyFilter(expectedKeys: 100, kinds: 1)
+        order.insert("TE-10")
+        #expect(!order.mayContain("TE-9") && !order.mayContain("TE-10\u{0}") && !order.mayContain("U"))
+        #expect(order.filter.mayContain("\u{1}1\u{1}1001") == order.mayContain("\u{1}1\u{1}1001"))
+    }
 }
