@@ -200,7 +200,7 @@ final class TimePostingStage: TimeEntryLookup {
         lastLatestRowBefore = try String.fetchOne(db, sql: "SELECT MAX(entry_id) FROM time_entry_latest_row").map { Array($0.utf8) }
         lastEntryPostedBefore = try String.fetchOne(db, sql: "SELECT MAX(entry_id) FROM posting_row").map { Array($0.utf8) }
         lastWeekPostedBefore = try String.fetchOne(db, sql: "SELECT MAX(monday) FROM posted_week").flatMap { BusinessDate(iso: $0) }?.dayNumber ?? Int.min
-        written = OrderedKeyFilter(expectedKeys: writes.synchronous && !nothingPostedBefore ? expectedEntries / 16 : expectedEntries, kinds: Int(Self.latestKind) + 1)
+        written = OrderedKeyFilter(expectedKeys: writes.synchronous && !nothingPostedBefore ? expectedEntries / 16 : expectedEntries, kinds: Int(Self.weekKind) + 1)
         // The last evaluation id is the last row's or the last posting's: every posted decision
         // ends with the posting that carries its evaluation, and ids only grow.
         let lastRow = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM time_entry_evaluation_row") ?? 0
@@ -493,9 +493,11 @@ final class TimePostingStage: TimeEntryLookup {
     /// Queues a row, its values written in parameter order with their concrete types; `key`
     /// names what lookups it changes (an entry id, or `weekKey`).
     func write(_ statement: Write, key: String? = nil, _ values: (inout WriteBehind.RowValues) -> Void) throws {
-        // A hold row's key is its entry id as another kind (`holdKind`).
+        // A hold row's key is its entry id as another kind (`holdKind`); a worker week's is a
+        // kind of its own (`weekKind`).
         let hold = statement == .holdInsert || statement == .holdDelete
-        if let key, !writes.synchronous || nothingPostedBefore || statement == .holdInsert { written.insert(key, kind: hold ? Self.holdKind : 0) }
+        let kind = hold ? Self.holdKind : statement == .postedWeekAdd ? Self.weekKind : 0
+        if let key, !writes.synchronous || nothingPostedBefore || statement == .holdInsert { written.insert(key, kind: kind) }
         try writes.row(statement.rawValue, key: hold ? key.map(Self.holdQueueKey) : key, values)
     }
 
@@ -539,12 +541,12 @@ final class TimePostingStage: TimeEntryLookup {
     /// connection, unless the transaction may have written the key (or there is no second
     /// connection): then on the writer's connection, after the queued writes for the key.
     /// `hold`: the key is the entry id of a hold row (`holdKind`).
-    func read<T>(_ key: String?, hold: Bool = false, _ body: (ReadStatements) throws -> T) throws -> T {
+    func read<T>(_ key: String?, kind: UInt64 = 0, _ body: (ReadStatements) throws -> T) throws -> T {
         // The writes are synchronous: the caller has the connection.
         if writes.synchronous { return try body(mainReads) }
-        let mayBeWritten = key.map { written.mayContain($0, kind: hold ? Self.holdKind : 0) } ?? false
+        let mayBeWritten = key.map { written.mayContain($0, kind: kind) } ?? false
         if !mayBeWritten, let readerReads { return try body(readerReads) }
-        if mayBeWritten, let key, writes.isInFlight(hold ? Self.holdQueueKey(key) : key) {
+        if mayBeWritten, let key, writes.isInFlight(kind == Self.holdKind ? Self.holdQueueKey(key) : key) {
             Failpoint.lookupWaitsForWrites.hit()
             try writes.drain()
         }
@@ -564,8 +566,8 @@ final class TimePostingStage: TimeEntryLookup {
     /// `newer`: the key sorts after every key of its kind the warehouse had as the transaction
     /// began (`lastEntryPostedBefore`, `lastWeekPostedBefore`), so it had nothing for it either;
     /// then only this stage can have written it, which `written` tells when it keeps every key.
-    func certainlyUnposted(_ key: String, newer: Bool = false) -> Bool {
-        (nothingPostedBefore || (newer && !writes.synchronous)) && !written.mayContain(key)
+    func certainlyUnposted(_ key: String, newer: Bool = false, kind: UInt64 = 0) -> Bool {
+        (nothingPostedBefore || (newer && !writes.synchronous)) && !written.mayContain(key, kind: kind)
     }
 
     /// The greatest entry id with a posting, and the latest week with posted hours, as the
@@ -593,7 +595,7 @@ final class TimePostingStage: TimeEntryLookup {
 
     func isHeld(_ entryID: String) throws -> Bool {
         guard mayBeHeld(entryID) else { return false }
-        return try read(entryID, hold: true) { reads in
+        return try read(entryID, kind: Self.holdKind) { reads in
             let s = reads.holdExists
             s.bind(entryID)
             defer { s.reset() }
@@ -665,6 +667,10 @@ final class TimePostingStage: TimeEntryLookup {
     /// of the entry id).
     let lastLatestRowBefore: [UInt8]?
     static let latestKind: UInt64 = 2
+    /// A worker week's key (`weekKey`) in `written`: a kind apart from the entries', so that
+    /// `written` keeps the greatest of each (an export listing a week's timesheets worker by
+    /// worker asks for each worker week after every one it wrote).
+    static let weekKind: UInt64 = 3
 
     func issue(_ code: ReasonCode, _ e: TimeEntry) -> RecordIssue {
         let c = e.content
@@ -980,8 +986,8 @@ final class TimePostingStage: TimeEntryLookup {
         let monday = ISOWeek(containing: date).monday
         var week = PostedWeek(pernr: pernr, monday: monday, cents: Array(repeating: 0, count: 7))
         let key = Self.weekKey(pernr, monday.dayNumber)
-        if !certainlyUnposted(key, newer: monday.dayNumber > lastWeekPostedBefore) {
-            try read(key) { reads in
+        if !certainlyUnposted(key, newer: monday.dayNumber > lastWeekPostedBefore, kind: Self.weekKind) {
+            try read(key, kind: Self.weekKind) { reads in
                 let s = reads.postedWeek
                 s.bind(monday.iso, pernr)
                 defer { s.reset() }

@@ -188,6 +188,19 @@ struct TimeEntryRulesTests {
         #expect(summary.outputs.contains { $0.path == "outbound/erp/ERP_LABOR_1000_20261129_001.xml" && $0.records == 1 })
     }
 
+    /// Export `PSA-T-20261127-070` of business date 2026-11-27: `sheets` (Timesheet elements)
+    /// and a control of their count, `entries` and `totalHours`.
+    static func export070(_ sheets: [String], entries: Int, totalHours: String, generatedAt: String) -> Data {
+        Data("""
+            <?xml version="1.0" encoding="UTF-8"?>
+            <TimesheetExport xmlns="urn:example:psa:time:2" exportId="PSA-T-20261127-070" sourceSystem="PSA" generatedAt="\(generatedAt)" businessDate="2026-11-27" schemaVersion="2">
+            \(sheets.joined(separator: "\n"))
+              <Control timesheetCount="\(sheets.count)" entryCount="\(entries)" totalHours="\(totalHours)"/>
+            </TimesheetExport>
+
+            """.utf8)
+    }
+
     /// A one-timesheet export of business date 2026-11-27, `PSA-T-20261127-<number>`: the
     /// worker's approved week of 2026-11-23 with `entries` (Entry elements).
     static func sheet(_ number: String, id: String = "TS-0000001", worker: String = "00012345", _ entries: [String], totalHours: String) -> Data {
@@ -209,6 +222,34 @@ struct TimeEntryRulesTests {
         #"<Entry id="TE-00000001" date="2026-11-23" project="PRJ-10042" hours="6.00" category="billable"/>"#,
         #"<Entry id="TE-00000002" date="2026-11-24" project="PRJ-99999" hours="5.00" category="billable"/>"#,
     ]
+
+    /// A worker week posted earlier in the same file, then out of the stage's memory (it keeps
+    /// the last eight worker weeks), is read back from the warehouse, where the file's week sums
+    /// were written first: 20 hours on a day, the worker's eight other open weeks, then 5 more
+    /// hours on that day, over 24. The first load of a zone, as a run and as a dry run.
+    @Test(arguments: [false, true])
+    func aWorkerWeekPostedEarlierInTheFileIsReadBack(dryRun: Bool) throws {
+        let zone = try TemporaryDropZone()
+        for name in WorkedExampleTests.run1 where !name.hasPrefix("PSA_TIMESHEETS_") { try zone.drop(TestPaths.examples + "/inbound/" + name) }
+        let later = ["2026-11-09", "2026-11-16", "2026-11-23", "2026-11-30", "2026-12-07", "2026-12-14", "2026-12-21", "2026-12-28"]
+        func sheet(_ n: Int, week: String, date: String, hours: String) -> String {
+            """
+              <Timesheet id="TS-000007\(n)" worker="00012345" weekStart="\(week)" status="approved">
+                <Entry id="TE-0000070\(n)" date="\(date)" project="PRJ-10042" hours="\(hours)" category="billable"/>
+              </Timesheet>
+            """
+        }
+        let sheets = [sheet(0, week: "2026-11-02", date: "2026-11-03", hours: "20.00")]
+            + later.enumerated().map { sheet($0.offset + 1, week: $0.element, date: $0.element, hours: "1.00") }
+            + [sheet(9, week: "2026-11-02", date: "2026-11-03", hours: "5.00")]
+        try zone.drop(data: Self.export070(sheets, entries: 10, totalHours: "33.00", generatedAt: "2026-11-27T23:30:00Z"), as: "PSA_TIMESHEETS_PSA01_20261127_070.xml")
+        let summary = try zone.run(asOf: "2026-11-28", at: "2026-11-28T03:00:00Z", dryRun: dryRun)
+        let file = summary.files.first { $0.name.hasPrefix("PSA_TIMESHEETS_") }
+        #expect(file?.records == ["loaded": 9, "held": 0, "rejected": 1, "skipped": 0])
+        #expect(file?.reasons == ["day_over_24": 1])
+        guard !dryRun else { return }
+        #expect(try rejects(zone, file: "PSA_TIMESHEETS_PSA01_20261127_070.xml").keys.sorted() == ["TE-00000709"])
+    }
 
     /// The latest outcome carries the entry's net posted hours, which the reconciliation-gap
     /// metric reads: a correction posts a reversal and a replacement, a rejected correction
@@ -395,15 +436,7 @@ struct TimeEntryRulesTests {
         let sheets = [sheet(61, first), sheet(62, filler), sheet(63, second), sheet(64, worker: "00077777", held), sheet(65, worker: "00077777", held)]
         let entries = first.count + filler.count + second.count + 2 * held.count
         // 23 + 1000 + 29 + 2 hours.
-        let text = """
-            <?xml version="1.0" encoding="UTF-8"?>
-            <TimesheetExport xmlns="urn:example:psa:time:2" exportId="PSA-T-20261127-070" sourceSystem="PSA" generatedAt="2026-11-27T23:50:00Z" businessDate="2026-11-27" schemaVersion="2">
-            \(sheets.joined(separator: "\n"))
-              <Control timesheetCount="\(sheets.count)" entryCount="\(entries)" totalHours="1054.00"/>
-            </TimesheetExport>
-
-            """
-        try zone.drop(data: Data(text.utf8), as: "PSA_TIMESHEETS_PSA01_20261127_070.xml")
+        try zone.drop(data: Self.export070(sheets, entries: entries, totalHours: "1054.00", generatedAt: "2026-11-27T23:50:00Z"), as: "PSA_TIMESHEETS_PSA01_20261127_070.xml")
         let summary = try zone.run(asOf: "2026-11-28", at: "2026-11-28T03:00:00Z", dryRun: dryRun)
         let file = try #require(summary.files.first)
         #expect(file.outcome == "loaded", "\(file.message ?? "")")
