@@ -111,6 +111,12 @@ public struct KeyFilter: Sendable {
         let (i, bits) = probe(key, kind: kind)
         return words[i] & bits == bits
     }
+
+    /// `mayContain` of the key whose UTF-8 bytes these are.
+    public func mayContain(bytes key: UnsafeBufferPointer<UInt8>, kind: UInt64 = 0) -> Bool {
+        let (i, bits) = probe(key, kind: kind)
+        return words[i] & bits == bits
+    }
 }
 
 /// A `KeyFilter` that also keeps, for each kind, the greatest key inserted: a key after it
@@ -201,8 +207,7 @@ public struct OrderedKeyFilter: Sendable {
         return key.withUTF8 { b in
             let k = Int(truncatingIfNeeded: kind)
             if k >= 0, k < greatest.count, after(b, k) { return false }
-            let (i, bits) = filter.probe(b, kind: kind)
-            return filter.words[i] & bits == bits
+            return filter.mayContain(bytes: b, kind: kind)
         }
     }
 

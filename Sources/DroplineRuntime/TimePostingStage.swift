@@ -540,7 +540,8 @@ final class TimePostingStage: TimeEntryLookup {
     /// Runs a lookup of `key` (nil: of something this transaction never writes) on the second
     /// connection, unless the transaction may have written the key (or there is no second
     /// connection): then on the writer's connection, after the queued writes for the key.
-    /// `hold`: the key is the entry id of a hold row (`holdKind`).
+    /// `kind`: the key's kind in `written` (a hold row's entry id is `holdKind`, a worker
+    /// week's `weekKey` is `weekKind`).
     func read<T>(_ key: String?, kind: UInt64 = 0, _ body: (ReadStatements) throws -> T) throws -> T {
         // The writes are synchronous: the caller has the connection.
         if writes.synchronous { return try body(mainReads) }
