@@ -4,6 +4,35 @@ extension Array where Element == UInt8 {
     public mutating func append(_ text: StaticString) {
         append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
+
+    /// Appends UTF-8 `text` escaped for an XML attribute value (`XMLEscape`).
+    @inlinable
+    public mutating func appendXMLEscaped<C: Collection<UInt8>>(_ text: C) {
+        for b in text {
+            if let entity = XMLEscape.entity(b) { append(entity) } else { append(b) }
+        }
+    }
+}
+
+/// Attribute-value escaping, a byte at a time: markup characters and the whitespace that
+/// attribute normalisation would otherwise change. Every escaped character is ASCII, and no
+/// byte of a multi-byte UTF-8 character is, so escaping the bytes of UTF-8 text escapes its
+/// characters.
+public enum XMLEscape {
+    /// The entity written for `byte`; nil for a byte written as it is.
+    @inlinable
+    public static func entity(_ byte: UInt8) -> StaticString? {
+        switch byte {
+        case UInt8(ascii: "&"): "&amp;"
+        case UInt8(ascii: "<"): "&lt;"
+        case UInt8(ascii: ">"): "&gt;"
+        case UInt8(ascii: "\""): "&quot;"
+        case 0x09: "&#9;"
+        case 0x0A: "&#10;"
+        case 0x0D: "&#13;"
+        default: nil
+        }
+    }
 }
 
 /// A value of at most 16 bytes held in two words (zero-padded) with its count: remembered, the

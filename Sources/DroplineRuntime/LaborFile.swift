@@ -115,20 +115,10 @@ struct LaborBody {
             count += 1
         }
 
-        /// `SnapshotWriter.escape` on UTF-8 bytes (every escaped character is ASCII, so a byte
-        /// at a time gives the same text).
+        /// `SnapshotWriter.escape` on UTF-8 bytes (`XMLEscape`).
         mutating func putEscaped(_ bytes: UnsafeBufferPointer<UInt8>) {
             for b in bytes {
-                switch b {
-                case UInt8(ascii: "&"): put("&amp;")
-                case UInt8(ascii: "<"): put("&lt;")
-                case UInt8(ascii: ">"): put("&gt;")
-                case UInt8(ascii: "\""): put("&quot;")
-                case 0x09: put("&#9;")
-                case 0x0A: put("&#10;")
-                case 0x0D: put("&#13;")
-                default: put(b)
-                }
+                if let entity = XMLEscape.entity(b) { put(entity) } else { put(b) }
             }
         }
 

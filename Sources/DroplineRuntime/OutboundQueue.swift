@@ -37,7 +37,7 @@ struct OutboundQueue {
             for (index, load) in d.loads.enumerated() {
                 guard case .snapshotFile(let snapshot) = load else { continue }
                 if snapshot.sendOnce == nil && due == nil { continue }
-                if !snapshot.whenEmpty, try SnapshotWriter.count(snapshot, in: db) == 0 { continue }
+                if !snapshot.whenEmpty, try SnapshotWriter.isEmpty(snapshot, in: db) { continue }
                 let values = templateValues(businessDate: businessDate, runDate: context.runDate, createdAt: createdAt)
                 let probe = snapshot.name.render { values(.string("\u{1}"))($0) ?? .null }
                 let prefix = String(probe[..<(probe.range(of: "\u{1}")?.lowerBound ?? probe.endIndex)]).trimmingCharacters(in: CharacterSet(charactersIn: "_"))

@@ -1,4 +1,4 @@
-import DroplineCore
+@testable import DroplineCore
 import DroplineLoad
 import DroplineTesting
 import Foundation
@@ -46,6 +46,68 @@ struct SnapshotWriterTests {
         let expected = try String(contentsOfFile: TestPaths.examples + "/outbound/ERP_PROJECT_CREATE_1000_20261128_001.xml", encoding: .utf8)
         #expect(text == expected)
         #expect(load.name.render { run($0) ?? .null } == "ERP_PROJECT_CREATE_1000_20261128_001.xml")
+    }
+
+    /// Values of every storage class, written from the row as `Row` gave them before: text and
+    /// integers as they are, a real as Swift prints it, NULL and blobs as nothing (an XML
+    /// attribute that is one such field left out), run values and formats through the template.
+    @Test func rowsAreWrittenFromTheirStoredValues() throws {
+        let db = try DatabaseQueue()
+        try db.write { db in
+            try db.execute(sql: "CREATE TABLE t (id INTEGER, Name TEXT, amount REAL, data BLOB, day TEXT)")
+            try db.execute(sql: "INSERT INTO t VALUES (1, 'Smith, Jr. \"Bob\"', 1.5, NULL, '2026-11-30'), (2, 'a&b<c>\td\ne\rf', NULL, x'00ff', NULL), (-3, NULL, 2.0, NULL, '2026-12-01'), (4, 'José\r\nMüller', NULL, NULL, 'not a date')")
+        }
+        let run: (String) -> Value? = { $0 == "company" ? .string("1000") : nil }
+        let csv = SnapshotFileLoad(target: "x", name: template("T.csv"), table: "t", filter: [], orderBy: ["id"],
+                                   format: .csv(columns: ["id", "name,x", "both", "amount", "data", "day", "none", "company"].enumerated().map { i, h in
+                                       SnapshotFileLoad.CSVColumn(header: h, source: template(["{ID}", "{name}", "{id}-{name}", "{amount}", "{data}", "{day:yyyyMMdd}", "{nothing}", "{company}"][i]))
+                                   }), checksum: false, whenEmpty: true)
+        var text = ""
+        #expect(try db.read { db in try SnapshotWriter.write(csv, from: db, run: run) { text += $0 } } == 4)
+        #expect(text == """
+            id,"name,x",both,amount,data,day,none,company
+            -3,,-3-,2.0,,20261201,,1000
+            1,"Smith, Jr. ""Bob""\",\"1-Smith, Jr. ""Bob""\",1.5,,20261130,,1000
+            2,"a&b<c>\td\ne\rf","2-a&b<c>\td\ne\rf",,,,,1000
+            4,"José\r\nMüller","4-José\r\nMüller",,,not a date,,1000
+
+            """)
+        let xml = SnapshotFileLoad(target: "x", name: template("T.xml"), table: "t", filter: [("day", nil)], orderBy: [],
+                                   format: .xml(.init(namespace: nil, root: "R", rootAttributes: [], record: "Row",
+                                                      recordAttributes: [("id", template("{id}")), ("name", template("{name}")), ("amount", template("{amount}")), ("data", template("{data}")), ("both", template("{data}/{name}"))],
+                                                      control: "C", controlAttributes: [("n", template("{count}"))])),
+                                   checksum: false, whenEmpty: true)
+        text = ""
+        #expect(try db.read { db in try SnapshotWriter.write(xml, from: db, run: run) { text += $0 } } == 1)
+        #expect(text == """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <R>
+              <Row id="2" name="a&amp;b&lt;c&gt;&#9;d&#10;e&#13;f" both="/a&amp;b&lt;c&gt;&#9;d&#10;e&#13;f"/>
+              <C n="1"/>
+            </R>
+
+            """)
+        #expect(try db.read { db in try SnapshotWriter.isEmpty(xml, in: db) } == false)
+        let none = SnapshotFileLoad(target: "x", name: template("T.xml"), table: "t", filter: [("day", "2026-01-01")], orderBy: [], format: xml.format, checksum: false, whenEmpty: false)
+        #expect(try db.read { db in try SnapshotWriter.isEmpty(none, in: db) } == true)
+    }
+
+    /// A large snapshot reaches the sink in several pieces, each ending with a whole line.
+    @Test func aLargeSnapshotIsHandedOnInWholeLines() throws {
+        let db = try DatabaseQueue()
+        let rows = 5000
+        try db.write { db in
+            try db.execute(sql: "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)")
+            for i in 1...rows { try db.execute(sql: "INSERT INTO t VALUES (?, ?)", arguments: [i, "worker number \(i) of the night, Ünïcode"]) }
+        }
+        let csv = SnapshotFileLoad(target: "x", name: template("T.csv"), table: "t", filter: [], orderBy: ["id"],
+                                   format: .csv(columns: [.init(header: "id", source: template("{id}")), .init(header: "name", source: template("{name}"))]), checksum: false, whenEmpty: true)
+        var pieces: [String] = []
+        #expect(try db.read { db in try SnapshotWriter.write(csv, from: db, run: { _ in nil }) { pieces.append($0) } } == rows)
+        #expect(pieces.count > 2)
+        #expect(pieces.allSatisfy { $0.hasSuffix("\n") })
+        let expected = "id,name\n" + (1...rows).map { "\($0),\"worker number \($0) of the night, Ünïcode\"\n" }.joined()
+        #expect(pieces.joined() == expected)
     }
 
     @Test func csvQuotesOnlyWhereNeeded() {
