@@ -283,3 +283,19 @@ struct XMLTrimmedTests {
         }
     }
 }
+
+/// `SHA256Text` against the published test vectors (FIPS 180-2), from text (small, large and
+/// non-ASCII strings) and from `Data` (a digest's hex: `AtomicFileTests`, `FileDigest`).
+struct SHA256TextTests {
+    @Test func givesThePublishedDigests() {
+        #expect(SHA256Text.hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(SHA256Text.hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        let long = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"
+        #expect(SHA256Text.hex(long) == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        #expect(SHA256Text.hex(Data(long.utf8)) == SHA256Text.hex(long))
+        // A bridged or non-ASCII string is hashed as its UTF-8 bytes.
+        let name = "José Müller"
+        #expect(SHA256Text.hex(name) == SHA256Text.hex(Data(name.utf8)))
+        #expect(SHA256Text.hex(name) != SHA256Text.hex("Jose Muller"))
+    }
+}
