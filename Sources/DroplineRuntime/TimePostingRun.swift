@@ -49,11 +49,7 @@ struct TimePostingRun {
     func carriedAgain(in paths: [String], digests: inout [String: (hex: String, bytes: Int64)]) throws -> Set<String> {
         let held = try warehouse.read { try Set(String.fetchAll($0, sql: "SELECT entry_id FROM holds")) }
         guard !held.isEmpty, let (rec, idField) = entryID else { return [] }
-        // Asked first for every id of the exports: a few nanoseconds where hashing the id for
-        // the set took about a hundred (0.8 s of the 1 GB next night's 7.5 million entries).
-        var maybeHeld = KeyFilter(expectedKeys: held.count)
-        for id in held { maybeHeld.insert(id) }
-        func isHeld(_ id: String) -> Bool { maybeHeld.mayContain(id) && held.contains(id) }
+        let isHeld = HeldIDs(held)
         var found = Set<String>()
         for path in paths {
             let name = (path as NSString).lastPathComponent
@@ -77,16 +73,57 @@ struct TimePostingRun {
         return found
     }
 
-    /// The entry ids of the export at `path` that `include` selects; none if it cannot be read.
-    static func carried(in path: String, record rec: RecordDefinition, idField: FieldDefinition, where include: (String) -> Bool) -> Set<String> {
+    /// The held entry ids (`holds`), asked for every entry id of the exports: first of a filter
+    /// (a few nanoseconds where hashing the id for the set took about a hundred, 0.8 s of the
+    /// 1 GB next night's 7.5 million entries), by the id as libxml2 reads it or by its key
+    /// (`RepeatedValueScan.key`) as a byte scan reads it.
+    struct HeldIDs {
+        let ids: Set<String>
+        /// The held ids by key (ids differing only in whitespace share one).
+        let byKey: [String: [String]]
+        var filter: KeyFilter
+
+        init(_ ids: Set<String>) {
+            self.ids = ids
+            var byKey: [String: [String]] = [:]
+            for id in ids { byKey[RepeatedValueScan.key(id), default: []].append(id) }
+            self.byKey = byKey
+            filter = KeyFilter(expectedKeys: byKey.count)
+            for key in byKey.keys { filter.insert(key) }
+        }
+
+        /// Whether `id`, as libxml2 reads it, is held.
+        func callAsFunction(_ id: String) -> Bool { filter.mayContain(RepeatedValueScan.key(id)) && ids.contains(id) }
+
+        /// The held ids whose key is `key`.
+        func ids(key: UnsafeBufferPointer<UInt8>) -> [String] {
+            guard filter.mayContain(bytes: key) else { return [] }
+            return byKey[String(decoding: key, as: UTF8.self)] ?? []
+        }
+    }
+
+    /// The entry ids of the export at `path` that are held; none if it cannot be read.
+    static func carried(in path: String, record rec: RecordDefinition, idField: FieldDefinition, where held: HeldIDs) -> Set<String> {
         var found = Set<String>()
         Failpoint.holdPrePassReads.hit()
-        // The usual id, an attribute of the entry: read by SAX, no node built (building a tree
-        // per timesheet cost about a parse and a half of the file, every night there were
-        // holds; libxml2's reader, which builds a node per element, about twice what SAX takes).
-        if idField.path.steps.count == 1, case .attribute(let q) = idField.path.steps[0] {
+        if idField.path.steps.count == 1, case .attribute(let q) = idField.path.steps[0], let element = rec.path.last {
+            // The usual id, an attribute of the entry: read from the file's bytes, not parsed
+            // (`RepeatedValueScan`, a fifth of the instructions of libxml2's SAX, which was a
+            // serial pass over every export before it loaded, every night there were holds).
+            // It reads every tag of the entry's name, wherever it stands, and ids by their key,
+            // so it may find more than the export holds, never less: an entry it finds in a
+            // place the export does not hold entries (a file the schema then refuses) waits, as
+            // for an export that is not loaded, until after the exports (`HELDLATE`).
+            let read = RepeatedValueScan.forEachKey(inFileAt: path, element: element.local, attribute: q.local) { key in
+                for id in held.ids(key: key) { found.insert(id) }
+            }
+            if read { return found }
+            // What the byte scan cannot read for sure: by SAX, no node built (building a tree
+            // per timesheet cost about a parse and a half of the file; libxml2's reader, which
+            // builds a node per element, about twice what SAX takes).
+            found.removeAll()
             try? XMLAttributeScan.forEachElement(inFileAt: path, at: rec.path.map { XMLName(namespace: $0.namespace, local: $0.local) }, attribute: XMLName(namespace: q.namespace, local: q.local)) { id in
-                if let id, include(id) { found.insert(id) }
+                if let id, held(id) { found.insert(id) }
             }
             return found
         }
@@ -95,7 +132,7 @@ struct TimePostingRun {
             let q = rec.path[depth]
             guard el.is(namespace: q.namespace, local: q.local) else { return }
             if depth == rec.path.count - 1 {
-                if let id = FieldReader.raw(idField.path, record: el, ancestors: ancestors, root: root), include(id) { found.insert(id) }
+                if let id = FieldReader.raw(idField.path, record: el, ancestors: ancestors, root: root), held(id) { found.insert(id) }
                 return
             }
             for child in el.children { visit(child, ancestors + [el], depth: depth + 1) }

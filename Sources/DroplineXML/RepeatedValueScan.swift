@@ -38,6 +38,17 @@ public enum RepeatedValueScan {
         return candidates
     }
 
+    /// Calls `body` with the key (`key`) of each value of `attribute` in the start tags of
+    /// `element` in the file at `path`, read as `candidates` reads them (a superset of those
+    /// libxml2 reads at any one path); false, having given some or none, when the file cannot be
+    /// read that way for sure.
+    public static func forEachKey(inFileAt path: String, element: String, attribute: String, _ body: (UnsafeBufferPointer<UInt8>) -> Void) -> Bool {
+        var scratch: [UInt8] = []
+        return scan(file: path, element: Array(element.utf8), attribute: Array(attribute.utf8)) { value in
+            withKey(value, into: &scratch, body)
+        }
+    }
+
     /// A value as `candidates` compares it: without XML whitespace.
     public static func key(_ value: String) -> String {
         // Its bytes read in place: through `utf8`'s iterator, some 35 instructions a byte, for

@@ -597,6 +597,24 @@ struct TimeEntryRulesTests {
         #expect(decisions == ["dropped superseded", "held no_erp_project_number"])
     }
 
+    /// The hold pre-pass finds the held entry in an export its byte scan reads (UTF-8) and, by
+    /// libxml2, in one it gives up on (another encoding): either way the entry is decided from
+    /// the export once, not first from the hold store.
+    @Test(arguments: ["UTF-8", "ISO-8859-1"])
+    func aHeldEntryCarriedAgainIsFoundInAnyEncoding(_ encoding: String) throws {
+        let zone = try afterRunOne()
+        let export = String(decoding: carryingTE3(exportID: "PSA-T-20261128-071", businessDate: "2026-11-28"), as: UTF8.self)
+            .replacingOccurrences(of: "encoding=\"UTF-8\"", with: "encoding=\"\(encoding)\"")
+        try zone.drop(data: Data(export.utf8), as: "PSA_TIMESHEETS_PSA01_20261128_071.xml")
+        let summary = try zone.run(asOf: "2026-11-29", at: "2026-11-29T03:00:00Z")
+        #expect(summary.files.first?.superseded == 1)
+        #expect((summary.holds ?? [:]).isEmpty, "\(summary.holds ?? [:])")
+        let decisions = try DatabaseQueue(path: zone.root + "/warehouse.sqlite").read { db in
+            try String.fetchAll(db, sql: "SELECT outcome FROM time_entry_evaluation WHERE entry_id = 'TE-00000003' AND run_id = ? ORDER BY id", arguments: [summary.run_id])
+        }
+        #expect(decisions == ["dropped", "held"])
+    }
+
     /// A held entry carried again by an export that is then quarantined is decided after the
     /// files, from the hold store: here it expires, into the HELDLATE reject file.
     @Test func aHeldEntryWhoseCarryingExportFailsIsDecidedAfterTheFiles() throws {
