@@ -81,15 +81,16 @@ struct TimePostingRun {
         let ids: Set<String>
         /// The held ids by key (ids differing only in whitespace share one).
         let byKey: [String: [String]]
-        var filter: KeyFilter
+        let filter: KeyFilter
 
         init(_ ids: Set<String>) {
             self.ids = ids
             var byKey: [String: [String]] = [:]
             for id in ids { byKey[RepeatedValueScan.key(id), default: []].append(id) }
             self.byKey = byKey
-            filter = KeyFilter(expectedKeys: byKey.count)
+            var filter = KeyFilter(expectedKeys: byKey.count)
             for key in byKey.keys { filter.insert(key) }
+            self.filter = filter
         }
 
         /// Whether `id`, as libxml2 reads it, is held.
