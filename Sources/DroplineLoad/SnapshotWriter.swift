@@ -87,18 +87,7 @@ public enum SnapshotWriter {
         }
 
         /// `csvField` of a field's bytes.
-        mutating func appendCSVField(_ field: [UInt8]) {
-            guard field.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0D || $0 == 0x0A }) else {
-                bytes.append(contentsOf: field)
-                return
-            }
-            bytes.append(0x22)
-            for b in field {
-                bytes.append(b)
-                if b == 0x22 { bytes.append(0x22) }
-            }
-            bytes.append(0x22)
-        }
+        mutating func appendCSVField(_ field: [UInt8]) { SnapshotWriter.appendCSVField(field, to: &bytes) }
     }
 
     /// The templates a snapshot renders for every row (its columns, or its record's
@@ -320,9 +309,28 @@ public enum SnapshotWriter {
     /// A field as written: quoted when it holds a comma, a quote, CR or LF (by byte: a CR LF
     /// pair is one `Character`, equal to neither).
     public static func csvField(_ text: String) -> String {
-        guard text.utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0D || $0 == 0x0A }) else { return text }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        guard text.utf8.contains(where: needsQuotes) else { return text }
+        var out: [UInt8] = []
+        appendCSVField(Array(text.utf8), to: &out)
+        return String(decoding: out, as: UTF8.self)
     }
+
+    /// A field's bytes as `csvField` writes them.
+    static func appendCSVField(_ field: [UInt8], to out: inout [UInt8]) {
+        guard field.contains(where: needsQuotes) else {
+            out.append(contentsOf: field)
+            return
+        }
+        out.append(0x22)
+        for b in field {
+            out.append(b)
+            if b == 0x22 { out.append(0x22) }
+        }
+        out.append(0x22)
+    }
+
+    /// A comma, a quote, CR or LF: a field holding one is quoted.
+    static func needsQuotes(_ b: UInt8) -> Bool { b == 0x2C || b == 0x22 || b == 0x0D || b == 0x0A }
 
     /// Attribute-value escaping: markup characters and whitespace that attribute normalisation
     /// would otherwise change.
