@@ -153,9 +153,12 @@ public final class WarehouseSession: ReferenceLookup {
         }
 
         func write(_ record: DroplineCore.Record, _ session: WarehouseSession) throws -> RecordIssue? {
-            statement.bind(session.exportID, session.runID, from: statement.bind(record, fields: columns, from: 1))
             do {
-                try statement.run()
+                try statement.run { row in
+                    for name in columns { row.value(record[name]) }
+                    row.text(session.exportID)
+                    row.text(session.runID)
+                }
             } catch let e as DatabaseError where e.resultCode == .SQLITE_CONSTRAINT {
                 let t = load
                 return RecordIssue(code: .duplicateRecord, field: t.key.joined(separator: "+"), expected: "a key not yet in \(t.table)", actual: t.key.map { record[$0].text ?? "" }.joined(separator: "/"), hint: "this table only takes new keys")

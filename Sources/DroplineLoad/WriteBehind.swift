@@ -460,20 +460,26 @@ public final class WriteBehind: @unchecked Sendable {
         let first = row * count
         for p in 0..<count {
             parameterStarts[first + p] = at
-            let index = Int32(first + p + 1)
-            let value = Self.parameter(at: at, in: raw)
-            switch value.tag {
-            case 1:
-                // Not copied by SQLite (static): the batch outlives the row's run, and every
-                // parameter is bound again before the statement runs again.
-                raw.advanced(by: value.start).withMemoryRebound(to: CChar.self, capacity: max(value.end - value.start, 1)) {
-                    _ = sqlite3_bind_text(h, index, $0, Int32(value.end - value.start), nil)
-                }
-            case 2: sqlite3_bind_int64(h, index, Int64(littleEndian: raw.loadUnaligned(fromByteOffset: value.start, as: Int64.self)))
-            default: sqlite3_bind_null(h, index)
-            }
-            at = value.end
+            at = Self.bind(h, Int32(first + p + 1), at: at, in: raw)
         }
+    }
+
+    /// Binds the parameter at `at` in `raw` (see `Batch`) to parameter `index` of `h`; returns
+    /// where the next parameter begins. Text is not copied by SQLite (static): the caller keeps
+    /// the bytes until the statement has run, and binds every parameter again before it runs
+    /// again.
+    @inline(__always)
+    static func bind(_ h: OpaquePointer, _ index: Int32, at: Int, in raw: UnsafeRawPointer) -> Int {
+        let value = parameter(at: at, in: raw)
+        switch value.tag {
+        case 1:
+            raw.advanced(by: value.start).withMemoryRebound(to: CChar.self, capacity: max(value.end - value.start, 1)) {
+                _ = sqlite3_bind_text(h, index, $0, Int32(value.end - value.start), nil)
+            }
+        case 2: sqlite3_bind_int64(h, index, Int64(littleEndian: raw.loadUnaligned(fromByteOffset: value.start, as: Int64.self)))
+        default: sqlite3_bind_null(h, index)
+        }
+        return value.end
     }
 
     /// The parameter at `at` in a batch (see `Batch`): its tag, and where its value's bytes
