@@ -122,7 +122,7 @@ public struct LiveElement: ElementView {
         guard let attr else { return body(nil) }
         // The usual single text node is read in place; anything else is joined first.
         if let t = attr.pointee.children, t.pointee.next == nil, t.pointee.type == XML_TEXT_NODE, let content = t.pointee.content {
-            return body(UnsafeBufferPointer(start: content, count: Int(xmlStrlen(content))))
+            return body(UnsafeBufferPointer(start: content, count: xmlLength(content)))
         }
         var value = XMLStreamReader.value(of: attr)
         return value.withUTF8 { body($0) }
@@ -214,12 +214,12 @@ extension LiveElement: ShortcutReadable {
         var a = node.pointee.properties
         while let attr = a {
             a = attr.pointee.next
-            let name = UnsafeBufferPointer(start: attr.pointee.name, count: Int(xmlStrlen(attr.pointee.name)))
+            let name = UnsafeBufferPointer(start: attr.pointee.name, count: xmlLength(attr.pointee.name))
             let address = UnsafeRawPointer(attr.pointee.name)
             let namespaced = attr.pointee.ns != nil
             // The usual single text node is read in place; anything else is joined first.
             if let t = attr.pointee.children, t.pointee.next == nil, t.pointee.type == XML_TEXT_NODE, let content = t.pointee.content {
-                guard body(namespaced, name, address, UnsafeBufferPointer(start: content, count: Int(xmlStrlen(content)))) else { return false }
+                guard body(namespaced, name, address, UnsafeBufferPointer(start: content, count: xmlLength(content))) else { return false }
             } else {
                 var value = XMLStreamReader.value(of: attr)
                 guard value.withUTF8({ body(namespaced, name, address, $0) }) else { return false }
@@ -245,7 +245,7 @@ extension LiveElement: ShortcutReadable {
             c = child.pointee.next
         }
         guard parts > 1 else {
-            return body(text.map { UnsafeBufferPointer(start: $0, count: Int(xmlStrlen($0))) } ?? UnsafeBufferPointer(start: nil, count: 0))
+            return body(text.map { UnsafeBufferPointer(start: $0, count: xmlLength($0)) } ?? UnsafeBufferPointer(start: nil, count: 0))
         }
         var joined = ""
         c = node.pointee.children
