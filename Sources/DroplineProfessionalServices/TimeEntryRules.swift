@@ -28,7 +28,15 @@ public struct TimeEntryRules: Sendable {
     public func evaluate(_ entry: TimeEntry, runDate: BusinessDate, lookup: any TimeEntryLookup) throws -> TimeEntryDecision {
         let c = entry.content
         let current = try lookup.currentPosting(entryID: entry.entryID)
-        if let current, current.content == c { return .skipped(.alreadyPosted) }
+        // What the checks read of the current posting, taken out of it once: each use of it was
+        // a copy of its 297 bytes (every string in it retained and released).
+        var currentDate: BusinessDate?
+        var currentHours: Decimal?
+        if let current {
+            if current.content == c { return .skipped(.alreadyPosted) }
+            currentDate = current.posting.postingDate
+            currentHours = current.posting.hours
+        }
 
         var failed: [ReasonCode] = []
         // 2
@@ -66,15 +74,15 @@ public struct TimeEntryRules: Sendable {
         // 11: for a correction the reversal's date counts too.
         let period = try lookup.period(on: c.date)
         var periodCode = Self.periodCode(period)
-        if let current, current.posting.postingDate != c.date {
-            periodCode = Self.stricter(periodCode, Self.periodCode(try lookup.period(on: current.posting.postingDate)))
+        if let currentDate, currentDate != c.date {
+            periodCode = Self.stricter(periodCode, Self.periodCode(try lookup.period(on: currentDate)))
         }
         if let periodCode { failed.append(periodCode) }
         // 12
         if hoursOK, let hoursCents {
             var posted = try lookup.postedHundredths(pernr: c.pernr, on: c.date)
-            if let current, current.posting.postingDate == c.date {
-                posted -= DecimalText.hundredths(current.posting.hours)
+            if currentDate == c.date, let currentHours {
+                posted -= DecimalText.hundredths(currentHours)
             }
             if posted + hoursCents > 2400 { failed.append(.dayOver24) }
         }
@@ -95,7 +103,7 @@ public struct TimeEntryRules: Sendable {
             n += 1
             return n
         }
-        let reversal = current.map { $0.posting.reversal(number: nextNumber()) }
+        let reversal = current?.posting.reversal(number: nextNumber())
         let cost = Self.amount(c.hours, hoursCents, rate.cost, rate.costExact)
         let bill = c.category == "billable" ? Self.amount(c.hours, hoursCents, rate.bill, rate.billExact) : 0
         let posting = Posting(ref: entry.entryID, number: nextNumber(), reverses: nil, pernr: c.pernr, erpProject: erp, laborClass: category.laborClass, postingDate: c.date, period: period.id, hours: c.hours, costAmount: cost, billAmount: bill, currency: rate.currency, bucket: category.bucket)

@@ -5,15 +5,19 @@ import Testing
 
 /// Check 11 of a correction: the period of the entry's new date and that of the posting it
 /// reverses both count. A closed or unknown period rejects (the new date's code first), a
-/// closing one holds; the rules are evaluated on a lookup that has everything else right.
+/// closing one holds; the rules are evaluated on a lookup that has everything else right. And
+/// check 12 of a correction: the reversed posting's hours count nowhere.
 struct PeriodCheckTests {
     /// Periods by the first day of their month: November 2026 and December 2026 as the case
     /// says, nothing for January 2027 (an unknown period).
     final class Lookup: TimeEntryLookup {
         let periods: [Int: PeriodInfo]
         let current: (posting: Posting, content: EntryContent)?
+        /// The worker's posted hundredths by date (ISO); none elsewhere.
+        let posted: [String: Int64]
 
-        init(november: String?, december: String?, current: (posting: Posting, content: EntryContent)?) {
+        init(november: String?, december: String?, current: (posting: Posting, content: EntryContent)?, posted: [String: Int64] = [:]) {
+            self.posted = posted
             var p: [Int: PeriodInfo] = [:]
             if let november { p[11] = PeriodInfo(id: "2026-11", status: november) }
             if let december { p[12] = PeriodInfo(id: "2026-12", status: december) }
@@ -30,21 +34,22 @@ struct PeriodCheckTests {
         func rate(role: String, region: String, project: String, on date: BusinessDate) throws -> RateInfo? { RateInfo(bill: 150, cost: 80, currency: "EUR") }
         func period(on date: BusinessDate) throws -> PeriodInfo? { date.year == 2026 ? periods[date.month] : nil }
         func category(_ name: String) -> CategoryInfo? { CategoryInfo(laborClass: "BILL", bucket: "billable") }
-        func postedHundredths(pernr: String, on date: BusinessDate) throws -> Int64 { 0 }
+        func postedHundredths(pernr: String, on date: BusinessDate) throws -> Int64 { posted[date.iso] ?? 0 }
         func currentPosting(entryID: String) throws -> (posting: Posting, content: EntryContent)? { current }
         func postingCount(entryID: String) throws -> Int { current == nil ? 0 : 1 }
     }
 
     static let runDate = BusinessDate(iso: "2027-01-04")!
 
-    /// An entry now dated `newDate`, posted before on `oldDate` (with other hours).
-    static func decide(newDate: String, oldDate: String, november: String?, december: String?) throws -> TimeEntryDecision {
+    /// An entry now dated `newDate` with `hours`, posted before on `oldDate` with 8 hours; the
+    /// worker's posted hundredths by date are `posted` (the 8 hours among them on `oldDate`).
+    static func decide(newDate: String, oldDate: String, november: String?, december: String?, hours: Decimal = 6, posted: [String: Int64] = [:]) throws -> TimeEntryDecision {
         let new = BusinessDate(iso: newDate)!, old = BusinessDate(iso: oldDate)!
         let before = EntryContent(pernr: "00012345", date: old, project: "PRJ-1", hours: 8, category: "billable")
         let posting = Posting(ref: "TE-1", number: 1, reverses: nil, pernr: "00012345", erpProject: "ERP-1", laborClass: "BILL", postingDate: old, period: "2026-11", hours: 8, costAmount: 640, billAmount: 1200, currency: "EUR", bucket: "billable")
-        let entry = TimeEntry(entryID: "TE-1", timesheetID: "TS-1", weekStart: ISOWeek(containing: new).monday, content: EntryContent(pernr: "00012345", date: new, project: "PRJ-1", hours: 6, category: "billable"),
+        let entry = TimeEntry(entryID: "TE-1", timesheetID: "TS-1", weekStart: ISOWeek(containing: new).monday, content: EntryContent(pernr: "00012345", date: new, project: "PRJ-1", hours: hours, category: "billable"),
                               exportID: "X", businessDate: runDate)
-        return try TimeEntryRules(holdDays: 30).evaluate(entry, runDate: runDate, lookup: Lookup(november: november, december: december, current: (posting, before)))
+        return try TimeEntryRules(holdDays: 30).evaluate(entry, runDate: runDate, lookup: Lookup(november: november, december: december, current: (posting, before), posted: posted))
     }
 
     @Test(arguments: [
@@ -73,6 +78,23 @@ struct PeriodCheckTests {
     @Test func aCorrectionOnTheSameDateCountsOnePeriod() throws {
         let decision = try Self.decide(newDate: "2026-11-25", oldDate: "2026-11-25", november: "closing", december: "closed")
         #expect(Self.describe(decision) == "held period_closing")
+    }
+
+    /// Check 12 of a correction: the hours of the posting it reverses are left out on that
+    /// posting's date (its reversal takes them back there) and nowhere else.
+    @Test(arguments: [
+        // the reversed posting's date, hundredths posted on the new date 2026-11-25, the new
+        // hours: the decision.
+        ("2026-11-25", Int64(2000), "12", "posted"),
+        ("2026-11-25", Int64(2000), "12.01", "rejected day_over_24"),
+        ("2026-11-24", Int64(2000), "4.5", "rejected day_over_24"),
+        ("2026-11-24", Int64(1200), "12", "posted"),
+    ] as [(String, Int64, String, String)])
+    func aCorrectionLeavesOutTheReversedHoursOnTheirDate(reversedOn: String, postedOnNewDate: Int64, hours: String, expected: String) throws {
+        var posted = [reversedOn: Int64(800)]
+        posted["2026-11-25", default: 0] = postedOnNewDate
+        let decision = try Self.decide(newDate: "2026-11-25", oldDate: reversedOn, november: "open", december: "open", hours: Decimal(string: hours)!, posted: posted)
+        #expect(Self.describe(decision) == expected)
     }
 
     static func describe(_ d: TimeEntryDecision) -> String {
