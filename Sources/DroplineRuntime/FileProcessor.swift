@@ -125,6 +125,7 @@ final class FileProcessor {
                 // draft when there is none): without the writes, the parsing thread is the one
                 // that bounds it.
                 let draftType = context.dryRun ? nil : entryType
+                let draftTransformed = draftType.map(transformer.changes) ?? false
                 // Where the fields were in the entry before, on each thread that makes drafts.
                 var parsingPlaces = TimePostingStage.DraftPlaces()
                 var decidingPlaces = TimePostingStage.DraftPlaces()
@@ -137,7 +138,7 @@ final class FileProcessor {
                     // A record no transform changes travels once (copied, it was a second record
                     // to hand over and destroy).
                     guard r.type == draftType else { return Prepared(transformed: nil, draft: nil) }
-                    guard transformer.changes(r.type) else { return Prepared(transformed: nil, draft: TimePostingStage.draft(of: r, places: &parsingPlaces)) }
+                    guard draftTransformed else { return Prepared(transformed: nil, draft: TimePostingStage.draft(of: r, places: &parsingPlaces)) }
                     var t = r
                     transformer.apply(&t)
                     return Prepared(transformed: t, draft: TimePostingStage.draft(of: t, places: &parsingPlaces))
@@ -152,7 +153,8 @@ final class FileProcessor {
                     }
                     if let transformed = prepared.transformed {
                         try handle(extracted, prepared, transformed: transformed)
-                    } else if extracted.type != draftType, facts.transformed {
+                    } else if facts.transformed {
+                        // Not transformed by the parsing thread (only entries it drafts are).
                         var t = extracted
                         transformer.apply(&t)
                         try handle(extracted, prepared, transformed: t)
