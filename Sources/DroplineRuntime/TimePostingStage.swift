@@ -440,7 +440,11 @@ final class TimePostingStage: TimeEntryLookup {
         let monday = ISOWeek(containing: p.postingDate).monday
         // Gathered in a dry run too: check 12 reads the daily sums back.
         weekBuckets[WeekBucket(monday: monday.dayNumber, pernr: p.pernr, bucket: p.bucket), default: Array(repeating: 0, count: 7)][p.postingDate.dayNumber - monday.dayNumber] += cents
-        if weekBuckets.count >= 256 { try flushWeekBuckets() }
+        if lastGathered.map({ $0.monday != monday.dayNumber || $0.pernr != p.pernr }) ?? true {
+            gatheredWeeks.append(Self.weekFingerprint(p.pernr, monday.dayNumber))
+            lastGathered = (p.pernr, monday.dayNumber)
+        }
+        if weekBuckets.count >= 256 || gatheredWeeks.count >= 256 { try flushWeekBuckets() }
         dueWeeks.insert(monday.dayNumber)
         if let reverses {
             try write(.postingReversed, key: p.ref, Int64(p.number), p.ref, reverses)
@@ -456,6 +460,17 @@ final class TimePostingStage: TimeEntryLookup {
         var bucket: String
     }
     var weekBuckets: [WeekBucket: [Int64]] = [:]
+    /// The worker weeks of `weekBuckets` (`weekFingerprint`), in the order their postings came
+    /// (once for postings one after another, `lastGathered`): a timesheet's postings add to one
+    /// worker week, so this is about one a timesheet, at most 256 (then the buckets are
+    /// written). Whether a week asked about may still be in memory is a scan of numbers; two
+    /// weeks with one fingerprint only write the buckets sooner.
+    var gatheredWeeks: [UInt64] = []
+    var lastGathered: (pernr: String, monday: Int)?
+
+    static func weekFingerprint(_ pernr: String, _ monday: Int) -> UInt64 {
+        KeyFilter.fingerprint(pernr) ^ UInt64(bitPattern: Int64(monday)) &* 0x9E37_79B9_7F4A_7C15
+    }
     static let dayColumns = (1...7).map { "day\($0)_cents" }
 
     func flushWeekBuckets() throws {
@@ -469,6 +484,8 @@ final class TimePostingStage: TimeEntryLookup {
             }
         }
         weekBuckets.removeAll(keepingCapacity: true)
+        gatheredWeeks.removeAll(keepingCapacity: true)
+        lastGathered = nil
     }
 
     /// Writes what is still gathered in memory and waits for every queued write; call before the
@@ -982,9 +999,12 @@ final class TimePostingStage: TimeEntryLookup {
             postedWeek = week
             return week.cents[week.index(of: date)!]
         }
-        // What is still gathered in memory goes to the table first, so that the sums are whole.
-        if !weekBuckets.isEmpty { try flushWeekBuckets() }
         let monday = ISOWeek(containing: date).monday
+        // What is still gathered in memory of this week goes to the table first, so that the
+        // sums are whole. Only then: flushed for every week asked about (a timesheet each), the
+        // sums went to the writer a timesheet at a time, two or three rows a statement, not in
+        // groups of eight.
+        if !gatheredWeeks.isEmpty, gatheredWeeks.contains(Self.weekFingerprint(pernr, monday.dayNumber)) { try flushWeekBuckets() }
         var week = PostedWeek(pernr: pernr, monday: monday, cents: Array(repeating: 0, count: 7))
         let key = Self.weekKey(pernr, monday.dayNumber)
         if !certainlyUnposted(key, newer: monday.dayNumber > lastWeekPostedBefore, kind: Self.weekKind) {
