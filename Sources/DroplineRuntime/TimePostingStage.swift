@@ -468,6 +468,7 @@ final class TimePostingStage: TimeEntryLookup {
     var gatheredWeeks: [UInt64] = []
     var lastGathered: (pernr: String, monday: Int)?
 
+    /// A worker week as a number (`weekKey` as a string would be made for every posting).
     static func weekFingerprint(_ pernr: String, _ monday: Int) -> UInt64 {
         KeyFilter.fingerprint(pernr) ^ UInt64(bitPattern: Int64(monday)) &* 0x9E37_79B9_7F4A_7C15
     }
@@ -1001,9 +1002,9 @@ final class TimePostingStage: TimeEntryLookup {
         }
         let monday = ISOWeek(containing: date).monday
         // What is still gathered in memory of this week goes to the table first, so that the
-        // sums are whole. Only then: flushed for every week asked about (a timesheet each), the
-        // sums went to the writer a timesheet at a time, two or three rows a statement, not in
-        // groups of eight.
+        // sums are whole; not for every week asked about (one a timesheet), which sent the sums
+        // to the writer a timesheet at a time, two or three rows a statement, not in groups of
+        // eight.
         if !gatheredWeeks.isEmpty, gatheredWeeks.contains(Self.weekFingerprint(pernr, monday.dayNumber)) { try flushWeekBuckets() }
         var week = PostedWeek(pernr: pernr, monday: monday, cents: Array(repeating: 0, count: 7))
         let key = Self.weekKey(pernr, monday.dayNumber)
