@@ -1,6 +1,6 @@
 import DroplineLoad
 @testable import DroplineRuntime
-import Foundation
+import DroplineTesting
 import GRDB
 import Testing
 
@@ -11,10 +11,8 @@ import Testing
 /// FAIL, which leaves the rows before in place and needs nothing to undo.
 struct WriterStatementTests {
     @Test func groupedStatementsCannotAbortHalfWay() throws {
-        let dir = NSTemporaryDirectory() + "dropline-writer-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let warehouse = try Warehouse.open(path: dir + "/warehouse.sqlite")
+        let zone = try TemporaryDropZone()
+        let warehouse = try Warehouse.open(path: zone.root + "/warehouse.sqlite")
         try warehouse.read { db in
             let groups = try TimePostingStage.Write.groups { try RawStatement(db, $0) }
             let statements = groups.values.flatMap { $0 }
