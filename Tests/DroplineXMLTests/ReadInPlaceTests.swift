@@ -217,8 +217,9 @@ struct ReadInPlaceTests {
     /// last, by their bytes, `SchemaShortcut.Accepted`; a timesheet's fields as its entries read
     /// them, `XMLRecordExtractor.AncestorValue`; the field storage of records handled) never
     /// changes a record: the records of a long export whose values repeat, turn faulty, come
-    /// back, grow past 16 bytes and shrink again are exactly the records each of its timesheets
-    /// gives alone (as a document of its own: nothing remembered), with the schema and without.
+    /// back, grow past 16 bytes and shrink again are exactly the records each of its entries
+    /// gives alone (in its timesheet, as a document of its own: nothing remembered), with the
+    /// schema and without; and each entry's own values are what casting their text gives.
     @Test func whatIsRememberedFromRecordToRecordChangesNoRecord() throws {
         let d = try definition()
         let schema = try XMLSchema(path: SchemaShortcutTests.timesheetSchema)
@@ -233,7 +234,8 @@ struct ReadInPlaceTests {
             "project": ["PRJ-10042", "PRJ-10043", "", "PRJ-10042-EXTENDED-CODE"],
             "task": ["T-01", "T-02", " "],
             "hours": ["7.50", "8.00", "7,50", "8", "-1.5", "8.001", "x", "08.00", "7.5000000000000000001", "7.50"],
-            "category": ["billable", "internal", "", "bill able", "billable-but-much-longer"],
+            // "8.00": the bytes of the hours just before, to be read as text, not as hours.
+            "category": ["billable", "internal", "", "bill able", "billable-but-much-longer", "8.00"],
         ]
         var g = SeededGenerator(seed: 2026_12_02)
         /// One of `pool`, mostly the value before (values repeat from record to record).
@@ -249,10 +251,14 @@ struct ReadInPlaceTests {
             SchemaShortcutTests.export(sheets.joined(separator: "\n") + "\n", control: #"timesheetCount="0" entryCount="0" totalHours="0""#)
         }
         var lastSheet: [String: String] = [:], lastEntry: [String: String] = [:]
-        var sheets: [String] = []
+        /// Each timesheet's attributes and its entries.
+        var sheets: [(attributes: [(String, String)], entries: [String])] = []
+        func sheet(_ attributes: [(String, String)], _ entries: [String]) -> String {
+            "  " + element("Timesheet", attributes, body: entries.map { "\n    " + $0 }.joined() + "\n  ")
+        }
         var entryNumber = 0
         for s in 0..<60 {
-            var entries = ""
+            var entries: [String] = []
             for _ in 0..<Int.random(in: 1...5, using: &g) {
                 entryNumber += 1
                 var attributes = [("id", "TE-\(String(format: "%08d", entryNumber))")]
@@ -260,21 +266,46 @@ struct ReadInPlaceTests {
                     lastEntry[name] = next(entryValues[name]!, after: lastEntry[name])
                     attributes.append((name, lastEntry[name]!))
                 }
-                entries += "\n    " + element("Entry", attributes)
+                entries.append(element("Entry", attributes))
             }
             var attributes = [("id", "TS-\(String(format: "%07d", s + 1))")]
             for name in ["worker", "weekStart", "status", "submittedAt"] {
                 lastSheet[name] = next(sheetValues[name]!, after: lastSheet[name])
                 attributes.append((name, lastSheet[name]!))
             }
-            sheets.append("  " + element("Timesheet", attributes, body: entries + "\n  "))
+            sheets.append((attributes, entries))
         }
         for s in [schema, nil] {
-            let whole = try records(document(sheets), schema: s, definition: d)
-            let alone = try sheets.flatMap { try records(document([$0]), schema: s, definition: d) }
+            let whole = try records(document(sheets.map { sheet($0.attributes, $0.entries) }), schema: s, definition: d)
+            // The timesheet's record, then its entry's; the timesheet's is taken from its first.
+            let alone = try sheets.flatMap { t in
+                try t.entries.indices.flatMap { i in
+                    try records(document([sheet(t.attributes, [t.entries[i]])]), schema: s, definition: d).dropFirst(i == 0 ? 0 : 1)
+                }
+            }
             #expect(whole.count > 150)
             #expect(whole == alone, "schema: \(s != nil)")
         }
+        // Nothing remembered within a record either: each entry's own values are what casting
+        // their text gives (the category "8.00" after the hours "8.00" is text).
+        let entryFields = try #require(d.extract.records.first { $0.name == "entry" }).fields
+        let written = Dictionary(uniqueKeysWithValues: sheets.flatMap(\.entries).map { entry in
+            (entry.components(separatedBy: "\"")[1], entry)
+        })
+        let path = NSTemporaryDirectory() + "remembered-" + UUID().uuidString + ".xml"
+        try Data(document(sheets.map { sheet($0.attributes, $0.entries) }).utf8).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var checked = 0
+        _ = try? XMLRecordExtractor(definition: d.extract, schema: nil).run(path: path, header: { _ in }, record: { r in
+            guard r.type == "entry", case .string(let id) = r["entry_id"], let entry = written[id] else { return }
+            for field in entryFields where ["date", "project", "task", "hours", "category"].contains(field.name) {
+                let text = entry.components(separatedBy: " \(field.name)=\"")[1].components(separatedBy: "\"")[0]
+                let cast = (try? FieldCaster.cast(text, field).get()) ?? .null
+                #expect(r[field.name] == cast, "\(id) \(field.name)")
+                checked += 1
+            }
+        })
+        #expect(checked == 5 * written.count)
     }
 
     /// Records handed to another thread in batches (`runConcurrently`), whose spent batches come
