@@ -19,6 +19,11 @@ public enum FieldCaster {
             if let d = DecimalText.parse(bytes: raw, separator: separator, allowSign: signed), scale.map({ DecimalText.significantScale(d) <= $0 }) ?? true {
                 return .success(.decimal(d, scale: scale))
             }
+        case .timestamp:
+            // Untrimmed only: trimmed text is kept as trimmed, left to `cast`.
+            if let first = raw.first, !first.isXMLSpace, !raw.last!.isXMLSpace, let instant = Timestamp.parse(bytes: raw) {
+                return .success(.timestamp(String(decoding: raw, as: UTF8.self), instant))
+            }
         default: break
         }
         return cast(String(decoding: raw, as: UTF8.self), name: name, type: type, emptyIsNull: emptyIsNull)
@@ -70,9 +75,14 @@ public enum FieldCaster {
 /// ISO 8601 timestamps with a mandatory offset, parsed exactly.
 public enum Timestamp {
     public static func parse(_ text: String) -> Date? {
-        let u = Array(text.utf8)
+        var text = text
+        return text.withUTF8 { parse(bytes: $0) }
+    }
+
+    /// `parse` of text given as its UTF-8 bytes (read in place: no array per timestamp).
+    public static func parse(bytes u: UnsafeBufferPointer<UInt8>) -> Date? {
         guard u.count >= 20, u[10] == UInt8(ascii: "T"), u[13] == UInt8(ascii: ":"), u[16] == UInt8(ascii: ":"),
-            let date = BusinessDate(iso: Substring(text.prefix(10)))
+            let date = BusinessDate(isoBytes: UnsafeBufferPointer(rebasing: u[0..<10]))
         else { return nil }
         func num(_ s: Int, _ n: Int) -> Int? {
             var v = 0

@@ -4,7 +4,8 @@ import Testing
 
 /// Casting a value from its bytes gives exactly what casting its text gives, value or fault, for
 /// every field type, on seeded values: dates in and out of the calendar, decimals with signs,
-/// separators, blanks, too many digits, other scripts' digits, and empty values.
+/// separators, blanks, too many digits, other scripts' digits, timestamps and their parts, and
+/// empty values.
 extension FieldCasterTests {
     @Test func bytesCastAsTheirText() {
         let types: [FieldType] = [
@@ -13,7 +14,8 @@ extension FieldCasterTests {
             .decimal(separator: UInt8(ascii: ","), scale: nil, signed: true), .integer, .string, .timestamp, .boolean(trueToken: "Y", falseToken: "N"),
         ]
         let pieces = ["2026-11-27", "2024-02-29", "2026-02-29", "0000-01-01", "9999-12-31", "20261127", "7.50", "8", "-0.25", "1234567890123456789",
-                      "12345678901234567.5", "0.125", "7,5", " ", "\t", "\n", "-", ".", ",", "+", "e3", "\u{661}", "x", "Y", "", "0", "00"]
+                      "12345678901234567.5", "0.125", "7,5", " ", "\t", "\n", "-", ".", ",", "+", "e3", "\u{661}", "x", "Y", "", "0", "00",
+                      "2026-11-27T17:00:00Z", "T17:00:00", "T23:59:60", "Z", "+01:00", "-14:30", ":00", "\u{301}"]
         var seed: UInt64 = 0xCA57
         var values: [String] = pieces
         for _ in 0..<3_000 {

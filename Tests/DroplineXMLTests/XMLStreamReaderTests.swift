@@ -218,7 +218,12 @@ struct FieldCasterTests {
         if case .timestamp(let raw, let date) = try! FieldCaster.cast("2026-11-27T22:05:00+01:00", field(.timestamp)).get() {
             #expect(raw == "2026-11-27T22:05:00+01:00")
             #expect(date == Timestamp.parse("2026-11-27T21:05:00Z"))
+            #expect(date == Date(timeIntervalSince1970: 1_795_813_500))
         } else { Issue.record("not a timestamp") }
+        #expect(Timestamp.parse("2026-11-27T21:05:00.25-00:30") == Date(timeIntervalSince1970: 1_795_813_500 + 1_800.25))
+        for bad in ["2026-11-27T21:05:00", "2026-11-27T21:05:00+1:00", "2026-11-27 21:05:00Z", "2026-11-27T21:05:60Z", "2026-11-27T21:05:00.Z", "2026-11-2\u{301}7T21:05:00Z"] {
+            #expect(Timestamp.parse(bad) == nil, "\(bad)")
+        }
     }
 
     @Test(arguments: [
