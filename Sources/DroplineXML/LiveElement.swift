@@ -217,13 +217,8 @@ extension LiveElement: ShortcutReadable {
             let name = UnsafeBufferPointer(start: attr.pointee.name, count: xmlLength(attr.pointee.name))
             let address = UnsafeRawPointer(attr.pointee.name)
             let namespaced = attr.pointee.ns != nil
-            // The usual single text node is read in place; anything else is joined first.
-            if let t = attr.pointee.children, t.pointee.next == nil, t.pointee.type == XML_TEXT_NODE, let content = t.pointee.content {
-                guard body(namespaced, name, address, UnsafeBufferPointer(start: content, count: xmlLength(content))) else { return false }
-            } else {
-                var value = XMLStreamReader.value(of: attr)
-                guard value.withUTF8({ body(namespaced, name, address, $0) }) else { return false }
-            }
+            // An attribute found always has a value (empty at least).
+            guard LiveElement.withValue(of: attr, { body(namespaced, name, address, $0!) }) else { return false }
         }
         return true
     }
