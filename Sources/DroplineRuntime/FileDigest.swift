@@ -11,6 +11,14 @@ public enum FileDigest {
         return stat(path, &st) == 0 ? Int64(st.st_size) : nil
     }
 
+    /// What tells a file apart from itself rewritten: device, inode, size and modification
+    /// time to the nanosecond (`stat`); nil if there is no file.
+    public static func identity(of path: String) -> [Int64]? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        return [Int64(st.st_dev), Int64(st.st_ino), Int64(st.st_size), Int64(st.st_mtim.tv_sec), Int64(st.st_mtim.tv_nsec)]
+    }
+
     public static func sha256(path: String) throws -> (hex: String, bytes: Int64) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw CocoaError(.fileReadNoPermission, userInfo: [NSFilePathErrorKey: path]) }

@@ -206,16 +206,22 @@ public final class PipelineRunner {
                 // connection of its own) are written while utilization is refreshed.
                 let reserved = try outbound.pending(pipeline: definition.name)
                 let files = BackgroundTask(name: "dropline-outbound") { try outbound.write(reserved) }
-                // The last file's reject XML is cut (from the whole export) while they are.
-                let completing = completion.map { c in BackgroundTask(name: "dropline-complete") { try c() } }
+                // The last file's reject XML is cut (from the whole export) while they are,
+                // and the run's reject files are hashed for the manifest.
+                let manifests = ManifestWriter(zone: zone, context: context, ledger: ledger)
+                let completing = completion.map { c in
+                    BackgroundTask(name: "dropline-complete") {
+                        try c()
+                        return manifests.hashRejectsAhead(of: definition)
+                    }
+                }
                 completion = nil
                 let utilization = Result { try postingRun?.refreshUtilization() ?? [] }
                 let completed = Result { try completing?.wait() }
                 summary.outputs += try files.wait()
-                try completed.get()
+                let hashedAhead = try completed.get() ?? [:]
                 summary.outputs += try utilization.get()
-                let manifests = ManifestWriter(zone: zone, context: context, ledger: ledger)
-                if let path = try manifests.write(definition, outputs: summary.outputs.filter { $0.pipeline == definition.name }, holds: postingRun == nil ? nil : summary.holds, version: DroplineInfo.version) {
+                if let path = try manifests.write(definition, outputs: summary.outputs.filter { $0.pipeline == definition.name }, holds: postingRun == nil ? nil : summary.holds, version: DroplineInfo.version, hashedAhead: hashedAhead) {
                     summary.manifests.append(path)
                 }
             }
