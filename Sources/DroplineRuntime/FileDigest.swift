@@ -11,12 +11,25 @@ public enum FileDigest {
         return stat(path, &st) == 0 ? Int64(st.st_size) : nil
     }
 
-    /// What tells a file apart from itself rewritten: device, inode, size and modification
-    /// time to the nanosecond (`stat`); nil if there is no file.
-    public static func identity(of path: String) -> [Int64]? {
+    /// What tells a file apart from itself rewritten (`stat`): the file (device, inode), its
+    /// size and its modification time to the nanosecond.
+    public struct Identity: Equatable, Sendable {
+        public let device: UInt64
+        public let inode: UInt64
+        public let size: Int64
+        public let modified: timespec
+
+        public static func == (a: Identity, b: Identity) -> Bool {
+            a.device == b.device && a.inode == b.inode && a.size == b.size
+                && a.modified.tv_sec == b.modified.tv_sec && a.modified.tv_nsec == b.modified.tv_nsec
+        }
+    }
+
+    /// The identity of the file at `path`; nil if there is none.
+    public static func identity(of path: String) -> Identity? {
         var st = stat()
         guard stat(path, &st) == 0 else { return nil }
-        return [Int64(st.st_dev), Int64(st.st_ino), Int64(st.st_size), Int64(st.st_mtim.tv_sec), Int64(st.st_mtim.tv_nsec)]
+        return Identity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino), size: Int64(st.st_size), modified: st.st_mtim)
     }
 
     public static func sha256(path: String) throws -> (hex: String, bytes: Int64) {

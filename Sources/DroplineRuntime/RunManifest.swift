@@ -99,7 +99,7 @@ struct ManifestWriter {
     /// (`FileDigest.identity`).
     struct HashedAhead {
         let hash: RunManifest.FileHash
-        let identity: [Int64]
+        let identity: FileDigest.Identity
 
         /// `hashing` the file at `path`, its identity taken first (a file changed while it is
         /// read is then not taken); nil if it cannot be read.
@@ -112,7 +112,7 @@ struct ManifestWriter {
         /// Whether the file at `path` is still the one hashed: the same file, size and
         /// modification time, and the size hashed.
         func holds(for path: String) -> Bool {
-            hash.bytes == identity[2] && FileDigest.identity(of: path) == identity
+            hash.bytes == identity.size && FileDigest.identity(of: path) == identity
         }
     }
 
