@@ -71,37 +71,63 @@ public struct UtilizationRow: Sendable, Equatable {
 public struct UtilizationWeek {
 
     struct Group: Hashable { var region, practice, job, billable: String }
-    struct Sums { var workers = 0; var capacity: Int64 = 0; var buckets: [String: Int64] = [:] }
-    public let week: ISOWeek
-    var groups: [Sums] = []
-    var index: [Group: Int] = [:]
-    /// The group of the last worker added, tried before the hash lookup: comparing four short
-    /// names costs less than hashing them, and neighbouring personnel numbers often share a
-    /// group (hired into one team).
-    var last: (group: Group, index: Int)?
+    /// Posted hours by bucket, in the order of `TimePostingLoad.buckets` (a bucket is found
+    /// among its seven short names, not hashed for every posting).
+    struct Sums { var workers = 0; var capacity: Int64 = 0; var buckets = [Int64](repeating: 0, count: TimePostingLoad.buckets.count) }
+    static let bucketNames = TimePostingLoad.buckets
 
-    public init(_ week: ISOWeek) { self.week = week }
+    /// A number for each group, shared by the weeks accumulated together: a worker added to
+    /// every due week (47 on the 1 GB night) is in the same group in each, mostly, and the
+    /// group of the last worker added is tried before the hash lookup (comparing four short
+    /// names costs less than hashing them; hashing them for every worker and week was a third
+    /// of the time utilization took).
+    public final class Groups {
+        var numbers: [Group: Int] = [:]
+        var groups: [Group] = []
+        var last: (group: Group, number: Int)?
+
+        public init() {}
+
+        func number(of group: Group) -> Int {
+            if let last, last.group == group { return last.number }
+            let n: Int
+            if let known = numbers[group] {
+                n = known
+            } else {
+                n = groups.count
+                groups.append(group)
+                numbers[group] = n
+            }
+            last = (group, n)
+            return n
+        }
+    }
+
+    public let week: ISOWeek
+    let numbering: Groups
+    /// By group number; nil: no worker of the group in this week.
+    var sums: [Sums?] = []
+
+    /// `groups`: shared with the other weeks accumulated worker by worker with this one.
+    public init(_ week: ISOWeek, groups: Groups = Groups()) {
+        self.week = week
+        numbering = groups
+    }
 
     /// One worker: every range of theirs, sorted by start, and their posted hours of the week by
     /// bucket, in hundredths.
     public mutating func add(sorted rs: [WorkerRange], postings: [(bucket: String, hundredths: Int64)]) {
         guard let range = Self.attribution(rs, week) else { return }
         let capacity = DecimalText.hundredths(Self.capacity(rs, week))
-        let key = Group(region: range.region, practice: range.practice, job: range.jobCode, billable: range.billableRole)
-        let i: Int
-        if let last, last.group == key {
-            i = last.index
-        } else if let known = index[key] {
-            i = known
-        } else {
-            i = groups.count
-            groups.append(Sums())
-            index[key] = i
+        let i = numbering.number(of: Group(region: range.region, practice: range.practice, job: range.jobCode, billable: range.billableRole))
+        if i >= sums.count { sums += Array(repeating: nil, count: i + 1 - sums.count) }
+        if sums[i] == nil { sums[i] = Sums() }
+        if capacity > 0 { sums[i]!.workers += 1 }
+        sums[i]!.capacity += capacity
+        // A bucket of no name the rows read (the mapping admits none) counts nowhere.
+        for p in postings {
+            if let b = Self.bucketNames.firstIndex(of: p.bucket) { sums[i]!.buckets[b] += p.hundredths }
         }
-        last = (key, i)
-        if capacity > 0 { groups[i].workers += 1 }
-        groups[i].capacity += capacity
-        for p in postings { groups[i].buckets[p.bucket, default: 0] += p.hundredths }
     }
 
     /// The worker's hours of the week's working days, rounded half-up to hundredths.
@@ -119,13 +145,13 @@ public struct UtilizationWeek {
     }
 
     public func rows() -> [UtilizationRow] {
-        index.sorted { a, b in
+        sums.indices.compactMap { i in sums[i].map { (key: numbering.groups[i], sums: $0) } }.sorted { a, b in
             (a.key.region, a.key.practice, a.key.job, a.key.billable) < (b.key.region, b.key.practice, b.key.job, b.key.billable)
-        }.map { key, i in
-            let s = groups[i]
-            let absence = s.buckets["absence"] ?? 0
+        }.map { key, s in
+            func sum(_ bucket: String) -> Int64 { Self.bucketNames.firstIndex(of: bucket).map { s.buckets[$0] } ?? 0 }
+            let absence = sum("absence")
             let available = s.capacity - absence
-            let values = TimePostingLoad.countedBuckets.map { s.buckets[$0] ?? 0 }
+            let values = TimePostingLoad.countedBuckets.map(sum)
             let actual = values.reduce(0, +)
             func f2(_ n: Int64) -> String { DecimalText.format(hundredths: n) }
             func ratio(_ n: Int64) -> String? { available > 0 ? DecimalText.format(DecimalText.fromHundredths(n) / DecimalText.fromHundredths(available), scale: 4) : nil }

@@ -304,7 +304,8 @@ enum UtilizationQuery {
 
     /// The rows of each week, in the order given.
     static func rows(_ db: Database, weeks: [ISOWeek]) throws -> [[UtilizationRow]] {
-        var results = weeks.map(UtilizationWeek.init)
+        let groups = UtilizationWeek.Groups()
+        var results = weeks.map { UtilizationWeek($0, groups: groups) }
         guard !weeks.isEmpty, try db.tableExists("workers") else { return results.map { $0.rows() } }
         let workers = try RawStatement(db, "SELECT pernr, valid_from, valid_to, region, practice, job_code, billable_role, std_hours_week FROM workers ORDER BY pernr, valid_from")
         let posted = try weeks.map { week in

@@ -37,4 +37,43 @@ struct UtilizationQueryTests {
         let idle = try #require(all.last)
         #expect(!idle.isEmpty && idle.allSatisfy { $0.hours[9] == "0.00" && $0.hours[3] == "0.00" })
     }
+
+    /// Weeks accumulated together share their groups' numbers, not their groups: a group with a
+    /// worker in one week only is in that week's rows only, and each week's rows are those it
+    /// gives accumulated alone, with hours of every bucket (an unknown one counting nowhere).
+    @Test func weeksSharingGroupNumbersKeepTheirOwnGroups() throws {
+        let w1 = ISOWeek(containing: BusinessDate(iso: "2026-11-02")!), w2 = ISOWeek(containing: BusinessDate(iso: "2026-11-09")!)
+        func range(_ from: String, _ to: String, _ region: String, _ practice: String, _ hours: Decimal = 40) -> WorkerRange {
+            WorkerRange(from: BusinessDate(iso: from)!, to: BusinessDate(iso: to)!, region: region, practice: practice, jobCode: "CONS", billableRole: "Y", stdHoursWeek: hours)
+        }
+        // Each worker's ranges, and their postings in each week.
+        let workers: [([WorkerRange], [[(bucket: String, hundredths: Int64)]])] = [
+            ([range("2025-01-01", "2026-11-06", "EMEA", "DATA")], [[("billable", 3_200), ("absence", 800)], []]),
+            ([range("2025-01-01", "9999-12-31", "AMER", "CLOUD")], [[("internal", 400)], [("billable", 4_000), ("bench", 50), ("nonsense", 99)]]),
+            ([range("2026-11-09", "9999-12-31", "APAC", "SEC", 37.5)], [[], [("training", 750), ("strategic", 125), ("productive", 300)]]),
+            ([range("2025-01-01", "9999-12-31", "EMEA", "DATA")], [[("billable", 100)], [("billable", 200)]]),
+        ]
+        let groups = UtilizationWeek.Groups()
+        var together = [UtilizationWeek(w1, groups: groups), UtilizationWeek(w2, groups: groups)]
+        var alone = [UtilizationWeek(w1), UtilizationWeek(w2)]
+        for (ranges, postings) in workers {
+            for i in 0..<2 {
+                guard ranges.contains(where: { $0.from <= together[i].week.sunday && $0.to >= together[i].week.monday }) || !postings[i].isEmpty else { continue }
+                together[i].add(sorted: ranges, postings: postings[i])
+                alone[i].add(sorted: ranges, postings: postings[i])
+            }
+        }
+        #expect(together[0].rows() == alone[0].rows())
+        #expect(together[1].rows() == alone[1].rows())
+        #expect(together[0].rows().map(\.region) == ["AMER", "EMEA"])
+        #expect(together[1].rows().map(\.region) == ["AMER", "APAC", "EMEA"])
+        // AMER in week 2: capacity, absence, available, billable, productive, strategic,
+        // internal, training, bench, actual.
+        let amer = try #require(together[1].rows().first)
+        #expect(amer.hours == ["40.00", "0.00", "40.00", "40.00", "0.00", "0.00", "0.00", "0.00", "0.50", "40.50"])
+        let emea = try #require(together[0].rows().last)
+        #expect(emea.workers == 2 && emea.hours[0] == "80.00" && emea.hours[1] == "8.00" && emea.hours[3] == "33.00")
+        let apac = try #require(together[1].rows().dropFirst().first)
+        #expect(apac.hours[0] == "37.50" && apac.hours[4...7] == ["3.00", "1.25", "0.00", "7.50"])
+    }
 }
