@@ -74,7 +74,6 @@ public struct UtilizationWeek {
     /// Posted hours by bucket, in the order of `TimePostingLoad.buckets` (a bucket is found
     /// among its seven short names, not hashed for every posting).
     struct Sums { var workers = 0; var capacity: Int64 = 0; var buckets = [Int64](repeating: 0, count: TimePostingLoad.buckets.count) }
-    static let bucketNames = TimePostingLoad.buckets
 
     /// A number for each group, shared by the weeks accumulated together: a worker added to
     /// every due week (47 on the 1 GB night) is in the same group in each, mostly, and the
@@ -126,7 +125,7 @@ public struct UtilizationWeek {
         sums[i]!.capacity += capacity
         // A bucket of no name the rows read (the mapping admits none) counts nowhere.
         for p in postings {
-            if let b = Self.bucketNames.firstIndex(of: p.bucket) { sums[i]!.buckets[b] += p.hundredths }
+            if let b = TimePostingLoad.buckets.firstIndex(of: p.bucket) { sums[i]!.buckets[b] += p.hundredths }
         }
     }
 
@@ -148,7 +147,7 @@ public struct UtilizationWeek {
         sums.indices.compactMap { i in sums[i].map { (key: numbering.groups[i], sums: $0) } }.sorted { a, b in
             (a.key.region, a.key.practice, a.key.job, a.key.billable) < (b.key.region, b.key.practice, b.key.job, b.key.billable)
         }.map { key, s in
-            func sum(_ bucket: String) -> Int64 { Self.bucketNames.firstIndex(of: bucket).map { s.buckets[$0] } ?? 0 }
+            func sum(_ bucket: String) -> Int64 { TimePostingLoad.buckets.firstIndex(of: bucket).map { s.buckets[$0] } ?? 0 }
             let absence = sum("absence")
             let available = s.capacity - absence
             let values = TimePostingLoad.countedBuckets.map(sum)

@@ -6,10 +6,7 @@ import Foundation
 /// gigabyte allocates nothing per chunk (a `Data` per read cost page faults and copies).
 public enum FileDigest {
     /// The size of the file at `path` (`stat`), nil if there is none.
-    public static func size(of path: String) -> Int64? {
-        var st = stat()
-        return stat(path, &st) == 0 ? Int64(st.st_size) : nil
-    }
+    public static func size(of path: String) -> Int64? { identity(of: path)?.size }
 
     /// What tells a file apart from itself rewritten (`stat`): the file (device, inode), its
     /// size and its modification time to the nanosecond.
