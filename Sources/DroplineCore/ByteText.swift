@@ -58,3 +58,28 @@ public struct ShortBytes: Equatable, Sendable {
         a.count == b.count && a.words.0 == b.words.0 && a.words.1 == b.words.1
     }
 }
+
+extension String {
+    /// `String(decoding: bytes, as: UTF8.self)`. ASCII text of at most 15 bytes (a code, a
+    /// number, a pernr: most values of an export) is made in place, in the two words a small
+    /// string keeps its bytes in, where `String(decoding:)` validated it in the runtime (about
+    /// 160 instructions, five times for every time entry read). Any other text takes
+    /// `String(decoding:)`; so does every platform whose small-string form is not checked here
+    /// (`ByteTextTests` compares both ways for every length).
+    @inlinable
+    public init(utf8Bytes bytes: UnsafeBufferPointer<UInt8>) {
+        #if (arch(x86_64) || arch(arm64)) && _endian(little)
+        if bytes.count <= 15, let base = bytes.baseAddress {
+            var words: (UInt64, UInt64) = (0, 0)
+            withUnsafeMutableBytes(of: &words) { $0.baseAddress!.copyMemory(from: base, byteCount: bytes.count) }
+            if (words.0 | words.1) & 0x8080_8080_8080_8080 == 0 {
+                // A small string's last byte: immortal, ASCII, small (0xE), then its count.
+                words.1 |= (0xE0 | UInt64(bytes.count)) << 56
+                self = unsafeBitCast(words, to: String.self)
+                return
+            }
+        }
+        #endif
+        self = String(decoding: bytes, as: UTF8.self)
+    }
+}

@@ -13,6 +13,8 @@ public enum FieldCaster {
     public static func cast(bytes raw: UnsafeBufferPointer<UInt8>?, name: String, type: FieldType, emptyIsNull: Bool) -> Result<Value, RecordIssue> {
         guard let raw else { return .success(.null) }
         switch type {
+        case .string:
+            return raw.isEmpty && emptyIsNull ? .success(.null) : .success(.string(String(utf8Bytes: raw)))
         case .date(false, nil):
             if let d = BusinessDate(isoBytes: raw) { return .success(.date(d)) }
         case .decimal(let separator, let scale, let signed):
@@ -22,11 +24,11 @@ public enum FieldCaster {
         case .timestamp:
             // Untrimmed only: trimmed text is kept as trimmed, left to `cast`.
             if let first = raw.first, !first.isXMLSpace, !raw.last!.isXMLSpace, let instant = Timestamp.parse(bytes: raw) {
-                return .success(.timestamp(String(decoding: raw, as: UTF8.self), instant))
+                return .success(.timestamp(String(utf8Bytes: raw), instant))
             }
         default: break
         }
-        return cast(String(decoding: raw, as: UTF8.self), name: name, type: type, emptyIsNull: emptyIsNull)
+        return cast(String(utf8Bytes: raw), name: name, type: type, emptyIsNull: emptyIsNull)
     }
 
     public static func cast(_ raw: String?, name: String, type: FieldType, emptyIsNull: Bool) -> Result<Value, RecordIssue> {

@@ -153,7 +153,7 @@ public final class RawStatement {
     public func text(_ column: Int32) -> String? {
         guard let p = sqlite3_column_text(handle, column) else { return nil }
         let n = Int(sqlite3_column_bytes(handle, column))
-        return String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
+        return String(utf8Bytes: UnsafeBufferPointer(start: p, count: n))
     }
 
     /// The column's text bytes, valid until the next step, reset or column read of the

@@ -1,4 +1,5 @@
 import CLibXML2
+import DroplineCore
 
 /// An element as the schema shortcut and the record extractor read it: a copied `XMLElement`,
 /// or a libxml2 node read in place (`LiveElement`).
@@ -141,7 +142,7 @@ public struct LiveElement: ElementView {
         var c = node.pointee.children
         while let child = c {
             if child.pointee.type == XML_ELEMENT_NODE, LiveElement(child).is(name) {
-                return LiveElement(child).withText { String(decoding: $0, as: UTF8.self) }
+                return LiveElement(child).withText { String(utf8Bytes: $0) }
             }
             c = child.pointee.next
         }

@@ -121,7 +121,7 @@ public enum XMLAttributeScan {
                     guard let name = a[0], XMLStreamReader.spelled(name, wanted.local), XMLStreamReader.spelled(a[2], wanted.namespace),
                         let start = a[3], let stop = a[4]
                     else { continue }
-                    value = String(decoding: UnsafeBufferPointer(start: start, count: stop - start), as: UTF8.self)
+                    value = String(utf8Bytes: UnsafeBufferPointer(start: start, count: stop - start))
                     break
                 }
             }

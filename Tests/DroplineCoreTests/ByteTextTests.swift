@@ -1,0 +1,48 @@
+import DroplineCore
+import Testing
+
+struct ByteTextTests {
+    /// `String(utf8Bytes:)` is `String(decoding:as:)` for every length around the small-string
+    /// limit: ASCII, non-ASCII and broken UTF-8, the same characters, the same bytes and the
+    /// same representation (a string made in place that a native one would not equal bit for bit
+    /// would hash, compare or free differently).
+    @Test func bytesMakeTheStringDecodingMakes() {
+        var seed: UInt64 = 0xB17E5
+        func next() -> UInt64 {
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return seed >> 33
+        }
+        let alphabets: [[UInt8]] = [
+            Array("0123456789-ABCDEFGHIJKLMNOPQRSTUVWXYZ abcxyz.:".utf8),
+            Array("é".utf8) + Array("a1".utf8),
+            [0x7F, 0x00, 0x41, 0x80, 0xFF, 0xC3],
+        ]
+        var made = 0
+        var heap = 0
+        var small = 0
+        for length in 0...24 {
+            for alphabet in alphabets {
+                for _ in 0..<60 {
+                    let bytes = (0..<length).map { _ in alphabet[Int(next() % UInt64(alphabet.count))] }
+                    let expected = String(decoding: bytes, as: UTF8.self)
+                    let s = bytes.withUnsafeBufferPointer { String(utf8Bytes: $0) }
+                    #expect(s == expected)
+                    #expect(Array(s.utf8) == Array(expected.utf8))
+                    #expect(s.count == expected.count)
+                    #expect(s.hashValue == expected.hashValue)
+                    let a = unsafeBitCast(s, to: (UInt64, UInt64).self)
+                    let b = unsafeBitCast(expected, to: (UInt64, UInt64).self)
+                    // A small string (bit 61 of its second word) is its bits; heap strings (broken
+                    // UTF-8, repaired) are equal, not the same object.
+                    if b.1 & (1 << 61) != 0 { #expect(a == b, "\(bytes)") } else { heap += 1 }
+                    if bytes.count <= 15 && bytes.allSatisfy({ $0 < 0x80 }) { small += 1 }
+                    #expect(s + "x" == expected + "x")
+                    made += 1
+                }
+            }
+        }
+        #expect(made == 25 * 3 * 60)
+        // Both forms were met: ASCII of every small length (made in place), and heap strings.
+        #expect(small >= 16 * 60 && heap > 0)
+    }
+}
