@@ -82,4 +82,22 @@ extension String {
         #endif
         self = String(decoding: bytes, as: UTF8.self)
     }
+
+    /// The bytes of a small string (at most 15, kept in its own two words), zero-padded to 16,
+    /// and their count; nil for any other string, and on a platform whose small-string form is
+    /// not checked here. Copied as two words, the text takes no call, no closure and no
+    /// reference counting (`withUTF8` on a copy: about 120 instructions).
+    @inlinable
+    public var smallUTF8: (words: (UInt64, UInt64), count: Int)? {
+        #if (arch(x86_64) || arch(arm64)) && _endian(little)
+        var words = unsafeBitCast(self, to: (UInt64, UInt64).self)
+        // Bit 61: small (every other form clears it); the last byte's low nibble: the count.
+        guard words.1 & (1 << 61) != 0 else { return nil }
+        let count = Int(truncatingIfNeeded: (words.1 >> 56) & 0xF)
+        words.1 &= 0x00FF_FFFF_FFFF_FFFF
+        return (words, count)
+        #else
+        return nil
+        #endif
+    }
 }

@@ -188,8 +188,19 @@ public final class WriteBehind: @unchecked Sendable {
 
         @inlinable
         public mutating func text(_ value: String?) {
-            guard var value else { return null() }
-            value.withUTF8 { bytes($0) }
+            guard let value else { return null() }
+            if let small = value.smallUTF8 {
+                // Both words stored (room for 16 bytes), the length advanced by the text's.
+                reserve(5 + 16)
+                put(UInt8(1))
+                put(UInt32(small.count))
+                base.storeBytes(of: small.words.0, toByteOffset: count, as: UInt64.self)
+                base.storeBytes(of: small.words.1, toByteOffset: count + 8, as: UInt64.self)
+                count += small.count
+                return
+            }
+            var copy = value
+            copy.withUTF8 { bytes($0) }
         }
 
         /// A decimal as `DecimalText.format(value, scale:)` writes it, its bytes written straight

@@ -20,6 +20,8 @@ struct ByteTextTests {
         var made = 0
         var heap = 0
         var small = 0
+        var smallSeen = 0
+        var largeSeen = 0
         for length in 0...24 {
             for alphabet in alphabets {
                 for _ in 0..<60 {
@@ -37,11 +39,23 @@ struct ByteTextTests {
                     if b.1 & (1 << 61) != 0 { #expect(a == b, "\(bytes)") } else { heap += 1 }
                     if bytes.count <= 15 && bytes.allSatisfy({ $0 < 0x80 }) { small += 1 }
                     #expect(s + "x" == expected + "x")
+                    // `smallUTF8` gives a small string's bytes, zero-padded, and nothing of any other.
+                    if let small = expected.smallUTF8 {
+                        let padded = withUnsafeBytes(of: small.words) { Array($0) }
+                        #expect(Array(padded.prefix(small.count)) == Array(expected.utf8))
+                        #expect(padded.dropFirst(small.count).allSatisfy { $0 == 0 })
+                        smallSeen += 1
+                    } else {
+                        #expect(b.1 & (1 << 61) == 0)
+                        largeSeen += 1
+                    }
+                    #expect((s.smallUTF8 == nil) == (expected.smallUTF8 == nil))
                     made += 1
                 }
             }
         }
         #expect(made == 25 * 3 * 60)
+        #expect(smallSeen > 0 && largeSeen > 0)
         // Both forms were met: ASCII of every small length (made in place), and heap strings.
         #expect(small >= 16 * 60 && heap > 0)
     }
