@@ -57,6 +57,22 @@ public struct ShortBytes: Equatable, Sendable {
     public static func == (a: ShortBytes, b: ShortBytes) -> Bool {
         a.count == b.count && a.words.0 == b.words.0 && a.words.1 == b.words.1
     }
+
+    /// Whether it holds a value (`init()` holds none).
+    @inlinable
+    public var holdsValue: Bool { count >= 0 }
+
+    /// Whether every byte is ASCII (true for no value).
+    @inlinable
+    public var isASCII: Bool { (words.0 | words.1) & 0x8080_8080_8080_8080 == 0 }
+
+    /// How many leading bytes the two values share (at most the shorter's count).
+    @inlinable
+    public func sharedPrefix(with other: ShortBytes) -> Int {
+        let x0 = (words.0 ^ other.words.0).littleEndian, x1 = (words.1 ^ other.words.1).littleEndian
+        let shared = x0 != 0 ? x0.trailingZeroBitCount / 8 : 8 + (x1 != 0 ? x1.trailingZeroBitCount / 8 : 8)
+        return Swift.min(shared, count, other.count)
+    }
 }
 
 extension String {

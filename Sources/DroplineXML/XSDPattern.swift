@@ -50,6 +50,27 @@ struct XSDPattern {
         transitions.withUnsafeBufferPointer { matches(bytes, $0) }
     }
 
+    /// Whether the ASCII `bytes` (at most 16) match, read from byte `from` on, where `trail[from]`
+    /// holds the state after the bytes before it (`trail[0]`: the start state, set here); the
+    /// state after each byte read is written to `trail` (`trail[i + 1]` after byte `i`).
+    func resume(_ bytes: UnsafeBufferPointer<UInt8>, at from: Int, trail: UnsafeMutablePointer<UInt16>) -> Bool {
+        precondition(bytes.count <= 16 && from <= bytes.count)
+        trail[0] = 0
+        var state = Int(trail[from])
+        return transitions.withUnsafeBufferPointer { t in
+            var i = from
+            while i < bytes.count {
+                // ASCII only: no symbol is undecided for these.
+                let next = t[state &* Self.symbols &+ Int(bytes[i])]
+                if next >= Self.undecided { return false }
+                state = Int(next)
+                i += 1
+                trail[i] = next
+            }
+            return accepting[state]
+        }
+    }
+
     private func matches(_ bytes: UnsafeBufferPointer<UInt8>, _ transitions: UnsafeBufferPointer<UInt16>) -> Bool? {
         var state = 0
         var i = 0
