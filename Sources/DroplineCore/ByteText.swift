@@ -99,6 +99,22 @@ extension String {
         self = String(decoding: bytes, as: UTF8.self)
     }
 
+    /// Whether this text sorts before `other` by their UTF-8 bytes, as SQLite orders text:
+    /// two small strings by their words (no iteration), any other pair byte by byte.
+    @inlinable
+    public func utf8Precedes(_ other: String) -> Bool {
+        if let a = smallUTF8, let b = other.smallUTF8 {
+            // Byte-swapped, the first byte is the most significant; zero padding sorts a prefix
+            // first, and the counts part values that differ only by trailing zero bytes.
+            let a0 = a.words.0.byteSwapped, b0 = b.words.0.byteSwapped
+            if a0 != b0 { return a0 < b0 }
+            let a1 = a.words.1.byteSwapped, b1 = b.words.1.byteSwapped
+            if a1 != b1 { return a1 < b1 }
+            return a.count < b.count
+        }
+        return utf8.lexicographicallyPrecedes(other.utf8)
+    }
+
     /// The bytes of a small string (at most 15, kept in its own two words), zero-padded to 16,
     /// and their count; nil for any other string, and on a platform whose small-string form is
     /// not checked here. Copied as two words, the text takes no call, no closure and no

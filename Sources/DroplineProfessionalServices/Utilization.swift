@@ -84,8 +84,22 @@ public struct UtilizationWeek {
         var numbers: [Group: Int] = [:]
         var groups: [Group] = []
         var last: (group: Group, number: Int)?
+        /// The last full week's capacity worked out, by the standard hours' bytes: a worker is
+        /// added to every due week in turn, mostly with one range over all of them, and rounding
+        /// and converting their hours for each week was a third of adding them.
+        var lastFullWeek: (hours: DecimalBytes, hundredths: Int64)?
 
         public init() {}
+
+        /// `roundHalfUp(hours, scale: 2)` in hundredths: a week's capacity from one range over
+        /// its working days.
+        func fullWeekHundredths(_ hours: Decimal) -> Int64 {
+            let bytes = DecimalBytes(hours)
+            if let bytes, let last = lastFullWeek, last.hours == bytes { return last.hundredths }
+            let n = DecimalText.hundredths(DecimalText.roundHalfUp(hours, scale: 2))
+            if let bytes { lastFullWeek = (bytes, n) }
+            return n
+        }
 
         func number(of group: Group) -> Int {
             if let last, last.group == group { return last.number }
@@ -117,7 +131,7 @@ public struct UtilizationWeek {
     /// bucket, in hundredths.
     public mutating func add(sorted rs: [WorkerRange], postings: [(bucket: String, hundredths: Int64)]) {
         guard let range = Self.attribution(rs, week) else { return }
-        let capacity = DecimalText.hundredths(Self.capacity(rs, week))
+        let capacity = Self.coversWorkingDays(rs, week) ? numbering.fullWeekHundredths(rs[0].stdHoursWeek) : DecimalText.hundredths(Self.capacity(rs, week))
         let i = numbering.number(of: Group(region: range.region, practice: range.practice, job: range.jobCode, billable: range.billableRole))
         if i >= sums.count { sums += Array(repeating: nil, count: i + 1 - sums.count) }
         if sums[i] == nil { sums[i] = Sums() }
@@ -129,12 +143,15 @@ public struct UtilizationWeek {
         }
     }
 
+    /// Whether the worker has one range, over every working day of the week.
+    static func coversWorkingDays(_ rs: [WorkerRange], _ week: ISOWeek) -> Bool {
+        rs.count == 1 && rs[0].covers(week.monday) && rs[0].covers(week.monday.adding(days: 4))
+    }
+
     /// The worker's hours of the week's working days, rounded half-up to hundredths.
     static func capacity(_ rs: [WorkerRange], _ week: ISOWeek) -> Decimal {
         // One range over the whole working week: five exact fifths make the week's hours.
-        if rs.count == 1, rs[0].covers(week.monday), rs[0].covers(week.monday.adding(days: 4)) {
-            return DecimalText.roundHalfUp(rs[0].stdHoursWeek, scale: 2)
-        }
+        if coversWorkingDays(rs, week) { return DecimalText.roundHalfUp(rs[0].stdHoursWeek, scale: 2) }
         var capacity: Decimal = 0
         for offset in 0..<5 {
             let day = week.monday.adding(days: offset)
@@ -169,5 +186,17 @@ public struct UtilizationWeek {
             if let r = ranges.first(where: { $0.covers(week.monday.adding(days: offset)) }) { return r }
         }
         return ranges.filter { $0.from <= week.sunday }.max { $0.from < $1.from }
+    }
+}
+
+/// A decimal's 20 bytes, compared as two words and a half: equal bytes are an equal value (an
+/// equal value may have other bytes, which only misses a memory of it). Nil where `Decimal` is
+/// not 20 bytes.
+struct DecimalBytes: Equatable {
+    let low: UInt64, middle: UInt64, high: UInt32
+
+    init?(_ d: Decimal) {
+        guard MemoryLayout<Decimal>.size == 20 else { return nil }
+        (low, middle, high) = withUnsafeBytes(of: d) { ($0.loadUnaligned(as: UInt64.self), $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self), $0.loadUnaligned(fromByteOffset: 16, as: UInt32.self)) }
     }
 }

@@ -320,7 +320,9 @@ enum UtilizationQuery {
         var nextWorker = try workers.step() ? workers.text(0) : nil
         var nextPosted = try posted.map { try $0.step() ? $0.text(0) : nil }
         // SQLite orders text by its bytes.
-        func before(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPrecedes(b.utf8) }
+        func before(_ a: String, _ b: String) -> Bool { a.utf8Precedes(b) }
+        // A worker's posted hours of one week, kept for the next (no array made per worker-week).
+        var hours: [(bucket: String, hundredths: Int64)] = []
         while true {
             // The smallest pernr still ahead in any of the streams.
             var next = nextWorker
@@ -333,7 +335,7 @@ enum UtilizationQuery {
             }
             // Already in order of their start (the key's second column).
             for i in weeks.indices {
-                var hours: [(bucket: String, hundredths: Int64)] = []
+                hours.removeAll(keepingCapacity: true)
                 while let p = nextPosted[i], p == pernr {
                     hours.append((posted[i].text(1) ?? "", posted[i].int64(2) ?? 0))
                     nextPosted[i] = try posted[i].step() ? posted[i].text(0) : nil

@@ -59,4 +59,31 @@ struct ByteTextTests {
         // Both forms were met: ASCII of every small length (made in place), and heap strings.
         #expect(small >= 16 * 60 && heap > 0)
     }
+
+    /// `utf8Precedes` orders text as its UTF-8 bytes do (SQLite's order), small strings by their
+    /// words: prefixes, trailing zero bytes, high bytes, every length around 15.
+    @Test func utf8PrecedesIsTheBytesOrder() {
+        var seed: UInt64 = 0x50127
+        func next() -> UInt64 {
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return seed >> 33
+        }
+        let alphabet: [UInt8] = Array("019AZaz-".utf8) + [0x00, 0x7F]
+        var texts = ["", "\u{0}", "a", "a\u{0}", "a\u{0}\u{0}", "é", "e\u{301}", "10000000", "9999999", "123456789012345", "1234567890123456", "\u{7F}", "\u{80}"]
+        for _ in 0..<300 {
+            let length = Int(next() % 19)
+            let bytes = (0..<length).map { _ in alphabet[Int(next() % UInt64(alphabet.count))] }
+            texts.append(String(decoding: bytes, as: UTF8.self))
+            if let s = texts.last, !s.isEmpty, next() % 3 == 0 { texts.append(String(s.dropLast())) }
+        }
+        var before = 0
+        for a in texts {
+            for b in texts {
+                let expected = Array(a.utf8).lexicographicallyPrecedes(Array(b.utf8))
+                #expect(a.utf8Precedes(b) == expected, "\(Array(a.utf8)) \(Array(b.utf8))")
+                if expected { before += 1 }
+            }
+        }
+        #expect(before > 1000)
+    }
 }

@@ -76,4 +76,26 @@ struct UtilizationQueryTests {
         let apac = try #require(together[1].rows().dropFirst().first)
         #expect(apac.hours[0] == "37.50" && apac.hours[4...7] == ["3.00", "1.25", "0.00", "7.50"])
     }
+
+    /// A full week's capacity is the standard hours rounded half-up to hundredths for each worker,
+    /// though the weeks accumulated together remember the last one worked out
+    /// (`Groups.fullWeekHundredths`): hours that differ in the third decimal, equal hours
+    /// written two ways, and a worker with two ranges in the week, one after another in two weeks.
+    @Test func rememberedFullWeekCapacityIsEachWorkersOwn() throws {
+        let w1 = ISOWeek(containing: BusinessDate(iso: "2026-11-02")!), w2 = ISOWeek(containing: BusinessDate(iso: "2026-11-09")!)
+        let hours: [Decimal] = [40, Decimal(string: "40.00")!, Decimal(string: "37.505")!, Decimal(string: "37.504")!, 40, Decimal(string: "0.004")!, 20, Decimal(string: "37.505")!]
+        let groups = UtilizationWeek.Groups()
+        var weeks = [UtilizationWeek(w1, groups: groups), UtilizationWeek(w2, groups: groups)]
+        for (n, h) in hours.enumerated() {
+            // Each worker a group of its own; the last one's range ends on Wednesday of week 2.
+            let to = n == hours.count - 1 ? "2026-11-11" : "9999-12-31"
+            let r = WorkerRange(from: BusinessDate(iso: "2025-01-01")!, to: BusinessDate(iso: to)!, region: "R\(n)", practice: "P", jobCode: "J", billableRole: "Y", stdHoursWeek: h)
+            for i in 0..<2 { weeks[i].add(sorted: [r], postings: []) }
+        }
+        let expected = hours.map { DecimalText.format(DecimalText.roundHalfUp($0, scale: 2), scale: 2) }
+        #expect(weeks[0].rows().map { $0.hours[0] } == expected)
+        // Week 2: the last worker works Monday to Wednesday, three fifths of 37.505.
+        #expect(weeks[1].rows().map { $0.hours[0] } == Array(expected.dropLast()) + ["22.50"])
+        #expect(expected == ["40.00", "40.00", "37.51", "37.50", "40.00", "0.00", "20.00", "37.51"])
+    }
 }
