@@ -109,9 +109,13 @@ public final class XMLRecordExtractor {
             var isByName: Bool { if case .path = self { false } else { true } }
 
             /// `FieldCaster.cast` of what `raw` gives: an attribute's value from its bytes.
-            /// `interned`: what the reader learnt of the attribute's name (`ElementView.withAttribute`).
+            /// `interned`: what the reader learnt of the attribute's or child's name
+            /// (`ElementView.withAttribute`, `ElementView.childText`).
             func cast<E: ElementView>(record: E, ancestors: [E], root: XMLElement, _ f: FieldPlan, interned: inout UnsafeRawPointer?) -> Result<Value, RecordIssue> {
                 guard case .attribute(let up, let name) = self else {
+                    if case .childText(let name) = self {
+                        return FieldCaster.cast(record.childText(name, interned: &interned), name: f.name, type: f.type, emptyIsNull: f.emptyIsNull)
+                    }
                     return FieldCaster.cast(raw(record: record, ancestors: ancestors, root: root), name: f.name, type: f.type, emptyIsNull: f.emptyIsNull)
                 }
                 guard let element = up == 0 ? record : (up <= ancestors.count ? ancestors[ancestors.count - up] : nil) else { return .success(.null) }
@@ -222,7 +226,7 @@ public final class XMLRecordExtractor {
         // of its entries).
         var lastElementNumber = 0
         var ancestorValues = ContiguousArray(repeating: AncestorValue(), count: plans.reduce(0) { $0 + $1.fields.count })
-        // What the reader learnt of each field's attribute name, for this document alone.
+        // What the reader learnt of each field's attribute or child name, for this document alone.
         var names = ContiguousArray<UnsafeRawPointer?>(repeating: nil, count: ancestorValues.count)
         /// Hands on the unit's records (the unit, then those nested in it, in document order).
         func emit<E: ElementView>(_ plan: RecordPlan, _ unit: E, root rootView: E) throws {

@@ -372,4 +372,37 @@ struct ReadInPlaceTests {
         #expect(lines.map { $0.contains("hours=decimal(") ? String($0.split(separator: "hours=")[1].prefix(while: { $0 != "," })) : "none" }
             == ["decimal(7.5", "decimal(8", "none", "decimal(5.25"], "\(lines)")
     }
+
+    /// A field's child element is found by the address of its interned name once the reader
+    /// learnt it (`LiveElement.childText(_:interned:)`): only ever the first child of that name
+    /// without a namespace, as in a copy, whether one of the same local name in another
+    /// namespace comes before it, it comes twice, late or not at all.
+    @Test func aChildFoundByItsInternedNameIsTheFirstWithoutANamespace() throws {
+        let d = try PipelineLoader().load(file: TestPaths.pipelines + "/workers.yaml")
+        let schema = try XMLSchema(path: TestPaths.pipelines + "/schemas/hr-workers.xsd")
+        let path = NSTemporaryDirectory() + "interned-children-" + UUID().uuidString + ".xml"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let fields = "<FIRST_NAME>Anna</FIRST_NAME><LAST_NAME>Berg</LAST_NAME><EMAIL>w@example.com</EMAIL><PRACTICE>DATA</PRACTICE><JOB_CODE>CONS</JOB_CODE><BILLABLE_ROLE>Y</BILLABLE_ROLE><COST_CENTER>CC-1</COST_CENTER><STD_HOURS_WEEK>40,00</STD_HOURS_WEEK><VALID_FROM>20250101</VALID_FROM><VALID_TO>99991231</VALID_TO>"
+        let workers = [
+            "<PERNR>10000001</PERNR><REGION>EMEA</REGION>" + fields,
+            "<PERNR>10000002</PERNR><o:REGION>APAC</o:REGION><REGION>AMER</REGION>" + fields,
+            "<PERNR>10000003</PERNR><o:REGION>APAC</o:REGION>" + fields,
+            "<PERNR>10000004</PERNR>" + fields + "<REGION>EMEA</REGION><REGION>AMER</REGION>",
+            "<PERNR>10000005</PERNR>" + fields,
+        ]
+        let text = """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <WORKER_EXPORT xmlns:o="urn:example:other" EXPORT_ID="HR-1" SOURCE="HRIS" GENERATED="2026-11-27T22:05:00+01:00" BUSINESS_DATE="2026-11-27" SCHEMA_VERSION="3">
+            \(workers.map { "  <WORKER ACTION=\"UPSERT\">\($0)</WORKER>\n" }.joined())  <TRAILER RECORD_COUNT="5"/>
+            </WORKER_EXPORT>
+
+            """
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        // Without the schema every unit is read in place (with it, those with a foreign child go to libxml2).
+        #expect(compared(path, text, schema: schema, limits: XMLLimits(), definition: d) >= 5)
+        let regions = outcome(path, inPlace: true, schema: nil, limits: XMLLimits(), definition: d).lines.filter { $0.hasPrefix("worker") }.map { line in
+            line.contains("region=string(\"") ? String(line.split(separator: "region=string(\"")[1].prefix(while: { $0 != "\"" })) : "none"
+        }
+        #expect(regions == ["EMEA", "AMER", "none", "EMEA", "none"], "\(regions)")
+    }
 }
