@@ -85,15 +85,12 @@ extension String {
     @inlinable
     public init(utf8Bytes bytes: UnsafeBufferPointer<UInt8>) {
         #if (arch(x86_64) || arch(arm64)) && _endian(little)
-        if bytes.count <= 15, let base = bytes.baseAddress {
-            var words: (UInt64, UInt64) = (0, 0)
-            withUnsafeMutableBytes(of: &words) { $0.baseAddress!.copyMemory(from: base, byteCount: bytes.count) }
-            if (words.0 | words.1) & 0x8080_8080_8080_8080 == 0 {
-                // A small string's last byte: immortal, ASCII, small (0xE), then its count.
-                words.1 |= (0xE0 | UInt64(bytes.count)) << 56
-                self = unsafeBitCast(words, to: String.self)
-                return
-            }
+        if bytes.count <= 15, let short = ShortBytes(bytes), short.isASCII {
+            // A small string's last byte: immortal, ASCII, small (0xE), then its count.
+            var words = short.words
+            words.1 |= (0xE0 | UInt64(bytes.count)) << 56
+            self = unsafeBitCast(words, to: String.self)
+            return
         }
         #endif
         self = String(decoding: bytes, as: UTF8.self)

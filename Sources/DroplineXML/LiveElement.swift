@@ -109,12 +109,18 @@ public struct LiveElement: ElementView {
             }
         }
         let attr = find(name)
-        // A pointer the dictionary owns stays its name's for the document's life; asked once.
-        if interned == nil, name.namespaceBytes == nil, let attr, let n = attr.pointee.name {
-            let p = UnsafeRawPointer(n)
-            interned = interns(p) ? p : Self.notInterned
-        }
+        learn(&interned, name, attr?.pointee.name)
         return Self.withValue(of: attr, body)
+    }
+
+    /// Keeps in `interned`, the first time, the address of `found`, the name of what was found
+    /// by `name`'s spelling, if the document's dictionary owns it (else `notInterned`): a
+    /// pointer the dictionary owns stays its name's for the document's life. Only a name
+    /// without a namespace is learnt.
+    func learn(_ interned: inout UnsafeRawPointer?, _ name: SpelledName, _ found: UnsafePointer<xmlChar>?) {
+        guard interned == nil, name.namespaceBytes == nil, let found else { return }
+        let p = UnsafeRawPointer(found)
+        interned = interns(p) ? p : Self.notInterned
     }
 
     /// What a reader keeps for a name found not interned (`interns`): the address of no name,
@@ -160,10 +166,7 @@ public struct LiveElement: ElementView {
             }
         }
         let found = child(name)
-        if interned == nil, name.namespaceBytes == nil, let found, let n = found.pointee.name {
-            let p = UnsafeRawPointer(n)
-            interned = interns(p) ? p : Self.notInterned
-        }
+        learn(&interned, name, found?.pointee.name)
         return found.map { LiveElement($0).withText { String(utf8Bytes: $0) } }
     }
 
