@@ -147,9 +147,10 @@ public struct LiveElement: ElementView {
         return nil
     }
 
-    public func childText(_ name: SpelledName) -> String? {
-        child(name).map { LiveElement($0).withText { String(utf8Bytes: $0) } }
-    }
+    public func childText(_ name: SpelledName) -> String? { child(name).map(Self.text(of:)) }
+
+    /// The direct text and CDATA of `node`, joined.
+    static func text(of node: xmlNodePtr) -> String { LiveElement(node).withText { String(utf8Bytes: $0) } }
 
     /// The child found by the address of its name where it can be, as attributes are
     /// (`withAttribute(_:interned:_:)`): a master-data record's fields are a dozen child
@@ -159,15 +160,13 @@ public struct LiveElement: ElementView {
         if let p = interned, p != Self.notInterned {
             var c = node.pointee.children
             while let child = c {
-                if child.pointee.type == XML_ELEMENT_NODE, UnsafeRawPointer(child.pointee.name) == p, child.pointee.ns == nil {
-                    return LiveElement(child).withText { String(utf8Bytes: $0) }
-                }
+                if child.pointee.type == XML_ELEMENT_NODE, UnsafeRawPointer(child.pointee.name) == p, child.pointee.ns == nil { return Self.text(of: child) }
                 c = child.pointee.next
             }
         }
         let found = child(name)
         learn(&interned, name, found?.pointee.name)
-        return found.map { LiveElement($0).withText { String(utf8Bytes: $0) } }
+        return found.map(Self.text(of:))
     }
 
     /// The first child element named `name`, found by its spelling.

@@ -143,10 +143,7 @@ final class SchemaShortcut {
                 last[slot] = ShortBytes()
                 return SchemaShortcut.accepts(bytes, type)
             }
-            let base = type.type.base
-            if base != .string {
-                guard !bytes.contains(where: \.isXMLSpace), SchemaShortcut.lexicallyValid(bytes, base) else { return false }
-            }
+            guard SchemaShortcut.baseAccepts(bytes, type.type.base) else { return false }
             let trail = trails.baseAddress! + slot * Self.trailLength
             // Bytes shared with the last value: its trail holds the state after them.
             let from = last[slot].holdsValue ? short.sharedPrefix(with: last[slot]) : 0
@@ -278,11 +275,7 @@ final class SchemaShortcut {
 
     static func accepts(_ bytes: UnsafeBufferPointer<UInt8>, _ check: TypeCheck) -> Bool {
         // Read in place, part by part: `check.type` copied out would retain its arrays.
-        let base = check.type.base
-        if base != .string {
-            // Other types collapse whitespace first: left to libxml2.
-            guard !bytes.contains(where: \.isXMLSpace), lexicallyValid(bytes, base) else { return false }
-        }
+        guard baseAccepts(bytes, check.type.base) else { return false }
         let patternsMatch = check.type.patterns.withUnsafeBufferPointer { steps in
             steps.allSatisfy { step in step.withUnsafeBufferPointer { $0.contains { $0.matches(bytes) == true } } }
         }
@@ -298,6 +291,12 @@ final class SchemaShortcut {
             guard check.type.enumerations.allSatisfy({ $0.contains(text) }) else { return false }
         }
         return true
+    }
+
+    /// Whether `bytes` are a plain lexical form of `base` (any text for a string): the other
+    /// types collapse whitespace first, which is left to libxml2.
+    static func baseAccepts(_ bytes: UnsafeBufferPointer<UInt8>, _ base: Base) -> Bool {
+        base == .string || (!bytes.contains(where: \.isXMLSpace) && lexicallyValid(bytes, base))
     }
 
     /// The plain forms only: `YYYY-MM-DD`; `YYYY-MM-DDThh:mm:ss[.f+][Z|±hh:mm]`; digits.
