@@ -25,7 +25,9 @@ public struct TimeEntryRules: Sendable {
     public static let holdReasons: Set<ReasonCode> = [.unknownWorker, .periodClosing, .noErpProjectNumber]
 
     /// Evaluates from step 4 of §4.2 (header, status and schema were checked by the caller).
-    public func evaluate(_ entry: TimeEntry, runDate: BusinessDate, lookup: any TimeEntryLookup) throws -> TimeEntryDecision {
+    /// Generic, not `any TimeEntryLookup`: specialized for the stage that calls it, its nine
+    /// lookups an entry are direct calls, not witness-table calls through an existential.
+    public func evaluate<Lookup: TimeEntryLookup>(_ entry: TimeEntry, runDate: BusinessDate, lookup: Lookup) throws -> TimeEntryDecision {
         let c = entry.content
         let current = try lookup.currentPosting(entryID: entry.entryID)
         // What the checks read of the current posting, taken out of it once: each use of it was
