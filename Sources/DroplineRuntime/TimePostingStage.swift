@@ -30,7 +30,7 @@ final class TimePostingStage: TimeEntryLookup {
     let runID: String
     let runDate: BusinessDate
     let rules: TimeEntryRules
-    let categories: [String: CategoryInfo]
+    let categories: TextTable<CategoryInfo>
     /// Held entries dropped because the current run's export carries them again.
     var superseded = 0
     /// False when the holds table was empty as the transaction began: then only an entry this
@@ -206,8 +206,8 @@ final class TimePostingStage: TimeEntryLookup {
         let lastRow = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM time_entry_evaluation_row") ?? 0
         let lastPosted = try Int64.fetchOne(db, sql: "SELECT evaluation FROM posting_row ORDER BY seq DESC LIMIT 1") ?? 0
         nextEvaluation = max(lastRow, lastPosted) + 1
-        projects = try Self.loadProjects(db)
-        rates = try Self.loadRates(db)
+        projects = TextTable(try Self.loadProjects(db))
+        rates = TextTable(try Self.loadRates(db))
         periods = try Self.loadPeriods(db, company: settings.company)
         self.load = load
         self.runID = runID
@@ -217,7 +217,7 @@ final class TimePostingStage: TimeEntryLookup {
         for (key, row) in load.categories.rows {
             map[key] = CategoryInfo(laborClass: row["erp_labor_class"] ?? "", bucket: row["utilization_bucket"] ?? "")
         }
-        categories = map
+        categories = TextTable(map)
     }
 
     // MARK: records from a file
@@ -729,7 +729,7 @@ final class TimePostingStage: TimeEntryLookup {
     // postings are read per entry through an index, worker ranges per timesheet (through
     // `WorkerCursor` while deciding a file), the last worker's ranges reused (a timesheet's
     // entries share their worker).
-    let projects: [String: ProjectInfo]
+    let projects: TextTable<ProjectInfo>
     /// A value that holds from one date to another, both included: a rate, a period. A struct,
     /// not a tuple: a tuple found by `first(where:)` was copied out through the runtime's
     /// generic witnesses.
@@ -744,18 +744,18 @@ final class TimePostingStage: TimeEntryLookup {
     typealias PeriodRange = Dated<PeriodInfo>
     /// By role and region, then by project (empty: the rates for any project), in the table's
     /// order: an entry's project rate is found without passing over every other project's.
-    let rates: [String: RoleRates]
+    let rates: TextTable<RoleRates>
 
     /// The rates of one role and region: by project, and those for any project apart, so that
     /// an entry's rate takes no lookup of its project when the role has no project rates, and
     /// no second lookup (of "") when its project has none.
     struct RoleRates {
-        let byProject: [String: [RateRange]]
+        let byProject: TextTable<[RateRange]>
         let general: [RateRange]
         let hasProjectRates: Bool
 
         init(_ byProject: [String: [RateRange]]) {
-            self.byProject = byProject
+            self.byProject = TextTable(byProject)
             general = byProject[""] ?? []
             hasProjectRates = byProject.keys.contains { !$0.isEmpty }
         }
