@@ -200,8 +200,8 @@ protocol ShortcutReadable: ElementView {
     func isInNamespace(of name: SpelledName) -> Bool
     /// Calls `body` with each attribute (whether it has a namespace, its local name, the address
     /// the element keeps that name at (nil: none to compare), its value) while it returns true;
-    /// false when it returned false.
-    func allAttributes(_ body: (Bool, UnsafeBufferPointer<UInt8>, UnsafeRawPointer?, UnsafeBufferPointer<UInt8>) -> Bool) -> Bool
+    /// false when it returned false. The name is measured only if read (`AttributeName`).
+    func allAttributes(_ body: (Bool, AttributeName, UnsafeRawPointer?, UnsafeBufferPointer<UInt8>) -> Bool) -> Bool
     /// Whether a name's address from `allAttributes` is the only one of that name in the whole
     /// document (libxml2's dictionary owns it): then it stands for its spelling.
     func interns(_ name: UnsafeRawPointer) -> Bool
@@ -213,15 +213,40 @@ protocol ShortcutReadable: ElementView {
     func textOnly(_ test: (UInt8) -> Bool) -> Bool
 }
 
+/// An attribute's local name as `ShortcutReadable.allAttributes` gives it: libxml2's C string is
+/// measured only when its bytes are read. The schema shortcut finds a declared attribute by the
+/// address of its name, and reads the bytes only the first time (`strlen` for every attribute
+/// was 1 % of the parsing thread).
+struct AttributeName {
+    private let start: UnsafePointer<UInt8>?
+    private let count: Int
+
+    /// A NUL-terminated name, measured when read.
+    init(_ cString: UnsafePointer<UInt8>) {
+        start = cString
+        count = -1
+    }
+
+    init(_ bytes: UnsafeBufferPointer<UInt8>) {
+        start = bytes.baseAddress
+        count = bytes.count
+    }
+
+    var bytes: UnsafeBufferPointer<UInt8> {
+        guard let start else { return UnsafeBufferPointer(start: nil, count: 0) }
+        return UnsafeBufferPointer(start: start, count: count >= 0 ? count : xmlLength(start))
+    }
+}
+
 extension XMLElement: ShortcutReadable {
     var localName: String { local }
 
     func isInNamespace(of name: SpelledName) -> Bool { namespace == name.namespace }
 
-    func allAttributes(_ body: (Bool, UnsafeBufferPointer<UInt8>, UnsafeRawPointer?, UnsafeBufferPointer<UInt8>) -> Bool) -> Bool {
+    func allAttributes(_ body: (Bool, AttributeName, UnsafeRawPointer?, UnsafeBufferPointer<UInt8>) -> Bool) -> Bool {
         for a in attributes {
             var local = a.local, value = a.value
-            guard local.withUTF8({ l in value.withUTF8 { body(a.namespace != nil, l, nil, $0) } }) else { return false }
+            guard local.withUTF8({ l in value.withUTF8 { body(a.namespace != nil, AttributeName(l), nil, $0) } }) else { return false }
         }
         return true
     }
@@ -241,11 +266,11 @@ extension LiveElement: ShortcutReadable {
 
     func isInNamespace(of name: SpelledName) -> Bool { XMLStreamReader.spelled(node.pointee.ns.flatMap { $0.pointee.href }, name.namespaceBytes) }
 
-    func allAttributes(_ body: (Bool, UnsafeBufferPointer<UInt8>, UnsafeRawPointer?, UnsafeBufferPointer<UInt8>) -> Bool) -> Bool {
+    func allAttributes(_ body: (Bool, AttributeName, UnsafeRawPointer?, UnsafeBufferPointer<UInt8>) -> Bool) -> Bool {
         var a = node.pointee.properties
         while let attr = a {
             a = attr.pointee.next
-            let name = UnsafeBufferPointer(start: attr.pointee.name, count: xmlLength(attr.pointee.name))
+            let name = AttributeName(attr.pointee.name)
             let address = UnsafeRawPointer(attr.pointee.name)
             let namespaced = attr.pointee.ns != nil
             // An attribute found always has a value (empty at least).

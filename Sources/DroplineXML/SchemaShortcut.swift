@@ -157,11 +157,11 @@ final class SchemaShortcut {
 
         /// The index of the declared attribute named `local` (kept at `address`, if given).
         @inline(__always)
-        func index<E: ShortcutReadable>(of local: UnsafeBufferPointer<UInt8>, at address: UnsafeRawPointer?, in declared: UnsafeBufferPointer<Attribute>, of el: E) -> Int? {
+        func index<E: ShortcutReadable>(of local: AttributeName, at address: UnsafeRawPointer?, in declared: UnsafeBufferPointer<Attribute>, of el: E) -> Int? {
             if let address {
                 for i in declared.indices where names[declared[i].slot] == address { return i }
             }
-            guard let i = SchemaShortcut.index(of: local, in: declared) else { return nil }
+            guard let i = SchemaShortcut.index(of: local.bytes, in: declared) else { return nil }
             let slot = declared[i].slot
             if let address, names[slot] == nil { names[slot] = el.interns(address) ? address : LiveElement.notInterned }
             return i
