@@ -45,6 +45,14 @@ public struct ShortBytes: Equatable, Sendable {
     @inlinable
     public init() {}
 
+    /// The bytes of a small string (`String.smallUTF8`); nil for any other string.
+    @inlinable
+    public init?(smallString s: String) {
+        guard let small = s.smallUTF8 else { return nil }
+        count = small.count
+        words = small.words
+    }
+
     /// Nil when `bytes` are more than 16.
     @inlinable
     public init?(_ bytes: UnsafeBufferPointer<UInt8>) {

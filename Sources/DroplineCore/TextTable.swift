@@ -1,6 +1,6 @@
 /// A read-only `[String: Value]` whose keys are mostly codes (a project, a category, a role and
 /// region: short ASCII text), looked up once or more for every entry of a night. A short ASCII
-/// key is found by its two words (`String.smallUTF8`) in an open-addressed table, hashed by two
+/// key is found by its bytes (`ShortBytes(smallString:)`) in an open-addressed table, hashed by two
 /// multiplications; a `Dictionary` hashed the key with SipHash and compared it in the runtime,
 /// about 350 instructions a lookup.
 ///
@@ -11,9 +11,9 @@
 public struct TextTable<Value>: @unchecked Sendable {
     /// Every entry, as given.
     public let dictionary: [String: Value]
-    /// Per slot: 0 empty, else 1 + the index of its key in `words` and `values`.
+    /// Per slot: 0 empty, else 1 + the index of its key in `keys` and `values`.
     private let slots: [Int32]
-    private let words: [(UInt64, UInt64)]
+    private let keys: [ShortBytes]
     private let values: [Value]
     private let shift: UInt64
     /// Whether some key is not short ASCII (a miss in the table is then asked of `dictionary`).
@@ -21,57 +21,57 @@ public struct TextTable<Value>: @unchecked Sendable {
 
     public init(_ dictionary: [String: Value]) {
         self.dictionary = dictionary
-        var words: [(UInt64, UInt64)] = []
+        var keys: [ShortBytes] = []
         var values: [Value] = []
         var othersExist = false
         for (key, value) in dictionary {
-            guard let w = Self.asciiWords(key) else {
+            guard let k = Self.shortASCII(key) else {
                 othersExist = true
                 continue
             }
-            words.append(w)
+            keys.append(k)
             values.append(value)
         }
         // At most half full: a miss ends at the first empty slot, mostly the first or second.
         var bits: UInt64 = 1
-        while (1 << bits) < 2 * max(words.count, 1) { bits += 1 }
+        while (1 << bits) < 2 * max(keys.count, 1) { bits += 1 }
         let shift = 64 - bits
         var slots = [Int32](repeating: 0, count: 1 << bits)
-        for (i, w) in words.enumerated() {
-            var s = Int(truncatingIfNeeded: Self.hash(w) >> shift)
+        for (i, k) in keys.enumerated() {
+            var s = Int(truncatingIfNeeded: Self.hash(k) >> shift)
             while slots[s] != 0 { s = (s + 1) & (slots.count - 1) }
             slots[s] = Int32(i + 1)
         }
         self.slots = slots
-        self.words = words
+        self.keys = keys
         self.values = values
         self.shift = shift
         self.othersExist = othersExist
     }
 
     public subscript(key: String) -> Value? {
-        guard let w = Self.asciiWords(key) else { return dictionary[key] }
-        var s = Int(truncatingIfNeeded: Self.hash(w) >> shift)
+        guard let k = Self.shortASCII(key) else { return dictionary[key] }
+        var s = Int(truncatingIfNeeded: Self.hash(k) >> shift)
         let mask = slots.count - 1
         while true {
             let i = Int(slots[s])
             if i == 0 { return othersExist ? dictionary[key] : nil }
-            if words[i - 1] == w { return values[i - 1] }
+            if keys[i - 1] == k { return values[i - 1] }
             s = (s + 1) & mask
         }
     }
 
     public var count: Int { dictionary.count }
 
-    /// The two words of a small ASCII string (its bytes, then its count), nil for any other.
+    /// The bytes of a small ASCII string, nil for any other.
     @inline(__always)
-    static func asciiWords(_ key: String) -> (UInt64, UInt64)? {
-        guard let small = key.smallUTF8, (small.words.0 | small.words.1) & 0x8080_8080_8080_8080 == 0 else { return nil }
-        return (small.words.0, small.words.1 | UInt64(small.count) << 56)
+    static func shortASCII(_ key: String) -> ShortBytes? {
+        guard let k = ShortBytes(smallString: key), k.isASCII else { return nil }
+        return k
     }
 
     @inline(__always)
-    static func hash(_ w: (UInt64, UInt64)) -> UInt64 {
-        (w.0 &* 0x9E37_79B9_7F4A_7C15 ^ w.1) &* 0xC2B2_AE3D_27D4_EB4F
+    static func hash(_ k: ShortBytes) -> UInt64 {
+        (k.words.0 &* 0x9E37_79B9_7F4A_7C15 ^ k.words.1 ^ UInt64(k.count)) &* 0xC2B2_AE3D_27D4_EB4F
     }
 }

@@ -131,7 +131,10 @@ public struct UtilizationWeek {
     /// bucket, in hundredths.
     public mutating func add(sorted rs: [WorkerRange], postings: [(bucket: String, hundredths: Int64)]) {
         guard let range = Self.attribution(rs, week) else { return }
-        let capacity = Self.coversWorkingDays(rs, week) ? numbering.fullWeekHundredths(rs[0].stdHoursWeek) : DecimalText.hundredths(Self.capacity(rs, week))
+        // The worker's hours of the week's working days, in hundredths rounded half-up: one range
+        // over the whole working week makes the week's hours (five exact fifths), else each day
+        // takes a fifth of its own range's.
+        let capacity = Self.coversWorkingDays(rs, week) ? numbering.fullWeekHundredths(rs[0].stdHoursWeek) : Self.partWeekHundredths(rs, week)
         let i = numbering.number(of: Group(region: range.region, practice: range.practice, job: range.jobCode, billable: range.billableRole))
         if i >= sums.count { sums += Array(repeating: nil, count: i + 1 - sums.count) }
         if sums[i] == nil { sums[i] = Sums() }
@@ -148,16 +151,15 @@ public struct UtilizationWeek {
         rs.count == 1 && rs[0].covers(week.monday) && rs[0].covers(week.monday.adding(days: 4))
     }
 
-    /// The worker's hours of the week's working days, rounded half-up to hundredths.
-    static func capacity(_ rs: [WorkerRange], _ week: ISOWeek) -> Decimal {
-        // One range over the whole working week: five exact fifths make the week's hours.
-        if coversWorkingDays(rs, week) { return DecimalText.roundHalfUp(rs[0].stdHoursWeek, scale: 2) }
+    /// The hours of the working days the worker's ranges cover, a fifth of each day's range's
+    /// week, in hundredths rounded half-up (a week not covered by one range alone).
+    static func partWeekHundredths(_ rs: [WorkerRange], _ week: ISOWeek) -> Int64 {
         var capacity: Decimal = 0
         for offset in 0..<5 {
             let day = week.monday.adding(days: offset)
             if let r = rs.first(where: { $0.covers(day) }) { capacity += r.stdHoursWeek / 5 }
         }
-        return DecimalText.roundHalfUp(capacity, scale: 2)
+        return DecimalText.hundredths(DecimalText.roundHalfUp(capacity, scale: 2))
     }
 
     public func rows() -> [UtilizationRow] {
