@@ -28,14 +28,16 @@ final class SchemaShortcut {
         let type: SimpleType
         /// The type's one facet, when it has no other: a single pattern, whose automaton a
         /// reader may resume where the value it accepted last stops sharing bytes with the next
-        /// (`Accepted.accepts(_:slot:type:)`).
-        let soloPattern: XSDPattern?
+        /// (`Accepted.accepts(_:declaration:)`).
+        let soloPattern: XSDPattern.Resumable?
 
         init(_ type: SimpleType) {
             self.type = type
             let single = type.patterns.count == 1 && type.patterns[0].count == 1
-            soloPattern = single && type.enumerations.isEmpty && type.minLength == nil && type.maxLength == nil ? type.patterns[0][0] : nil
+            soloPattern = single && type.enumerations.isEmpty && type.minLength == nil && type.maxLength == nil ? XSDPattern.Resumable(type.patterns[0][0]) : nil
         }
+
+        deinit { soloPattern?.deallocate() }
     }
 
     struct Attribute {
@@ -46,12 +48,19 @@ final class SchemaShortcut {
         let utf8: [UInt8]
         /// Its place in `Accepted`, unique in the schema.
         var slot = 0
+        /// `type`'s base and single pattern, kept here too: a value is checked against them where
+        /// the declarations are kept, the object not reached (through the declaration it was
+        /// retained and released for every value checked). `type` owns the pattern's memory.
+        let base: Base
+        let soloPattern: XSDPattern.Resumable?
 
         init(name: String, type: SimpleType, required: Bool) {
             self.name = name
             self.type = TypeCheck(type)
             self.required = required
             utf8 = Array(name.utf8)
+            base = type.base
+            soloPattern = self.type.soloPattern
         }
     }
 
@@ -129,21 +138,21 @@ final class SchemaShortcut {
             trails.deallocate()
         }
 
-        /// Whether the type accepts `bytes` for the declaration of `slot`: the value accepted
-        /// last again at once; a pattern-only type's ASCII value of at most 16 bytes by its
-        /// automaton resumed after the bytes it shares with the last one; anything else by
-        /// `SchemaShortcut.accepts`.
+        /// Whether the declaration's type accepts `bytes`: the value accepted last again at
+        /// once; a pattern-only type's ASCII value of at most 16 bytes by its automaton resumed
+        /// after the bytes it shares with the last one; anything else by `SchemaShortcut.accepts`.
         @inline(__always)
-        func accepts(_ bytes: UnsafeBufferPointer<UInt8>, slot: Int, type: TypeCheck) -> Bool {
-            guard let pattern = type.soloPattern else { return accepts(bytes, slot: slot) { SchemaShortcut.accepts(bytes, type) } }
+        func accepts(_ bytes: UnsafeBufferPointer<UInt8>, declaration d: UnsafePointer<Attribute>) -> Bool {
+            let slot = d.pointee.slot
+            guard let pattern = d.pointee.soloPattern else { return accepts(bytes, slot: slot) { SchemaShortcut.accepts(bytes, d.pointee.type) } }
             let short = ShortBytes(bytes)
             if let short, last[slot] == short { return true }
             guard let short, short.isASCII else {
                 // Read whole (its trail not kept): the slot is left without a value to resume from.
                 last[slot] = ShortBytes()
-                return SchemaShortcut.accepts(bytes, type)
+                return SchemaShortcut.accepts(bytes, d.pointee.type)
             }
-            guard SchemaShortcut.baseAccepts(bytes, type.type.base) else { return false }
+            guard SchemaShortcut.baseAccepts(bytes, d.pointee.base) else { return false }
             let trail = trails.baseAddress! + slot * Self.trailLength
             // Bytes shared with the last value: its trail holds the state after them.
             let from = last[slot].holdsValue ? short.sharedPrefix(with: last[slot]) : 0
@@ -213,7 +222,7 @@ final class SchemaShortcut {
         let attributesValid = decl.attributes.withUnsafeBufferPointer { declared in
             el.allAttributes { namespaced, local, address, value in
                 guard !namespaced, let i = accepted.index(of: local, at: address, in: declared, of: el),
-                    accepted.accepts(value, slot: declared[i].slot, type: declared[i].type)
+                    accepted.accepts(value, declaration: declared.baseAddress! + i)
                 else { return false }
                 if declared[i].required { required += 1 }
                 return true

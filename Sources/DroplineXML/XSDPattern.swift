@@ -50,19 +50,40 @@ struct XSDPattern {
         transitions.withUnsafeBufferPointer { matches(bytes, $0) }
     }
 
-    /// Whether the ASCII `bytes` (at most 16) match, read from byte `from` on, where `trail[from]`
-    /// holds the state after the bytes before it (`trail[0]`: the start state, set here); the
-    /// state after each byte read is written to `trail` (`trail[i + 1]` after byte `i`).
-    func resume(_ bytes: UnsafeBufferPointer<UInt8>, at from: Int, trail: UnsafeMutablePointer<UInt16>) -> Bool {
-        precondition(bytes.count <= 16 && from <= bytes.count)
-        trail[0] = 0
-        var state = Int(trail[from])
-        return transitions.withUnsafeBufferPointer { t in
+    /// The pattern's tables in memory of their own, for `resume`: read through them, a check
+    /// takes no reference counting (a copy of the pattern, to call a method of it, retained and
+    /// released its tables for every value checked). Freed by its owner (`deallocate`), which
+    /// keeps it as long as it lives (`SchemaShortcut.TypeCheck`).
+    struct Resumable {
+        let transitions: UnsafeMutableBufferPointer<UInt16>
+        let accepting: UnsafeMutableBufferPointer<Bool>
+
+        init(_ pattern: XSDPattern) {
+            transitions = .allocate(capacity: pattern.transitions.count)
+            _ = transitions.initialize(from: pattern.transitions)
+            accepting = .allocate(capacity: pattern.accepting.count)
+            _ = accepting.initialize(from: pattern.accepting)
+        }
+
+        func deallocate() {
+            transitions.deallocate()
+            accepting.deallocate()
+        }
+
+        /// Whether the ASCII `bytes` (at most 16) match, read from byte `from` on, where
+        /// `trail[from]` holds the state after the bytes before it (`trail[0]`: the start state,
+        /// set here); the state after each byte read is written to `trail` (`trail[i + 1]` after
+        /// byte `i`).
+        @inline(__always)
+        func resume(_ bytes: UnsafeBufferPointer<UInt8>, at from: Int, trail: UnsafeMutablePointer<UInt16>) -> Bool {
+            precondition(bytes.count <= 16 && from <= bytes.count)
+            trail[0] = 0
+            var state = Int(trail[from])
             var i = from
             while i < bytes.count {
                 // ASCII only: no symbol is undecided for these.
-                let next = t[state &* Self.symbols &+ Int(bytes[i])]
-                if next >= Self.undecided { return false }
+                let next = transitions[state &* XSDPattern.symbols &+ Int(bytes[i])]
+                if next >= XSDPattern.undecided { return false }
                 state = Int(next)
                 i += 1
                 trail[i] = next
