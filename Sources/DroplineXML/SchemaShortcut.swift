@@ -28,7 +28,8 @@ final class SchemaShortcut {
         let type: SimpleType
         /// The type's one facet, when it has no other: a single pattern, whose automaton a
         /// reader may resume where the value it accepted last stops sharing bytes with the next
-        /// (`Accepted.accepts(_:declaration:)`).
+        /// (`Accepted.accepts(_:declaration:)`, which reads the copy each declaration keeps,
+        /// `Attribute.soloPattern`). Its memory is this object's, freed with it.
         let soloPattern: XSDPattern.Resumable?
 
         init(_ type: SimpleType) {
