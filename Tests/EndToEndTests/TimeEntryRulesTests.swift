@@ -251,6 +251,38 @@ struct TimeEntryRulesTests {
         #expect(try rejects(zone, file: "PSA_TIMESHEETS_PSA01_20261127_070.xml").keys.sorted() == ["TE-00000709"])
     }
 
+    /// A correction that moves an entry to another week posts its reversal to the week it left,
+    /// which the stage may have read earlier in the file and still keep in memory (not as its
+    /// current week): the reversal's hours come off that day there too. Worker 00012345 has 8.00
+    /// posted on 2026-11-23 (TE-00000001, night 1); the file posts 14.00 more on that day, moves
+    /// TE-00000001 to 2026-11-17 (a week read now), then gives 10.00 more on 2026-11-23: 24.00
+    /// with the reversal counted, 32.00 without. As a run and as a dry run.
+    @Test(arguments: [false, true])
+    func aCorrectionsReversalComesOffAWeekReadEarlierInTheFile(dryRun: Bool) throws {
+        let zone = try afterRunOne()
+        func sheet(_ id: String, week: String, _ entry: String, date: String, hours: String) -> String {
+            """
+              <Timesheet id="\(id)" worker="00012345" weekStart="\(week)" status="approved">
+                <Entry id="\(entry)" date="\(date)" project="PRJ-10042" hours="\(hours)" category="billable"/>
+              </Timesheet>
+            """
+        }
+        let sheets = [sheet("TS-0000901", week: "2026-11-23", "TE-00000901", date: "2026-11-23", hours: "14.00"),
+                      sheet("TS-0000001", week: "2026-11-16", "TE-00000001", date: "2026-11-17", hours: "8.00"),
+                      sheet("TS-0000902", week: "2026-11-23", "TE-00000902", date: "2026-11-23", hours: "10.00")]
+        try zone.drop(data: Self.export070(sheets, entries: 3, totalHours: "32.00", generatedAt: "2026-11-27T23:50:00Z"), as: "PSA_TIMESHEETS_PSA01_20261127_070.xml")
+        let summary = try zone.run(asOf: "2026-11-28", at: "2026-11-28T03:00:00Z", dryRun: dryRun)
+        let file = summary.files.first { $0.name.hasPrefix("PSA_TIMESHEETS_") }
+        #expect(file?.records == ["loaded": 3, "held": 0, "rejected": 0, "skipped": 0])
+        #expect(file?.reasons == [:])
+        guard !dryRun else { return }
+        let rows = try DatabaseQueue(path: zone.root + "/warehouse.sqlite").read { db in
+            try Row.fetchAll(db, sql: "SELECT posting_date, SUM(hours_cents) FROM postings WHERE pernr = '00012345' AND posting_date IN ('2026-11-17', '2026-11-23') GROUP BY posting_date ORDER BY posting_date")
+                .map { "\($0[0] as String) \($0[1] as Int64)" }
+        }
+        #expect(rows == ["2026-11-17 800", "2026-11-23 2400"])
+    }
+
     /// The latest outcome carries the entry's net posted hours, which the reconciliation-gap
     /// metric reads: a correction posts a reversal and a replacement, a rejected correction
     /// leaves the earlier posting standing.
