@@ -133,14 +133,17 @@ public struct WorkerRange: Sendable, Hashable {
     public func covers(_ d: BusinessDate) -> Bool { from <= d && d <= to }
 }
 
-public struct ProjectInfo: Sendable {
-    public var code: String
-    public var status: String
-    public var start: BusinessDate
-    public var end: BusinessDate?
-    public var engagementType: String
-    public var billingType: String
-    public var erpNumber: String?
+/// A class, immutable: the rules look up an entry's project once and read it in place; as a
+/// struct, each lookup copied and destroyed its five strings (about 18 M instructions per 10 MB
+/// of timesheets on the deciding thread).
+public final class ProjectInfo: Sendable {
+    public let code: String
+    public let status: String
+    public let start: BusinessDate
+    public let end: BusinessDate?
+    public let engagementType: String
+    public let billingType: String
+    public let erpNumber: String?
 
     public init(code: String, status: String, start: BusinessDate, end: BusinessDate?, engagementType: String, billingType: String, erpNumber: String?) {
         self.code = code
