@@ -433,9 +433,10 @@ final class TimePostingStage: TimeEntryLookup {
     /// What follows from a posting beside its row: the worker's posted hours by day and week,
     /// the week due for utilization, the reversed posting marked.
     func added(_ p: Posting, cents: Int64, reverses: Int64?) throws {
-        // A worker's week is read once (`postedHundredths`), so it is either the current one or
-        // one of the earlier ones; the current one is the usual case, and comparing the worker
-        // with each earlier week first cost more than the rest of this function.
+        // A worker's week is read once (`postedHundredths`), so it is in memory at most once:
+        // as the current week (the usual case) or as one of the earlier ones (or not at all, as
+        // for a reversal into a week never read). Comparing the worker with each earlier week
+        // for every posting cost about 10 M instructions per 10 MB.
         if postedWeek?.pernr == p.pernr, let i = postedWeek?.index(of: p.postingDate) {
             postedWeek?.cents[i] += cents
         } else {
@@ -464,8 +465,8 @@ final class TimePostingStage: TimeEntryLookup {
     /// bucket. A worker week gathered twice before a batch is written (two timesheets of it, an
     /// entry dated outside its timesheet's week) is two rows, which `posted_week` adds up. Kept
     /// in a dictionary instead, every posting hashed its worker and bucket as strings and a new
-    /// bucket's days went through the standard library's unspecialized array path (about 2,200
-    /// instructions a posting on the deciding thread), and the batch went out in hash order.
+    /// bucket's days went through the standard library's unspecialized array path, and the batch
+    /// went out in hash order (`added` took about 2,200 instructions a posting, now about 1,000).
     struct GatheredWeeks {
         var rows: [(monday: Int, pernr: String, bucket: String)] = []
         /// Seven a row, Monday first.
