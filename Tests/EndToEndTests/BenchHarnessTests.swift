@@ -56,6 +56,66 @@ struct BenchHarnessTests {
         #expect(sizes == ["1", "3"], "\(many.stdout)")
     }
 
+    /// The peer does the same work as Dropline (issue #8: "doing the same work"): on a generated
+    /// night and its next night (holds re-evaluated and superseded, corrections with reversals),
+    /// and on the contract's worked example (ACKs, a termination), it writes the same outbound
+    /// files, byte for byte but for the time each was written.
+    @Test func thePeerWritesWhatDroplineWrites() throws {
+        let dir = NSTemporaryDirectory() + "dropline-peer-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let generated = try runProcess("/usr/bin/env", ["python3", TestPaths.repository + "/bench/generate.py", dir + "/night", "1", "--next-night", dir + "/next"])
+        #expect(generated.exitCode == 0, "\(generated.stderr)")
+        let zone = try TemporaryDropZone()
+        var compared = 0
+        for (night, runDate) in [("night", "2026-11-28"), ("next", "2026-11-29")] {
+            for name in try FileManager.default.contentsOfDirectory(atPath: dir + "/" + night) where name.hasSuffix(".xml") {
+                _ = try zone.drop(dir + "/" + night + "/" + name)
+            }
+            _ = try zone.run(asOf: runDate)
+            let peer = try runProcess("/usr/bin/env", ["python3", TestPaths.repository + "/bench/peer.py", dir + "/" + night, dir + "/peer", runDate])
+            #expect(peer.exitCode == 0, "\(peer.stderr)")
+            let ours = try Self.outbound(zone.root + "/outbound"), theirs = try Self.outbound(dir + "/peer/outbound")
+            #expect(ours.keys.sorted() == theirs.keys.sorted())
+            for (name, text) in ours {
+                #expect(theirs[name] == text, "\(name) differs after the run of \(runDate)")
+            }
+            compared += ours.count
+        }
+        #expect(compared > 15, "\(compared)")
+        // 2026-12-03, nothing new: the entries held since the next night (business date 2026-11-28) expire (hold_days 5).
+        let expiry = try zone.run(asOf: "2026-12-03")
+        try FileManager.default.createDirectory(atPath: dir + "/empty", withIntermediateDirectories: true)
+        let expired = try runProcess("/usr/bin/env", ["python3", TestPaths.repository + "/bench/peer.py", dir + "/empty", dir + "/peer", "2026-12-03"])
+        let holds = try #require(expiry.holds)
+        #expect((holds["rejected"] ?? 0) > 0, "\(holds)")
+        #expect(expired.stdout == "peer: 0 posted, \(holds["held"] ?? 0) held, \(holds["rejected"] ?? 0) rejected, 0 skipped, 0 superseded\n", "\(expired.stdout) \(holds)")
+        // The worked example, in its two runs.
+        for (index, date) in ["20261127", "20261128"].enumerated() {
+            let drop = dir + "/example-\(date)"
+            try FileManager.default.createDirectory(atPath: drop, withIntermediateDirectories: true)
+            for name in try FileManager.default.contentsOfDirectory(atPath: TestPaths.examples + "/inbound") where name.hasSuffix(date + "_001.xml") {
+                try FileManager.default.copyItem(atPath: TestPaths.examples + "/inbound/" + name, toPath: drop + "/" + name)
+            }
+            let peer = try runProcess("/usr/bin/env", ["python3", TestPaths.repository + "/bench/peer.py", drop, dir + "/example-peer", index == 0 ? "2026-11-28" : "2026-11-29"])
+            #expect(peer.exitCode == 0, "\(peer.stderr)")
+        }
+        let example = try Self.outbound(TestPaths.examples + "/outbound"), peer = try Self.outbound(dir + "/example-peer/outbound")
+        #expect(example.count == 6 && example.keys.sorted() == peer.keys.sorted(), "\(peer.keys.sorted())")
+        for (name, text) in example {
+            #expect(peer[name] == text, "\(name) differs from examples/outbound")
+        }
+    }
+
+    /// The XML and CSV files under `folder` by file name, with `createdAt` (the time of writing) blanked.
+    static func outbound(_ folder: String) throws -> [String: String] {
+        var files: [String: String] = [:]
+        for path in FileManager.default.enumerator(atPath: folder)?.compactMap({ $0 as? String }) ?? [] where path.hasSuffix(".xml") || path.hasSuffix(".csv") {
+            let text = try String(contentsOfFile: folder + "/" + path, encoding: .utf8)
+            files[URL(fileURLWithPath: path).lastPathComponent] = text.replacingOccurrences(of: #"createdAt="[^"]*""#, with: "createdAt=\"\"", options: .regularExpression)
+        }
+        return files
+    }
+
     /// A step that fails gets no time: a crashed run would otherwise look fast. The harness stops
     /// with the step's status and its stderr.
     @Test func aFailedStepStopsTheBenchmark() throws {
