@@ -589,16 +589,17 @@ def lookup_latest(ids):
             found[i] = latest_pending[i]
         else:
             missing.append(i)
-    if missing and (history or latest_pending_flushed[0]):
+    if missing and (history or latest_flushed):
         for r in db.execute(f"SELECT * FROM entry_latest WHERE entry IN ({','.join('?' * len(missing))})", missing):
             found[r[0]] = list(r)
     return found
 
 
-latest_pending_flushed = [False]
+latest_flushed = False  # without history, entry_latest holds only what this run wrote
 
 
 def flush():
+    global latest_flushed
     db.executemany("INSERT INTO postings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", postings)
     db.executemany("INSERT INTO evaluations VALUES (?, ?, ?, ?, ?, ?, ?)", evaluations)
     db.executemany("INSERT OR REPLACE INTO entry_latest VALUES (?, ?, ?, ?, ?, ?, ?, ?)", latest_pending.values())
@@ -608,8 +609,7 @@ def flush():
     db.executemany("DELETE FROM holds WHERE entry = ?", hold_drops)
     db.executemany("INSERT OR REPLACE INTO timesheets VALUES (?, ?, ?, ?)", ts_rows)
     db.executemany("INSERT INTO record_rejects VALUES (?, ?, ?, ?)", db_rejects)
-    if latest_pending:
-        latest_pending_flushed[0] = True
+    latest_flushed = latest_flushed or bool(latest_pending)
     for rows in (postings, evaluations, day_rows, hold_rows, hold_drops, ts_rows, db_rejects):
         rows.clear()
     latest_pending.clear()
