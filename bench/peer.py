@@ -711,19 +711,17 @@ def record(e, outcome, reasons, bdate, file_order, position, held_before):
         evaluations.append((eid, e[1], e[2], outcome, reasons[0], ",".join(reasons), RUN))
 
 
+T = "{urn:example:psa:time:2}"
 # Held entries of earlier runs: superseded when this run's exports carry them, the others re-evaluated oldest first.
 timesheet_files = [(path, digest, entry) for interface, path, digest, entry in run_files if interface == "PSA_TIMESHEETS"]
 held = {r[0]: r for r in db.execute("SELECT * FROM holds ORDER BY business_date, file_order, position")}
 db.execute("BEGIN")
 if held:
     again = set()
-    T = "{urn:example:psa:time:2}"
     for path, _, _ in timesheet_files:
         try:
-            for _, el in etree.iterparse(path, tag=T + "Entry", resolve_entities=False, no_network=True, huge_tree=True):
-                if el.get("id") in held:
-                    again.add(el.get("id"))
-                el.clear()
+            for _, ts in records(path, "PSA_TIMESHEETS"):
+                again.update(i for i in (e.get("id") for e in ts.iterfind(T + "Entry")) if i in held)
         except etree.XMLSyntaxError:
             pass
     for eid in again:
@@ -757,7 +755,6 @@ flush()
 db.execute("COMMIT")
 
 # The run's timesheet exports.
-T = "{urn:example:psa:time:2}"
 file_order = db.execute("SELECT COUNT(*) FROM files").fetchone()[0]
 for path, digest, entry in timesheet_files:
     file_order += 1
