@@ -28,6 +28,10 @@ struct BenchHarnessTests {
         #expect(baseline["xmllint"]?.count == 2 && baseline["sha256sum"]?.count == 2, "\(baseline)")
         #expect(wall["xmllint"] == baseline["xmllint"]?.min() && wall["sha256sum"] == baseline["sha256sum"]?.min(), "\(wall) \(baseline)")
         #expect(result.stdout.contains("xmllint (again, last)") && result.stdout.contains("sha256sum (again, last)"), "\(result.stdout)")
+        // Each step shows the CPU time the hypervisor stole while it ran.
+        let stolen = try #require(json?["stolen_seconds"] as? [String: Double])
+        #expect(Set(stolen.keys) == Set(wall.keys).union(["xmllint_last", "sha256sum_last"]) && stolen.values.allSatisfy { $0 >= 0 }, "\(stolen)")
+        #expect(result.stdout.split(separator: "\n").filter { $0.contains(" MB   stolen ") }.count == 10, "\(result.stdout)")
         let rss = try #require(json?["peak_rss_kb"] as? [String: Int])
         #expect(rss["run"].map { $0 > 0 } == true)
         // The night was generated where BENCH_DIR says, not in the checkout.
