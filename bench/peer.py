@@ -232,9 +232,9 @@ class Rejects:
             self.open()
         self.count += 1
         self.by_reason[reasons[0]] = self.by_reason.get(reasons[0], 0) + 1
-        checks = [{"code": r, "field": EXPECTED.get(r, ("record", ""))[0], "expected": EXPECTED.get(r, ("", "valid"))[1],
-                   "actual": actual.get(EXPECTED.get(r, ("record",))[0]), "hint": "Correct the value in the rejected file and resubmit it."}
-                  for r in reasons]
+        checks = [{"code": r, "field": field, "expected": expected, "actual": actual.get(field),
+                   "hint": "Correct the value in the rejected file and resubmit it."}
+                  for r in reasons for field, expected in [EXPECTED.get(r, ("record", "valid"))]]
         self.jsonl.write(json.dumps({"checks": checks, "format_version": 1, "key": key, "line": line,
                                      "primary_reason": reasons[0], "record_type": record_type}, sort_keys=True) + "\n")
         db_rejects.append((self.name, key, ",".join(reasons), RUN))
@@ -414,7 +414,7 @@ def load_acks(path, rej, trailer):
             rej.record(el)
 
 
-def load_ranged(path, rej, trailer, interface, key_of, row_of, same_at, start_at):
+def load_ranged(path, rej, trailer, interface, store, key_of, row_of, same_at, start_at):
     """Periods and rates: upsert by key and start, a range overlapping another of the same key rejected."""
     for root, el, valid in each_record(path, interface, trailer):
         reasons = []
@@ -426,7 +426,7 @@ def load_ranged(path, rej, trailer, interface, key_of, row_of, same_at, start_at
             if end < start:
                 reasons = ["invalid_field"]
             else:
-                ranges = rates.setdefault(key_of(row), []) if interface == "ERP_RATES" else periods.setdefault(key_of(row), [])
+                ranges = store.setdefault(key_of(row), [])
                 same = next((r for r in ranges if r[same_at] == row[same_at]), None)
                 if any(r is not same and r[start_at] <= end and start <= r[start_at + 1] for r in ranges):
                     reasons = ["overlapping_validity"]
@@ -440,13 +440,13 @@ def load_ranged(path, rej, trailer, interface, key_of, row_of, same_at, start_at
 
 
 def load_periods(path, rej, trailer):
-    return load_ranged(path, rej, trailer, "ERP_PERIODS", lambda row: row[0],
+    return load_ranged(path, rej, trailer, "ERP_PERIODS", periods, lambda row: row[0],
                        lambda root, el: [root.get("company"), el.get("id"), el.get("start").strip(), el.get("end").strip(), el.get("status")],
                        1, 2)
 
 
 def load_rates(path, rej, trailer):
-    return load_ranged(path, rej, trailer, "ERP_RATES", lambda row: (row[0], row[1], row[2]),
+    return load_ranged(path, rej, trailer, "ERP_RATES", rates, lambda row: (row[0], row[1], row[2]),
                        lambda root, el: [el.get("role"), el.get("region"), el.get("project"), el.get("validFrom").strip(),
                                          (el.get("validTo") or OPEN).strip(), el.get("billRate"), el.get("costRate"), root.get("currency")],
                        3, 3)
@@ -582,17 +582,17 @@ def rate_of(role, region, project, d):
 
 
 def lookup_latest(ids):
-    found = {}
+    rows = {}
     missing = []
     for i in ids:
         if i in latest_pending:
-            found[i] = latest_pending[i]
+            rows[i] = latest_pending[i]
         else:
             missing.append(i)
     if missing and (history or latest_flushed):
         for r in db.execute(f"SELECT * FROM entry_latest WHERE entry IN ({','.join('?' * len(missing))})", missing):
-            found[r[0]] = list(r)
-    return found
+            rows[r[0]] = list(r)
+    return rows
 
 
 latest_flushed = False  # without history, entry_latest holds only what this run wrote
@@ -610,6 +610,11 @@ def flush():
     db.executemany("INSERT OR REPLACE INTO timesheets VALUES (?, ?, ?, ?)", ts_rows)
     db.executemany("INSERT INTO record_rejects VALUES (?, ?, ?, ?)", db_rejects)
     latest_flushed = latest_flushed or bool(latest_pending)
+    drop_pending()
+
+
+def drop_pending():
+    """Forgets the rows not yet written: after they were written, or when their file is rolled back."""
     for rows in (postings, evaluations, day_rows, hold_rows, hold_drops, ts_rows, db_rejects):
         rows.clear()
     latest_pending.clear()
@@ -684,10 +689,11 @@ def evaluate(e, latest, bdate):
                correction[14], RUN)
         postings.append(rev)
         key = (correction[5], correction[8])
-        seed(correction[5], monday_of(datetime.date.fromisoformat(correction[8])))
+        reversed_week = monday_of(datetime.date.fromisoformat(correction[8]))
+        seed(correction[5], reversed_week)
         day_hours[key] = day_hours.get(key, ZERO) - Decimal(correction[10])
         day_rows.append((key[0], key[1], -int(Decimal(correction[10]) * 100)))
-        weeks_posted.add(monday_of(datetime.date.fromisoformat(correction[8])))
+        weeks_posted.add(reversed_week)
     seq += 1
     pid_ = f"P-{eid}-{seq:03d}"
     c = half_up(hours * cost)
@@ -826,8 +832,7 @@ for path, digest, entry in timesheet_files:
             kept = []
             for e, outcome, reasons in outcome_of:
                 if outcome is not None:
-                    counts[outcome] += 1
-                    evaluations.append((e.get("id"), ts_id, export_id, outcome, reasons[0], ",".join(reasons), RUN))
+                    record((e.get("id"), ts_id, export_id), outcome, reasons, bdate, file_order, None, False)
                 else:
                     outcome, reasons = decided[id(e)]
                 if outcome == "rejected":
@@ -853,8 +858,7 @@ for path, digest, entry in timesheet_files:
             rej.discard()
         for k in counts:
             counts[k] = before[k]
-        postings.clear(); evaluations.clear(); latest_pending.clear(); day_rows.clear(); hold_rows.clear(); hold_drops.clear()
-        ts_rows.clear(); db_rejects.clear()
+        drop_pending()
         day_hours.clear(); seeded.clear(); weeks_posted.intersection_update(weeks_before)
         history = True  # what earlier files of this run posted is in the database now, not in memory
         quarantine(entry, "PSA_TIMESHEETS", path, digest, "not_well_formed" if ok is None else "schema_root" if control is None else "control_total_mismatch")
