@@ -224,7 +224,9 @@ final class FileProcessor {
                         let rejection = Rejection(recordType: record.type, key: Self.key(record, d), line: record.line, issues: issues)
                         reasons[rejection.primary.rawValue, default: 0] += 1
                         try rejects.append(rejection)
-                        try rejectDocument.add(extracted, definition: d)
+                        // A dry run cuts no reject file: its positions are not gathered (past
+                        // 32 k of them they went to a temporary file, a write a dry run need not make).
+                        if !context.dryRun { try rejectDocument.add(extracted, definition: d) }
                     }
                     tally[outcome.rawValue] += 1
                 }
