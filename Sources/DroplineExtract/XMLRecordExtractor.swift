@@ -247,7 +247,7 @@ public final class XMLRecordExtractor {
                 let i = plan.sums[k].index
                 // Its term as the record's field cast it (fields come in plan order).
                 if let fields = r?.fields, let f = plan.sumFields[k], case .decimal(let d, _) = fields.value(at: f) {
-                    if let x = DecimalText.exact(d) { sums[i].add(x) } else { sums[i].add(d) }
+                    sums[i].add(d)
                     contributions.append(i, d)
                     summed[i] = true
                     continue

@@ -15,7 +15,7 @@ struct RejectDocument {
     var positions = RejectPositions()
     /// Control totals of the included records: per record type count, per sum check the sum.
     var counts: [String: Int] = [:]
-    var sums: [Int: Decimal] = [:]
+    var sums: [Int: ExactSum] = [:]
 
     var isEmpty: Bool { positions.count == 0 }
 
@@ -34,7 +34,7 @@ struct RejectDocument {
     /// one line `unit child` per position) to `path`, durably: written before the load commits,
     /// it lets the next run's recovery cut the reject XML of a run that died after the commit.
     func savePlan(to path: String, original: String, seq: Int) throws {
-        let header = PlanHeader(original_export_id: original, seq: seq, counts: counts, sums: Dictionary(uniqueKeysWithValues: sums.map { ("\($0.key)", "\($0.value)") }), positions: positions.count)
+        let header = PlanHeader(original_export_id: original, seq: seq, counts: counts, sums: Dictionary(uniqueKeysWithValues: sums.map { ("\($0.key)", "\($0.value.total)") }), positions: positions.count)
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         _ = try AtomicFile.stream(to: path, permissions: 0o600) { sink in
@@ -78,7 +78,7 @@ struct RejectDocument {
         doc.counts = header.counts
         for (k, v) in header.sums {
             guard let i = Int(k), let x = Decimal(string: v, locale: Locale(identifier: "en_US_POSIX")) else { return nil }
-            doc.sums[i] = x
+            doc.sums[i] = ExactSum(x)
         }
         return (doc, header.original_export_id, header.seq)
     }
@@ -91,14 +91,14 @@ struct RejectDocument {
             guard last?.unit != unit else { return }
             try positions.append(unit, -1)
             counts[r.type, default: 0] += 1
-            for (i, v) in r.controlSums { sums[i, default: 0] += v }
+            for (i, v) in r.controlSums { sums[i, default: ExactSum()].add(v) }
         } else if r.position.count == 2 {
             let child = Int32(r.position[1])
             if let last, last.unit == unit, last.child >= child { return }
             if last?.unit != unit, let parent = d.record(named: r.type)?.parent { counts[parent, default: 0] += 1 }
             try positions.append(unit, child)
             counts[r.type, default: 0] += 1
-            for (i, v) in r.controlSums { sums[i, default: 0] += v }
+            for (i, v) in r.controlSums { sums[i, default: ExactSum()].add(v) }
         }
     }
 
@@ -265,7 +265,7 @@ struct RejectDocument {
             switch check.total {
             case .count(let rec): value = String(counts[rec] ?? 0)
             case .sum:
-                let v = sums[i] ?? 0
+                let v = sums[i]?.total ?? 0
                 value = DecimalText.format(v, scale: max(2, DecimalText.significantScale(v)))
             }
             out = replaceAttribute(out, name: check.attribute.local, value: value, lastTagOnly: false)

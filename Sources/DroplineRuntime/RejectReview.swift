@@ -104,7 +104,7 @@ public struct RejectReview {
         }
         var document = RejectDocument()
         document.counts = tally.counts
-        document.sums = tally.sums
+        document.sums = tally.sums.mapValues(ExactSum.init)
         let original = try Data(contentsOf: URL(fileURLWithPath: absolute))
         let data = document.retotal(original, d)
         let sha = SHA256Text.hex(data)

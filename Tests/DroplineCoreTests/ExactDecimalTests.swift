@@ -90,6 +90,8 @@ struct ExactDecimalTests {
             texts.append(text)
         }
         var sum = ExactSum()
+        // The same terms added as `Decimal`s (the exact ones find their way to the integer).
+        var sumOfDecimals = ExactSum()
         var want: Decimal = 0
         var exact = 0
         for t in texts {
@@ -100,13 +102,16 @@ struct ExactDecimalTests {
                 #expect(parsed == value, "\(t)")
                 #expect(DecimalText.exact(value) == x, "\(t)")
                 sum.add(x)
+                sumOfDecimals.add(value)
                 want += value
             } else if let parsed {
                 #expect(t.filter(\.isNumber).count > 18, "\(t)")
                 sum.add(parsed)
+                sumOfDecimals.add(parsed)
                 want += parsed
             }
             #expect(sum.total == want, "after \(t)")
+            #expect(sumOfDecimals.total == want, "after \(t)")
         }
         // Both paths are taken (a quarter of the whole parts have up to 20 digits).
         #expect(exact > 3_000 && exact < texts.count - 500)
