@@ -51,6 +51,28 @@ struct ExactDecimalTests {
         #expect(exactCount > 10_000 && exactCount < 20_000)
     }
 
+    /// A decimal written into its bytes is the value Foundation's initializers make, byte for
+    /// byte (trailing zeros in the exponent, the fewest words, the flags), so equality, hashing
+    /// and `description` cannot tell them apart.
+    @Test func writtenDecimalsAreFoundations() {
+        var g = SeededGenerator(seed: 1203)
+        var cases: [(Bool, UInt64, Int)] = [(false, 0, 0), (true, 0, 5), (false, 10, 0), (false, 1_000_000, 2), (true, UInt64.max, 0), (false, 10_000_000_000_000_000_000, 100)]
+        for _ in 0..<20_000 {
+            let digits = Int.random(in: 0...19, using: &g)
+            var n = UInt64.random(in: 0...UInt64.max, using: &g) % [UInt64](repeating: 10, count: digits).reduce(1, *)
+            // A quarter with trailing zeros, which move into the exponent.
+            if Int.random(in: 0...3, using: &g) == 0, n < UInt64.max / 1000 { n *= [10, 100, 1000][Int.random(in: 0...2, using: &g)] }
+            cases.append((Bool.random(using: &g), n, Int.random(in: 0...40, using: &g)))
+        }
+        for (negative, n, scale) in cases {
+            let written = DecimalText.rawDecimal(negative: negative, n, scale: scale)
+            let made = DecimalText.foundationDecimal(negative: negative, n, scale: scale)
+            #expect(DecimalText.sameBytes(written, made), "\(negative) \(n) \(scale)")
+            #expect(written == made && written.description == made.description && written.hashValue == made.hashValue, "\(negative) \(n) \(scale)")
+        }
+        #expect(DecimalText.decimal(negative: false, 750, scale: 2) == Decimal(string: "7.5"))
+    }
+
     @Test func amountsMatchFoundation() {
         var g = SeededGenerator(seed: 7)
         let rates = Self.values().prefix(2_000)
