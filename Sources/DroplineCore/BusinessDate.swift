@@ -52,10 +52,17 @@ public struct BusinessDate: Sendable, Hashable, Comparable, Codable, CustomStrin
         self.init(year: y, month: m, day: d)
     }
 
-    /// `init(iso:)` of text given as its UTF-8 bytes.
+    /// `init(iso:)` of text given as its UTF-8 bytes, read in place: a digit is a byte whose
+    /// distance from `0` is below 10. Through `fields` (the bytes copied, then read by a generic
+    /// loop) a date took about 220 instructions before its calendar arithmetic, for every date
+    /// an export carries.
     public init?(isoBytes bytes: UnsafeBufferPointer<UInt8>) {
-        guard let (y, m, d) = Self.fields(bytes, length: 10, dashes: true) else { return nil }
-        self.init(year: y, month: m, day: d)
+        guard bytes.count == 10, let p = bytes.baseAddress, p[4] == UInt8(ascii: "-"), p[7] == UInt8(ascii: "-") else { return nil }
+        let zero = UInt8(ascii: "0")
+        let y0 = p[0] &- zero, y1 = p[1] &- zero, y2 = p[2] &- zero, y3 = p[3] &- zero
+        let m0 = p[5] &- zero, m1 = p[6] &- zero, d0 = p[8] &- zero, d1 = p[9] &- zero
+        guard y0 < 10, y1 < 10, y2 < 10, y3 < 10, m0 < 10, m1 < 10, d0 < 10, d1 < 10 else { return nil }
+        self.init(year: Int(y0) * 1000 + Int(y1) * 100 + Int(y2) * 10 + Int(y3), month: Int(m0) * 10 + Int(m1), day: Int(d0) * 10 + Int(d1))
     }
 
     public init?(iso text: String) { self.init(iso: Substring(text)) }

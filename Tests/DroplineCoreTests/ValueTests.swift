@@ -1,4 +1,5 @@
 import DroplineCore
+import DroplineTesting
 import Foundation
 import Testing
 
@@ -114,6 +115,37 @@ struct DateTextTests {
         for bad in ["2026-02-29", "2026-13-01", "2026-1-01", "2026-01-001", "2026/01/01", "２０２６-01-01", "", "2026-01-0x"] {
             #expect(BusinessDate(iso: bad) == nil, "\(bad)")
         }
+    }
+
+    /// Dates read from their bytes (`init(isoBytes:)`, how exports' dates are cast) are the
+    /// dates read from text, valid or not: every 37th day of the range, the edges of months and
+    /// leap years, and 20,000 seeded strings of ten digits, dashes and other bytes.
+    @Test func isoBytesReadWhatIsoReads() {
+        func bytes(_ text: String) -> BusinessDate? {
+            Array(text.utf8).withUnsafeBufferPointer { BusinessDate(isoBytes: $0) }
+        }
+        var texts = ["2026-02-29", "2028-02-29", "1900-02-29", "2000-02-29", "2026-04-31", "2026-04-30", "0000-01-01", "0001-01-01", "9999-12-31",
+                     "2026-00-10", "2026-13-01", "2026-12-00", "2026-12-32", "2026-1-01", "2026-01-001", "2026/01/01", "", "2026-01-0x", "2026-01-01 ",
+                     " 2026-01-01", "2026-01-0:", "2026-01-0/", "２０２６-01-01"]
+        var day = BusinessDate(iso: "0001-01-01")!.dayNumber
+        while day <= BusinessDate.openEnd.dayNumber {
+            texts.append(BusinessDate(dayNumber: day).iso)
+            day += 37
+        }
+        var g = SeededGenerator(seed: 1203)
+        let alphabet = Array("0123456789-/:x ".utf8) + [0xC3, 0x00]
+        for _ in 0..<20_000 {
+            var t = Array(BusinessDate(dayNumber: Int.random(in: 0...40_000, using: &g)).iso.utf8)
+            for _ in 0..<Int.random(in: 0...2, using: &g) { t[Int.random(in: 0..<10, using: &g)] = alphabet.randomElement(using: &g)! }
+            texts.append(String(decoding: t, as: UTF8.self))
+        }
+        var valid = 0
+        for t in texts {
+            #expect(bytes(t) == BusinessDate(iso: t), "\(t)")
+            if bytes(t) != nil { valid += 1 }
+        }
+        // Both outcomes are covered in number.
+        #expect(valid > 5_000 && valid < texts.count - 5_000)
     }
 
     /// A date keeps its day number and its year, month and day side by side; adding days takes a
