@@ -27,8 +27,11 @@ extension XMLRecordExtractor {
                 return .records(b)
             }
             let result = Result {
-                try extractor.value.run(path: path, checkControl: checkControl, header: { try handoff.put(.header($0)) }, record: { r in
-                    batch.append((r, prepare.value(r)))
+                try extractor.value.run(path: path, checkControl: checkControl, header: { try handoff.put(.header($0)) }, record: { (r: consuming Record) in
+                    // Both moved into the batch: copied, every reference in them was retained here
+                    // and released again when the extractor's copy was destroyed.
+                    let prepared = prepare.value(r)
+                    batch.append(consume r, consume prepared)
                     if batch.isFull {
                         try handoff.put(handed(batch))
                         if let back = spent.poll() {
@@ -106,9 +109,9 @@ public final class RecordBatch<Prepared>: @unchecked Sendable {
     var isFull: Bool { count == capacity }
     var isEmpty: Bool { count == 0 }
 
-    func append(_ pair: consuming (Record, Prepared)) {
+    func append(_ record: consuming Record, _ prepared: consuming Prepared) {
         precondition(count < capacity)
-        (pairs + count).initialize(to: pair)
+        (pairs + count).initialize(to: (record, prepared))
         count += 1
     }
 

@@ -186,7 +186,9 @@ public final class XMLRecordExtractor {
         try run(path: path, checkControl: false, header: { _ in }, record: { _ in })
     }
 
-    public func run(path: String, checkControl: Bool = true, header handleHeader: ([String: Value]) throws -> Void, record handle: (Record) throws -> Void) throws -> ExtractSummary {
+    /// Streams the file: `handleHeader` gets the root's fields, then `handle` each record in
+    /// document order, to own (moved to it, not copied).
+    public func run(path: String, checkControl: Bool = true, header handleHeader: ([String: Value]) throws -> Void, record handle: (consuming Record) throws -> Void) throws -> ExtractSummary {
         let trailerName = XMLName(namespace: definition.control.element.namespace, local: definition.control.element.local)
         let plan = schema.map {
             XMLStreamReader.ValidationPlan(schema: $0, nestedRecords: Set(definition.records.filter { $0.path.count > 2 }.map { XMLName(namespace: $0.path.last!.namespace, local: $0.path.last!.local) }), trailer: trailerName)
@@ -263,10 +265,12 @@ public final class XMLRecordExtractor {
                 } else { continue }
                 summed[i] = true
             }
-            if var record = r.take() {
-                record.position = position
-                record.controlSums = contributions
-                try handle(record)
+            // Completed in place and moved out to `handle`, which owns it (bound to a local
+            // first, the record was copied for the call: `if var` cannot be consumed).
+            if r != nil {
+                r!.position = position
+                r!.controlSums = contributions
+                try handle(r.take()!)
             }
             guard !plan.nested.isEmpty else { return }
             ancestors.append(element)
