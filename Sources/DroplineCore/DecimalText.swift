@@ -194,8 +194,10 @@ public enum DecimalText {
         }
     }
 
-    /// Whether `rawExact` reads this platform's `Decimal` right: both ways agree on values of
-    /// every significand length, sign and exponent direction, NaN and zero included.
+    /// Whether this platform lays out `Decimal` as `rawExact` reads it and `rawDecimal` writes it:
+    /// on values of every significand length, sign and exponent direction, NaN and zero included,
+    /// `rawExact` agrees with Foundation's reading, and `rawDecimal` writes Foundation's bytes.
+    /// One flag for both: they rest on the one layout.
     static let rawLayoutKnown: Bool = {
         guard MemoryLayout<Decimal>.size == 20 else { return false }
         let samples: [Decimal] = [0, 1, -1, 7.5, -123.45, 65535, 65536, -4_294_967_296, Decimal(UInt64.max), Decimal(UInt64.max) + 1, .nan,

@@ -86,14 +86,7 @@ public enum Timestamp {
         guard u.count >= 20, u[10] == UInt8(ascii: "T"), u[13] == UInt8(ascii: ":"), u[16] == UInt8(ascii: ":"),
             let date = BusinessDate(isoBytes: UnsafeBufferPointer(rebasing: u[0..<10]))
         else { return nil }
-        func num(_ s: Int, _ n: Int) -> Int? {
-            var v = 0
-            for i in s..<(s + n) {
-                guard i < u.count, u[i] >= 48, u[i] <= 57 else { return nil }
-                v = v * 10 + Int(u[i] - 48)
-            }
-            return v
-        }
+        func num(_ s: Int, _ n: Int) -> Int? { DigitText.number(u, s, n) }
         guard let hh = num(11, 2), let mm = num(14, 2), let ss = num(17, 2), hh < 24, mm < 60, ss < 60 else { return nil }
         var i = 19
         var fraction = 0.0

@@ -117,23 +117,34 @@ struct DateTextTests {
         }
     }
 
-    /// Dates read from their bytes (`init(isoBytes:)`, how exports' dates are cast) are the
-    /// dates read from text, valid or not: every 37th day of the range, the edges of months and
-    /// leap years, and 20,000 seeded strings of ten digits, dashes and other bytes.
-    @Test func isoBytesReadWhatIsoReads() {
-        func bytes(_ text: String) -> BusinessDate? {
-            Array(text.utf8).withUnsafeBufferPointer { BusinessDate(isoBytes: $0) }
+    /// Dates read from text, from its bytes (`init(isoBytes:)`, how exports' dates are cast) and
+    /// from the compact form are what a reading the long way gives (ten ASCII bytes, dashes at 4
+    /// and 7, digits elsewhere, a day of the month in years 1-9999), valid or not: every 37th day
+    /// of the range, the edges of months and leap years, and 20,000 seeded strings of digits,
+    /// dashes and other bytes.
+    @Test func datesReadWhatTheLongWayReads() {
+        func longWay(_ text: String) -> [Int]? {
+            let b = Array(text.utf8)
+            guard b.count == 10, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"),
+                [0, 1, 2, 3, 5, 6, 8, 9].allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b[$0]) }),
+                let y = Int(String(decoding: b[0..<4], as: UTF8.self)), let m = Int(String(decoding: b[5..<7], as: UTF8.self)),
+                let d = Int(String(decoding: b[8..<10], as: UTF8.self)), (1...9999).contains(y), (1...12).contains(m)
+            else { return nil }
+            let leap = y % 400 == 0 || (y % 4 == 0 && y % 100 != 0)
+            let lengths = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+            return (1...lengths[m - 1]).contains(d) ? [y, m, d] : nil
         }
+        func fields(_ date: BusinessDate?) -> [Int]? { date.map { [$0.year, $0.month, $0.day] } }
         var texts = ["2026-02-29", "2028-02-29", "1900-02-29", "2000-02-29", "2026-04-31", "2026-04-30", "0000-01-01", "0001-01-01", "9999-12-31",
                      "2026-00-10", "2026-13-01", "2026-12-00", "2026-12-32", "2026-1-01", "2026-01-001", "2026/01/01", "", "2026-01-0x", "2026-01-01 ",
-                     " 2026-01-01", "2026-01-0:", "2026-01-0/", "２０２６-01-01"]
+                     " 2026-01-01", "2026-01-0:", "2026-01-0/", "２０２６-01-01", "+026-01-01", "2026-+1-01"]
         var day = BusinessDate(iso: "0001-01-01")!.dayNumber
         while day <= BusinessDate.openEnd.dayNumber {
             texts.append(BusinessDate(dayNumber: day).iso)
             day += 37
         }
         var g = SeededGenerator(seed: 1203)
-        let alphabet = Array("0123456789-/:x ".utf8) + [0xC3, 0x00]
+        let alphabet = Array("0123456789-/:x +".utf8) + [0xC3, 0x00]
         for _ in 0..<20_000 {
             var t = Array(BusinessDate(dayNumber: Int.random(in: 0...40_000, using: &g)).iso.utf8)
             for _ in 0..<Int.random(in: 0...2, using: &g) { t[Int.random(in: 0..<10, using: &g)] = alphabet.randomElement(using: &g)! }
@@ -141,8 +152,15 @@ struct DateTextTests {
         }
         var valid = 0
         for t in texts {
-            #expect(bytes(t) == BusinessDate(iso: t), "\(t)")
-            if bytes(t) != nil { valid += 1 }
+            let expected = longWay(t)
+            #expect(fields(Array(t.utf8).withUnsafeBufferPointer { BusinessDate(isoBytes: $0) }) == expected, "\(t)")
+            #expect(fields(BusinessDate(iso: t)) == expected, "\(t)")
+            // The compact form of the same text: its dashes taken out where they should be.
+            if t.utf8.count == 10, Array(t.utf8)[4] == UInt8(ascii: "-"), Array(t.utf8)[7] == UInt8(ascii: "-") {
+                let compact = String(decoding: Array(t.utf8).enumerated().filter { $0.offset != 4 && $0.offset != 7 }.map(\.element), as: UTF8.self)
+                #expect(fields(BusinessDate(compact: Substring(compact))) == expected, "\(compact)")
+            }
+            if expected != nil { valid += 1 }
         }
         // Both outcomes are covered in number.
         #expect(valid > 5_000 && valid < texts.count - 5_000)
