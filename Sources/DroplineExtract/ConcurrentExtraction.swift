@@ -7,12 +7,14 @@ extension XMLRecordExtractor {
     /// exactly what `run` would give them, in the same order; a handler that throws stops the
     /// parser. Records travel in small batches through a bounded hand-off, so memory stays flat;
     /// `records` reads each record of its batch (`RecordBatch.forEach`), and the batch goes back
-    /// to the parsing thread, which destroys its records there and fills it again.
+    /// to the parsing thread, which destroys its records there and fills it again
+    /// (`emptiedByHandler`: the records are destroyed on the caller's thread once read, and
+    /// their field storage travels back with the batch: for a caller with time to spare).
     /// Returns only once the parsing thread has finished with the file.
     /// `prepare` runs on the parsing thread for each record, and what it gives travels with the
     /// record: work that needs nothing but the record (transforms, reading fields) is done there,
     /// off the thread that decides and writes. It must not touch the caller's state.
-    public func runConcurrently<Prepared>(path: String, checkControl: Bool = true, prepare: @escaping (Record) -> Prepared, header handleHeader: ([String: Value]) throws -> Void, records handle: (RecordBatch<Prepared>) throws -> Void) throws -> ExtractSummary {
+    public func runConcurrently<Prepared>(path: String, checkControl: Bool = true, emptiedByHandler: Bool = false, prepare: @escaping (Record) -> Prepared, header handleHeader: ([String: Value]) throws -> Void, records handle: (RecordBatch<Prepared>) throws -> Void) throws -> ExtractSummary {
         let handoff = BoundedQueue<Handed<Prepared>>(capacity: 8)
         // The way back for batches the caller has read (never more than were in flight).
         let spent = BoundedQueue<RecordBatch<Prepared>>(capacity: 16)
@@ -36,6 +38,7 @@ extension XMLRecordExtractor {
                         try handoff.put(handed(batch))
                         if let back = spent.poll() {
                             back.empty(keepingFieldsIn: &extractor.value.spareFields)
+                            back.takeSpareFields(into: &extractor.value.spareFields)
                             batch = back
                         } else {
                             batch = RecordBatch(capacity: handoffBatchSize)
@@ -61,6 +64,7 @@ extension XMLRecordExtractor {
             case .header(let h): try handleHeader(h)
             case .records(let records):
                 try handle(records)
+                if emptiedByHandler { records.empty(keepingFieldsIn: &records.spareFields) }
                 try? spent.put(records)
             case .done(let result):
                 switch result {
@@ -95,6 +99,9 @@ public final class RecordBatch<Prepared>: @unchecked Sendable {
     @usableFromInline var count = 0
     /// Bytes of the file the parser had consumed when the batch was handed over.
     public internal(set) var bytesRead = 0
+    /// Field storage of its records, emptied where the batch was read (`emptiedByHandler`), on
+    /// its way back to the parsing thread.
+    var spareFields: [FieldMap] = []
 
     init(capacity: Int) {
         pairs = .allocate(capacity: capacity)
@@ -126,6 +133,17 @@ public final class RecordBatch<Prepared>: @unchecked Sendable {
             spare.append(fields)
         }
         count = 0
+    }
+
+    /// Moves the field storage emptied where the batch was read into `spare`.
+    func takeSpareFields(into spare: inout [FieldMap]) {
+        if spareFields.isEmpty { return }
+        if spare.isEmpty {
+            swap(&spare, &spareFields)
+        } else {
+            spare.append(contentsOf: spareFields)
+            spareFields.removeAll(keepingCapacity: true)
+        }
     }
 
     /// Calls `body` with each pair in order; the pairs stay in the batch.

@@ -232,7 +232,11 @@ final class FileProcessor {
                 }
                 let progress = context.progressSink.flatMap { FileProgress(sink: $0, name: name, totalBytes: digest.bytes) }
                 defer { progress?.finish() }
-                _ = try extractor.runConcurrently(path: path, prepare: prepare, header: { header in
+                // A dry run's deciding thread has time to spare and its parsing thread none, so the
+                // records are destroyed where they were handled; in a run it is the other way
+                // round. 1 GB night, three rounds each: dry run 18.66-19.12 s -> 17.88-18.63 s,
+                // run 31.10-32.57 s -> 32.47-34.15 s when destroyed where handled.
+                _ = try extractor.runConcurrently(path: path, emptiedByHandler: context.dryRun, prepare: prepare, header: { header in
                     exportID = header["export_id"]?.text
                     businessDate = header["business_date"]?.date
                     generatedAt = header["generated_at"]?.text

@@ -311,7 +311,8 @@ struct ReadInPlaceTests {
     /// Records handed to another thread in batches (`runConcurrently`), whose spent batches come
     /// back and lend their records' field storage to the next records, are the records `run`
     /// gives: on an export of several batches of timesheets and entries (two record types of
-    /// different field counts sharing the storage), near-valid as in the shortcut tests.
+    /// different field counts sharing the storage), near-valid as in the shortcut tests; the
+    /// spent batches emptied on either thread.
     @Test func recordsHandedBetweenThreadsAreTheRecordsOfRun() throws {
         let d = try definition()
         let schema = try XMLSchema(path: SchemaShortcutTests.timesheetSchema)
@@ -332,13 +333,17 @@ struct ReadInPlaceTests {
             return "\(r.type) line \(r.line) #\(r.ordinal) at \(r.position) {\(fields)} {\(r.issues.map(\.code.rawValue).joined(separator: ", "))}"
         }
         for s in [schema, nil] {
-            var ran: [String] = [], handed: [String] = []
+            var ran: [String] = []
             _ = try? XMLRecordExtractor(definition: d.extract, schema: s).run(path: path, header: { _ in }, record: { ran.append(line($0)) })
-            _ = try? XMLRecordExtractor(definition: d.extract, schema: s).runConcurrently(path: path, prepare: { _ in 0 }, header: { _ in }, records: { batch in
-                batch.forEach { r, _ in handed.append(line(r)) }
-            })
             #expect(ran.count == 5200)
-            #expect(handed == ran, "schema: \(s != nil)")
+            // The spent batches emptied on the parsing thread, or where they were read.
+            for emptiedByHandler in [false, true] {
+                var handed: [String] = []
+                _ = try? XMLRecordExtractor(definition: d.extract, schema: s).runConcurrently(path: path, emptiedByHandler: emptiedByHandler, prepare: { _ in 0 }, header: { _ in }, records: { batch in
+                    batch.forEach { r, _ in handed.append(line(r)) }
+                })
+                #expect(handed == ran, "schema: \(s != nil), emptied by the handler: \(emptiedByHandler)")
+            }
         }
     }
 
