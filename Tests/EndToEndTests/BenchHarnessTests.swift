@@ -31,7 +31,25 @@ struct BenchHarnessTests {
         // Each step shows the CPU time the hypervisor stole while it ran.
         let stolen = try #require(json?["stolen_seconds"] as? [String: Double])
         #expect(Set(stolen.keys) == Set(wall.keys).union(["xmllint_last", "sha256sum_last"]) && stolen.values.allSatisfy { $0 >= 0 }, "\(stolen)")
-        #expect(result.stdout.split(separator: "\n").filter { $0.contains(" MB   stolen ") }.count == 10, "\(result.stdout)")
+        #expect(result.stdout.split(separator: "\n").filter { $0.contains(" MB   stolen ") }.count == 16, "\(result.stdout)")
+        // The dry run paired three times with an xmllint run just before it: each pair's ratio
+        // is its two times', and the median of the three is printed and kept.
+        let paired = try #require(json?["paired_dry_run_over_xmllint"] as? [String: Any])
+        // (A floor too fast for GNU time's hundredths has no ratio: null.)
+        let ratios = try #require(paired["pairs"] as? [Any]).map { $0 as? Double }
+        let floors = try #require(paired["xmllint"] as? [Double]), dries = try #require(paired["dry_run"] as? [Double])
+        #expect(ratios.count == 3 && floors.count == 3 && dries.count == 3, "\(paired)")
+        for i in ratios.indices {
+            if floors[i] > 0 {
+                #expect(ratios[i].map { abs($0 - dries[i] / floors[i]) <= 0.005 + 1e-9 } == true, "\(paired)")
+            } else {
+                #expect(ratios[i] == nil, "\(paired)")
+            }
+        }
+        let known = ratios.compactMap { $0 }.sorted()
+        #expect(paired["median"] as? Double == (known.isEmpty ? nil : known[(known.count - 1) / 2]), "\(paired)")
+        #expect(result.stdout.contains("dry-run / xmllint, paired"), "\(result.stdout)")
+        for p in 1...3 { #expect(result.stdout.contains("dropline run --dry-run (pair \(p))") && result.stdout.contains("xmllint (pair \(p))"), "\(result.stdout)") }
         let rss = try #require(json?["peak_rss_kb"] as? [String: Int])
         #expect(rss["run"].map { $0 > 0 } == true)
         // The night was generated where BENCH_DIR says, not in the checkout.
