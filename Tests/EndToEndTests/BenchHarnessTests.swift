@@ -63,11 +63,12 @@ struct BenchHarnessTests {
         let count = rows.flatMap { Int($0.dropFirst("sqlite3: insert the run's ".count).prefix { $0.isNumber }) }
         #expect((count ?? 0) > entries, "\(floor.stdout)")
         #expect(floor.stdout.contains("sqlite3 copy / xmllint: "), "\(floor.stdout)")
-        // bench/swift-floor on the same night: its least Swift reader gathers every entry.
+        // bench/swift-floor on the same night: its least Swift reader gathers every entry, and its
+        // SAX2 twin reads the same values (the script exits 70 when they differ).
         let swiftFloor = try runProcess("/bin/bash", [TestPaths.repository + "/bench/swift-floor", "2"],
                                         environment: ["DROPLINE_BIN": TestPaths.binary, "BENCH_DIR": dir])
         #expect(swiftFloor.exitCode == 0, "\(swiftFloor.stdout)\n\(swiftFloor.stderr)")
-        for label in ["xmllint --stream --noout", "swift-floor walk", "swift-floor strings", "swift-floor records", "swift-floor checked", "dropline run --dry-run"] {
+        for label in ["xmllint --stream --noout", "swift-floor walk", "swift-floor strings", "swift-floor records", "swift-floor checked", "swift-floor sax-walk", "swift-floor sax-checked", "dropline run --dry-run"] {
             #expect(swiftFloor.stdout.contains(label), "\(label) missing from:\n\(swiftFloor.stdout)")
         }
         #expect(swiftFloor.stdout.contains("swift-floor records gathered: \(entries); entries in the file: \(entries)"), "\(swiftFloor.stdout)")
