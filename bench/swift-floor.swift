@@ -24,10 +24,6 @@ guard arguments.count == 3, ["walk", "strings", "records", "checked", "sax-walk"
     exit(64)
 }
 let mode = arguments[1]
-guard let reader = xmlReaderForFile(arguments[2], nil, Int32(XML_PARSE_NONET.rawValue | XML_PARSE_BIG_LINES.rawValue | XML_PARSE_COMPACT.rawValue)) else {
-    print("cannot open \(arguments[2])")
-    exit(66)
-}
 
 struct Entry {
     var fields: [String?] = Array(repeating: nil, count: 6)
@@ -91,8 +87,8 @@ func consume(_ entry: Entry) {
     checksum &+= date &+ hours
 }
 
-if mode.hasPrefix("sax") {
-    xmlFreeTextReader(reader)
+/// The values on libxml2's SAX2 parser: no node is built.
+func readWithSAX() {
     var handler = xmlSAXHandler()
     handler.initialized = XML_SAX2_MAGIC
     handler.characters = { _, _, _ in }
@@ -127,28 +123,35 @@ if mode.hasPrefix("sax") {
         print("\(arguments[2]) is not well-formed")
         exit(65)
     }
-    print("\(mode): \(nodes) nodes, \(values) attribute values, \(records) records, \(invalid) invalid (\(checksum))")
-    exit(0)
 }
 
-while xmlTextReaderRead(reader) == 1 {
-    nodes += 1
-    guard mode != "walk", xmlTextReaderNodeType(reader) == Int32(XML_READER_TYPE_ELEMENT.rawValue) else { continue }
-    let isEntry = (mode == "records" || mode == "checked") && xmlTextReaderDepth(reader) == 2
-    var entry = Entry()
-    while xmlTextReaderMoveToNextAttribute(reader) == 1 {
-        guard let raw = xmlTextReaderConstValue(reader) else { continue }
-        let value = String(cString: raw)
-        values += 1
-        if isEntry, let local = xmlTextReaderConstLocalName(reader) {
-            let name = String(cString: local)
-            if let i = names.firstIndex(of: name) { entry.fields[i] = value }
-        } else {
-            checksum &+= value.utf8.count
-        }
+/// The values on the reader, as Dropline and xmllint read them.
+func readWithReader() {
+    guard let reader = xmlReaderForFile(arguments[2], nil, Int32(XML_PARSE_NONET.rawValue | XML_PARSE_BIG_LINES.rawValue | XML_PARSE_COMPACT.rawValue)) else {
+        print("cannot open \(arguments[2])")
+        exit(66)
     }
-    xmlTextReaderMoveToElement(reader)
-    if isEntry { consume(entry) }
+    while xmlTextReaderRead(reader) == 1 {
+        nodes += 1
+        guard mode != "walk", xmlTextReaderNodeType(reader) == Int32(XML_READER_TYPE_ELEMENT.rawValue) else { continue }
+        let isEntry = (mode == "records" || mode == "checked") && xmlTextReaderDepth(reader) == 2
+        var entry = Entry()
+        while xmlTextReaderMoveToNextAttribute(reader) == 1 {
+            guard let raw = xmlTextReaderConstValue(reader) else { continue }
+            let value = String(cString: raw)
+            values += 1
+            if isEntry, let local = xmlTextReaderConstLocalName(reader) {
+                let name = String(cString: local)
+                if let i = names.firstIndex(of: name) { entry.fields[i] = value }
+            } else {
+                checksum &+= value.utf8.count
+            }
+        }
+        xmlTextReaderMoveToElement(reader)
+        if isEntry { consume(entry) }
+    }
+    xmlFreeTextReader(reader)
 }
-xmlFreeTextReader(reader)
+
+if mode.hasPrefix("sax") { readWithSAX() } else { readWithReader() }
 print("\(mode): \(nodes) nodes, \(values) attribute values, \(records) records, \(invalid) invalid (\(checksum))")
