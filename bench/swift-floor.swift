@@ -71,6 +71,19 @@ func hundredths(_ text: String) -> Int? {
     return value * (scale == 1 ? 10 : scale == 2 ? 1 : 100)
 }
 
+/// One attribute value as every mode past `walk` reads it, the same on the reader and on SAX2:
+/// an Entry's put in its field by name (`name` asked only then), any other's length added to
+/// the checksum.
+@inline(__always)
+func take(_ value: String, isEntry: Bool, into entry: inout Entry, name: () -> UnsafePointer<xmlChar>?) {
+    values += 1
+    if isEntry, let name = name() {
+        if let i = names.firstIndex(of: String(cString: name)) { entry.fields[i] = value }
+    } else {
+        checksum &+= value.utf8.count
+    }
+}
+
 func consume(_ entry: Entry) {
     records += 1
     guard mode.hasSuffix("checked") else {
@@ -96,26 +109,18 @@ func readWithSAX() {
     handler.startElementNs = { _, local, _, _, namespaceCount, namespaces, count, _, attributes in
         nodes += 1
         guard mode == "sax-checked", let local else { return }
-        // Namespace declarations as the reader counts them, among the attributes (prefix, URI).
-        for n in 0..<Int(namespaceCount) {
-            guard let uri = namespaces?[2 * n + 1] else { continue }
-            values += 1
-            checksum &+= String(cString: uri).utf8.count
-        }
-        guard let attributes else { return }
-        // Each attribute as five pointers (name, prefix, URI, value, end of value); every value
-        // made a String, an Entry's gathered into a record, as in `checked`.
         let isEntry = xmlStrEqual(local, entryName) != 0
         var entry = Entry()
+        // Namespace declarations, which the reader counts among the attributes (prefix, URI).
+        for n in 0..<Int(namespaceCount) {
+            guard let uri = namespaces?[2 * n + 1] else { continue }
+            take(String(cString: uri), isEntry: false, into: &entry) { nil }
+        }
+        guard let attributes else { return }
+        // Each attribute as five pointers (name, prefix, URI, value, end of value).
         for a in 0..<Int(count) {
-            guard let name = attributes[5 * a], let start = attributes[5 * a + 3], let end = attributes[5 * a + 4] else { continue }
-            let value = String(decoding: UnsafeBufferPointer(start: start, count: end - start), as: UTF8.self)
-            values += 1
-            if isEntry {
-                if let i = names.firstIndex(of: String(cString: name)) { entry.fields[i] = value }
-            } else {
-                checksum &+= value.utf8.count
-            }
+            guard let start = attributes[5 * a + 3], let end = attributes[5 * a + 4] else { continue }
+            take(String(decoding: UnsafeBufferPointer(start: start, count: end - start), as: UTF8.self), isEntry: isEntry, into: &entry) { attributes[5 * a] }
         }
         if isEntry { consume(entry) }
     }
@@ -138,14 +143,7 @@ func readWithReader() {
         var entry = Entry()
         while xmlTextReaderMoveToNextAttribute(reader) == 1 {
             guard let raw = xmlTextReaderConstValue(reader) else { continue }
-            let value = String(cString: raw)
-            values += 1
-            if isEntry, let local = xmlTextReaderConstLocalName(reader) {
-                let name = String(cString: local)
-                if let i = names.firstIndex(of: name) { entry.fields[i] = value }
-            } else {
-                checksum &+= value.utf8.count
-            }
+            take(String(cString: raw), isEntry: isEntry, into: &entry) { xmlTextReaderConstLocalName(reader) }
         }
         xmlTextReaderMoveToElement(reader)
         if isEntry { consume(entry) }
